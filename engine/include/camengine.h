@@ -1,0 +1,283 @@
+/*
+ * camengine.h -- class activation maps for convolutional networks, in plain C.
+ *
+ * libcamengine loads a convolutional classifier from an ONNX file, runs it on an
+ * image, and explains the prediction with a class activation map: which parts of
+ * the image made the network choose a class. It has no GIMP, GTK or Python
+ * dependency (only OpenBLAS and protobuf-c) and is used by the GIMP plug-in, by
+ * the cam-heatmap tool and by any C program (pkg-config camengine).
+ *
+ * THE FLOW
+ *
+ *     cam_model *model;
+ *     cam_error err;
+ *     if (cam_model_load("cifar10", &model, &err) != CAM_OK)        // name or path
+ *         fprintf(stderr, "%s\n", err.message);
+ *     cam_workspace *ws = cam_workspace_new(model, 1, &err);         // one per thread
+ *     float *input = malloc(cam_model_input_size(model) * sizeof *input);
+ *     cam_preprocess(model, &image, NULL, input, &err);              // see camengine-render.h
+ *     cam_explain_options opt = cam_explain_options_default(model);
+ *     cam_explanation ex = {0};
+ *     cam_explain(ws, input, &opt, &ex, &err);                       // forward + map
+ *     ... ex.class_index, ex.probability, ex.map (ex.map_height x ex.map_width) ...
+ *     cam_render_*(...)                                              // see camengine-render.h
+ *     cam_explanation_clear(&ex);
+ *     cam_workspace_free(ws);
+ *     cam_model_free(model);
+ *
+ * CONVENTIONS
+ *  - Every symbol starts with cam_ / CAM_. Types are opaque unless documented.
+ *  - Tensors are float32, NCHW, row-major. An "image" given to the network is its
+ *    preprocessed input tensor (C x H x W per image).
+ *  - Errors are values. Functions that can fail return cam_status and take a
+ *    cam_error * (may be NULL) that receives a message naming the file, node,
+ *    tensor or argument at fault. The library never prints, exits or aborts on bad
+ *    input; out-of-memory is reported as CAM_ERROR_NO_MEMORY.
+ *  - Threads: a loaded cam_model is read-only and may be shared by any number of
+ *    threads; each thread uses its own cam_workspace. Results are bit-identical
+ *    whatever the number of threads or the composition of a batch.
+ *    OpenBLAS thread policy: see cam_set_blas_threads().
+ *
+ * MODEL METADATA (ONNX metadata_props; every key optional)
+ *  cam.name                short model name                       "fashion-mnist"
+ *  cam.description         one line shown to users
+ *  cam.labels              class labels, one per line ('\n')       "T-shirt/top\nTrouser\n..."
+ *  cam.input.scale         factor from 0..255 pixels to input     "0.00392156862745098" (1/255)
+ *  cam.input.mean          per-channel mean after scaling         "0.0" or "0.49,0.48,0.45"
+ *  cam.input.std           per-channel std after mean             "1.0"
+ *  cam.input.background    training background: none|black|white  "black"
+ *  cam.input.description   free text ("28x28 grayscale, light object on black")
+ *  cam.default.method      cam|grad-cam|grad-cam-tutorial
+ *  cam.default.layer       tensor name of the default explanation layer
+ *  cam.display.alpha       heatmap opacity 0..1                    "0.5"
+ *  cam.display.colormap    colormap name, or "greens-reds"         "jet"
+ *  cam.display.threshold   probability threshold of greens-reds   "0.95"
+ *  cam.provenance.*        free text (dataset checksum, epochs, accuracy, command)
+ *  Unknown keys are kept and readable with cam_model_get_metadata().
+ */
+#ifndef CAMENGINE_H
+#define CAMENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "camengine-version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(CAM_STATIC)
+#define CAM_API
+#elif defined(CAM_BUILDING_LIBRARY)
+#define CAM_API __attribute__((visibility("default")))
+#else
+#define CAM_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef enum cam_status {
+    CAM_OK = 0,
+    CAM_ERROR_IO,               /* a file could not be opened or read */
+    CAM_ERROR_PARSE,            /* a file is not valid ONNX / protobuf */
+    CAM_ERROR_INVALID_MODEL,    /* the graph is inconsistent (shapes, missing tensors, cycles, NaN weights) */
+    CAM_ERROR_UNSUPPORTED,      /* an op, attribute or data type the engine does not implement */
+    CAM_ERROR_INVALID_ARGUMENT, /* a bad argument from the caller (names the argument) */
+    CAM_ERROR_NOT_FOUND,        /* a model, class label or layer name that does not exist */
+    CAM_ERROR_NO_MEMORY,        /* an allocation failed */
+    CAM_ERROR_NUMERIC,          /* NaN or Inf where a finite value is required */
+    CAM_STATUS_COUNT
+} cam_status;
+
+#define CAM_ERROR_MESSAGE_SIZE 512
+
+typedef struct cam_error {
+    cam_status status;
+    char message[CAM_ERROR_MESSAGE_SIZE]; /* one line, no trailing newline */
+} cam_error;
+
+/* A short constant name for a status ("CAM_ERROR_PARSE" -> "parse error"). */
+CAM_API const char *cam_status_name(cam_status status);
+
+/* Library version at run time (compare with CAM_VERSION_* from the header). */
+CAM_API const char *cam_version_string(void);
+
+/* ------------------------------------------------------------------------ */
+/* Models                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct cam_model cam_model; /* opaque, read-only once loaded */
+
+/* Where the input came from when the network was trained: what a missing
+ * (transparent) part of an image should be composited onto. */
+typedef enum cam_background {
+    CAM_BACKGROUND_NONE = 0, /* natural images; alpha composited onto black */
+    CAM_BACKGROUND_BLACK,    /* light objects on black (Fashion-MNIST) */
+    CAM_BACKGROUND_WHITE,    /* dark objects on white */
+    CAM_BACKGROUND_COUNT
+} cam_background;
+
+typedef enum cam_method {
+    CAM_METHOD_CAM = 0,          /* Zhou et al. 2016: sum_k W[k,c] A_k (needs conv -> GAP -> dense) */
+    CAM_METHOD_GRAD_CAM,         /* Selvaraju et al. 2017: ReLU(sum_k mean(dy_c/dA_k) A_k), y_c = logit */
+    CAM_METHOD_GRAD_CAM_TUTORIAL,/* the Keras tutorial: y_c = softmax probability, starts from ones, no ReLU
+                                    (the ReLU is applied after upsampling by the renderer; see cam_explain) */
+    CAM_METHOD_COUNT
+} cam_method;
+
+/* Canonical method names: "cam", "grad-cam", "grad-cam-tutorial". */
+CAM_API const char *cam_method_name(cam_method method);
+CAM_API cam_status cam_method_from_name(const char *name, cam_method *out, cam_error *err);
+
+/* Load a model by short name ("fashion-mnist", "cifar10") or by path to an .onnx
+ * file. A name is looked up, in this order, in: every folder of $CAM_MODEL_PATH
+ * (':'-separated), the per-user data dir ($XDG_DATA_HOME or ~/.local/share)/gimp-cam/models,
+ * the installed data dir <prefix>/share/gimp-cam/models, and the source tree's
+ * weights/ folder when run uninstalled; "<dir>/<name>.onnx". */
+CAM_API cam_status cam_model_load(const char *name_or_path, cam_model **out, cam_error *err);
+/* Load from bytes already in memory; `origin` names them in error messages. */
+CAM_API cam_status cam_model_load_memory(const void *data, size_t size, const char *origin,
+                                         cam_model **out, cam_error *err);
+/* Resolve a name to the path cam_model_load would open (malloc'ed; free()). */
+CAM_API cam_status cam_model_find(const char *name_or_path, char **path_out, cam_error *err);
+CAM_API void cam_model_free(cam_model *model);
+
+/* Input tensor shape for one image: channels x height x width. */
+CAM_API int cam_model_input_channels(const cam_model *model);
+CAM_API int cam_model_input_height(const cam_model *model);
+CAM_API int cam_model_input_width(const cam_model *model);
+/* channels * height * width */
+CAM_API size_t cam_model_input_size(const cam_model *model);
+
+/* Classes: labels from metadata, else "class N". */
+CAM_API int cam_model_n_classes(const cam_model *model);
+CAM_API const char *cam_model_class_label(const cam_model *model, int class_index);
+/* Class index from an index string ("3") or a canonical label ("Sneaker", exact, then
+ * case-insensitive); CAM_ERROR_NOT_FOUND names the label. */
+CAM_API cam_status cam_model_find_class(const cam_model *model, const char *index_or_label,
+                                        int *class_index, cam_error *err);
+
+/* Everything the metadata says (or the defaults). Strings live as long as the model. */
+typedef struct cam_model_info {
+    const char *name;            /* "fashion-mnist"; metadata "cam.name", else file name stem */
+    const char *description;     /* "cam.description", else "" */
+    const char *origin;          /* path or origin given at load time */
+    /* input description */
+    float input_scale;           /* pixel in [0,255] -> pixel * input_scale; "cam.input.scale" (default 1/255) */
+    float input_mean[4];         /* per channel, subtracted after scaling; "cam.input.mean" (default 0) */
+    float input_std[4];          /* per channel, divided after mean; "cam.input.std" (default 1) */
+    cam_background background;   /* "cam.input.background": "none" | "black" | "white" */
+    /* explanation defaults */
+    cam_method default_method;   /* "cam.default.method" (default: cam when the model has the
+                                    CAM structure, else grad-cam) */
+    const char *default_layer;   /* "cam.default.layer" (default: cam_model_auto_layer) */
+    float default_alpha;         /* "cam.display.alpha" (default 0.5) */
+    const char *default_colormap;/* "cam.display.colormap": a colormap name or "greens-reds" (default "jet") */
+    float colormap_threshold;    /* "cam.display.threshold" for greens-reds (default 0.95) */
+} cam_model_info;
+
+CAM_API const cam_model_info *cam_model_get_info(const cam_model *model);
+/* Any metadata_props value by key, or NULL. */
+CAM_API const char *cam_model_get_metadata(const cam_model *model, const char *key);
+
+/* Explanation layers: the activation tensors (4-D, N x C x H x W) that a map can be
+ * computed on, in graph order. By default these are the outputs of each conv's ReLU
+ * (as Keras' conv layers include their activation), else of the conv itself. */
+typedef struct cam_layer_info {
+    const char *name;  /* tensor name as in the ONNX graph */
+    const char *op;    /* op that produces it ("Relu", "Conv", ...) */
+    int channels, height, width;
+} cam_layer_info;
+
+CAM_API int cam_model_n_layers(const cam_model *model);
+CAM_API cam_status cam_model_get_layer(const cam_model *model, int index, cam_layer_info *out,
+                                       cam_error *err);
+/* The automatic layer: the last candidate whose spatial size is larger than 1x1. */
+CAM_API const char *cam_model_auto_layer(const cam_model *model);
+/* Does the model have the CAM structure (last conv -> global average pool -> dense)? */
+CAM_API int cam_model_supports_cam(const cam_model *model);
+
+/* ------------------------------------------------------------------------ */
+/* Inference                                                                */
+/* ------------------------------------------------------------------------ */
+
+typedef struct cam_workspace cam_workspace; /* per-thread scratch memory */
+
+/* A workspace for batches of up to max_batch images. */
+CAM_API cam_workspace *cam_workspace_new(const cam_model *model, int max_batch, cam_error *err);
+CAM_API void cam_workspace_free(cam_workspace *ws);
+
+/* OpenBLAS threads used inside one call. Default 1 when the caller runs several
+ * workspaces in parallel threads; cam-heatmap and the plug-in set it explicitly.
+ * n <= 0 means all cores. Returns the previous value. */
+CAM_API int cam_set_blas_threads(int n);
+
+/* Forward pass on n images (input: n x C x H x W). Writes n x n_classes
+ * probabilities (softmax applied if the graph does not end with one) and, if
+ * logits != NULL, the pre-softmax scores. The workspace keeps the activations
+ * of the last call for cam_backward. */
+CAM_API cam_status cam_forward(cam_workspace *ws, const float *input, int n, float *probs,
+                               float *logits, cam_error *err);
+
+/* What is differentiated. */
+typedef enum cam_score {
+    CAM_SCORE_LOGIT = 0,   /* the class score before softmax (the Grad-CAM paper) */
+    CAM_SCORE_PROBABILITY, /* the softmax probability (the Keras tutorial) */
+    CAM_SCORE_COUNT
+} cam_score;
+
+/* After cam_forward: d score[class_index] / d tensor, for image `image` of the
+ * batch, written to grad (size of that tensor for one image: C x H x W). */
+CAM_API cam_status cam_backward(cam_workspace *ws, int image, int class_index, cam_score score,
+                                const char *tensor_name, float *grad, cam_error *err);
+/* After cam_forward: copy an intermediate tensor of one image (C x H x W). */
+CAM_API cam_status cam_get_tensor(cam_workspace *ws, int image, const char *tensor_name,
+                                  float *out, size_t out_size, cam_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Explanations                                                             */
+/* ------------------------------------------------------------------------ */
+
+typedef struct cam_explain_options {
+    cam_method method;
+    int class_index;        /* -1 = the top prediction */
+    const char *layer;      /* tensor name; NULL or "" = the model's default layer */
+} cam_explain_options;
+
+/* Defaults from the model's metadata. */
+CAM_API cam_explain_options cam_explain_options_default(const cam_model *model);
+
+typedef struct cam_explanation {
+    int class_index;        /* the explained class */
+    float probability;      /* its softmax probability */
+    int n_classes;
+    float *probabilities;   /* n_classes values (owned) */
+    char layer[128];        /* the layer used */
+    int map_height, map_width;
+    float *map;             /* raw, signed, un-normalised map at feature resolution (owned).
+                               CAM: sum_k W[k,c] A_k. Grad-CAM: ReLU(sum_k alpha_k A_k).
+                               Grad-CAM (tutorial): 1 + sum_k alpha_k A_k, alpha from the
+                               probability's gradient; ReLU is left to after upsampling. */
+} cam_explanation;
+
+/* One image (input: C x H x W): forward, then the map for the chosen class. */
+CAM_API cam_status cam_explain(cam_workspace *ws, const float *input,
+                               const cam_explain_options *options, cam_explanation *out,
+                               cam_error *err);
+/* Frees what cam_explain allocated and zeroes the struct. */
+CAM_API void cam_explanation_clear(cam_explanation *ex);
+
+/* Min-max normalisation into [0,1] (out may equal map). A constant map (or all
+ * zeros) becomes all zeros, never NaN. NaN/Inf in the map: CAM_ERROR_NUMERIC. */
+CAM_API cam_status cam_map_normalize(const float *map, size_t n, float *out, cam_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#include "camengine-render.h"
+
+#endif /* CAMENGINE_H */
