@@ -114,6 +114,7 @@ if [ "$(cat "$root/.gimp-cam-packages" 2>/dev/null)" != "$stamp_of_list" ]; then
     unshare --mount --propagation private bash -c '
         mount -t proc proc "$1/proc" && mount --rbind /dev "$1/dev" && shift && chroot "$@"' \
         _ "$root" "$root" /bin/sh -c "export DEBIAN_FRONTEND=noninteractive;
+          dpkg --configure -a >/dev/null 2>&1 || true   # finish an install that was interrupted
           (apt-get update -qq >/dev/null 2>&1 || apt-get update) || exit 90
           apt-get install -y -qq --no-install-recommends $(printf '%q ' "${packages[@]}") || exit 91
           grep -q '^de_DE.UTF-8' /etc/locale.gen || printf 'de_DE.UTF-8 UTF-8\nfr_FR.UTF-8 UTF-8\nen_US.UTF-8 UTF-8\n' >>/etc/locale.gen
