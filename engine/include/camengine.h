@@ -15,7 +15,7 @@
  *         fprintf(stderr, "%s\n", err.message);
  *     cam_workspace *ws = cam_workspace_new(model, 1, &err);         // one per thread
  *     float *input = malloc(cam_model_input_size(model) * sizeof *input);
- *     cam_preprocess(model, &image, NULL, input, &err);              // see camengine-render.h
+ *     cam_preprocess(model, &image, NULL, input, NULL, &err);        // see camengine-render.h
  *     cam_explain_options opt = cam_explain_options_default(model);
  *     cam_explanation ex = {0};
  *     cam_explain(ws, input, &opt, &ex, &err);                       // forward + map
@@ -38,12 +38,15 @@
  *    whatever the number of threads or the composition of a batch.
  *    OpenBLAS thread policy: see cam_set_blas_threads().
  *
- * MODEL METADATA (ONNX metadata_props; every key optional)
+ * MODEL METADATA (ONNX metadata_props; every key optional; a value that cannot be
+ * used, e.g. an alpha of 1.5 or a label count that differs from the classes, makes
+ * the load fail with CAM_ERROR_INVALID_MODEL naming the key)
  *  cam.name                short model name                       "fashion-mnist"
  *  cam.description         one line shown to users
  *  cam.labels              class labels, one per line ('\n')       "T-shirt/top\nTrouser\n..."
  *  cam.input.scale         factor from 0..255 pixels to input     "0.00392156862745098" (1/255)
  *  cam.input.mean          per-channel mean after scaling         "0.0" or "0.49,0.48,0.45"
+ *                          (one value for all channels, or one per channel)
  *  cam.input.std           per-channel std after mean             "1.0"
  *  cam.input.background    training background: none|black|white  "black"
  *  cam.input.description   free text ("28x28 grayscale, light object on black")
@@ -133,10 +136,21 @@ CAM_API const char *cam_method_name(cam_method method);
 CAM_API cam_status cam_method_from_name(const char *name, cam_method *out, cam_error *err);
 
 /* Load a model by short name ("fashion-mnist", "cifar10") or by path to an .onnx
- * file. A name is looked up, in this order, in: every folder of $CAM_MODEL_PATH
- * (':'-separated), the per-user data dir ($XDG_DATA_HOME or ~/.local/share)/gimp-cam/models,
- * the installed data dir <prefix>/share/gimp-cam/models, and the source tree's
- * weights/ folder when run uninstalled; "<dir>/<name>.onnx". */
+ * file (anything containing '/' or ending in ".onnx" is a path, used as is).
+ * A name is looked up as "<dir>/<name>.onnx" in these folders, in this order:
+ *   1. the installed data dir, <prefix>/share/gimp-cam/models;
+ *   2. when the library runs uninstalled (from its build tree): the build tree's
+ *      weights/, then the source tree's weights/;
+ *   3. the per-user data dir, ($XDG_DATA_HOME or ~/.local/share)/gimp-cam/models;
+ *   4. every folder of $CAM_MODEL_PATH (':'-separated), left to right.
+ * The first match wins; CAM_ERROR_NOT_FOUND lists every folder searched.
+ * Any problem in the file is refused at load time with a message naming the
+ * file and the node, tensor or attribute at fault: an op other than Conv, Relu,
+ * MaxPool, GlobalAveragePool, ReduceMean (over H,W), Flatten, Reshape (to N x -1),
+ * Gemm, MatMul, Add (with a constant), BatchNormalization, Softmax, Dropout,
+ * Identity and Constant; weights that are not finite float32; inconsistent shapes;
+ * cycles; graphs that are not a single chain of layers. The input must be
+ * N x C x H x W float32 with fixed C, H, W (N may be symbolic). */
 CAM_API cam_status cam_model_load(const char *name_or_path, cam_model **out, cam_error *err);
 /* Load from bytes already in memory; `origin` names them in error messages. */
 CAM_API cam_status cam_model_load_memory(const void *data, size_t size, const char *origin,
@@ -152,11 +166,13 @@ CAM_API int cam_model_input_width(const cam_model *model);
 /* channels * height * width */
 CAM_API size_t cam_model_input_size(const cam_model *model);
 
-/* Classes: labels from metadata, else "class N". */
+/* Classes: labels from metadata ("cam.labels": exactly one non-empty label per
+ * class, else the load fails), else "class N". NULL for an index out of range. */
 CAM_API int cam_model_n_classes(const cam_model *model);
 CAM_API const char *cam_model_class_label(const cam_model *model, int class_index);
-/* Class index from an index string ("3") or a canonical label ("Sneaker", exact, then
- * case-insensitive); CAM_ERROR_NOT_FOUND names the label. */
+/* Class index from a canonical label ("Sneaker", exact match first), an index
+ * string ("3"), or a label ignoring ASCII case ("sneaker"); CAM_ERROR_NOT_FOUND
+ * names the label (or the index that is out of range). */
 CAM_API cam_status cam_model_find_class(const cam_model *model, const char *index_or_label,
                                         int *class_index, cam_error *err);
 
@@ -173,7 +189,8 @@ typedef struct cam_model_info {
     /* explanation defaults */
     cam_method default_method;   /* "cam.default.method" (default: cam when the model has the
                                     CAM structure, else grad-cam) */
-    const char *default_layer;   /* "cam.default.layer" (default: cam_model_auto_layer) */
+    const char *default_layer;   /* "cam.default.layer" (any C x H x W activation of the graph;
+                                    default: cam_model_auto_layer, or "" if the model has none) */
     float default_alpha;         /* "cam.display.alpha" (default 0.5) */
     const char *default_colormap;/* "cam.display.colormap": a colormap name or "greens-reds" (default "jet") */
     float colormap_threshold;    /* "cam.display.threshold" for greens-reds (default 0.95) */
@@ -195,9 +212,12 @@ typedef struct cam_layer_info {
 CAM_API int cam_model_n_layers(const cam_model *model);
 CAM_API cam_status cam_model_get_layer(const cam_model *model, int index, cam_layer_info *out,
                                        cam_error *err);
-/* The automatic layer: the last candidate whose spatial size is larger than 1x1. */
+/* The automatic layer: the last candidate whose spatial size is larger than 1x1
+ * (if every candidate is 1x1, the last candidate; NULL when there is none). */
 CAM_API const char *cam_model_auto_layer(const cam_model *model);
-/* Does the model have the CAM structure (last conv -> global average pool -> dense)? */
+/* Does the model have the CAM structure: a conv (or conv+ReLU) output A ->
+ * GlobalAveragePool / ReduceMean over H,W -> (Flatten) -> Gemm / MatMul(+Add) -> logits
+ * (-> Softmax)? Then the map of class c is sum_k W[k,c] A_k over A's channels k. */
 CAM_API int cam_model_supports_cam(const cam_model *model);
 
 /* ------------------------------------------------------------------------ */
@@ -206,19 +226,41 @@ CAM_API int cam_model_supports_cam(const cam_model *model);
 
 typedef struct cam_workspace cam_workspace; /* per-thread scratch memory */
 
-/* A workspace for batches of up to max_batch images. */
+/* A workspace for batches of up to max_batch images: every activation of the
+ * network for max_batch images, one image's gradient buffers and the im2col
+ * scratch, allocated once here (cam_forward, cam_backward and cam_explain then
+ * allocate nothing but the explanation they return). About max_batch x (sum of
+ * the activation sizes) floats: 1.3 MB per image for CIFAR-10, 0.2 MB for
+ * Fashion-MNIST.
+ * The model must outlive the workspace. NULL on failure (err says why). */
 CAM_API cam_workspace *cam_workspace_new(const cam_model *model, int max_batch, cam_error *err);
 CAM_API void cam_workspace_free(cam_workspace *ws);
 
-/* OpenBLAS threads used inside one call. Default 1 when the caller runs several
- * workspaces in parallel threads; cam-heatmap and the plug-in set it explicitly.
+/* OpenBLAS thread policy. The library never changes OpenBLAS's thread count by
+ * itself: until this is called, OpenBLAS's own default applies
+ * (OPENBLAS_NUM_THREADS, else one thread per core). The setting is process-wide.
+ *  - One image at a time (the plug-in, cam-heatmap on one file): leave the default
+ *    or pass 0, so each convolution's GEMM uses every core.
+ *  - Several threads each running its own workspace (batch processing): call
+ *    cam_set_blas_threads(1) first, so that T caller threads use T cores and not
+ *    T x cores (oversubscription).
+ * Call it before starting worker threads, not while another thread is inside the
+ * engine. Results do not depend on this setting (OpenBLAS splits a GEMM over its
+ * output rows/columns, never over the summed dimension); the test suite checks it
+ * on the bundled networks. The engine never merges the images of a batch into one
+ * GEMM: OpenBLAS does not give bit-identical columns for different matrix widths,
+ * so every image gets GEMMs of its own, with the same shapes whatever the batch.
  * n <= 0 means all cores. Returns the previous value. */
 CAM_API int cam_set_blas_threads(int n);
 
-/* Forward pass on n images (input: n x C x H x W). Writes n x n_classes
- * probabilities (softmax applied if the graph does not end with one) and, if
- * logits != NULL, the pre-softmax scores. The workspace keeps the activations
- * of the last call for cam_backward. */
+/* Forward pass on n images (input: n x C x H x W, 1 <= n <= max_batch). Writes
+ * n x n_classes probabilities (the graph's softmax, or a softmax of the logits if
+ * the graph does not end with one) to probs and, if logits != NULL, the
+ * pre-softmax scores (probs may also be NULL). The workspace keeps every
+ * activation of the last call for cam_backward and cam_get_tensor.
+ * Each image is computed with the same operations whatever n is, so an image's
+ * outputs are bit-identical whether it is run alone or inside any batch.
+ * A non-finite input value is CAM_ERROR_NUMERIC. */
 CAM_API cam_status cam_forward(cam_workspace *ws, const float *input, int n, float *probs,
                                float *logits, cam_error *err);
 
@@ -230,10 +272,17 @@ typedef enum cam_score {
 } cam_score;
 
 /* After cam_forward: d score[class_index] / d tensor, for image `image` of the
- * batch, written to grad (size of that tensor for one image: C x H x W). */
+ * last batch, written to grad (size of that tensor for one image: C x H x W, or
+ * F for a flat tensor). tensor_name is any activation (or the input) that lies
+ * before the logits; the backward pass stops there (nothing below it is
+ * computed). Weights are frozen: no weight gradients are computed. A tensor
+ * after the logits (the softmax output) is CAM_ERROR_INVALID_ARGUMENT; an unknown
+ * name CAM_ERROR_NOT_FOUND. Does not change the forward activations, so it may be
+ * called many times (classes, tensors, images) after one cam_forward. */
 CAM_API cam_status cam_backward(cam_workspace *ws, int image, int class_index, cam_score score,
                                 const char *tensor_name, float *grad, cam_error *err);
-/* After cam_forward: copy an intermediate tensor of one image (C x H x W). */
+/* After cam_forward: copy an activation (or the input) of one image (C x H x W
+ * floats; out_size is the room in out, in floats). */
 CAM_API cam_status cam_get_tensor(cam_workspace *ws, int image, const char *tensor_name,
                                   float *out, size_t out_size, cam_error *err);
 
@@ -243,35 +292,59 @@ CAM_API cam_status cam_get_tensor(cam_workspace *ws, int image, const char *tens
 
 typedef struct cam_explain_options {
     cam_method method;
-    int class_index;        /* -1 = the top prediction */
-    const char *layer;      /* tensor name; NULL or "" = the model's default layer */
+    int class_index;        /* -1 = the top prediction (the first on ties) */
+    const char *layer;      /* tensor name; NULL or "" = the model's default layer
+                               (cam_model_info.default_layer). CAM always uses the
+                               tensor that feeds the global average pool: naming
+                               another layer with CAM is CAM_ERROR_INVALID_ARGUMENT. */
 } cam_explain_options;
 
-/* Defaults from the model's metadata. */
+/* Defaults from the model's metadata: its default method, class -1 (top-1),
+ * layer NULL (the model's default layer). */
 CAM_API cam_explain_options cam_explain_options_default(const cam_model *model);
 
+/* The maps, for class c and the feature tensor A (K x H x W) of the layer:
+ *   CAM                  map = sum_k W[k,c] A_k, W the dense layer after the global
+ *                        average pool. Signed, no ReLU.
+ *   GRAD_CAM             alpha_k = spatial mean of d z_c / d A_k (z_c: the logit);
+ *                        map = ReLU(sum_k alpha_k A_k). The ReLU is part of the
+ *                        method (the paper) and is applied here: map >= 0.
+ *   GRAD_CAM_TUTORIAL    alpha_k = spatial mean of d p_c / d A_k (p_c: the softmax
+ *                        probability); map = 1 + sum_k alpha_k A_k. Signed: the
+ *                        tutorial's ReLU comes after the bilinear resize to the
+ *                        image, and a ReLU does not commute with resizing, so it is
+ *                        the renderer's job (camengine-render.h), not applied here.
+ * Sums over k are accumulated in double. No normalisation is applied to any map
+ * (see cam_map_normalize). */
 typedef struct cam_explanation {
     int class_index;        /* the explained class */
     float probability;      /* its softmax probability */
     int n_classes;
     float *probabilities;   /* n_classes values (owned) */
-    char layer[128];        /* the layer used */
+    char layer[128];        /* the layer used (tensor name, truncated to 127 bytes) */
     int map_height, map_width;
-    float *map;             /* raw, signed, un-normalised map at feature resolution (owned).
-                               CAM: sum_k W[k,c] A_k. Grad-CAM: ReLU(sum_k alpha_k A_k).
-                               Grad-CAM (tutorial): 1 + sum_k alpha_k A_k, alpha from the
-                               probability's gradient; ReLU is left to after upsampling. */
+    float *map;             /* the raw, un-normalised map at feature resolution (owned),
+                               map_height x map_width, row-major; see above */
+    cam_method method;      /* the method that made the map (the renderer needs it:
+                               GRAD_CAM_TUTORIAL wants a ReLU after upsampling) */
 } cam_explanation;
 
-/* One image (input: C x H x W): forward, then the map for the chosen class. */
+/* One image (input: C x H x W): forward, then the map for the chosen class.
+ * Uses image 0 of the workspace (the previous batch's activations are replaced).
+ * *out is overwritten without being freed: pass a zeroed or cleared struct. On
+ * error *out is left zeroed. Errors: unknown method/class/layer
+ * (CAM_ERROR_INVALID_ARGUMENT or CAM_ERROR_NOT_FOUND, naming it), CAM on a model
+ * without the CAM structure (CAM_ERROR_UNSUPPORTED, suggesting grad-cam). */
 CAM_API cam_status cam_explain(cam_workspace *ws, const float *input,
                                const cam_explain_options *options, cam_explanation *out,
                                cam_error *err);
-/* Frees what cam_explain allocated and zeroes the struct. */
+/* Frees what cam_explain allocated and zeroes the struct (NULL is fine). */
 CAM_API void cam_explanation_clear(cam_explanation *ex);
 
-/* Min-max normalisation into [0,1] (out may equal map). A constant map (or all
- * zeros) becomes all zeros, never NaN. NaN/Inf in the map: CAM_ERROR_NUMERIC. */
+/* Min-max normalisation into [0,1] (out may equal map): (v - min) / (max - min),
+ * computed in double. Never yields NaN: a constant map (or all zeros, or n = 0)
+ * becomes all zeros; a map holding NaN or Inf is CAM_ERROR_NUMERIC and out is
+ * set to all zeros. */
 CAM_API cam_status cam_map_normalize(const float *map, size_t n, float *out, cam_error *err);
 
 #ifdef __cplusplus

@@ -1,0 +1,161 @@
+/*
+ * cam-heatmap-image.c -- reading and writing image files with GdkPixbuf.
+ *
+ * Reading: every format GdkPixbuf has a loader for (PNG, JPEG, TIFF, GIF, BMP; WebP with
+ * webp-pixbuf-loader), 8-bit RGB or RGBA (GdkPixbuf reduces 16-bit files to 8 bits),
+ * EXIF orientation applied (gdk_pixbuf_apply_embedded_orientation) so the image is seen
+ * the way viewers show it.
+ * Writing: the format follows the output name's extension.
+ */
+#include "cam-heatmap.h"
+
+#include <gdk-pixbuf/gdk-pixbuf.h>
+#include <string.h>
+
+#define CLI_IMAGE_ERROR (g_quark_from_static_string("cam-heatmap-image"))
+
+void cli_image_clear(cli_image *image)
+{
+    g_free(image->pixels);
+    memset(image, 0, sizeof *image);
+}
+
+cam_image cli_image_as_cam(const cli_image *image)
+{
+    cam_image c;
+    memset(&c, 0, sizeof c);
+    c.pixels = image->pixels;
+    c.width = image->width;
+    c.height = image->height;
+    c.channels = image->channels;
+    c.type = CAM_SAMPLE_U8;
+    c.stride = image->stride;
+    return c;
+}
+
+gboolean cli_image_load(const char *path, cli_image *out, GError **error)
+{
+    memset(out, 0, sizeof *out);
+    GError *local = NULL;
+    GdkPixbuf *raw = gdk_pixbuf_new_from_file(path, &local);
+    if (!raw) {
+        /* GdkPixbuf's messages usually name the file already; make sure. */
+        if (local && strstr(local->message, path))
+            g_set_error(error, CLI_IMAGE_ERROR, 1, "%s", local->message);
+        else
+            g_set_error(error, CLI_IMAGE_ERROR, 1, "%s: %s", path,
+                        local ? local->message : "could not be read");
+        g_clear_error(&local);
+        return FALSE;
+    }
+    GdkPixbuf *pb = gdk_pixbuf_apply_embedded_orientation(raw);
+    g_object_unref(raw);
+    if (!pb) {
+        g_set_error(error, CLI_IMAGE_ERROR, 1, "%s: out of memory applying its orientation",
+                    path);
+        return FALSE;
+    }
+    if (gdk_pixbuf_get_colorspace(pb) != GDK_COLORSPACE_RGB ||
+        gdk_pixbuf_get_bits_per_sample(pb) != 8 ||
+        gdk_pixbuf_get_n_channels(pb) != (gdk_pixbuf_get_has_alpha(pb) ? 4 : 3)) {
+        g_set_error(error, CLI_IMAGE_ERROR, 1, "%s: unsupported pixel layout from the loader",
+                    path);
+        g_object_unref(pb);
+        return FALSE;
+    }
+    int w = gdk_pixbuf_get_width(pb), h = gdk_pixbuf_get_height(pb);
+    int ch = gdk_pixbuf_get_n_channels(pb);
+    int src_stride = gdk_pixbuf_get_rowstride(pb);
+    const guint8 *src = gdk_pixbuf_read_pixels(pb);
+    out->width = w;
+    out->height = h;
+    out->channels = ch;
+    out->stride = (size_t) w * ch;
+    out->pixels = g_try_malloc(out->stride * (size_t) h);
+    if (!out->pixels) {
+        g_set_error(error, CLI_IMAGE_ERROR, 1, "%s: out of memory (%dx%d pixels)", path, w, h);
+        g_object_unref(pb);
+        memset(out, 0, sizeof *out);
+        return FALSE;
+    }
+    for (int y = 0; y < h; y++)
+        memcpy(out->pixels + (size_t) y * out->stride, src + (size_t) y * src_stride,
+               out->stride);
+    g_object_unref(pb);
+    return TRUE;
+}
+
+static const char *format_of_name(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    const char *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash)) return NULL;
+    dot++;
+    if (!g_ascii_strcasecmp(dot, "png")) return "png";
+    if (!g_ascii_strcasecmp(dot, "jpg") || !g_ascii_strcasecmp(dot, "jpeg")) return "jpeg";
+    if (!g_ascii_strcasecmp(dot, "tif") || !g_ascii_strcasecmp(dot, "tiff")) return "tiff";
+    if (!g_ascii_strcasecmp(dot, "bmp")) return "bmp";
+    if (!g_ascii_strcasecmp(dot, "webp")) return "webp";
+    return NULL;
+}
+
+gboolean cli_image_is_writable_name(const char *path)
+{
+    return format_of_name(path) != NULL;
+}
+
+gboolean cli_image_save(const cli_image *image, const char *path, GError **error)
+{
+    const char *format = format_of_name(path);
+    if (!format) {
+        g_set_error(error, CLI_IMAGE_ERROR, 1,
+                    "%s: unknown output format (use .png, .jpg, .tif, .bmp or .webp)", path);
+        return FALSE;
+    }
+    /* GdkPixbuf holds RGB(A) only: expand gray. */
+    int ch = image->channels;
+    gboolean alpha = ch == 2 || ch == 4;
+    gboolean keep_alpha = alpha && strcmp(format, "jpeg") != 0 && strcmp(format, "bmp") != 0;
+    int out_ch = keep_alpha ? 4 : 3;
+    size_t stride = (size_t) image->width * out_ch;
+    guint8 *buf = g_try_malloc(stride * (size_t) image->height);
+    if (!buf) {
+        g_set_error(error, CLI_IMAGE_ERROR, 1, "%s: out of memory", path);
+        return FALSE;
+    }
+    for (int y = 0; y < image->height; y++) {
+        const guint8 *s = image->pixels + (size_t) y * image->stride;
+        guint8 *d = buf + (size_t) y * stride;
+        for (int x = 0; x < image->width; x++, s += ch, d += out_ch) {
+            if (ch <= 2) {
+                d[0] = d[1] = d[2] = s[0];
+            } else {
+                d[0] = s[0];
+                d[1] = s[1];
+                d[2] = s[2];
+            }
+            if (keep_alpha) d[3] = s[ch - 1];
+        }
+    }
+    GdkPixbuf *pb = gdk_pixbuf_new_from_data(buf, GDK_COLORSPACE_RGB, keep_alpha, 8,
+                                             image->width, image->height, (int) stride, NULL,
+                                             NULL);
+    GError *local = NULL;
+    gboolean ok;
+    if (!strcmp(format, "jpeg"))
+        ok = gdk_pixbuf_save(pb, path, format, &local, "quality", "95", NULL);
+    else
+        ok = gdk_pixbuf_save(pb, path, format, &local, NULL);
+    g_object_unref(pb);
+    g_free(buf);
+    if (!ok) {
+        if (local && strstr(local->message, path))
+            g_set_error(error, CLI_IMAGE_ERROR, 1, "%s", local->message);
+        else
+            g_set_error(error, CLI_IMAGE_ERROR, 1, "%s: could not be written: %s", path,
+                        local ? local->message : "unknown error");
+        g_clear_error(&local);
+        return FALSE;
+    }
+    return TRUE;
+}

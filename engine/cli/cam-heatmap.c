@@ -1,0 +1,860 @@
+/*
+ * cam-heatmap.c -- the cam-heatmap command-line tool: options, the per-image pipeline,
+ * parallel batches and the progress bar. Evaluation lives in cam-heatmap-evaluate.c.
+ *
+ * Per image: read (GdkPixbuf, EXIF orientation) -> cam_preprocess -> cam_explain ->
+ * cam_renderer (same options as the GIMP plug-in: cam_render_options_for_model, then
+ * what the command line overrides) -> write. Images are independent: a worker thread
+ * takes the next index, has its own cam_workspace, and stores its result at that
+ * index, so the output does not depend on the number of jobs.
+ */
+#include "cam-heatmap.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PROGRAM "cam-heatmap"
+#define DEFAULT_MODEL "cifar10"
+
+/* ------------------------------------------------------------------------ */
+/* Progress bar                                                             */
+/* ------------------------------------------------------------------------ */
+
+struct cli_progress {
+    GMutex lock;
+    char *what;
+    int total, done;
+    gboolean enabled;
+    gint64 last_draw;
+};
+
+static void progress_draw(cli_progress *p)
+{
+    enum { BAR = 30 };
+    int filled = p->total > 0 ? (int) ((gint64) p->done * BAR / p->total) : BAR;
+    char bar[BAR + 1];
+    for (int i = 0; i < BAR; i++) bar[i] = i < filled ? '#' : '-';
+    bar[BAR] = '\0';
+    fprintf(stderr, "\r%s [%s] %d/%d", p->what, bar, p->done, p->total);
+    fflush(stderr);
+}
+
+cli_progress *cli_progress_new(const char *what, int total, gboolean enabled)
+{
+    cli_progress *p = g_new0(cli_progress, 1);
+    g_mutex_init(&p->lock);
+    p->what = g_strdup(what);
+    p->total = total;
+    p->enabled = enabled;
+    if (enabled) progress_draw(p);
+    return p;
+}
+
+void cli_progress_step(cli_progress *p)
+{
+    if (!p) return;
+    g_mutex_lock(&p->lock);
+    p->done++;
+    if (p->enabled) {
+        gint64 now = g_get_monotonic_time();
+        if (p->done == p->total || now - p->last_draw > 100000) {
+            progress_draw(p);
+            p->last_draw = now;
+        }
+    }
+    g_mutex_unlock(&p->lock);
+}
+
+void cli_progress_free(cli_progress *p)
+{
+    if (!p) return;
+    if (p->enabled) {
+        fputs("\r\033[K", stderr); /* clear the line */
+        fflush(stderr);
+    }
+    g_mutex_clear(&p->lock);
+    g_free(p->what);
+    g_free(p);
+}
+
+gboolean cli_write_text(const char *path, const char *text, size_t length, GError **error)
+{
+    if (!strcmp(path, "-")) {
+        if (fwrite(text, 1, length, stdout) != length || fflush(stdout) != 0) {
+            g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                        "standard output: %s", g_strerror(errno));
+            return FALSE;
+        }
+        return TRUE;
+    }
+    return g_file_set_contents(path, text, (gssize) length, error);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Options                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static char *opt_model = NULL;
+static char *opt_method = NULL;
+static char *opt_class = NULL;
+static char *opt_layer = NULL;
+static double opt_alpha = -1;
+static char *opt_colormap = NULL;
+static char *opt_output = NULL;
+static char *opt_format = NULL;
+static gboolean opt_heatmap = FALSE;
+static gboolean opt_blend = FALSE;
+static gboolean opt_alpha_from_map = FALSE;
+static char *opt_aspect = NULL;
+static char *opt_invert = NULL;
+static char *opt_upsample = NULL;
+static int opt_top = 5;
+static char *opt_json = NULL;
+static int opt_jobs = 0;
+static gboolean opt_quiet = FALSE;
+static gboolean opt_list_layers = FALSE;
+static gboolean opt_version = FALSE;
+static char *opt_evaluate = NULL;
+static char *opt_split = NULL;
+static int opt_offset = 0;
+static int opt_limit = 0;
+static int opt_steps = 16;
+static char *opt_seed = NULL;
+static gboolean opt_no_faithfulness = FALSE;
+static gboolean opt_per_image = FALSE;
+static char **opt_inputs = NULL;
+
+static const GOptionEntry main_entries[] = {
+    {"model", 'm', 0, G_OPTION_ARG_STRING, &opt_model,
+     "Model: a bundled name (fashion-mnist, cifar10) or an .onnx file (default: cifar10; "
+     "for --evaluate on a gray data set: fashion-mnist)",
+     "NAME|FILE"},
+    {"method", 'M', 0, G_OPTION_ARG_STRING, &opt_method,
+     "Explanation method: cam, grad-cam or grad-cam-tutorial (default: the model's)", "METHOD"},
+    {"class", 'c', 0, G_OPTION_ARG_STRING, &opt_class,
+     "Class to explain: auto (the top prediction), an index or a canonical label "
+     "(default: auto)",
+     "CLASS"},
+    {"layer", 'l', 0, G_OPTION_ARG_STRING, &opt_layer,
+     "Layer (ONNX tensor name) to explain, or auto: the last one larger than 1x1 "
+     "(default: the model's; see --list-layers)",
+     "NAME"},
+    {"alpha", 'a', 0, G_OPTION_ARG_DOUBLE, &opt_alpha,
+     "Heatmap opacity 0..1: out = (1 - alpha) * image + alpha * heatmap (default: the model's)",
+     "ALPHA"},
+    {"colormap", 'C', 0, G_OPTION_ARG_STRING, &opt_colormap,
+     "jet, turbo, viridis, inferno, magma, plasma, cividis, gray, greens, reds, or greens-reds "
+     "(greens above the model's probability threshold, else reds) (default: the model's)",
+     "NAME"},
+    {"output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output,
+     "Write the result to FILE (one input; format from the extension: .png .jpg .tif .bmp "
+     ".webp) or into folder DIR as DIR/<name>.<format> (several inputs, an existing folder, or "
+     "a name ending in /). Without it no image is written",
+     "FILE|DIR"},
+    {"format", 'f', 0, G_OPTION_ARG_STRING, &opt_format,
+     "Image format of files written into a folder: png, jpg, tif, bmp, webp (default: png)",
+     "EXT"},
+    {"blend", 'b', 0, G_OPTION_ARG_NONE, &opt_blend,
+     "Write the image blended with the heatmap (default)", NULL},
+    {"heatmap", 'H', 0, G_OPTION_ARG_NONE, &opt_heatmap,
+     "Write the heatmap alone (to lay over the image with opacity alpha) instead of the blend",
+     NULL},
+    {"alpha-from-map", 0, 0, G_OPTION_ARG_NONE, &opt_alpha_from_map,
+     "Per-pixel opacity alpha * map value, so cold regions stay clear", NULL},
+    {"aspect", 0, 0, G_OPTION_ARG_STRING, &opt_aspect,
+     "How the image is fitted to the model's input: stretch, crop or pad (default: stretch)",
+     "MODE"},
+    {"invert", 0, 0, G_OPTION_ARG_STRING, &opt_invert,
+     "Invert the colours for models trained on light objects on black: auto (judged from the "
+     "image border), on, off (default: auto)",
+     "MODE"},
+    {"upsample", 0, 0, G_OPTION_ARG_STRING, &opt_upsample,
+     "Map upsampling: bilinear or bicubic (default: bilinear)", "MODE"},
+    {"top", 'n', 0, G_OPTION_ARG_INT, &opt_top,
+     "Number of top predictions reported (default: 5)", "N"},
+    {"json", 'j', 0, G_OPTION_ARG_FILENAME, &opt_json,
+     "Write the results as JSON to FILE, or to standard output with -", "FILE|-"},
+    {"jobs", 'J', 0, G_OPTION_ARG_INT, &opt_jobs,
+     "Images processed in parallel (default: the number of cores)", "N"},
+    {"quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet,
+     "No per-image summary on standard output and no progress bar", NULL},
+    {"list-layers", 0, 0, G_OPTION_ARG_NONE, &opt_list_layers,
+     "List the model's explainable layers with their shapes and exit", NULL},
+    {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Show the version and exit", NULL},
+    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &opt_inputs, NULL, NULL},
+    G_OPTION_ENTRY_NULL};
+
+static const GOptionEntry evaluate_entries[] = {
+    {"evaluate", 'e', 0, G_OPTION_ARG_FILENAME, &opt_evaluate,
+     "Evaluate the model and the explanation methods on a labelled data set: an IDX images "
+     "file, a CIFAR .bin[.gz] batch, a folder holding either, or a folder with one sub-folder "
+     "per class",
+     "DATASET"},
+    {"split", 0, 0, G_OPTION_ARG_STRING, &opt_split,
+     "Which files of a data set folder: test or train (default: test)", "SPLIT"},
+    {"offset", 0, 0, G_OPTION_ARG_INT, &opt_offset, "Skip the first N images (default: 0)",
+     "N"},
+    {"limit", 0, 0, G_OPTION_ARG_INT, &opt_limit, "Evaluate at most N images (default: all)",
+     "N"},
+    {"steps", 0, 0, G_OPTION_ARG_INT, &opt_steps,
+     "Steps of the deletion and insertion curves (default: 16)", "K"},
+    {"seed", 0, 0, G_OPTION_ARG_STRING, &opt_seed,
+     "Seed of the random-map baseline (default: 1)", "S"},
+    {"no-faithfulness", 0, 0, G_OPTION_ARG_NONE, &opt_no_faithfulness,
+     "Only accuracy and the confusion matrix, no explanation metrics", NULL},
+    {"per-image", 0, 0, G_OPTION_ARG_NONE, &opt_per_image,
+     "Include every image's label, prediction and metrics in the JSON", NULL},
+    G_OPTION_ENTRY_NULL};
+
+static const char description[] =
+    "Reads each IMAGE (PNG, JPEG, TIFF, WebP, ...; EXIF orientation applied), classifies it\n"
+    "with the model and writes a class activation map: CAM (Zhou et al. 2016), Grad-CAM\n"
+    "(Selvaraju et al. 2017, the class score before softmax) or grad-cam-tutorial (the Keras\n"
+    "tutorial: softmax probability, map starting from ones, ReLU after upsampling). Defaults\n"
+    "for method, layer, alpha and colormap come from the model's metadata, as in the GIMP\n"
+    "plug-in, and 8-bit images give the same pixels as the plug-in. Images are processed in\n"
+    "parallel; the results do not depend on --jobs. A per-image summary goes to standard\n"
+    "output (unless --quiet or --json -), errors and the progress bar (on a terminal) to\n"
+    "standard error. An image that cannot be read or written is reported and skipped.\n"
+    "\n"
+    "Evaluation (--evaluate): accuracy, per-class accuracy and the confusion matrix, and for\n"
+    "each method and a random-map baseline, on the predicted class: Average Drop and\n"
+    "Increase in Confidence (the image multiplied by the normalised map), and deletion and\n"
+    "insertion AUC (pixels set to black / restored from black in order of decreasing map\n"
+    "value, K steps, trapezoidal area under the probability curve). Table on standard output,\n"
+    "JSON with --json.\n"
+    "\n"
+    "Exit status:\n"
+    "  0  everything succeeded\n"
+    "  1  some inputs failed (each is reported; the others were written)\n"
+    "  2  usage error (bad option, unknown method, class, layer or colormap)\n"
+    "  3  the model or the data set could not be loaded\n"
+    "  4  internal error (out of memory, JSON file not writable)\n"
+    "\n"
+    "Environment:\n"
+    "  CAM_MODEL_PATH  extra folders (':'-separated) searched first for model names\n"
+    "  CAM_DATA_DIR    not read by cam-heatmap; the tests use it to find the data sets\n"
+    "\n"
+    "Examples:\n"
+    "  cam-heatmap -m cifar10 -o cat-cam.png cat.jpg\n"
+    "  cam-heatmap -m fashion-mnist -M cam --json - shoe.png\n"
+    "  cam-heatmap -m cifar10 -o out/ --json results.json photos/*.jpg\n"
+    "  cam-heatmap -m fashion-mnist --evaluate data/fashion-mnist --limit 1000\n";
+
+/* ------------------------------------------------------------------------ */
+/* Images mode                                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef struct run {
+    const cam_model *model;
+    cam_explain_options explain;
+    gboolean method_given, colormap_given;
+    float alpha;               /* < 0: the model's default */
+    cam_colormap colormap;
+    cam_output output_kind;
+    gboolean alpha_from_map;
+    cam_upsample upsample;
+    cam_preprocess_options preprocess;
+    int top;
+    int render_threads;
+    int n;
+    char **inputs;
+    char **outputs;            /* NULL entries: no image written */
+    cli_result *results;
+    gint next;
+    cli_progress *progress;
+} run;
+
+static int compare_predictions(const void *a, const void *b)
+{
+    const cli_prediction *x = a, *y = b;
+    if (x->probability != y->probability) return x->probability > y->probability ? -1 : 1;
+    return x->class_index - y->class_index;
+}
+
+static gboolean same_file(const char *a, const char *b)
+{
+    char *ca = g_canonicalize_filename(a, NULL), *cb = g_canonicalize_filename(b, NULL);
+    gboolean same = strcmp(ca, cb) == 0;
+    g_free(ca);
+    g_free(cb);
+    return same;
+}
+
+/* Writes the heatmap or blend of `image` to `path`. */
+static gboolean render_and_save(const run *rn, const cli_image *image,
+                                const cam_preprocess_info *info, const cam_explanation *ex,
+                                const char *path, GError **error)
+{
+    cam_error err = {0};
+    cam_render_options ro = cam_render_options_for_model(rn->model, rn->explain.method,
+                                                         ex->probability);
+    if (rn->alpha >= 0) ro.alpha = rn->alpha;
+    if (rn->colormap_given) ro.colormap = rn->colormap;
+    ro.upsample = rn->upsample;
+    ro.alpha_from_map = rn->alpha_from_map;
+    ro.output = rn->output_kind;
+    ro.n_threads = rn->render_threads;
+    if (cam_preprocess_info_map_window(info, ex->map_width, ex->map_height, &ro.window, &err) !=
+        CAM_OK)
+        goto engine_error;
+    const cam_rect sr = info->source_rect;
+    cam_renderer *r = cam_renderer_new(ex->map, ex->map_width, ex->map_height, sr.width,
+                                       sr.height, &ro, &err);
+    if (!r) goto engine_error;
+
+    cli_image out = {0};
+    gboolean partial = sr.x != 0 || sr.y != 0 || sr.width != image->width ||
+                       sr.height != image->height;
+    if (rn->output_kind == CAM_OUTPUT_BLEND) {
+        /* blend in place on a copy; RGB stays RGB, RGBA keeps its alpha */
+        out.channels = image->channels == 2 || image->channels == 4 ? 4 : 3;
+    } else {
+        out.channels = (rn->alpha_from_map || partial) ? 4 : 3;
+    }
+    out.width = image->width;
+    out.height = image->height;
+    out.stride = (size_t) out.width * out.channels;
+    out.pixels = g_try_malloc0(out.stride * (size_t) out.height);
+    if (!out.pixels) {
+        cam_renderer_free(r);
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOMEM, "%s: out of memory", path);
+        return FALSE;
+    }
+    if (rn->output_kind == CAM_OUTPUT_BLEND) {
+        for (int y = 0; y < image->height; y++) {
+            const guint8 *s = image->pixels + (size_t) y * image->stride;
+            guint8 *d = out.pixels + (size_t) y * out.stride;
+            for (int x = 0; x < image->width; x++, s += image->channels, d += out.channels) {
+                if (image->channels >= 3) {
+                    d[0] = s[0];
+                    d[1] = s[1];
+                    d[2] = s[2];
+                } else {
+                    d[0] = d[1] = d[2] = s[0];
+                }
+                if (out.channels == 4) d[3] = s[image->channels - 1];
+            }
+        }
+    }
+    cam_image view = {0};
+    view.pixels = out.pixels + (size_t) sr.y * out.stride + (size_t) sr.x * out.channels;
+    view.width = sr.width;
+    view.height = sr.height;
+    view.channels = out.channels;
+    view.type = CAM_SAMPLE_U8;
+    view.stride = out.stride;
+    cam_rect all = {0, 0, sr.width, sr.height};
+    cam_status st = cam_renderer_render_rect(
+        r, all, rn->output_kind == CAM_OUTPUT_BLEND ? &view : NULL, &view, &err);
+    cam_renderer_free(r);
+    if (st != CAM_OK) {
+        cli_image_clear(&out);
+        goto engine_error;
+    }
+    gboolean ok = cli_image_save(&out, path, error);
+    cli_image_clear(&out);
+    return ok;
+
+engine_error:
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: rendering failed: %s", path,
+                err.message);
+    return FALSE;
+}
+
+static void process_one(run *rn, cam_workspace *ws, const char *ws_error, float *input, int i)
+{
+    cli_result *res = &rn->results[i];
+    const char *path = rn->inputs[i];
+    GError *error = NULL;
+    cam_error err = {0};
+    cli_image image = {0};
+    res->file = g_strdup(path);
+    res->method = rn->explain.method;
+    if (!ws) {
+        res->error = g_strdup_printf("%s: %s", path, ws_error);
+        return;
+    }
+    if (!cli_image_load(path, &image, &error)) {
+        res->error = g_strdup(error->message);
+        g_error_free(error);
+        return;
+    }
+    res->width = image.width;
+    res->height = image.height;
+    cam_image ci = cli_image_as_cam(&image);
+    cam_preprocess_info info;
+    if (cam_preprocess(rn->model, &ci, &rn->preprocess, input, &info, &err) != CAM_OK) {
+        res->error = g_strdup_printf("%s: %s", path, err.message);
+        goto out;
+    }
+    res->inverted = info.inverted != 0;
+    if (cam_explain(ws, input, &rn->explain, &res->ex, &err) != CAM_OK) {
+        res->error = g_strdup_printf("%s: %s", path, err.message);
+        goto out;
+    }
+    /* top N */
+    int nc = res->ex.n_classes;
+    cli_prediction *all = g_new(cli_prediction, nc);
+    for (int c = 0; c < nc; c++) {
+        all[c].class_index = c;
+        all[c].probability = res->ex.probabilities[c];
+    }
+    qsort(all, (size_t) nc, sizeof *all, compare_predictions);
+    res->n_top = MIN(rn->top, nc);
+    res->top = all;
+    /* raw map statistics */
+    size_t n = (size_t) res->ex.map_height * res->ex.map_width;
+    double sum = 0;
+    float lo = n ? res->ex.map[0] : 0, hi = lo;
+    for (size_t k = 0; k < n; k++) {
+        float v = res->ex.map[k];
+        lo = MIN(lo, v);
+        hi = MAX(hi, v);
+        sum += v;
+    }
+    res->map_min = lo;
+    res->map_max = hi;
+    res->map_mean = n ? (float) (sum / (double) n) : 0;
+    {
+        cam_render_options ro = cam_render_options_for_model(rn->model, rn->explain.method,
+                                                             res->ex.probability);
+        cam_colormap cm = rn->colormap_given ? rn->colormap : ro.colormap;
+        res->colormap = cam_colormap_name(cam_colormap_resolve(cm, res->ex.probability,
+                                                               ro.threshold));
+    }
+    /* output */
+    const char *out_path = rn->outputs ? rn->outputs[i] : NULL;
+    if (out_path) {
+        if (same_file(out_path, path)) {
+            res->error = g_strdup_printf("%s: not written: the output %s is the input itself",
+                                         path, out_path);
+            goto out;
+        }
+        if (!render_and_save(rn, &image, &info, &res->ex, out_path, &error)) {
+            res->error = g_strdup(error->message);
+            g_error_free(error);
+            goto out;
+        }
+        res->output = g_strdup(out_path);
+    }
+    res->ok = TRUE;
+out:
+    cli_image_clear(&image);
+}
+
+static gpointer worker(gpointer data)
+{
+    run *rn = data;
+    cam_error err = {0};
+    cam_workspace *ws = cam_workspace_new(rn->model, 1, &err);
+    float *input = g_new(float, cam_model_input_size(rn->model));
+    for (;;) {
+        int i = g_atomic_int_add(&rn->next, 1);
+        if (i >= rn->n) break;
+        process_one(rn, ws, err.message, input, i);
+        cli_progress_step(rn->progress);
+    }
+    g_free(input);
+    cam_workspace_free(ws);
+    return NULL;
+}
+
+static void run_parallel(run *rn, int jobs)
+{
+    if (jobs <= 1) {
+        worker(rn);
+        return;
+    }
+    GThread **threads = g_new(GThread *, jobs);
+    for (int t = 0; t < jobs; t++) threads[t] = g_thread_new("cam-heatmap", worker, rn);
+    for (int t = 0; t < jobs; t++) g_thread_join(threads[t]);
+    g_free(threads);
+}
+
+static const char *format_extension(const char *format)
+{
+    if (!format || !g_ascii_strcasecmp(format, "png")) return "png";
+    if (!g_ascii_strcasecmp(format, "jpg") || !g_ascii_strcasecmp(format, "jpeg")) return "jpg";
+    if (!g_ascii_strcasecmp(format, "tif") || !g_ascii_strcasecmp(format, "tiff")) return "tif";
+    if (!g_ascii_strcasecmp(format, "bmp")) return "bmp";
+    if (!g_ascii_strcasecmp(format, "webp")) return "webp";
+    return NULL;
+}
+
+/* Output names: one file, or DIR/<stem>.<ext> with -2, -3, ... for repeated stems. */
+static char **plan_outputs(char **inputs, int n, const char *output, const char *format,
+                           GError **error)
+{
+    if (!output) return NULL;
+    const char *ext = format_extension(format);
+    if (!ext) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--format: unknown format \"%s\" (png, jpg, tif, bmp, webp)", format);
+        return NULL;
+    }
+    char **outputs = g_new0(char *, n + 1);
+    gboolean folder = n > 1 || g_file_test(output, G_FILE_TEST_IS_DIR) ||
+                      g_str_has_suffix(output, "/");
+    if (!folder) {
+        if (!cli_image_is_writable_name(output)) {
+            g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                        "--output %s: unknown image format (use .png, .jpg, .tif, .bmp or "
+                        ".webp, or an existing folder)",
+                        output);
+            g_free(outputs);
+            return NULL;
+        }
+        outputs[0] = g_strdup(output);
+        return outputs;
+    }
+    if (!g_file_test(output, G_FILE_TEST_IS_DIR) && !g_str_has_suffix(output, "/") &&
+        cli_image_is_writable_name(output)) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--output %s: %d input images need a folder, not an image file name", output,
+                    n);
+        g_free(outputs);
+        return NULL;
+    }
+    if (g_mkdir_with_parents(output, 0777) != 0) {
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                    "--output %s: cannot create the folder: %s", output, g_strerror(errno));
+        g_free(outputs);
+        return NULL;
+    }
+    GHashTable *taken = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (int i = 0; i < n; i++) {
+        char *base = g_path_get_basename(inputs[i]);
+        char *dot = strrchr(base, '.');
+        if (dot && dot != base) *dot = '\0';
+        char *name = g_strdup_printf("%s.%s", base, ext);
+        for (int k = 2; g_hash_table_contains(taken, name); k++) {
+            g_free(name);
+            name = g_strdup_printf("%s-%d.%s", base, k, ext);
+        }
+        g_hash_table_add(taken, g_strdup(name));
+        outputs[i] = g_build_filename(output, name, NULL);
+        g_free(name);
+        g_free(base);
+    }
+    g_hash_table_unref(taken);
+    return outputs;
+}
+
+static void print_summary(const run *rn)
+{
+    for (int i = 0; i < rn->n; i++) {
+        const cli_result *r = &rn->results[i];
+        if (!r->ok) continue;
+        printf("%s: %s %.2f%% (%s, layer %s)", r->file,
+               cam_model_class_label(rn->model, r->ex.class_index),
+               100.0 * r->ex.probability, cam_method_name(r->method), r->ex.layer);
+        printf(" | top:");
+        for (int k = 0; k < r->n_top; k++)
+            printf("%s %s %.2f%%", k ? "," : "",
+                   cam_model_class_label(rn->model, r->top[k].class_index),
+                   100.0 * r->top[k].probability);
+        if (r->output) printf(" | -> %s", r->output);
+        putchar('\n');
+    }
+    fflush(stdout);
+}
+
+static int list_layers(const cam_model *model)
+{
+    const cam_model_info *info = cam_model_get_info(model);
+    const char *autol = cam_model_auto_layer(model);
+    printf("Layers of %s (%s):\n", info->name, info->origin);
+    for (int i = 0; i < cam_model_n_layers(model); i++) {
+        cam_layer_info li;
+        cam_error err = {0};
+        if (cam_model_get_layer(model, i, &li, &err) != CAM_OK) continue;
+        printf("  %-40s %-6s %dx%dx%d%s%s\n", li.name, li.op, li.channels, li.height, li.width,
+               info->default_layer && !strcmp(li.name, info->default_layer) ? "  [default]"
+                                                                            : "",
+               autol && !strcmp(li.name, autol) ? "  [auto]" : "");
+    }
+    printf("CAM structure (conv -> global average pool -> dense): %s\n",
+           cam_model_supports_cam(model) ? "yes" : "no");
+    return CLI_EXIT_OK;
+}
+
+static int usage_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n", PROGRAM, msg, PROGRAM);
+    g_free(msg);
+    return CLI_EXIT_USAGE;
+}
+
+/* Resolves the layer option: NULL = the model's default, "auto", or a listed layer. */
+static int resolve_layer(const cam_model *model, const char *layer, const char **out)
+{
+    *out = NULL;
+    if (!layer || !*layer) return CLI_EXIT_OK;
+    if (!strcmp(layer, "auto")) {
+        *out = cam_model_auto_layer(model);
+        if (!*out) return usage_error("--layer auto: the model has no layer larger than 1x1");
+        return CLI_EXIT_OK;
+    }
+    GString *names = g_string_new(NULL);
+    for (int i = 0; i < cam_model_n_layers(model); i++) {
+        cam_layer_info li;
+        if (cam_model_get_layer(model, i, &li, NULL) != CAM_OK) continue;
+        if (!strcmp(li.name, layer)) {
+            g_string_free(names, TRUE);
+            *out = layer;
+            return CLI_EXIT_OK;
+        }
+        g_string_append_printf(names, "%s%s", names->len ? ", " : "", li.name);
+    }
+    int rc = usage_error("--layer: the model has no layer \"%s\" (layers: %s)", layer,
+                         names->str);
+    g_string_free(names, TRUE);
+    return rc;
+}
+
+static int run_images(const cam_model *model, int jobs)
+{
+    int n = (int) g_strv_length(opt_inputs);
+    run rn = {0};
+    rn.model = model;
+    rn.explain = cam_explain_options_default(model);
+    cam_error err = {0};
+    if (opt_method) {
+        if (cam_method_from_name(opt_method, &rn.explain.method, &err) != CAM_OK)
+            return usage_error("--method: %s", err.message);
+        rn.method_given = TRUE;
+    }
+    if (rn.explain.method == CAM_METHOD_CAM && !cam_model_supports_cam(model))
+        return usage_error("--method cam: model %s has no conv -> global average pool -> dense "
+                           "structure; use --method grad-cam",
+                           cam_model_get_info(model)->name);
+    rn.explain.class_index = -1;
+    if (opt_class && strcmp(opt_class, "auto") != 0) {
+        if (cam_model_find_class(model, opt_class, &rn.explain.class_index, &err) != CAM_OK)
+            return usage_error("--class: %s", err.message);
+    }
+    const char *layer = NULL;
+    int rc = resolve_layer(model, opt_layer, &layer);
+    if (rc != CLI_EXIT_OK) return rc;
+    if (layer) rn.explain.layer = layer;
+    rn.alpha = (float) opt_alpha;
+    if (opt_alpha != -1 && !(opt_alpha >= 0 && opt_alpha <= 1))
+        return usage_error("--alpha: %g is not in 0..1", opt_alpha);
+    if (opt_colormap) {
+        if (cam_colormap_from_name(opt_colormap, &rn.colormap, &err) != CAM_OK)
+            return usage_error("--colormap: %s", err.message);
+        rn.colormap_given = TRUE;
+    }
+    if (opt_heatmap && opt_blend) return usage_error("--heatmap and --blend exclude each other");
+    rn.output_kind = opt_heatmap ? CAM_OUTPUT_HEATMAP : CAM_OUTPUT_BLEND;
+    rn.alpha_from_map = opt_alpha_from_map;
+    rn.preprocess = cam_preprocess_options_default();
+    if (opt_aspect && cam_aspect_from_name(opt_aspect, &rn.preprocess.aspect, &err) != CAM_OK)
+        return usage_error("--aspect: %s", err.message);
+    if (opt_invert && cam_invert_from_name(opt_invert, &rn.preprocess.invert, &err) != CAM_OK)
+        return usage_error("--invert: %s", err.message);
+    rn.upsample = CAM_UPSAMPLE_BILINEAR;
+    if (opt_upsample && cam_upsample_from_name(opt_upsample, &rn.upsample, &err) != CAM_OK)
+        return usage_error("--upsample: %s", err.message);
+    if (opt_top < 1) return usage_error("--top: %d is not a positive number", opt_top);
+    rn.top = opt_top;
+
+    GError *error = NULL;
+    rn.n = n;
+    rn.inputs = opt_inputs;
+    rn.outputs = plan_outputs(opt_inputs, n, opt_output, opt_format, &error);
+    if (error) {
+        int code = error->domain == G_OPTION_ERROR ? CLI_EXIT_USAGE : CLI_EXIT_INTERNAL;
+        if (code == CLI_EXIT_USAGE) usage_error("%s", error->message);
+        else fprintf(stderr, "%s: %s\n", PROGRAM, error->message);
+        g_error_free(error);
+        return code;
+    }
+    rn.results = g_new0(cli_result, n);
+    if (jobs > n) jobs = n;
+    if (jobs > 1) {
+        cam_set_blas_threads(1); /* parallel images: no OpenBLAS threads on top */
+        rn.render_threads = 1;
+    } else {
+        cam_set_blas_threads(0);
+        rn.render_threads = 0;
+    }
+    rn.progress = cli_progress_new("cam-heatmap", n,
+                                   !opt_quiet && n > 1 && isatty(STDERR_FILENO));
+    run_parallel(&rn, jobs);
+    cli_progress_free(rn.progress);
+
+    int failed = 0;
+    for (int i = 0; i < n; i++) {
+        if (!rn.results[i].ok) {
+            fprintf(stderr, "%s: %s\n", PROGRAM, rn.results[i].error);
+            failed++;
+        }
+    }
+    gboolean json_stdout = opt_json && !strcmp(opt_json, "-");
+    if (!opt_quiet && !json_stdout) print_summary(&rn);
+    int code = failed ? CLI_EXIT_SOME_FAILED : CLI_EXIT_OK;
+    if (failed && n > 1) fprintf(stderr, "%s: %d of %d images failed\n", PROGRAM, failed, n);
+    if (opt_json) {
+        cli_settings s = {0};
+        s.method = cam_method_name(rn.explain.method);
+        s.class_spec = opt_class ? opt_class : "auto";
+        s.layer = layer ? layer : "";
+        s.colormap = opt_colormap ? opt_colormap : "";
+        s.alpha = rn.alpha;
+        s.output_kind = cam_output_name(rn.output_kind);
+        s.aspect = cam_aspect_name(rn.preprocess.aspect);
+        s.invert = cam_invert_name(rn.preprocess.invert);
+        s.upsample = cam_upsample_name(rn.upsample);
+        GString *json = g_string_new(NULL);
+        cli_json_images(json, model, &s, rn.results, n);
+        if (!cli_write_text(opt_json, json->str, json->len, &error)) {
+            fprintf(stderr, "%s: --json %s: %s\n", PROGRAM, opt_json, error->message);
+            g_error_free(error);
+            code = CLI_EXIT_INTERNAL;
+        }
+        g_string_free(json, TRUE);
+    }
+    for (int i = 0; i < n; i++) cli_result_clear(&rn.results[i]);
+    g_free(rn.results);
+    g_strfreev(rn.outputs);
+    return code;
+}
+
+/* ------------------------------------------------------------------------ */
+/* main                                                                     */
+/* ------------------------------------------------------------------------ */
+
+static int load_model(const char *name, cam_model **model)
+{
+    cam_error err = {0};
+    if (cam_model_load(name, model, &err) != CAM_OK) {
+        fprintf(stderr, "%s: cannot load model %s: %s\n", PROGRAM, name, err.message);
+        return CLI_EXIT_MODEL;
+    }
+    return CLI_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    /* messages and --help in the user's charset; numbers always with '.' (the engine parses
+     * model metadata with the C library) */
+    setlocale(LC_ALL, "");
+    setlocale(LC_NUMERIC, "C");
+    GOptionContext *ctx = g_option_context_new("IMAGE...");
+    g_option_context_set_summary(ctx, "Explain a convolutional network's predictions with class "
+                                      "activation maps (CAM, Grad-CAM).");
+    g_option_context_set_description(ctx, description);
+    g_option_context_add_main_entries(ctx, main_entries, NULL);
+    GOptionGroup *eval = g_option_group_new("evaluate", "Evaluation options:",
+                                            "Show the evaluation options", NULL, NULL);
+    g_option_group_add_entries(eval, evaluate_entries);
+    g_option_context_add_group(ctx, eval);
+    g_option_context_set_help_enabled(ctx, TRUE);
+
+    GError *error = NULL;
+    if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+        int rc = usage_error("%s", error->message);
+        g_error_free(error);
+        g_option_context_free(ctx);
+        return rc;
+    }
+    g_option_context_free(ctx);
+
+    if (opt_version) {
+        printf("%s (gimp-cam) %s\n", PROGRAM, CAM_VERSION_STRING);
+        printf("libcamengine %s\n", cam_version_string());
+        printf("License LGPL-3.0-or-later: GNU LGPL version 3 or later.\n"
+               "This is free software: you are free to change and redistribute it.\n"
+               "There is NO WARRANTY, to the extent permitted by law.\n");
+        return CLI_EXIT_OK;
+    }
+    int jobs = opt_jobs > 0 ? opt_jobs : (int) g_get_num_processors();
+    if (opt_jobs < 0) return usage_error("--jobs: %d is not a positive number", opt_jobs);
+    int n_inputs = opt_inputs ? (int) g_strv_length(opt_inputs) : 0;
+    if (opt_evaluate && n_inputs > 0)
+        return usage_error("--evaluate takes a data set, not image arguments");
+    if (!opt_evaluate && !opt_list_layers && n_inputs == 0)
+        return usage_error("no input images");
+
+    cam_model *model = NULL;
+    int rc;
+    if (opt_evaluate) {
+        if (opt_steps < 1 || opt_steps > 10000)
+            return usage_error("--steps: %d is not in 1..10000", opt_steps);
+        if (opt_offset < 0) return usage_error("--offset: %d is negative", opt_offset);
+        if (opt_limit < 0) return usage_error("--limit: %d is negative", opt_limit);
+        guint64 seed = 1;
+        if (opt_seed) {
+            char *end = NULL;
+            seed = g_ascii_strtoull(opt_seed, &end, 10);
+            if (!*opt_seed || *end) return usage_error("--seed: \"%s\" is not a number", opt_seed);
+        }
+        if (opt_method) {
+            cam_method m;
+            cam_error err = {0};
+            if (cam_method_from_name(opt_method, &m, &err) != CAM_OK)
+                return usage_error("--method: %s", err.message);
+        }
+        const char *split = opt_split ? opt_split : "test";
+        cli_dataset *ds = cli_dataset_open(opt_evaluate, split, &error);
+        if (!ds) {
+            fprintf(stderr, "%s: --evaluate: %s\n", PROGRAM, error->message);
+            g_error_free(error);
+            return CLI_EXIT_MODEL;
+        }
+        /* without --model: fashion-mnist for gray data sets, else cifar10 */
+        const char *model_name =
+            opt_model ? opt_model : cli_dataset_channels(ds) == 1 ? "fashion-mnist" : DEFAULT_MODEL;
+        rc = load_model(model_name, &model);
+        if (rc != CLI_EXIT_OK) {
+            cli_dataset_free(ds);
+            return rc;
+        }
+        const char *layer = NULL;
+        rc = resolve_layer(model, opt_layer, &layer);
+        if (rc == CLI_EXIT_OK && !cli_dataset_bind_classes(ds, model, &error)) {
+            fprintf(stderr, "%s: --evaluate: %s\n", PROGRAM, error->message);
+            g_error_free(error);
+            rc = CLI_EXIT_MODEL;
+        }
+        if (rc == CLI_EXIT_OK) {
+            cli_evaluate_options eo = {0};
+            eo.split = split;
+            eo.offset = opt_offset;
+            eo.limit = opt_limit;
+            eo.jobs = jobs;
+            eo.steps = opt_steps;
+            eo.seed = seed;
+            eo.faithfulness = !opt_no_faithfulness;
+            eo.per_image = opt_per_image;
+            eo.layer = layer;
+            eo.method = opt_method;
+            eo.invert = opt_invert;
+            eo.aspect = opt_aspect;
+            eo.json_path = opt_json;
+            eo.quiet = opt_quiet;
+            eo.progress = !opt_quiet && isatty(STDERR_FILENO);
+            rc = cli_evaluate(model, ds, &eo);
+        }
+        cli_dataset_free(ds);
+    } else {
+        rc = load_model(opt_model ? opt_model : DEFAULT_MODEL, &model);
+        if (rc != CLI_EXIT_OK) return rc;
+        if (opt_list_layers)
+            rc = list_layers(model);
+        else
+            rc = run_images(model, jobs);
+    }
+    cam_model_free(model);
+    return rc;
+}

@@ -1,0 +1,174 @@
+/*
+ * cam-heatmap.h -- internal declarations shared by the files of the cam-heatmap tool.
+ *
+ *   cam-heatmap.c           main: options, the per-image pipeline, parallel batches, progress
+ *   cam-heatmap-image.c     reading images (GdkPixbuf, EXIF orientation) and writing PNG/JPEG
+ *   cam-heatmap-json.c      the JSON output (format "cam-heatmap", versioned)
+ *   cam-heatmap-datasets.c  labelled data sets: IDX, CIFAR binary, folder per class
+ *   cam-heatmap-evaluate.c  --evaluate: accuracy, confusion matrix, faithfulness metrics
+ */
+#ifndef CAM_HEATMAP_H
+#define CAM_HEATMAP_H
+
+#include <glib.h>
+#include <stdio.h>
+
+#include <camengine.h>
+
+/* Exit codes (documented in --help and the man page). */
+enum {
+    CLI_EXIT_OK = 0,            /* everything succeeded */
+    CLI_EXIT_SOME_FAILED = 1,   /* at least one input failed (reported); the others were written */
+    CLI_EXIT_USAGE = 2,         /* bad command line (unknown option, method, class, layer, ...) */
+    CLI_EXIT_MODEL = 3,         /* the model or the data set could not be loaded */
+    CLI_EXIT_INTERNAL = 4,      /* out of memory, an output (JSON) that could not be written */
+};
+
+/* Version of the JSON documents written by --json (bump on incompatible changes). */
+#define CLI_JSON_FORMAT_VERSION 1
+
+/* ------------------------------------------------------------------------ */
+/* Images (cam-heatmap-image.c)                                             */
+/* ------------------------------------------------------------------------ */
+
+/* An 8-bit image owned by the tool (pixels: g_malloc'ed): gray, gray+alpha, RGB or RGBA,
+ * interleaved, rows `stride` bytes apart. */
+typedef struct cli_image {
+    guint8 *pixels;
+    int width, height;
+    int channels; /* 1, 2, 3 or 4 */
+    size_t stride;
+} cli_image;
+
+/* Reads PNG, JPEG, TIFF, WebP (whatever GdkPixbuf's loaders read), applies the EXIF
+ * orientation. The error message names the file and says why. */
+gboolean cli_image_load(const char *path, cli_image *out, GError **error);
+/* Writes by the file name's extension: .png, .jpg/.jpeg, .tif/.tiff, .bmp, .webp. */
+gboolean cli_image_save(const cli_image *image, const char *path, GError **error);
+/* Is the extension of `path` one that cli_image_save writes? */
+gboolean cli_image_is_writable_name(const char *path);
+void cli_image_clear(cli_image *image);
+/* The engine's view of the pixels. */
+cam_image cli_image_as_cam(const cli_image *image);
+
+/* ------------------------------------------------------------------------ */
+/* JSON (cam-heatmap-json.c)                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Appends a JSON string literal (quoted, escaped; invalid UTF-8 is replaced by U+FFFD). */
+void cli_json_string(GString *out, const char *text);
+/* Appends a float that reads back to the same float32 ("%.9g"); NaN and Inf as null. */
+void cli_json_float(GString *out, double value);
+
+/* One prediction of the top N. */
+typedef struct cli_prediction {
+    int class_index;
+    float probability;
+} cli_prediction;
+
+/* The result of one input file (images mode). */
+typedef struct cli_result {
+    char *file;           /* as given on the command line */
+    gboolean ok;
+    char *error;          /* when !ok: why (names the file) */
+    int width, height;    /* the image after EXIF orientation */
+    gboolean inverted;    /* cam_preprocess inverted the colours */
+    int n_top;
+    cli_prediction *top;  /* n_top predictions, most probable first */
+    cam_method method;    /* the method used */
+    cam_explanation ex;   /* class, probability, layer, raw map */
+    const char *colormap; /* the plain colormap used (greens-reds resolved) */
+    float map_min, map_max, map_mean;
+    char *output;         /* the file written, or NULL */
+} cli_result;
+
+void cli_result_clear(cli_result *r);
+
+/* The settings of a run as given (NULL or "" = the model's default), for the JSON. */
+typedef struct cli_settings {
+    const char *method, *class_spec, *layer, *colormap;
+    float alpha; /* < 0: the model's default */
+    const char *output_kind, *aspect, *invert, *upsample;
+} cli_settings;
+
+/* {"name", "path", "input", "classes"} of a model. */
+void cli_json_model(GString *out, const cam_model *model, const char *indent);
+/* The whole images-mode document. */
+void cli_json_images(GString *out, const cam_model *model, const cli_settings *settings,
+                     const cli_result *results, int n_results);
+
+/* ------------------------------------------------------------------------ */
+/* Data sets (cam-heatmap-datasets.c)                                       */
+/* ------------------------------------------------------------------------ */
+
+typedef enum cli_dataset_format {
+    CLI_DATASET_IDX,
+    CLI_DATASET_CIFAR,
+    CLI_DATASET_FOLDERS,
+} cli_dataset_format;
+
+typedef struct cli_dataset cli_dataset;
+
+/* Opens a labelled data set:
+ *  - an IDX image file (…-images-idx3-ubyte[.gz]); the labels are the file with
+ *    "images-idx3" replaced by "labels-idx1";
+ *  - a folder holding IDX files (t10k-* for split "test", train-* for "train");
+ *  - a CIFAR-10 binary batch (*.bin or *.bin.gz), or a folder holding them
+ *    (test_batch.bin[.gz] for "test", data_batch_1..5.bin[.gz] for "train");
+ *  - a folder with one sub-folder per class (named by the model's label or class index)
+ *    holding images.
+ * `split` is "test" or "train" (used for folders of IDX/CIFAR files). */
+cli_dataset *cli_dataset_open(const char *path, const char *split, GError **error);
+void cli_dataset_free(cli_dataset *ds);
+cli_dataset_format cli_dataset_get_format(const cli_dataset *ds);
+const char *cli_dataset_describe(const cli_dataset *ds); /* "IDX /path/t10k-images-idx3-ubyte.gz" */
+int cli_dataset_size(const cli_dataset *ds);
+/* For IDX and CIFAR: fixed image size and channels; 0 for folders. */
+int cli_dataset_channels(const cli_dataset *ds);
+/* Folder-per-class data sets: resolves the folder names to the model's classes. */
+gboolean cli_dataset_bind_classes(cli_dataset *ds, const cam_model *model, GError **error);
+/* Sample `index`: its pixels (8-bit; free with cli_image_clear) and label (a class index
+ * of the model). `name` (may be NULL) receives a short name to report (g_free).
+ * Thread-safe. */
+gboolean cli_dataset_get(const cli_dataset *ds, int index, cli_image *image, int *label,
+                         char **name, GError **error);
+
+/* ------------------------------------------------------------------------ */
+/* Evaluate (cam-heatmap-evaluate.c)                                        */
+/* ------------------------------------------------------------------------ */
+
+typedef struct cli_evaluate_options {
+    const char *split;
+    int offset, limit;     /* limit <= 0: all */
+    int jobs;
+    int steps;             /* deletion/insertion steps */
+    guint64 seed;          /* random-map baseline */
+    gboolean faithfulness; /* compute the explanation metrics */
+    gboolean per_image;    /* per-image details in the JSON */
+    const char *method;    /* NULL: every method the model supports */
+    const char *layer;     /* NULL: the model's default */
+    const char *invert;    /* NULL: off for IDX/CIFAR, auto for folders */
+    const char *aspect;    /* NULL: stretch */
+    const char *json_path; /* NULL, a file, or "-" */
+    gboolean quiet;        /* no table on standard output */
+    gboolean progress;
+} cli_evaluate_options;
+
+/* Returns an exit code (CLI_EXIT_*). */
+int cli_evaluate(const cam_model *model, cli_dataset *dataset,
+                 const cli_evaluate_options *options);
+
+/* ------------------------------------------------------------------------ */
+/* Shared helpers (cam-heatmap.c)                                           */
+/* ------------------------------------------------------------------------ */
+
+/* A progress bar on stderr (drawn only when `enabled`). Thread-safe. */
+typedef struct cli_progress cli_progress;
+cli_progress *cli_progress_new(const char *what, int total, gboolean enabled);
+void cli_progress_step(cli_progress *p);
+void cli_progress_free(cli_progress *p);
+
+/* Writes `text` to `path` ("-" = stdout). */
+gboolean cli_write_text(const char *path, const char *text, size_t length, GError **error);
+
+#endif /* CAM_HEATMAP_H */

@@ -1,0 +1,414 @@
+/* cam-preprocess.c -- any image to a model's input tensor: region (stretch,
+ * crop, pad), colour conversion, inversion, alpha compositing, antialiased
+ * resampling and the model's scaling. The model-free core; cam_preprocess()
+ * (cam-preprocess-model.c) fills a cam_input_spec from a model and calls it. */
+#include "cam-error.h"
+#include "cam-render-private.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CAM_PREPROCESS_MAX_INPUT (1 << 16)
+
+static const char *const aspect_names[CAM_ASPECT_COUNT] = {"stretch", "crop", "pad"};
+static const char *const invert_names[CAM_INVERT_COUNT] = {"auto", "off", "on"};
+
+const char *cam_aspect_name(cam_aspect aspect)
+{
+    return (unsigned)aspect < CAM_ASPECT_COUNT ? aspect_names[aspect] : NULL;
+}
+
+cam_status cam_aspect_from_name(const char *name, cam_aspect *out, cam_error *err)
+{
+    for (int i = 0; name && out && i < CAM_ASPECT_COUNT; i++) {
+        if (strcasecmp(name, aspect_names[i]) == 0) {
+            *out = (cam_aspect)i;
+            return CAM_OK;
+        }
+    }
+    return cam_set_error(err, name && out ? CAM_ERROR_NOT_FOUND : CAM_ERROR_INVALID_ARGUMENT,
+                         "unknown aspect mode \"%s\" (known: stretch, crop, pad)",
+                         name ? name : "(null)");
+}
+
+const char *cam_invert_name(cam_invert invert)
+{
+    return (unsigned)invert < CAM_INVERT_COUNT ? invert_names[invert] : NULL;
+}
+
+cam_status cam_invert_from_name(const char *name, cam_invert *out, cam_error *err)
+{
+    for (int i = 0; name && out && i < CAM_INVERT_COUNT; i++) {
+        if (strcasecmp(name, invert_names[i]) == 0) {
+            *out = (cam_invert)i;
+            return CAM_OK;
+        }
+    }
+    return cam_set_error(err, name && out ? CAM_ERROR_NOT_FOUND : CAM_ERROR_INVALID_ARGUMENT,
+                         "unknown invert mode \"%s\" (known: auto, off, on)",
+                         name ? name : "(null)");
+}
+
+cam_preprocess_options cam_preprocess_options_default(void)
+{
+    cam_preprocess_options o;
+    memset(&o, 0, sizeof o);
+    o.aspect = CAM_ASPECT_STRETCH;
+    o.invert = CAM_INVERT_AUTO;
+    return o;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pixels                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Sample i of a row as 0..1; float samples clamped (NaN checked separately). */
+static inline float sample01(const void *row, cam_sample_type type, size_t i)
+{
+    switch (type) {
+    case CAM_SAMPLE_U8: return (float)((const uint8_t *)row)[i] * (1.0f / 255.0f);
+    case CAM_SAMPLE_U16: return (float)((const uint16_t *)row)[i] * (1.0f / 65535.0f);
+    default: {
+        float v = ((const float *)row)[i];
+        return v > 0.0f ? (v < 1.0f ? v : 1.0f) : 0.0f;
+    }
+    }
+}
+
+/* Luminance (or gray) and alpha of pixel x of a row. */
+static inline void pixel_luma(const void *row, const cam_image *img, int x, float *y, float *a)
+{
+    const size_t i = (size_t)img->channels * (size_t)x;
+    if (img->channels >= 3)
+        *y = 0.299f * sample01(row, img->type, i) + 0.587f * sample01(row, img->type, i + 1) +
+             0.114f * sample01(row, img->type, i + 2);
+    else
+        *y = sample01(row, img->type, i);
+    *a = (img->channels == 2 || img->channels == 4) ? sample01(row, img->type, i + img->channels - 1)
+                                                   : 1.0f;
+}
+
+static cam_status check_row_finite(const cam_image *img, const void *row, int y, int x0, int w,
+                                   cam_error *err)
+{
+    if (img->type != CAM_SAMPLE_F32)
+        return CAM_OK;
+    const float *f = (const float *)row;
+    for (size_t i = (size_t)x0 * img->channels; i < (size_t)(x0 + w) * img->channels; i++) {
+        if (isnan(f[i]))
+            return cam_set_error(err, CAM_ERROR_NUMERIC,
+                                 "image pixel (%d,%d) channel %d is NaN", (int)(i / img->channels),
+                                 y, (int)(i % img->channels));
+    }
+    return CAM_OK;
+}
+
+/* Mean luminance of the opaque part of the outer ring of rect; -1 if transparent. */
+static float border_luminance(const cam_image *img, cam_rect rect)
+{
+    int ring = (rect.width < rect.height ? rect.width : rect.height) / 16;
+    if (ring < 1)
+        ring = 1;
+    double sum = 0.0, weight = 0.0;
+    for (int y = 0; y < rect.height; y++) {
+        const void *row = (const char *)img->pixels + img->stride * (size_t)(rect.y + y);
+        const int full = y < ring || y >= rect.height - ring;
+        for (int x = 0; x < rect.width; x++) {
+            if (!full && x == ring && rect.width - ring > ring)
+                x = rect.width - ring; /* skip the inside */
+            float l, a;
+            pixel_luma(row, img, rect.x + x, &l, &a);
+            if (isnan(l) || isnan(a))
+                continue;
+            sum += (double)l * a;
+            weight += a;
+        }
+    }
+    return weight > 0.0 ? (float)(sum / weight) : -1.0f;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Geometry                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static long long round_div(long long a, long long b)
+{
+    return (a + b / 2) / b;
+}
+
+static void geometry(const cam_input_spec *spec, const cam_image *img, cam_aspect aspect,
+                     cam_rect *source, cam_rect *content)
+{
+    const long long iw = img->width, ih = img->height, W = spec->width, H = spec->height;
+    *source = (cam_rect){0, 0, img->width, img->height};
+    *content = (cam_rect){0, 0, spec->width, spec->height};
+    if (aspect == CAM_ASPECT_CROP) {
+        if (iw * H > ih * W) { /* wider than the input: cut the sides */
+            long long w = round_div(ih * W, H);
+            w = w < 1 ? 1 : w > iw ? iw : w;
+            source->width = (int)w;
+            source->x = (int)((iw - w) / 2);
+        } else if (iw * H < ih * W) {
+            long long h = round_div(iw * H, W);
+            h = h < 1 ? 1 : h > ih ? ih : h;
+            source->height = (int)h;
+            source->y = (int)((ih - h) / 2);
+        }
+    } else if (aspect == CAM_ASPECT_PAD) {
+        if (iw * H > ih * W) {
+            long long h = round_div(ih * W, iw);
+            h = h < 1 ? 1 : h > H ? H : h;
+            content->height = (int)h;
+            content->y = (int)((H - h) / 2);
+        } else if (iw * H < ih * W) {
+            long long w = round_div(iw * H, ih);
+            w = w < 1 ? 1 : w > W ? W : w;
+            content->width = (int)w;
+            content->x = (int)((W - w) / 2);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* The core                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static cam_status check_spec(const cam_input_spec *spec, cam_error *err)
+{
+    if (!spec)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "preprocess: spec is NULL");
+    if (spec->channels != 1 && spec->channels != 3)
+        return cam_set_error(err, CAM_ERROR_UNSUPPORTED,
+                             "preprocess: the model input has %d channels (supported: 1 or 3)",
+                             spec->channels);
+    if (spec->width < 1 || spec->height < 1 || spec->width > CAM_PREPROCESS_MAX_INPUT ||
+        spec->height > CAM_PREPROCESS_MAX_INPUT)
+        return cam_set_error(err, CAM_ERROR_UNSUPPORTED,
+                             "preprocess: model input size %dx%d is not supported", spec->width,
+                             spec->height);
+    if (!isfinite(spec->scale))
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "preprocess: input scale is not finite");
+    for (int c = 0; c < spec->channels; c++) {
+        if (!isfinite(spec->mean[c]) || !isfinite(spec->std[c]) || spec->std[c] == 0.0f)
+            return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                                 "preprocess: channel %d has mean %g, std %g (need finite, std != 0)",
+                                 c, (double)spec->mean[c], (double)spec->std[c]);
+    }
+    if ((unsigned)spec->background >= CAM_BACKGROUND_COUNT)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "preprocess: invalid background %d",
+                             (int)spec->background);
+    return CAM_OK;
+}
+
+static cam_status check_image(const cam_image *img, cam_error *err)
+{
+    if (!img || !img->pixels)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "preprocess: image is NULL");
+    if (img->width < 1 || img->height < 1)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "preprocess: image size %dx%d",
+                             img->width, img->height);
+    if (img->channels < 1 || img->channels > 4)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "preprocess: image has %d channels (need 1..4)", img->channels);
+    size_t ss = cam_sample_size(img->type);
+    if (ss == 0)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "preprocess: invalid sample type %d",
+                             (int)img->type);
+    if (img->stride < ss * (size_t)img->channels * (size_t)img->width)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "preprocess: stride %zu is smaller than a row (%zu bytes)",
+                             img->stride, ss * (size_t)img->channels * (size_t)img->width);
+    return CAM_OK;
+}
+
+cam_status cam_preprocess_spec(const cam_input_spec *spec, const cam_image *img,
+                               const cam_preprocess_options *options, float *input_out,
+                               cam_preprocess_info *info_out, cam_error *err)
+{
+    cam_status st;
+    if ((st = check_spec(spec, err)) != CAM_OK || (st = check_image(img, err)) != CAM_OK)
+        return st;
+    if (!input_out)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "preprocess: input_out is NULL");
+    cam_preprocess_options opt = options ? *options : cam_preprocess_options_default();
+    if ((unsigned)opt.aspect >= CAM_ASPECT_COUNT || (unsigned)opt.invert >= CAM_INVERT_COUNT)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "preprocess options: aspect %d / invert %d is invalid",
+                             (int)opt.aspect, (int)opt.invert);
+
+    const int C = spec->channels, W = spec->width, H = spec->height;
+    cam_rect src, content;
+    geometry(spec, img, opt.aspect, &src, &content);
+
+    for (int y = 0; y < src.height; y++) {
+        const void *row = (const char *)img->pixels + img->stride * (size_t)(src.y + y);
+        if ((st = check_row_finite(img, row, src.y + y, src.x, src.width, err)) != CAM_OK)
+            return st;
+    }
+
+    /* Inversion. */
+    const float border = border_luminance(img, src);
+    int inverted = 0;
+    if (opt.invert == CAM_INVERT_ON)
+        inverted = 1;
+    else if (opt.invert == CAM_INVERT_AUTO && border >= 0.0f)
+        inverted = spec->background == CAM_BACKGROUND_BLACK   ? border > 0.5f
+                   : spec->background == CAM_BACKGROUND_WHITE ? border < 0.5f
+                                                              : 0;
+    const float bg = spec->background == CAM_BACKGROUND_WHITE ? 1.0f : 0.0f;
+
+    /* Resampling weights: source rect -> content rect. */
+    cam_axis_weights cols = {0}, rows = {0};
+    int *row_start = NULL, *row_out = NULL;
+    float *row_weight = NULL, *acc = NULL, *line = NULL, *hline = NULL;
+    if ((st = cam_axis_weights_resize(&cols, src.width, content.width, err)) != CAM_OK ||
+        (st = cam_axis_weights_resize(&rows, src.height, content.height, err)) != CAM_OK)
+        goto done;
+    /* Invert the row weights: for each source row, the output rows it feeds. */
+    const size_t n_taps = (size_t)rows.n_out * rows.taps;
+    row_start = calloc((size_t)src.height + 1, sizeof *row_start);
+    row_out = malloc(n_taps * sizeof *row_out);
+    row_weight = malloc(n_taps * sizeof *row_weight);
+    acc = calloc((size_t)C * content.height * content.width, sizeof *acc);
+    line = malloc((size_t)C * src.width * sizeof *line);
+    hline = malloc((size_t)C * content.width * sizeof *hline);
+    if (!row_start || !row_out || !row_weight || !acc || !line || !hline) {
+        st = cam_set_error(err, CAM_ERROR_NO_MEMORY, "preprocess: buffers for a %dx%d region",
+                           src.width, src.height);
+        goto done;
+    }
+    for (size_t k = 0; k < n_taps; k++)
+        if (rows.weight[k] != 0.0f)
+            row_start[rows.index[k] + 1]++;
+    for (int y = 0; y < src.height; y++)
+        row_start[y + 1] += row_start[y];
+    {
+        int *fill = calloc((size_t)src.height, sizeof *fill);
+        if (!fill) {
+            st = cam_set_error(err, CAM_ERROR_NO_MEMORY, "preprocess: row table");
+            goto done;
+        }
+        for (size_t k = 0; k < n_taps; k++) {
+            if (rows.weight[k] == 0.0f)
+                continue;
+            int y = rows.index[k];
+            int at = row_start[y] + fill[y]++;
+            row_out[at] = (int)(k / (size_t)rows.taps);
+            row_weight[at] = rows.weight[k];
+        }
+        free(fill);
+    }
+
+    for (int y = 0; y < src.height; y++) {
+        if (row_start[y] == row_start[y + 1])
+            continue;
+        const void *row = (const char *)img->pixels + img->stride * (size_t)(src.y + y);
+        /* Colour, inversion, compositing: line[c * src.width + x]. */
+        for (int x = 0; x < src.width; x++) {
+            const size_t i = (size_t)img->channels * (size_t)(src.x + x);
+            float a = (img->channels == 2 || img->channels == 4)
+                          ? sample01(row, img->type, i + img->channels - 1)
+                          : 1.0f;
+            float v[3];
+            if (C == 1) {
+                float l;
+                pixel_luma(row, img, src.x + x, &l, &a);
+                v[0] = l;
+            } else if (img->channels >= 3) {
+                v[0] = sample01(row, img->type, i);
+                v[1] = sample01(row, img->type, i + 1);
+                v[2] = sample01(row, img->type, i + 2);
+            } else {
+                v[0] = v[1] = v[2] = sample01(row, img->type, i);
+            }
+            for (int c = 0; c < C; c++) {
+                float u = inverted ? 1.0f - v[c] : v[c];
+                line[(size_t)c * src.width + x] = a * u + (1.0f - a) * bg;
+            }
+        }
+        /* Horizontal resampling. */
+        for (int c = 0; c < C; c++) {
+            const float *l = line + (size_t)c * src.width;
+            float *h = hline + (size_t)c * content.width;
+            for (int o = 0; o < content.width; o++) {
+                const int *ix = cols.index + (size_t)o * cols.taps;
+                const float *wx = cols.weight + (size_t)o * cols.taps;
+                float s = 0.0f;
+                for (int k = 0; k < cols.taps; k++)
+                    s += wx[k] * l[ix[k]];
+                h[o] = s;
+            }
+        }
+        /* Vertical: add to every output row this source row feeds. */
+        for (int k = row_start[y]; k < row_start[y + 1]; k++) {
+            const int o = row_out[k];
+            const float w = row_weight[k];
+            for (int c = 0; c < C; c++) {
+                float *a = acc + ((size_t)c * content.height + o) * content.width;
+                const float *h = hline + (size_t)c * content.width;
+                for (int x = 0; x < content.width; x++)
+                    a[x] += w * h[x];
+            }
+        }
+    }
+
+    /* Place in the input, fill the rest with the background, scale. */
+    for (int c = 0; c < C; c++) {
+        const float mul = 255.0f * spec->scale / spec->std[c];
+        const float add = -spec->mean[c] / spec->std[c];
+        float *plane = input_out + (size_t)c * W * H;
+        const float fill = bg * mul + add;
+        for (int y = 0; y < H; y++) {
+            float *o = plane + (size_t)y * W;
+            const int in_rows = y >= content.y && y < content.y + content.height;
+            for (int x = 0; x < W; x++) {
+                if (in_rows && x >= content.x && x < content.x + content.width) {
+                    float v = acc[((size_t)c * content.height + (y - content.y)) * content.width +
+                                  (x - content.x)];
+                    o[x] = v * mul + add;
+                } else {
+                    o[x] = fill;
+                }
+            }
+        }
+    }
+    if (info_out) {
+        info_out->inverted = inverted;
+        info_out->source_rect = src;
+        info_out->content_rect = content;
+        info_out->input_width = W;
+        info_out->input_height = H;
+        info_out->border_luminance = border;
+    }
+    st = CAM_OK;
+done:
+    cam_axis_weights_clear(&cols);
+    cam_axis_weights_clear(&rows);
+    free(row_start);
+    free(row_out);
+    free(row_weight);
+    free(acc);
+    free(line);
+    free(hline);
+    return st;
+}
+
+cam_status cam_preprocess_info_map_window(const cam_preprocess_info *info, int map_w, int map_h,
+                                          cam_window *window_out, cam_error *err)
+{
+    if (!info || !window_out)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "cam_preprocess_info_map_window: NULL argument");
+    if (map_w < 1 || map_h < 1 || info->input_width < 1 || info->input_height < 1)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "cam_preprocess_info_map_window: map %dx%d, input %dx%d", map_w,
+                             map_h, info->input_width, info->input_height);
+    const double sx = (double)map_w / info->input_width, sy = (double)map_h / info->input_height;
+    window_out->x = (float)(info->content_rect.x * sx);
+    window_out->y = (float)(info->content_rect.y * sy);
+    window_out->width = (float)(info->content_rect.width * sx);
+    window_out->height = (float)(info->content_rect.height * sy);
+    return CAM_OK;
+}

@@ -1,0 +1,21 @@
+/*
+ * cam-blas.c -- the OpenBLAS thread policy (see cam_set_blas_threads in camengine.h).
+ *
+ * The library never changes OpenBLAS's thread count by itself: until a caller
+ * calls cam_set_blas_threads, OpenBLAS's own default applies (OPENBLAS_NUM_THREADS,
+ * else one thread per core). The setting is process-wide.
+ */
+#include "camengine.h"
+
+#include <cblas.h>
+
+int cam_set_blas_threads(int n)
+{
+    int previous = openblas_get_num_threads();
+    if (n <= 0)
+        n = openblas_get_num_procs();
+    if (n < 1)
+        n = 1;
+    openblas_set_num_threads(n);
+    return previous;
+}

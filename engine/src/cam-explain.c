@@ -1,0 +1,264 @@
+/*
+ * cam-explain.c -- class activation maps: CAM, Grad-CAM (paper) and Grad-CAM
+ * (tutorial), and the map normalisation helper.
+ *
+ * For one image x, class c and feature tensor A (K x H x W) of the chosen layer:
+ *   CAM                map = sum_k W[k,c] A_k               (W: the dense layer after the
+ *                                                            global average pool)
+ *   GRAD_CAM           alpha_k = mean_hw d z_c / d A_k      (z_c: the logit)
+ *                      map = ReLU(sum_k alpha_k A_k)
+ *   GRAD_CAM_TUTORIAL  alpha_k = mean_hw d p_c / d A_k      (p_c: the softmax probability)
+ *                      map = 1 + sum_k alpha_k A_k          (no ReLU: the tutorial applies it
+ *                                                            after resizing to the image)
+ * Which ReLU belongs where: the paper's ReLU is part of Grad-CAM and is applied here,
+ * at feature resolution. The tutorial's ReLU comes after the bilinear resize, and
+ * ReLU does not commute with resizing, so it belongs to the renderer
+ * (camengine-render.h): the map returned for GRAD_CAM_TUTORIAL is signed.
+ * CAM has no ReLU at all (the renderer min-max normalises the signed map).
+ * Sums over k are accumulated in double in a fixed order.
+ */
+#include "cam-workspace.h"
+
+#include "cam-error.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const method_names[CAM_METHOD_COUNT] = {
+    [CAM_METHOD_CAM] = "cam",
+    [CAM_METHOD_GRAD_CAM] = "grad-cam",
+    [CAM_METHOD_GRAD_CAM_TUTORIAL] = "grad-cam-tutorial",
+};
+
+const char *cam_method_name(cam_method method)
+{
+    if ((int)method < 0 || method >= CAM_METHOD_COUNT)
+        return "unknown";
+    return method_names[method];
+}
+
+cam_status cam_method_from_name(const char *name, cam_method *out, cam_error *err)
+{
+    if (!name || !out)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_method_from_name: %s is NULL",
+                             name ? "out" : "name");
+    for (int m = 0; m < CAM_METHOD_COUNT; m++)
+        if (strcmp(name, method_names[m]) == 0) {
+            *out = (cam_method)m;
+            return CAM_OK;
+        }
+    return cam_set_error(err, CAM_ERROR_NOT_FOUND,
+                         "unknown method '%s' (expected cam, grad-cam or grad-cam-tutorial)", name);
+}
+
+cam_explain_options cam_explain_options_default(const cam_model *model)
+{
+    cam_explain_options opt;
+    memset(&opt, 0, sizeof opt);
+    opt.method = model ? cam_model_get_info(model)->default_method : CAM_METHOD_GRAD_CAM;
+    opt.class_index = -1;
+    opt.layer = NULL;
+    return opt;
+}
+
+void cam_explanation_clear(cam_explanation *ex)
+{
+    if (!ex)
+        return;
+    free(ex->probabilities);
+    free(ex->map);
+    memset(ex, 0, sizeof *ex);
+}
+
+/* The feature tensor of the explanation, or -1 with *status/err set. */
+static int resolve_layer(const cam_workspace *ws, const cam_explain_options *opt,
+                         cam_status *status, cam_error *err)
+{
+    const cam_graph *g = ws->graph;
+    const cam_model *model = ws->model;
+    const char *model_name = model->info.name ? model->info.name : "?";
+    const char *name = opt->layer && opt->layer[0] ? opt->layer : NULL;
+    *status = CAM_OK;
+
+    if (opt->method == CAM_METHOD_CAM) {
+        if (!g->cam_head.present) {
+            *status = cam_set_error(err, CAM_ERROR_UNSUPPORTED,
+                                    "cam_explain: model '%s' has no last conv -> global average "
+                                    "pool -> dense structure, so CAM is undefined for it; use "
+                                    "method grad-cam",
+                                    model_name);
+            return -1;
+        }
+        int t = g->cam_head.feature_tensor;
+        if (name && strcmp(name, g->tensors[t].name) != 0) {
+            *status = cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                                    "cam_explain: CAM is defined only on tensor '%s' (the input of "
+                                    "the global average pool), not on layer '%s'; use grad-cam "
+                                    "for other layers",
+                                    g->tensors[t].name, name);
+            return -1;
+        }
+        return t;
+    }
+    if (!name)
+        name = model->info.default_layer;
+    if (!name) {
+        *status = cam_set_error(err, CAM_ERROR_NOT_FOUND,
+                                "cam_explain: model '%s' has no layer to explain (no 4-D "
+                                "activation before the logits)",
+                                model_name);
+        return -1;
+    }
+    int t = cam_graph_find_tensor(g, name);
+    if (t < 0 || g->tensors[t].kind == CAM_TENSOR_WEIGHT) {
+        *status = cam_set_error(err, CAM_ERROR_NOT_FOUND,
+                                "cam_explain: layer '%s' is not a tensor of model '%s'", name,
+                                model_name);
+        return -1;
+    }
+    if (g->tensors[t].rank != 3 || !cam_tensor_reaches_logits(g, t)) {
+        *status = cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                                "cam_explain: layer '%s' is not a C x H x W activation before "
+                                "the logits of model '%s'",
+                                name, model_name);
+        return -1;
+    }
+    return t;
+}
+
+/* map (H*W) = offset + sum_k weight[k] * A_k, in double, k in order. */
+static void weighted_sum(const float *a, int channels, size_t spatial, const double *weight,
+                         double offset, float *map, double *acc)
+{
+    for (size_t p = 0; p < spatial; p++)
+        acc[p] = offset;
+    for (int k = 0; k < channels; k++) {
+        const float *ak = a + (size_t)k * spatial;
+        const double wk = weight[k];
+        for (size_t p = 0; p < spatial; p++)
+            acc[p] += wk * ak[p];
+    }
+    for (size_t p = 0; p < spatial; p++)
+        map[p] = (float)acc[p];
+}
+
+cam_status cam_explain(cam_workspace *ws, const float *input, const cam_explain_options *options,
+                       cam_explanation *out, cam_error *err)
+{
+    if (!ws)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_explain: workspace is NULL");
+    if (!out)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_explain: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!input)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_explain: input is NULL");
+    cam_explain_options opt =
+        options ? *options : cam_explain_options_default(ws->model);
+    if ((int)opt.method < 0 || opt.method >= CAM_METHOD_COUNT)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_explain: unknown method %d",
+                             (int)opt.method);
+    const cam_graph *g = ws->graph;
+    const int n_classes = g->n_classes;
+    if (opt.class_index < -1 || opt.class_index >= n_classes)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "cam_explain: class_index %d is outside -1..%d (-1 = top prediction)",
+                             opt.class_index, n_classes - 1);
+    cam_status status = CAM_ERROR_INVALID_ARGUMENT;
+    int t = resolve_layer(ws, &opt, &status, err);
+    if (t < 0)
+        return status;
+
+    status = cam_forward(ws, input, 1, NULL, NULL, err);
+    if (status != CAM_OK)
+        return status;
+    const float *probs = cam_workspace_probabilities(ws, 0);
+    int c = opt.class_index;
+    if (c < 0) { /* top-1; the first on ties */
+        c = 0;
+        for (int j = 1; j < n_classes; j++)
+            if (probs[j] > probs[c])
+                c = j;
+    }
+
+    const cam_tensor *a_t = &g->tensors[t];
+    const int channels = a_t->channels;
+    const size_t spatial = (size_t)a_t->height * a_t->width;
+    const float *a = ws->acts[t];
+    out->probabilities = malloc((size_t)n_classes * sizeof *out->probabilities);
+    out->map = malloc(spatial * sizeof *out->map);
+    double *acc = ws->explain_scratch;                /* spatial <= max_numel */
+    double *weight = ws->explain_scratch + ws->max_numel; /* channels <= max_numel */
+    if (!out->probabilities || !out->map) {
+        cam_explanation_clear(out);
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "cam_explain: out of memory");
+    }
+
+    if (opt.method == CAM_METHOD_CAM) {
+        const float *w = g->cam_head.weight + (size_t)c * g->cam_head.n_channels;
+        for (int k = 0; k < channels; k++)
+            weight[k] = w[k];
+        weighted_sum(a, channels, spatial, weight, 0.0, out->map, acc);
+    } else {
+        const cam_score score =
+            opt.method == CAM_METHOD_GRAD_CAM ? CAM_SCORE_LOGIT : CAM_SCORE_PROBABILITY;
+        const float *grad;
+        cam_backward_to(ws, 0, c, score, t, &grad);
+        for (int k = 0; k < channels; k++) { /* alpha_k: spatial mean of the gradient */
+            const float *gk = grad + (size_t)k * spatial;
+            double sum = 0.0;
+            for (size_t p = 0; p < spatial; p++)
+                sum += gk[p];
+            weight[k] = sum / (double)spatial;
+        }
+        if (opt.method == CAM_METHOD_GRAD_CAM) {
+            weighted_sum(a, channels, spatial, weight, 0.0, out->map, acc);
+            cam_relu_forward(spatial, out->map, out->map);
+        } else {
+            weighted_sum(a, channels, spatial, weight, 1.0, out->map, acc);
+        }
+    }
+    memcpy(out->probabilities, probs, (size_t)n_classes * sizeof *probs);
+    out->class_index = c;
+    out->probability = probs[c];
+    out->n_classes = n_classes;
+    out->method = opt.method;
+    snprintf(out->layer, sizeof out->layer, "%s", a_t->name);
+    out->map_height = a_t->height;
+    out->map_width = a_t->width;
+    return CAM_OK;
+}
+
+cam_status cam_map_normalize(const float *map, size_t n, float *out, cam_error *err)
+{
+    if ((!map || !out) && n > 0)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "cam_map_normalize: %s is NULL", map ? "out" : "map");
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(map[i])) {
+            size_t bad = i;
+            float value = map[i];
+            for (size_t j = 0; j < n; j++)
+                out[j] = 0.0f;
+            return cam_set_error(err, CAM_ERROR_NUMERIC,
+                                 "cam_map_normalize: map[%zu] is %s (output set to zeros)", bad,
+                                 isnan(value) ? "NaN" : "infinite");
+        }
+        if (map[i] < lo)
+            lo = map[i];
+        if (map[i] > hi)
+            hi = map[i];
+    }
+    const double range = hi - lo; /* in double: no overflow for any finite floats */
+    for (size_t i = 0; i < n; i++) {
+        if (!(range > 0.0)) {
+            out[i] = 0.0f;
+        } else {
+            double v = ((double)map[i] - lo) / range;
+            out[i] = (float)(v < 0.0 ? 0.0 : v > 1.0 ? 1.0 : v);
+        }
+    }
+    return CAM_OK;
+}

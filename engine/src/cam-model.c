@@ -1,0 +1,526 @@
+/*
+ * cam-model.c -- a loaded model: its graph plus what the metadata says.
+ *
+ * Reads the file (cam_model_load), hands the bytes to cam-onnx.c, then reads
+ * the cam.* metadata keys documented in camengine.h, with their defaults.
+ */
+#include "cam-model.h"
+#include "cam-error.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#define MAX_MODEL_FILE_SIZE ((size_t)INT32_MAX)
+
+static char *dup_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *copy = malloc(n);
+    if (copy)
+        memcpy(copy, s, n);
+    return copy;
+}
+
+const cam_graph *cam_model_graph(const cam_model *model)
+{
+    return model ? model->graph : NULL;
+}
+
+const char *cam_model_get_metadata(const cam_model *model, const char *key)
+{
+    if (!model || !key)
+        return NULL;
+    for (int i = 0; i < model->n_metadata; i++)
+        if (strcmp(model->metadata[i].key, key) == 0)
+            return model->metadata[i].value;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Metadata values                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* A decimal number ("0.5", "-1e-3", "1/255" is not one), whatever the C locale says
+ * about decimal commas (GIMP plug-ins run with the user's locale). */
+static int parse_float(const char *text, float *out)
+{
+    const char *p = text;
+    while (isspace((unsigned char)*p))
+        p++;
+    int negative = *p == '-';
+    if (*p == '-' || *p == '+')
+        p++;
+    double mantissa = 0;
+    int exponent = 0, digits = 0;
+    for (; isdigit((unsigned char)*p); p++, digits++) {
+        if (mantissa < 1e17)
+            mantissa = mantissa * 10 + (*p - '0');
+        else
+            exponent++;
+    }
+    if (*p == '.')
+        for (p++; isdigit((unsigned char)*p); p++, digits++)
+            if (mantissa < 1e17) {
+                mantissa = mantissa * 10 + (*p - '0');
+                exponent--;
+            }
+    if (digits == 0)
+        return 0;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        int sign = *p == '-' ? -1 : 1;
+        if (*p == '-' || *p == '+')
+            p++;
+        if (!isdigit((unsigned char)*p))
+            return 0;
+        int e = 0;
+        for (; isdigit((unsigned char)*p); p++)
+            if (e < 10000)
+                e = e * 10 + (*p - '0');
+        exponent += sign * e;
+    }
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p || exponent > 400 || exponent < -400)
+        return 0;
+    double v = exponent >= 0 ? mantissa * pow(10.0, exponent) : mantissa / pow(10.0, -exponent);
+    if (negative)
+        v = -v;
+    if (!isfinite(v) || fabs(v) > 3.4e38)
+        return 0;
+    *out = (float)v;
+    return 1;
+}
+
+static cam_status metadata_float(cam_model *model, const char *key, float fallback, float lo,
+                                 float hi, int lo_open, float *out, cam_error *err)
+{
+    const char *text = cam_model_get_metadata(model, key);
+    *out = fallback;
+    if (!text)
+        return CAM_OK;
+    float v;
+    if (!parse_float(text, &v) || v > hi || v < lo || (lo_open && v == lo))
+        return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
+                             "metadata '%s' is '%.40s'; a number in %s%g, %g] is expected", key,
+                             text, lo_open ? "(" : "[", lo, hi);
+    *out = v;
+    return CAM_OK;
+}
+
+/* "0.5" or "0.49,0.48,0.45": one value, or one per input channel (at most 4). */
+static cam_status metadata_channels(cam_model *model, const char *key, float fallback, int positive,
+                                    float out[4], cam_error *err)
+{
+    for (int i = 0; i < 4; i++)
+        out[i] = fallback;
+    const char *text = cam_model_get_metadata(model, key);
+    if (!text)
+        return CAM_OK;
+    int channels = model->graph->tensors[model->graph->input].channels;
+    float values[4];
+    int count = 0;
+    const char *p = text;
+    for (;;) {
+        char item[64];
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (count >= 4 || n >= sizeof item)
+            goto bad;
+        memcpy(item, p, n);
+        item[n] = '\0';
+        if (!parse_float(item, &values[count]) || (positive && !(values[count] > 0)))
+            goto bad;
+        count++;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    if (count != 1 && count != channels)
+        goto bad;
+    for (int i = 0; i < 4; i++)
+        out[i] = values[count == 1 ? 0 : (i < count ? i : count - 1)];
+    return CAM_OK;
+bad:
+    return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
+                         "metadata '%s' is '%.60s'; one %snumber or one per input channel (%d) "
+                         "separated by commas is expected", key, text, positive ? "positive " : "",
+                         channels);
+}
+
+static cam_status read_labels(cam_model *model, cam_error *err)
+{
+    int n = model->graph->n_classes;
+    model->n_classes = n;
+    model->labels = calloc((size_t)n, sizeof *model->labels);
+    if (!model->labels)
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+    const char *text = cam_model_get_metadata(model, "cam.labels");
+    if (!text) {
+        for (int i = 0; i < n; i++) {
+            char label[32];
+            snprintf(label, sizeof label, "class %d", i);
+            if (!(model->labels[i] = dup_string(label)))
+                return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+        }
+        return CAM_OK;
+    }
+    int count = 0;
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        size_t shown = len;
+        if (shown > 0 && p[shown - 1] == '\r')
+            shown--;
+        if (count >= n) {
+            count++;
+        } else {
+            if (shown == 0)
+                return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
+                                     "metadata 'cam.labels': label %d is empty", count);
+            char *label = malloc(shown + 1);
+            if (!label)
+                return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+            memcpy(label, p, shown);
+            label[shown] = '\0';
+            model->labels[count++] = label;
+        }
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    if (count != n)
+        return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
+                             "metadata 'cam.labels' has %d labels but the model has %d classes",
+                             count, n);
+    return CAM_OK;
+}
+
+static const char *stem_of(const char *origin, char *buf, size_t size)
+{
+    const char *base = strrchr(origin, '/');
+    base = base ? base + 1 : origin;
+    size_t n = strlen(base);
+    if (n > 5 && strcmp(base + n - 5, ".onnx") == 0)
+        n -= 5;
+    if (n >= size)
+        n = size - 1;
+    memcpy(buf, base, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static cam_status read_info(cam_model *model, cam_error *err)
+{
+    cam_model_info *info = &model->info;
+    const char *name = cam_model_get_metadata(model, "cam.name");
+    char stem[256];
+    model->name = dup_string(name && *name ? name : stem_of(model->origin, stem, sizeof stem));
+    if (!model->name)
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+    info->name = model->name;
+    info->origin = model->origin;
+    const char *description = cam_model_get_metadata(model, "cam.description");
+    info->description = description ? description : "";
+
+    cam_status s;
+    if ((s = metadata_float(model, "cam.input.scale", 1.0f / 255.0f, 0.0f, 1e30f, 1,
+                            &info->input_scale, err)) != CAM_OK)
+        return s;
+    if ((s = metadata_channels(model, "cam.input.mean", 0.0f, 0, info->input_mean, err)) != CAM_OK)
+        return s;
+    if ((s = metadata_channels(model, "cam.input.std", 1.0f, 1, info->input_std, err)) != CAM_OK)
+        return s;
+
+    const char *background = cam_model_get_metadata(model, "cam.input.background");
+    info->background = CAM_BACKGROUND_NONE;
+    if (background) {
+        if (strcmp(background, "none") == 0)
+            info->background = CAM_BACKGROUND_NONE;
+        else if (strcmp(background, "black") == 0)
+            info->background = CAM_BACKGROUND_BLACK;
+        else if (strcmp(background, "white") == 0)
+            info->background = CAM_BACKGROUND_WHITE;
+        else
+            return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
+                                 "metadata 'cam.input.background' is '%.40s'; none, black or white "
+                                 "is expected", background);
+    }
+
+    int has_cam = model->graph->cam_head.present;
+    const char *method = cam_model_get_metadata(model, "cam.default.method");
+    info->default_method = has_cam ? CAM_METHOD_CAM : CAM_METHOD_GRAD_CAM;
+    if (method) {
+        if (strcmp(method, "cam") == 0)
+            info->default_method = CAM_METHOD_CAM;
+        else if (strcmp(method, "grad-cam") == 0)
+            info->default_method = CAM_METHOD_GRAD_CAM;
+        else if (strcmp(method, "grad-cam-tutorial") == 0)
+            info->default_method = CAM_METHOD_GRAD_CAM_TUTORIAL;
+        else
+            return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
+                                 "metadata 'cam.default.method' is '%.40s'; cam, grad-cam or "
+                                 "grad-cam-tutorial is expected", method);
+        if (info->default_method == CAM_METHOD_CAM && !has_cam)
+            return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
+                                 "metadata 'cam.default.method' is 'cam' but the model has no "
+                                 "conv -> global average pool -> dense structure");
+    }
+
+    const char *layer = cam_model_get_metadata(model, "cam.default.layer");
+    if (layer) {
+        int t = cam_graph_find_tensor(model->graph, layer);
+        if (t < 0 || model->graph->tensors[t].kind == CAM_TENSOR_WEIGHT ||
+            model->graph->tensors[t].rank != 3)
+            return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
+                                 "metadata 'cam.default.layer' names '%.80s', which is not a "
+                                 "C x H x W activation of the graph", layer);
+        info->default_layer = model->graph->tensors[t].name;
+    } else {
+        const char *automatic = cam_model_auto_layer(model);
+        info->default_layer = automatic ? automatic : "";
+    }
+
+    if ((s = metadata_float(model, "cam.display.alpha", 0.5f, 0.0f, 1.0f, 0, &info->default_alpha,
+                            err)) != CAM_OK)
+        return s;
+    if ((s = metadata_float(model, "cam.display.threshold", 0.95f, 0.0f, 1.0f, 0,
+                            &info->colormap_threshold, err)) != CAM_OK)
+        return s;
+    const char *colormap = cam_model_get_metadata(model, "cam.display.colormap");
+    if (colormap && !*colormap)
+        return cam_set_error(err, CAM_ERROR_INVALID_MODEL, "metadata 'cam.display.colormap' is empty");
+    info->default_colormap = colormap ? colormap : "jet";
+    return CAM_OK;
+}
+
+cam_status cam_model_create(cam_graph *graph, cam_metadata_entry *metadata, int n_metadata,
+                            const char *origin, cam_model **out, cam_error *err)
+{
+    cam_model *model = calloc(1, sizeof *model);
+    if (!model) {
+        cam_graph_free(graph);
+        for (int i = 0; i < n_metadata; i++) {
+            free(metadata[i].key);
+            free(metadata[i].value);
+        }
+        free(metadata);
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+    }
+    model->graph = graph;
+    model->metadata = metadata;
+    model->n_metadata = n_metadata;
+    model->auto_layer = -1;
+    cam_status s = CAM_OK;
+    model->origin = dup_string(origin ? origin : "(memory)");
+    if (!model->origin)
+        s = cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+    if (s == CAM_OK)
+        s = cam_model_init_layers(model, err);
+    if (s == CAM_OK)
+        s = read_labels(model, err);
+    if (s == CAM_OK)
+        s = read_info(model, err);
+    if (s != CAM_OK) {
+        if (model->origin)
+            cam_error_prefix(err, "%s", model->origin);
+        cam_model_free(model);
+        return s;
+    }
+    *out = model;
+    return CAM_OK;
+}
+
+void cam_model_free(cam_model *model)
+{
+    if (!model)
+        return;
+    cam_graph_free(model->graph);
+    for (int i = 0; i < model->n_metadata; i++) {
+        free(model->metadata[i].key);
+        free(model->metadata[i].value);
+    }
+    free(model->metadata);
+    if (model->labels)
+        for (int i = 0; i < model->n_classes; i++)
+            free(model->labels[i]);
+    free(model->labels);
+    free(model->layers);
+    free(model->name);
+    free(model->origin);
+    free(model);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Loading                                                                  */
+/* ------------------------------------------------------------------------ */
+
+cam_status cam_model_load_memory(const void *data, size_t size, const char *origin, cam_model **out,
+                                 cam_error *err)
+{
+    if (!out)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "out is NULL");
+    *out = NULL;
+    if (!data && size > 0)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "data is NULL");
+    cam_graph *graph;
+    cam_metadata_entry *metadata;
+    int n_metadata;
+    cam_status s = cam_onnx_load(data, size, origin, &graph, &metadata, &n_metadata, err);
+    if (s != CAM_OK)
+        return s;
+    s = cam_model_create(graph, metadata, n_metadata, origin, out, err);
+    if (s == CAM_OK)
+        cam_clear_error(err);
+    return s;
+}
+
+static cam_status read_file(const char *path, unsigned char **data_out, size_t *size_out,
+                            cam_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        char reason[128] = "";
+        if (strerror_r(e, reason, sizeof reason) != 0)
+            snprintf(reason, sizeof reason, "error %d", e);
+        return cam_set_error(err, e == ENOENT ? CAM_ERROR_NOT_FOUND : CAM_ERROR_IO,
+                             "cannot open '%s': %s", path, reason);
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return cam_set_error(err, CAM_ERROR_IO, "'%s' is not a regular file", path);
+    }
+    if ((uint64_t)st.st_size > MAX_MODEL_FILE_SIZE) {
+        fclose(f);
+        return cam_set_error(err, CAM_ERROR_IO, "'%s' is larger than 2 GiB", path);
+    }
+    size_t size = (size_t)st.st_size;
+    unsigned char *data = malloc(size ? size : 1);
+    if (!data) {
+        fclose(f);
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory reading '%s'", path);
+    }
+    size_t got = fread(data, 1, size, f);
+    int failed = ferror(f) || got != size;
+    fclose(f);
+    if (failed) {
+        free(data);
+        return cam_set_error(err, CAM_ERROR_IO, "cannot read '%s'", path);
+    }
+    *data_out = data;
+    *size_out = size;
+    return CAM_OK;
+}
+
+cam_status cam_model_load(const char *name_or_path, cam_model **out, cam_error *err)
+{
+    if (!out)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "out is NULL");
+    *out = NULL;
+    char *path = NULL;
+    cam_status s = cam_model_find(name_or_path, &path, err);
+    if (s != CAM_OK)
+        return s;
+    unsigned char *data = NULL;
+    size_t size = 0;
+    s = read_file(path, &data, &size, err);
+    if (s == CAM_OK)
+        s = cam_model_load_memory(data, size, path, out, err);
+    free(data);
+    free(path);
+    return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Getters                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static const cam_tensor *input_tensor(const cam_model *model)
+{
+    return model ? &model->graph->tensors[model->graph->input] : NULL;
+}
+
+int cam_model_input_channels(const cam_model *model)
+{
+    return model ? input_tensor(model)->channels : 0;
+}
+
+int cam_model_input_height(const cam_model *model)
+{
+    return model ? input_tensor(model)->height : 0;
+}
+
+int cam_model_input_width(const cam_model *model)
+{
+    return model ? input_tensor(model)->width : 0;
+}
+
+size_t cam_model_input_size(const cam_model *model)
+{
+    return model ? input_tensor(model)->numel : 0;
+}
+
+int cam_model_n_classes(const cam_model *model)
+{
+    return model ? model->n_classes : 0;
+}
+
+const char *cam_model_class_label(const cam_model *model, int class_index)
+{
+    if (!model || class_index < 0 || class_index >= model->n_classes)
+        return NULL;
+    return model->labels[class_index];
+}
+
+const cam_model_info *cam_model_get_info(const cam_model *model)
+{
+    return model ? &model->info : NULL;
+}
+
+cam_status cam_model_find_class(const cam_model *model, const char *index_or_label, int *class_index,
+                                cam_error *err)
+{
+    if (!model)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "model is NULL");
+    if (!index_or_label || !*index_or_label)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "the class is empty");
+    if (!class_index)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "class_index is NULL");
+    /* exact label first: a label may itself be a number */
+    for (int i = 0; i < model->n_classes; i++)
+        if (strcmp(model->labels[i], index_or_label) == 0) {
+            *class_index = i;
+            return CAM_OK;
+        }
+    const char *p = index_or_label;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (!*p && p - index_or_label <= 9) {
+        long index = strtol(index_or_label, NULL, 10);
+        if (index >= model->n_classes)
+            return cam_set_error(err, CAM_ERROR_NOT_FOUND,
+                                 "class index %ld is out of range (the model has %d classes, 0 to %d)",
+                                 index, model->n_classes, model->n_classes - 1);
+        *class_index = (int)index;
+        return CAM_OK;
+    }
+    for (int i = 0; i < model->n_classes; i++)
+        if (strcasecmp(model->labels[i], index_or_label) == 0) {
+            *class_index = i;
+            return CAM_OK;
+        }
+    return cam_set_error(err, CAM_ERROR_NOT_FOUND,
+                         "class '%.100s' not found; the model's classes are '%.40s' ... '%.40s' "
+                         "(or an index 0 to %d)", index_or_label, model->labels[0],
+                         model->labels[model->n_classes - 1], model->n_classes - 1);
+}

@@ -1,0 +1,321 @@
+/*
+ * cam-ops.c -- the element-wise, pooling, dense and softmax ops, each as a
+ * forward/backward pair. Convolution is in cam-ops-conv.c. See cam-ops.h.
+ */
+#include "cam-ops.h"
+
+/* GCC's -O2 vectorises only loops whose trip count is a multiple of the vector
+ * width ("very cheap" cost model); these element-wise loops have arbitrary
+ * lengths. Vectorising them changes no result (no reduction is reordered). */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__OPTIMIZE_SIZE__)
+#pragma GCC optimize("vect-cost-model=cheap")
+#endif
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* ---- Relu: y = max(x, 0) ---------------------------------------------------- */
+
+void cam_relu_forward(size_t count, const float *x, float *y)
+{
+    /* !(v <= 0) is true for v > 0 and for NaN: one comparison, so it vectorises. */
+    for (size_t i = 0; i < count; i++) {
+        float v = x[i];
+        y[i] = !(v <= 0.0f) ? v : 0.0f;
+    }
+}
+
+void cam_relu_backward(size_t count, const float *y, const float *grad_y, float *grad_x)
+{
+    for (size_t i = 0; i < count; i++)
+        grad_x[i] = y[i] > 0.0f ? grad_y[i] : 0.0f;
+}
+
+/* ---- MaxPool ---------------------------------------------------------------- */
+
+int cam_pool_output_size(int in, int kernel, int stride, int pad_begin, int pad_end, int dilation,
+                         int ceil_mode)
+{
+    long span = (long)dilation * (kernel - 1) + 1;
+    long avail = (long)in + pad_begin + pad_end - span;
+    if (avail < 0 || stride <= 0)
+        return 0;
+    long out = (ceil_mode ? (avail + stride - 1) / stride : avail / stride) + 1;
+    /* PyTorch/ONNX: the last window must start inside the input or the left padding. */
+    if (ceil_mode && (out - 1) * stride >= (long)in + pad_begin)
+        out--;
+    return (int)out;
+}
+
+/* Index (in the C x H x W plane of channel c) of the maximum of window (oy, ox), or -1
+ * when the window lies entirely in the padding. First maximum wins; NaN wins. */
+static long pool_argmax(const cam_pool_shape *s, const float *plane, int oy, int ox)
+{
+    const int H = s->in_height, W = s->in_width;
+    const int y0 = oy * s->stride_height - s->pad_top;
+    const int x0 = ox * s->stride_width - s->pad_left;
+    long best = -1;
+    float bestv = -INFINITY;
+    for (int ki = 0; ki < s->kernel_height; ki++) {
+        int iy = y0 + ki * s->dilation_height;
+        if (iy < 0 || iy >= H)
+            continue;
+        for (int kj = 0; kj < s->kernel_width; kj++) {
+            int ix = x0 + kj * s->dilation_width;
+            if (ix < 0 || ix >= W)
+                continue;
+            long idx = (long)iy * W + ix;
+            float v = plane[idx];
+            if (best < 0 || v > bestv || isnan(v)) {
+                best = idx;
+                bestv = v;
+            }
+        }
+    }
+    return best;
+}
+
+/* The running maximum m updated with v as PyTorch does: v replaces m when v > m or
+ * v is NaN (so the first maximum stays on ties, and a NaN wins). Branch-free. */
+static inline float max_first(float m, float v)
+{
+    return (v > m) | (v != v) ? v : m;
+}
+
+void cam_maxpool_forward(const cam_pool_shape *s, int n, const float *x, float *y)
+{
+    const size_t hw = (size_t)s->in_height * s->in_width;
+    const size_t ohw = (size_t)s->out_height * s->out_width;
+    const size_t planes = (size_t)n * s->channels;
+    const int fast = s->kernel_height == 2 && s->kernel_width == 2 && s->stride_height == 2 &&
+                     s->stride_width == 2 && s->pad_top == 0 && s->pad_left == 0 &&
+                     s->dilation_height == 1 && s->dilation_width == 1 &&
+                     2 * s->out_height <= s->in_height && 2 * s->out_width <= s->in_width;
+    for (size_t p = 0; p < planes; p++) {
+        const float *plane = x + p * hw;
+        float *out = y + p * ohw;
+        if (fast) {
+            /* The common 2x2/2 pool without padding: same comparisons, same order. */
+            /* The maximum of 4 values does not depend on the order they are compared
+             * in (only which of several NaNs wins, and the backward's tie-breaking, do;
+             * the backward recomputes the argmax in PyTorch's order). So: first the
+             * vertical maxima of the row pair (vectorises), then the horizontal pairs. */
+            const int W = s->in_width, OW = s->out_width;
+            float vertical[256];
+            for (int oy = 0; oy < s->out_height; oy++) {
+                const float *r0 = plane + (size_t)(2 * oy) * W;
+                const float *r1 = r0 + W;
+                float *o = out + (size_t)oy * OW;
+                if (2 * OW <= 256) {
+                    for (int j = 0; j < 2 * OW; j++)
+                        vertical[j] = max_first(r0[j], r1[j]);
+                    for (int ox = 0; ox < OW; ox++)
+                        o[ox] = max_first(vertical[2 * ox], vertical[2 * ox + 1]);
+                } else {
+                    for (int ox = 0; ox < OW; ox++)
+                        o[ox] = max_first(max_first(max_first(r0[2 * ox], r0[2 * ox + 1]),
+                                                    r1[2 * ox]),
+                                          r1[2 * ox + 1]);
+                }
+            }
+            continue;
+        }
+        for (int oy = 0; oy < s->out_height; oy++)
+            for (int ox = 0; ox < s->out_width; ox++) {
+                long idx = pool_argmax(s, plane, oy, ox);
+                out[(size_t)oy * s->out_width + ox] = idx < 0 ? -INFINITY : plane[idx];
+            }
+    }
+}
+
+void cam_maxpool_backward(const cam_pool_shape *s, int n, const float *x, const float *grad_y,
+                          float *grad_x)
+{
+    const size_t hw = (size_t)s->in_height * s->in_width;
+    const size_t ohw = (size_t)s->out_height * s->out_width;
+    const size_t planes = (size_t)n * s->channels;
+    memset(grad_x, 0, planes * hw * sizeof *grad_x);
+    for (size_t p = 0; p < planes; p++) {
+        const float *plane = x + p * hw;
+        const float *gy = grad_y + p * ohw;
+        float *gx = grad_x + p * hw;
+        for (int oy = 0; oy < s->out_height; oy++)
+            for (int ox = 0; ox < s->out_width; ox++) {
+                long idx = pool_argmax(s, plane, oy, ox);
+                if (idx >= 0)
+                    gx[idx] += gy[(size_t)oy * s->out_width + ox];
+            }
+    }
+}
+
+/* ---- GlobalAveragePool ------------------------------------------------------ */
+
+void cam_global_avgpool_forward(int n, int channels, int spatial, const float *x, float *y)
+{
+    const size_t planes = (size_t)n * channels;
+    for (size_t p = 0; p < planes; p++) {
+        const float *plane = x + p * (size_t)spatial;
+        double sum = 0.0;
+        for (int i = 0; i < spatial; i++)
+            sum += plane[i];
+        y[p] = (float)(sum / spatial);
+    }
+}
+
+void cam_global_avgpool_backward(int n, int channels, int spatial, const float *grad_y,
+                                 float *grad_x)
+{
+    const size_t planes = (size_t)n * channels;
+    for (size_t p = 0; p < planes; p++) {
+        float g = grad_y[p] / (float)spatial;
+        float *plane = grad_x + p * (size_t)spatial;
+        for (int i = 0; i < spatial; i++)
+            plane[i] = g;
+    }
+}
+
+/* ---- Identity --------------------------------------------------------------- */
+
+void cam_identity_forward(size_t count, const float *x, float *y)
+{
+    if (y != x)
+        memmove(y, x, count * sizeof *y);
+}
+
+void cam_identity_backward(size_t count, const float *grad_y, float *grad_x)
+{
+    if (grad_x != grad_y)
+        memmove(grad_x, grad_y, count * sizeof *grad_x);
+}
+
+/* ---- Gemm ------------------------------------------------------------------- */
+
+void cam_gemm_forward(int n, int k, int m, float alpha, float beta, int trans_b, const float *x,
+                      const float *b, const float *c, int c_size, float *y)
+{
+    for (int i = 0; i < n; i++) {
+        const float *xi = x + (size_t)i * k;
+        float *yi = y + (size_t)i * m;
+        if (c && beta != 0.0f) {
+            for (int j = 0; j < m; j++)
+                yi[j] = beta * c[c_size == 1 ? 0 : j];
+        } else {
+            memset(yi, 0, (size_t)m * sizeof *yi);
+        }
+        if (trans_b) /* B m x k: y = alpha B x + y */
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, alpha, b, k, xi, 1, 1.0f, yi, 1);
+        else /* B k x m: y = alpha B^T x + y */
+            cblas_sgemv(CblasRowMajor, CblasTrans, k, m, alpha, b, m, xi, 1, 1.0f, yi, 1);
+    }
+}
+
+void cam_gemm_backward(int n, int k, int m, float alpha, int trans_b, const float *b,
+                       const float *grad_y, float *grad_x)
+{
+    for (int i = 0; i < n; i++) {
+        const float *gy = grad_y + (size_t)i * m;
+        float *gx = grad_x + (size_t)i * k;
+        if (trans_b) /* B m x k: gx = alpha B^T gy */
+            cblas_sgemv(CblasRowMajor, CblasTrans, m, k, alpha, b, k, gy, 1, 0.0f, gx, 1);
+        else /* B k x m: gx = alpha B gy */
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, k, m, alpha, b, m, gy, 1, 0.0f, gx, 1);
+    }
+}
+
+/* ---- Add -------------------------------------------------------------------- */
+
+void cam_add_forward(int n, size_t size, const float *a, const float *b, int b_batched,
+                     size_t b_size, size_t b_inner, float *y)
+{
+    if (b_batched) {
+        const size_t count = (size_t)n * size;
+        for (size_t j = 0; j < count; j++)
+            y[j] = a[j] + b[j];
+        return;
+    }
+    if (b_inner == 0)
+        b_inner = 1;
+    for (int i = 0; i < n; i++) {
+        const float *ai = a + (size_t)i * size;
+        float *yi = y + (size_t)i * size;
+        for (size_t j = 0; j < size; j++)
+            yi[j] = ai[j] + b[(j / b_inner) % b_size];
+    }
+}
+
+void cam_add_backward(int n, size_t size, const float *grad_y, float *grad_a)
+{
+    if (grad_a != grad_y)
+        memmove(grad_a, grad_y, (size_t)n * size * sizeof *grad_a);
+}
+
+/* ---- BatchNormalization ---------------------------------------------------- */
+
+void cam_batchnorm_fold(int channels, const float *scale, const float *bias, const float *mean,
+                        const float *var, float epsilon, float *mul, float *add)
+{
+    for (int c = 0; c < channels; c++) {
+        double mc = (double)scale[c] / sqrt((double)var[c] + (double)epsilon);
+        mul[c] = (float)mc;
+        add[c] = (float)((double)bias[c] - (double)mean[c] * mc);
+    }
+}
+
+void cam_batchnorm_forward(int n, int channels, int spatial, const float *mul, const float *add,
+                           const float *x, float *y)
+{
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < channels; c++) {
+            size_t off = ((size_t)i * channels + c) * spatial;
+            for (int p = 0; p < spatial; p++)
+                y[off + p] = x[off + p] * mul[c] + add[c];
+        }
+}
+
+void cam_batchnorm_backward(int n, int channels, int spatial, const float *mul,
+                            const float *grad_y, float *grad_x)
+{
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < channels; c++) {
+            size_t off = ((size_t)i * channels + c) * spatial;
+            for (int p = 0; p < spatial; p++)
+                grad_x[off + p] = grad_y[off + p] * mul[c];
+        }
+}
+
+/* ---- Softmax ---------------------------------------------------------------- */
+
+void cam_softmax_forward(int n, int k, const float *x, float *y)
+{
+    for (int i = 0; i < n; i++) {
+        const float *xi = x + (size_t)i * k;
+        float *yi = y + (size_t)i * k;
+        float mx = xi[0];
+        for (int j = 1; j < k; j++)
+            if (xi[j] > mx)
+                mx = xi[j];
+        double sum = 0.0;
+        for (int j = 0; j < k; j++) {
+            yi[j] = expf(xi[j] - mx);
+            sum += yi[j];
+        }
+        float inv = (float)(1.0 / sum);
+        for (int j = 0; j < k; j++)
+            yi[j] *= inv;
+    }
+}
+
+void cam_softmax_backward(int n, int k, const float *y, const float *grad_y, float *grad_x)
+{
+    for (int i = 0; i < n; i++) {
+        const float *yi = y + (size_t)i * k;
+        const float *gy = grad_y + (size_t)i * k;
+        float *gx = grad_x + (size_t)i * k;
+        double dot = 0.0;
+        for (int j = 0; j < k; j++)
+            dot += (double)gy[j] * yi[j];
+        for (int j = 0; j < k; j++)
+            gx[j] = yi[j] * (float)(gy[j] - dot);
+    }
+}

@@ -1,0 +1,161 @@
+/*
+ * cam-ops.h -- the numerical operators of the engine, each a forward/backward pair.
+ *
+ * Every op works on raw float arrays, NCHW, row-major, for a batch of n images
+ * laid out one after another. The forward computes the op; the backward is the
+ * vector-Jacobian product with respect to the op's *input* only: the weights of a
+ * loaded model are frozen, so no weight or bias gradients are computed.
+ *
+ * Conventions shared by all ops:
+ *  - Shapes are in the comment above each pair; "per image" sizes are C*H*W.
+ *  - Backward functions OVERWRITE grad_input (they do not accumulate), except
+ *    where the comment says "accumulates"; the graph code adds branches itself.
+ *  - Nothing here allocates, prints or fails: shapes are validated by the loader
+ *    (cam-layers.c). Scratch memory is passed in by the caller (cam-workspace.c);
+ *    its size comes from the *_scratch_size() helpers.
+ *  - Determinism: every image is computed by its own calls with the same shapes,
+ *    so an image's result does not depend on the batch it was part of. Reductions
+ *    run in a fixed order.
+ *
+ * Convolution is im2col + cblas_sgemm (as in darknet): the input patches of one
+ * image and one group become the columns of a (Cg*kh*kw) x (oh*ow) matrix, and the
+ * output is W_g (Mg x Cg*kh*kw) times that matrix. Its input gradient is the
+ * transposed GEMM followed by col2im (which scatters each column entry back onto
+ * the input pixel it came from, summing overlaps).
+ */
+#ifndef CAM_OPS_H
+#define CAM_OPS_H
+
+#include <stddef.h>
+
+/* ---- Conv (ONNX Conv: pads, strides, dilations, group; bias optional) ---- */
+
+typedef struct cam_conv_shape {
+    int in_channels, in_height, in_width;    /* C, H, W of one input image */
+    int out_channels, out_height, out_width; /* M, OH, OW of one output image */
+    int kernel_height, kernel_width;         /* kh, kw */
+    int stride_height, stride_width;
+    int pad_top, pad_left, pad_bottom, pad_right;
+    int dilation_height, dilation_width;
+    int groups;                              /* C and M are multiples of groups */
+} cam_conv_shape;
+
+/* Output size along one axis: floor((in + pads - dilation*(k-1) - 1) / stride) + 1. */
+int cam_conv_output_size(int in, int kernel, int stride, int pad_begin, int pad_end, int dilation);
+
+/* Floats of scratch memory conv forward/backward need: the column matrix of one
+ * group plus one zero-padded input channel (0 for a 1x1, stride-1, unpadded conv). */
+size_t cam_conv2d_scratch_size(const cam_conv_shape *s);
+
+/* input  n x C x H x W
+ * weight M x (C/groups) x kh x kw
+ * bias   M, or NULL
+ * output n x M x OH x OW
+ * scratch cam_conv2d_scratch_size(s) floats */
+void cam_conv2d_forward(const cam_conv_shape *s, int n, const float *input, const float *weight,
+                        const float *bias, float *output, float *scratch);
+/* grad_output n x M x OH x OW  ->  grad_input n x C x H x W (overwritten) */
+void cam_conv2d_backward(const cam_conv_shape *s, int n, const float *grad_output,
+                         const float *weight, float *grad_input, float *scratch);
+
+/* The two halves of the convolution, exposed for tests.
+ * im2col: one image (C x H x W), channels [c0, c0+cg) -> col (cg*kh*kw) x (OH*OW).
+ *   padded: NULL (bounds checks per row), or room for one zero-padded channel,
+ *   (H + pad_top + pad_bottom) x (W + pad_left + pad_right) floats (faster).
+ * col2im: the transpose; ADDS into image (which the caller zeroes). */
+void cam_im2col(const cam_conv_shape *s, const float *image, int c0, int cg, float *col,
+                float *padded);
+void cam_col2im(const cam_conv_shape *s, const float *col, int c0, int cg, float *image);
+
+/* ---- Relu ---------------------------------------------------------------- */
+
+/* x, y: count floats (whole batch). y may equal x. y = x > 0 ? x : 0; a NaN
+ * propagates (as in PyTorch). */
+void cam_relu_forward(size_t count, const float *x, float *y);
+/* grad_x = grad_y where y > 0, else 0 (PyTorch's threshold_backward on the output).
+ * grad_x may equal grad_y. */
+void cam_relu_backward(size_t count, const float *y, const float *grad_y, float *grad_x);
+
+/* ---- MaxPool (ONNX MaxPool: kernel_shape, strides, pads, dilations, ceil_mode) ---- */
+
+typedef struct cam_pool_shape {
+    int channels, in_height, in_width;
+    int out_height, out_width;
+    int kernel_height, kernel_width;
+    int stride_height, stride_width;
+    int pad_top, pad_left, pad_bottom, pad_right;
+    int dilation_height, dilation_width;
+} cam_pool_shape;
+
+/* Output size along one axis with ONNX/PyTorch ceil_mode rules: with ceil_mode a
+ * last window that would start in the right padding is dropped. */
+int cam_pool_output_size(int in, int kernel, int stride, int pad_begin, int pad_end, int dilation,
+                         int ceil_mode);
+
+/* x n x C x H x W -> y n x C x OH x OW. Padding never wins (acts as -inf). */
+void cam_maxpool_forward(const cam_pool_shape *s, int n, const float *x, float *y);
+/* Routes each grad_y to the position of its window's maximum in x (the first one
+ * on ties, in row-major window order, as PyTorch; a NaN wins as in PyTorch).
+ * grad_x n x C x H x W is overwritten. */
+void cam_maxpool_backward(const cam_pool_shape *s, int n, const float *x, const float *grad_y,
+                          float *grad_x);
+
+/* ---- GlobalAveragePool / ReduceMean over H, W ----------------------------- */
+
+/* x n x C x H x W -> y n x C (x 1 x 1). Sums in row-major order, then divides. */
+void cam_global_avgpool_forward(int n, int channels, int spatial, const float *x, float *y);
+/* grad_x[c, p] = grad_y[c] / spatial */
+void cam_global_avgpool_backward(int n, int channels, int spatial, const float *grad_y,
+                                 float *grad_x);
+
+/* ---- Identity / Flatten / Reshape / Dropout (memory layout unchanged) ------ */
+
+/* y = x (count floats; no-op when y == x). The backward is the same copy. */
+void cam_identity_forward(size_t count, const float *x, float *y);
+void cam_identity_backward(size_t count, const float *grad_y, float *grad_x);
+
+/* ---- Gemm (ONNX Gemm with the activation as A, transA = 0) / MatMul -------- */
+
+/* For each image i:  y_i (m) = alpha * x_i (k) . op(B) + beta * c
+ * B: transB ? m x k : k x m.  c: NULL, or c_size floats broadcast over the m
+ * outputs (c_size == 1 or c_size == m). One matrix-vector product per image, so the
+ * result of an image does not depend on the batch. */
+void cam_gemm_forward(int n, int k, int m, float alpha, float beta, int trans_b, const float *x,
+                      const float *b, const float *c, int c_size, float *y);
+/* grad_x_i (k) = alpha * op(B) . grad_y_i (m); overwritten. */
+void cam_gemm_backward(int n, int k, int m, float alpha, int trans_b, const float *b,
+                       const float *grad_y, float *grad_x);
+
+/* ---- Add ------------------------------------------------------------------ */
+
+/* y (n x size) = a (n x size) + b broadcast. b is either another batch tensor
+ * (b_batched != 0: n x size, same shape as a), or a constant of b_size floats used
+ * as b[(j / b_inner) % b_size] for element j of an image: a per-channel bias is
+ * b_size = C, b_inner = H*W; a trailing vector b_size = W, b_inner = 1; a scalar
+ * b_size = 1. y may equal a. */
+void cam_add_forward(int n, size_t size, const float *a, const float *b, int b_batched,
+                     size_t b_size, size_t b_inner, float *y);
+/* The gradient of each addend is grad_y itself (the constant addend needs none). */
+void cam_add_backward(int n, size_t size, const float *grad_y, float *grad_a);
+
+/* ---- BatchNormalization (inference) ---------------------------------------- */
+
+/* Folds scale, bias, mean, var, epsilon into y = x * mul[c] + add[c], with
+ * mul = scale / sqrt(var + eps), add = bias - mean * mul (computed in double). */
+void cam_batchnorm_fold(int channels, const float *scale, const float *bias, const float *mean,
+                        const float *var, float epsilon, float *mul, float *add);
+/* x, y n x C x spatial; y may equal x. */
+void cam_batchnorm_forward(int n, int channels, int spatial, const float *mul, const float *add,
+                           const float *x, float *y);
+/* grad_x = grad_y * mul[c]; grad_x may equal grad_y. */
+void cam_batchnorm_backward(int n, int channels, int spatial, const float *mul,
+                            const float *grad_y, float *grad_x);
+
+/* ---- Softmax over the last axis -------------------------------------------- */
+
+/* x, y n x k; y = exp(x - max) / sum. y may equal x. */
+void cam_softmax_forward(int n, int k, const float *x, float *y);
+/* grad_x = y * (grad_y - sum_j grad_y[j] y[j]); grad_x may equal grad_y. */
+void cam_softmax_backward(int n, int k, const float *y, const float *grad_y, float *grad_x);
+
+#endif /* CAM_OPS_H */

@@ -1,0 +1,237 @@
+/*
+ * gimp-cam.c -- the GIMP 3 plug-in: Filters > Analyze > Class Activation Map...
+ *
+ * Registers the PDB procedure plug-in-cam-heatmap (one drawable, any image type),
+ * shows the dialog in interactive runs, and hands the work to heatmap-job.c.
+ * Non-interactive and last-values runs use the arguments exactly as documented
+ * below; every failure returns an error and leaves the image as it was.
+ *
+ * Copyright (C) 2026 the gimp-cam authors.
+ * This program is free software: you can redistribute it and/or modify it under
+ * the terms of the GNU General Public License as published by the Free Software
+ * Foundation, either version 3 of the License, or (at your option) any later version.
+ */
+#include "config.h"
+
+#include <libgimp/gimp.h>
+#include <libgimp/gimpui.h>
+#include <glib/gi18n.h>
+
+#include "gimp-cam.h"
+#include "heatmap-dialog.h"
+#include "heatmap-job.h"
+
+typedef struct _CamPlugIn      CamPlugIn;
+typedef struct _CamPlugInClass CamPlugInClass;
+
+struct _CamPlugIn      { GimpPlugIn parent_instance; };
+struct _CamPlugInClass { GimpPlugInClass parent_class; };
+
+#define CAM_TYPE_PLUG_IN (cam_plug_in_get_type ())
+GType cam_plug_in_get_type (void) G_GNUC_CONST;
+
+G_DEFINE_TYPE (CamPlugIn, cam_plug_in, GIMP_TYPE_PLUG_IN)
+
+static GList         *cam_plug_in_query_procedures (GimpPlugIn *plug_in);
+static GimpProcedure *cam_plug_in_create_procedure (GimpPlugIn *plug_in, const gchar *name);
+static GimpValueArray *cam_heatmap_run (GimpProcedure *procedure, GimpRunMode run_mode,
+                                        GimpImage *image, GimpDrawable **drawables,
+                                        GimpProcedureConfig *config, gpointer run_data);
+
+GIMP_MAIN (CAM_TYPE_PLUG_IN)
+
+static void
+cam_plug_in_class_init (CamPlugInClass *klass)
+{
+  GimpPlugInClass *plug_in_class = GIMP_PLUG_IN_CLASS (klass);
+
+  plug_in_class->query_procedures = cam_plug_in_query_procedures;
+  plug_in_class->create_procedure = cam_plug_in_create_procedure;
+  /* set_i18n: GIMP's default, the "gimp-cam" domain in <plug-in folder>/locale. */
+}
+
+static void
+cam_plug_in_init (CamPlugIn *plug_in)
+{
+}
+
+static GList *
+cam_plug_in_query_procedures (GimpPlugIn *plug_in)
+{
+  return g_list_append (NULL, g_strdup (PLUG_IN_PROC));
+}
+
+static GimpProcedure *
+cam_plug_in_create_procedure (GimpPlugIn *plug_in, const gchar *name)
+{
+  GimpProcedure *procedure;
+
+  if (g_strcmp0 (name, PLUG_IN_PROC) != 0)
+    return NULL;
+
+  procedure = gimp_image_procedure_new (plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN,
+                                        cam_heatmap_run, NULL, NULL);
+
+  gimp_procedure_set_image_types (procedure, "*");
+  gimp_procedure_set_sensitivity_mask (procedure, GIMP_PROCEDURE_SENSITIVE_DRAWABLE);
+  gimp_procedure_set_menu_label (procedure, _("Class _Activation Map..."));
+  gimp_procedure_add_menu_path (procedure, "<Image>/Filters/Analyze");
+
+  gimp_procedure_set_documentation
+    (procedure,
+     _("Show which parts of a layer made a neural network choose a class"),
+     _("Classifies the layer (or, with a selection, the selection's bounding box) "
+       "with a convolutional network and adds a new layer above it that shows the "
+       "class activation map: a heatmap of the regions the network used for its "
+       "decision. The new layer has the region's position and size and is masked to "
+       "the selection. The source layer is never modified. Grayscale and indexed "
+       "images are converted to RGB first; the conversion and the new layer are one "
+       "undo step. Alpha -1, colormap \"default\" and method \"default\" take the "
+       "model's own defaults, stored in its ONNX metadata. The heatmap layer is "
+       "composited in perceptual (non-linear sRGB) space, so what you see equals "
+       "(1 - alpha) * image + alpha * heatmap, the blend the 'blend' output bakes."),
+     PLUG_IN_PROC);
+  gimp_procedure_set_attribution (procedure, "gimp-cam authors", "gimp-cam authors", "2026");
+
+  gimp_procedure_add_choice_argument
+    (procedure, "model", _("_Model"),
+     _("The network: a bundled model, or \"file\" to use the ONNX file given in model-file"),
+     gimp_choice_new_with_values ("fashion-mnist", 0, _("Fashion-MNIST (clothing, 28x28 gray)"), NULL,
+                                  "cifar10",       1, _("CIFAR-10 (objects, 32x32 color)"), NULL,
+                                  "file",          2, _("ONNX file (below)"), NULL,
+                                  NULL),
+     "cifar10", G_PARAM_READWRITE);
+  gimp_procedure_add_file_argument
+    (procedure, "model-file", _("Model _file"),
+     _("Your own convolutional classifier as an .onnx file; used when model is \"file\""),
+     GIMP_FILE_CHOOSER_ACTION_OPEN, TRUE, NULL, G_PARAM_READWRITE);
+  gimp_procedure_add_choice_argument
+    (procedure, "method", _("M_ethod"),
+     _("How the map is computed: \"default\" (the model's default: CAM when the network "
+       "ends with global average pooling and a dense layer, else Grad-CAM), \"cam\", "
+       "\"grad-cam\", or \"grad-cam-tutorial\" (the Keras tutorial's variant)"),
+     gimp_choice_new_with_values ("default",           0, _("Model default"), NULL,
+                                  "cam",               1, _("CAM"), NULL,
+                                  "grad-cam",          2, _("Grad-CAM"), NULL,
+                                  "grad-cam-tutorial", 3, _("Grad-CAM (tutorial)"), NULL,
+                                  NULL),
+     "default", G_PARAM_READWRITE);
+  gimp_procedure_add_int_argument
+    (procedure, "class", _("_Class"),
+     _("The class to explain: -1 = the top prediction, else the class index (0 = first class)"),
+     -1, 9999, -1, G_PARAM_READWRITE);
+  gimp_procedure_add_string_argument
+    (procedure, "target-layer", _("_Target layer"),
+     _("Name of the network tensor the map is computed on; empty = automatic "
+       "(the model's default: the last convolution whose output is larger than 1x1)"),
+     "", G_PARAM_READWRITE);
+  gimp_procedure_add_double_argument
+    (procedure, "alpha", _("_Alpha"),
+     _("Heatmap opacity 0..1 (out = (1 - alpha) * image + alpha * heatmap); -1 = the model's default"),
+     -1.0, 1.0, -1.0, G_PARAM_READWRITE);
+  gimp_procedure_add_choice_argument
+    (procedure, "colormap", _("C_olormap"),
+     _("Colors of the heatmap; \"default\" = the model's default"),
+     gimp_choice_new_with_values ("default",     0,  _("Model default"), NULL,
+                                  "jet",         1,  _("Jet"), NULL,
+                                  "turbo",       2,  _("Turbo"), NULL,
+                                  "viridis",     3,  _("Viridis"), NULL,
+                                  "inferno",     4,  _("Inferno"), NULL,
+                                  "magma",       5,  _("Magma"), NULL,
+                                  "plasma",      6,  _("Plasma"), NULL,
+                                  "cividis",     7,  _("Cividis"), NULL,
+                                  "gray",        8,  _("Gray"), NULL,
+                                  "greens",      9,  _("Greens"), NULL,
+                                  "reds",        10, _("Reds"), NULL,
+                                  "greens-reds", 11, _("Greens if confident, else reds"), NULL,
+                                  NULL),
+     "default", G_PARAM_READWRITE);
+  gimp_procedure_add_choice_argument
+    (procedure, "output", _("O_utput"),
+     _("\"heatmap\": a heatmap layer with opacity alpha above the source (non-destructive); "
+       "\"blend\": a new layer holding the baked blend (the source stays unchanged)"),
+     gimp_choice_new_with_values ("heatmap", 0, _("Heatmap layer (opacity alpha)"), NULL,
+                                  "blend",   1, _("Blended layer"), NULL,
+                                  NULL),
+     "heatmap", G_PARAM_READWRITE);
+  gimp_procedure_add_boolean_argument
+    (procedure, "sample-merged", _("_Sample merged"),
+     _("Classify what is visible in the image instead of the layer alone"),
+     FALSE, G_PARAM_READWRITE);
+
+  gimp_procedure_add_int_return_value
+    (procedure, "class-index", "Class index", "The explained class (0-based)",
+     -1, G_MAXINT, -1, G_PARAM_READWRITE);
+  gimp_procedure_add_string_return_value
+    (procedure, "label", "Label", "The class's canonical (untranslated) label from the model",
+     "", G_PARAM_READWRITE);
+  gimp_procedure_add_double_return_value
+    (procedure, "probability", "Probability", "The class's softmax probability 0..1",
+     0.0, 1.0, 0.0, G_PARAM_READWRITE);
+  gimp_procedure_add_layer_return_value
+    (procedure, "layer", "Layer", "The new layer", TRUE, G_PARAM_READWRITE);
+
+  return procedure;
+}
+
+static GimpValueArray *
+cam_heatmap_error (GimpProcedure *procedure, GError *error)
+{
+  GimpPDBStatusType status = GIMP_PDB_EXECUTION_ERROR;
+
+  if (error && error->domain == PLUGIN_ERROR && error->code == PLUGIN_ERROR_ARGUMENT)
+    status = GIMP_PDB_CALLING_ERROR;
+  return gimp_procedure_new_return_values (procedure, status, error);
+}
+
+static GimpValueArray *
+cam_heatmap_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
+                 GimpDrawable **drawables, GimpProcedureConfig *config, gpointer run_data)
+{
+  PluginSettings  settings = { 0 };
+  HeatmapJob     *job      = NULL;
+  GimpLayer      *layer    = NULL;
+  GimpValueArray *values;
+  GError         *error    = NULL;
+
+  gegl_init (NULL, NULL);
+
+  if (gimp_core_object_array_get_length ((GObject **) drawables) != 1)
+    {
+      g_set_error (&error, PLUGIN_ERROR, PLUGIN_ERROR_ARGUMENT,
+                   _("Class Activation Map works on exactly one layer; select one layer."));
+      return cam_heatmap_error (procedure, error);
+    }
+  if (! heatmap_check_drawable (image, drawables[0], &error))
+    return cam_heatmap_error (procedure, error);
+
+  if (run_mode == GIMP_RUN_INTERACTIVE)
+    {
+      gimp_ui_init (PLUG_IN_BINARY);
+      if (! heatmap_dialog_run (procedure, config, image, drawables[0]))
+        return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL, NULL);
+    }
+
+  if (! plugin_settings_read (config, &settings, &error) ||
+      ! (job = heatmap_job_new (image, drawables[0], &settings, &error)) ||
+      ! heatmap_job_compute (job, TRUE, &error) ||
+      ! (layer = heatmap_job_apply (job, &error)))
+    {
+      heatmap_job_free (job);
+      plugin_settings_clear (&settings);
+      return cam_heatmap_error (procedure, error);
+    }
+
+  if (run_mode != GIMP_RUN_NONINTERACTIVE)
+    gimp_displays_flush ();
+
+  values = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
+  GIMP_VALUES_SET_INT (values, 1, heatmap_job_class_index (job));
+  GIMP_VALUES_SET_STRING (values, 2, heatmap_job_label (job));
+  GIMP_VALUES_SET_DOUBLE (values, 3, heatmap_job_probability (job));
+  GIMP_VALUES_SET_LAYER (values, 4, layer);
+
+  heatmap_job_free (job);
+  plugin_settings_clear (&settings);
+  return values;
+}

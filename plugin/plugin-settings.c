@@ -1,0 +1,186 @@
+/*
+ * plugin-settings.c -- the procedure's arguments, read and resolved.
+ *
+ * The sentinel values of the arguments (method "default", alpha -1, colormap
+ * "default", target layer "") take the model's defaults from its metadata
+ * (cam_model_get_info), the same defaults cam-heatmap uses, so the plug-in and
+ * the command-line tool give the same pixels for the same inputs.
+ *
+ * Copyright (C) 2026 the gimp-cam authors. GPL-3.0-or-later.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gi18n.h>
+
+#include "gimp-cam.h"
+
+G_DEFINE_QUARK (gimp-cam-error-quark, plugin_error)
+
+gboolean
+plugin_settings_read (GimpProcedureConfig *config, PluginSettings *settings, GError **error)
+{
+  gchar *model  = NULL;
+  gchar *output = NULL;
+  GFile *file   = NULL;
+
+  memset (settings, 0, sizeof *settings);
+  g_object_get (config,
+                "model",         &model,
+                "model-file",    &file,
+                "method",        &settings->method,
+                "class",         &settings->class_index,
+                "target-layer",  &settings->layer,
+                "alpha",         &settings->alpha,
+                "colormap",      &settings->colormap,
+                "output",        &output,
+                "sample-merged", &settings->sample_merged,
+                NULL);
+
+  settings->blend_output = g_strcmp0 (output, "blend") == 0;
+  g_free (output);
+  if (settings->layer == NULL)
+    settings->layer = g_strdup ("");
+
+  if (g_strcmp0 (model, "file") == 0)
+    {
+      g_free (model);
+      model = file ? g_file_get_path (file) : NULL;
+      if (model == NULL)
+        {
+          g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_ARGUMENT,
+                       file ? _("The model file must be a local file (model-file).")
+                            : _("Model \"file\" needs an ONNX file in the model-file argument."));
+          g_clear_object (&file);
+          plugin_settings_clear (settings);
+          return FALSE;
+        }
+    }
+  g_clear_object (&file);
+  settings->model = model;
+  return TRUE;
+}
+
+void
+plugin_settings_clear (PluginSettings *settings)
+{
+  g_clear_pointer (&settings->model, g_free);
+  g_clear_pointer (&settings->method, g_free);
+  g_clear_pointer (&settings->layer, g_free);
+  g_clear_pointer (&settings->colormap, g_free);
+}
+
+static gboolean
+is_model_path (const gchar *model)
+{
+  return strchr (model, '/') != NULL || g_str_has_suffix (model, ".onnx");
+}
+
+gboolean
+plugin_settings_load_model (const PluginSettings *settings, cam_model **model, GError **error)
+{
+  cam_error err = { 0 };
+
+  if (cam_model_load (settings->model, model, &err) != CAM_OK)
+    {
+      /* A user's file that does not load is a bad argument; a bundled model
+       * that does not load is a broken installation. */
+      g_set_error (error, PLUGIN_ERROR,
+                   is_model_path (settings->model) ? PLUGIN_ERROR_ARGUMENT : PLUGIN_ERROR_EXECUTION,
+                   _("Could not load the model \"%s\": %s"), settings->model, err.message);
+      *model = NULL;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+model_has_layer (const cam_model *model, const gchar *name, GString *names)
+{
+  gboolean found = FALSE;
+
+  for (int i = 0; i < cam_model_n_layers (model); i++)
+    {
+      cam_layer_info info;
+
+      if (cam_model_get_layer (model, i, &info, NULL) != CAM_OK)
+        continue;
+      if (strcmp (info.name, name) == 0)
+        found = TRUE;
+      g_string_append_printf (names, "%s%s", names->len ? ", " : "", info.name);
+    }
+  return found;
+}
+
+gboolean
+plugin_settings_resolve (const PluginSettings *settings, const cam_model *model,
+                         ResolvedSettings *resolved, GError **error)
+{
+  const cam_model_info *info = cam_model_get_info (model);
+  int                   n_classes = cam_model_n_classes (model);
+  cam_error             err = { 0 };
+
+  memset (resolved, 0, sizeof *resolved);
+  resolved->explain = cam_explain_options_default (model);
+
+  if (g_strcmp0 (settings->method, "default") == 0 || settings->method == NULL)
+    resolved->explain.method = info->default_method;
+  else if (cam_method_from_name (settings->method, &resolved->explain.method, &err) != CAM_OK)
+    {
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_ARGUMENT, "%s", err.message);
+      return FALSE;
+    }
+  if (resolved->explain.method == CAM_METHOD_CAM && ! cam_model_supports_cam (model))
+    {
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_ARGUMENT,
+                   _("The model \"%s\" does not end with global average pooling and a dense "
+                     "layer, so CAM cannot explain it; choose Grad-CAM."), info->name);
+      return FALSE;
+    }
+
+  if (settings->class_index < -1 || settings->class_index >= n_classes)
+    {
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_ARGUMENT,
+                   _("Class %d does not exist: the model \"%s\" has classes 0 to %d "
+                     "(or use -1 for the top prediction)."),
+                   settings->class_index, info->name, n_classes - 1);
+      return FALSE;
+    }
+  resolved->explain.class_index = settings->class_index;
+
+  if (settings->layer && settings->layer[0])
+    {
+      GString *names = g_string_new (NULL);
+
+      if (! model_has_layer (model, settings->layer, names))
+        {
+          g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_ARGUMENT,
+                       _("The model \"%s\" has no layer \"%s\"; its layers are: %s "
+                         "(or leave the target layer empty for the automatic choice)."),
+                       info->name, settings->layer, names->str);
+          g_string_free (names, TRUE);
+          return FALSE;
+        }
+      g_string_free (names, TRUE);
+      resolved->explain.layer = settings->layer;
+    }
+  else
+    {
+      resolved->explain.layer = NULL; /* the model's default layer */
+    }
+
+  resolved->alpha = settings->alpha < 0.0 ? info->default_alpha : (float) settings->alpha;
+  {
+    const char *name = (settings->colormap == NULL || g_strcmp0 (settings->colormap, "default") == 0)
+                       ? info->default_colormap : settings->colormap;
+
+    if (cam_colormap_from_name (name, &resolved->colormap, &err) != CAM_OK)
+      {
+        g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_ARGUMENT, "%s", err.message);
+        return FALSE;
+      }
+  }
+  resolved->threshold = info->colormap_threshold;
+  return TRUE;
+}

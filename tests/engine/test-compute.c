@@ -1,0 +1,604 @@
+/*
+ * test-compute.c -- forward, backward and explanations on networks built in the IR
+ * (test-net.h):
+ *  - a tiny network whose CAM, Grad-CAM and tutorial Grad-CAM are worked out by hand;
+ *  - finite differences of cam_backward through a random network with every op, at
+ *    the input and at intermediate tensors, for logit and probability scores;
+ *  - bit-identity of results whatever the batch composition, the OpenBLAS thread
+ *    count, and across two threads with their own workspaces;
+ *  - Grad-CAM on a random network against its definition from cam_backward;
+ *  - cam_map_normalize and error values.
+ */
+#include "camengine.h"
+#include "test-net.h"
+
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                              \
+        }                                                                            \
+    } while (0)
+
+#define CHECK_OK(expr)                                                                   \
+    do {                                                                                 \
+        if ((expr) != CAM_OK) {                                                          \
+            fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr, err.message); \
+            failures++;                                                                  \
+        }                                                                                \
+    } while (0)
+
+static void check_floats(const char *what, const float *got, const double *want, size_t n,
+                         double tol)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(fabs(got[i] - want[i]) <= tol)) {
+            fprintf(stderr, "%s[%zu]: got %.9g, want %.9g\n", what, i, got[i], want[i]);
+            failures++;
+            return;
+        }
+}
+
+static unsigned long long rng_state = 12345;
+static float frand(void)
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((rng_state >> 40) / (double)(1ull << 24)) * 2.0f - 1.0f;
+}
+
+/* ---- the hand-worked network --------------------------------------------------
+ * input x (1 x 2 x 2) -> Conv 1x1, 2 filters (+1, -1), no bias -> Relu: A0 = relu(x),
+ * A1 = relu(-x) -> GlobalAveragePool -> Flatten -> Gemm W = [[1, 2], [3, -1]] (row c =
+ * class c), no bias -> Softmax.
+ * x = [1, -2; 3, 0]: A0 = [1, 0; 3, 0], A1 = [0, 2; 0, 0], pooled (1, 0.5),
+ * logits z = (1 + 1, 3 - 0.5) = (2, 2.5): the top class is 1.
+ *   CAM(1)     = 3 A0 - A1                          = [3, -2; 9, 0]
+ *   CAM(0)     = A0 + 2 A1                          = [1, 4; 3, 0]
+ *   Grad-CAM(1): dz1/dA_k = W[1,k]/4 everywhere, alpha = (3/4, -1/4):
+ *               ReLU(0.75 A0 - 0.25 A1)             = [0.75, 0; 2.25, 0]
+ *   Grad-CAM(0): alpha = (1/4, 1/2): ReLU(.25 A0 + .5 A1) = [0.25, 1; 0.75, 0]
+ *   tutorial(1): dp1/dz = p1 (e1 - p) = s (-1, 1), s = p0 p1;
+ *               alpha_k = s (W[1,k] - W[0,k]) / 4 = (s/2, -3s/4):
+ *               1 + s/2 A0 - 3s/4 A1                = [1 + s/2, 1 - 3s/2; 1 + 3s/2, 1]
+ *   d z1 / d x = (3 [x > 0] + [x < 0]) / 4          = [0.75, 0.25; 0.75, 0]
+ */
+static void test_hand_network(void)
+{
+    static const test_layer layers[] = {
+        {CAM_OP_CONV, 2, 1, 1, 0, 1, 0}, {CAM_OP_RELU, 0, 0, 0, 0, 0, 0},
+        {CAM_OP_GLOBAL_AVERAGE_POOL, 0, 0, 0, 0, 0, 0}, {CAM_OP_FLATTEN, 0, 0, 0, 0, 0, 0},
+        {CAM_OP_GEMM, 2, 0, 0, 0, 0, 0}, {CAM_OP_SOFTMAX, 0, 0, 0, 0, 0, 0},
+    };
+    static const float fixed[] = {1, -1, 0, 0, /* conv */ 1, 2, 3, -1, 0, 0 /* gemm */};
+    cam_model *model = test_net_model(test_net_build(1, 2, 2, layers, 6, 1, 0, fixed));
+    cam_error err = {0};
+    cam_workspace *ws = cam_workspace_new(model, 1, &err);
+    CHECK(ws != NULL);
+    CHECK(cam_model_supports_cam(model));
+    const float x[4] = {1, -2, 3, 0};
+    const double p1 = 1.0 / (1.0 + exp(-0.5)), p0 = 1.0 - p1, s = p0 * p1;
+
+    float probs[2], logits[2];
+    CHECK_OK(cam_forward(ws, x, 1, probs, logits, &err));
+    const double want_logits[2] = {2, 2.5}, want_probs[2] = {p0, p1};
+    check_floats("hand logits", logits, want_logits, 2, 1e-6);
+    check_floats("hand probs", probs, want_probs, 2, 1e-6);
+
+    float gx[4];
+    CHECK_OK(cam_backward(ws, 0, 1, CAM_SCORE_LOGIT, "input", gx, &err));
+    const double want_gx[4] = {0.75, 0.25, 0.75, 0};
+    check_floats("hand d z1/dx", gx, want_gx, 4, 1e-7);
+    float gl[2];
+    CHECK_OK(cam_backward(ws, 0, 1, CAM_SCORE_PROBABILITY, "Gemm_4", gl, &err));
+    const double want_gl[2] = {-s, s};
+    check_floats("hand d p1/dz", gl, want_gl, 2, 1e-7);
+
+    struct {
+        cam_method method;
+        int class_index;
+        double map[4];
+    } cases[] = {
+        {CAM_METHOD_CAM, -1, {3, -2, 9, 0}},
+        {CAM_METHOD_CAM, 0, {1, 4, 3, 0}},
+        {CAM_METHOD_GRAD_CAM, 1, {0.75, 0, 2.25, 0}},
+        {CAM_METHOD_GRAD_CAM, 0, {0.25, 1, 0.75, 0}},
+        {CAM_METHOD_GRAD_CAM_TUTORIAL, -1, {1 + s / 2, 1 - 1.5 * s, 1 + 1.5 * s, 1}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cam_explain_options opt = cam_explain_options_default(model);
+        opt.method = cases[i].method;
+        opt.class_index = cases[i].class_index;
+        opt.layer = cases[i].method == CAM_METHOD_CAM ? NULL : "Relu_1";
+        cam_explanation ex = {0};
+        CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
+        int want_class = cases[i].class_index < 0 ? 1 : cases[i].class_index;
+        CHECK(ex.class_index == want_class);
+        CHECK(fabs(ex.probability - (want_class ? p1 : p0)) < 1e-6);
+        CHECK(ex.map_height == 2 && ex.map_width == 2);
+        CHECK(strcmp(ex.layer, "Relu_1") == 0);
+        CHECK(ex.method == cases[i].method);
+        CHECK(ex.n_classes == 2 && ex.probabilities && fabs(ex.probabilities[1] - p1) < 1e-6);
+        char what[64];
+        snprintf(what, sizeof what, "hand map case %zu", i);
+        if (ex.map)
+            check_floats(what, ex.map, cases[i].map, 4, 1e-6);
+        cam_explanation_clear(&ex);
+        CHECK(ex.map == NULL && ex.probabilities == NULL);
+    }
+
+    /* CAM on another layer than the pooled one is refused. */
+    cam_explain_options opt = {CAM_METHOD_CAM, -1, "Conv_0"};
+    cam_explanation ex = {0};
+    CHECK(cam_explain(ws, x, &opt, &ex, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(strstr(err.message, "Conv_0") != NULL);
+    CHECK(ex.map == NULL);
+    cam_workspace_free(ws);
+    cam_model_free(model);
+}
+
+/* ---- a random network with every op -------------------------------------------- */
+
+static const test_layer every_op[] = {
+    {CAM_OP_CONV, 4, 3, 1, 1, 1, 0},         /*  0: 4 x 9 x 9 */
+    {CAM_OP_RELU, 0, 0, 0, 0, 0, 0},         /*  1 */
+    {CAM_OP_MAXPOOL, 0, 2, 2, 0, 0, 1},      /*  2: 4 x 5 x 5 (ceil_mode) */
+    {CAM_OP_CONV, 6, 3, 1, 1, 2, 0},         /*  3: 6 x 5 x 5, groups 2 */
+    {CAM_OP_BATCHNORM, 0, 0, 0, 0, 0, 0},    /*  4 */
+    {CAM_OP_ADD, 0, 0, 0, 0, 0, 0},          /*  5 */
+    {CAM_OP_RELU, 0, 0, 0, 0, 0, 0},         /*  6 */
+    {CAM_OP_CONV, 8, 3, 2, 1, 1, 0},         /*  7: 8 x 3 x 3, stride 2 */
+    {CAM_OP_RELU, 0, 0, 0, 0, 0, 0},         /*  8 */
+    {CAM_OP_IDENTITY, 0, 0, 0, 0, 0, 0},     /*  9 */
+    {CAM_OP_MAXPOOL, 0, 3, 1, 1, 0, 0},      /* 10: 8 x 3 x 3, padded */
+    {CAM_OP_GLOBAL_AVERAGE_POOL, 0, 0, 0, 0, 0, 0}, /* 11: 8 x 1 x 1 */
+    {CAM_OP_FLATTEN, 0, 0, 0, 0, 0, 0},      /* 12: 8 */
+    {CAM_OP_GEMM, 7, 0, 0, 0, 0, 0},         /* 13 */
+    {CAM_OP_RELU, 0, 0, 0, 0, 0, 0},         /* 14 */
+    {CAM_OP_GEMM, 5, 0, 0, 0, 0, 0},         /* 15: logits */
+    {CAM_OP_SOFTMAX, 0, 0, 0, 0, 0, 0},      /* 16 */
+};
+#define EVERY_OP_N ((int)(sizeof every_op / sizeof every_op[0]))
+#define EVERY_OP_SEED 7u
+
+/* Score of class c (logit or probability) of a model at input x, in double. */
+static double score_at(cam_workspace *ws, const float *x, int c, cam_score score, int k)
+{
+    float probs[16], logits[16];
+    cam_error err = {0};
+    if (cam_forward(ws, x, 1, probs, logits, &err) != CAM_OK) {
+        fprintf(stderr, "forward: %s\n", err.message);
+        failures++;
+        return 0;
+    }
+    (void)k;
+    return score == CAM_SCORE_LOGIT ? logits[c] : probs[c];
+}
+
+/* Gradient at the tensor feeding layer `first` (the input when first == 0): compare
+ * cam_backward on the full network with finite differences of the tail network
+ * layers[first..] evaluated at the full network's activation there. */
+static void fd_check_at(int first, int c, cam_score score)
+{
+    cam_error err = {0};
+    cam_model *full = test_net_model(test_net_build(2, 9, 9, every_op, EVERY_OP_N, EVERY_OP_SEED, 0, NULL));
+    cam_workspace *ws = cam_workspace_new(full, 1, &err);
+    float x[2 * 9 * 9];
+    for (int i = 0; i < 2 * 9 * 9; i++)
+        x[i] = frand();
+    CHECK_OK(cam_forward(ws, x, 1, NULL, NULL, &err));
+
+    int tc = 2, th = 9, tw = 9;
+    if (first > 0)
+        test_net_shape_after(2, 9, 9, every_op, first - 1, &tc, &th, &tw);
+    size_t numel = (size_t)tc * th * tw;
+    char name[64];
+    if (first == 0)
+        snprintf(name, sizeof name, "input");
+    else {
+        cam_graph *tmp = test_net_build(2, 9, 9, every_op, first, EVERY_OP_SEED, 0, NULL);
+        snprintf(name, sizeof name, "%s", tmp->tensors[first].name);
+        cam_graph_free(tmp);
+    }
+    float *a = malloc(numel * sizeof *a), *g = malloc(numel * sizeof *g);
+    CHECK_OK(cam_get_tensor(ws, 0, name, a, numel, &err));
+    CHECK_OK(cam_backward(ws, 0, c, score, name, g, &err));
+
+    cam_model *tail = test_net_model(test_net_build(tc, th, tw, every_op + first, EVERY_OP_N - first,
+                                                    EVERY_OP_SEED, first, NULL));
+    cam_workspace *tws = cam_workspace_new(tail, 1, &err);
+    /* The tail reproduces the full network. */
+    float pf[5], pt[5];
+    CHECK_OK(cam_forward(ws, x, 1, pf, NULL, &err));
+    CHECK_OK(cam_forward(tws, a, 1, pt, NULL, &err));
+    CHECK(memcmp(pf, pt, sizeof pf) == 0);
+
+    double max_g = 0;
+    for (size_t i = 0; i < numel; i++)
+        max_g = fmax(max_g, fabs(g[i]));
+    CHECK(max_g > 0);
+    int bad = 0;
+    char first_bad[3][160];
+    for (size_t i = 0; i < numel; i++) {
+        int ok = 0;
+        double num = 0;
+        for (double eps = 1e-3; eps > 1e-4 && !ok; eps /= 2) {
+            float keep = a[i];
+            a[i] = keep + (float)eps;
+            double hp = (double)a[i] - keep;
+            double lp = score_at(tws, a, c, score, 5);
+            a[i] = keep - (float)eps;
+            double hm = keep - (double)a[i];
+            double lm = score_at(tws, a, c, score, 5);
+            a[i] = keep;
+            num = (lp - lm) / (hp + hm);
+            ok = fabs(num - g[i]) <= 2e-3 * max_g + 1e-5;
+        }
+        if (!ok) {
+            if (bad < 3)
+                snprintf(first_bad[bad], sizeof first_bad[bad],
+                         "fd at %s[%zu] (class %d, score %d): analytic %.7g numeric %.7g", name, i,
+                         c, (int)score, g[i], num);
+            bad++;
+        }
+    }
+    /* A coordinate whose +-eps step crosses a ReLU or max-pool kink at every eps may
+     * disagree; a wrong backward disagrees almost everywhere. */
+    if (bad > (int)(numel / 50)) {
+        for (int j = 0; j < bad && j < 3; j++)
+            fprintf(stderr, "%s\n", first_bad[j]);
+        fprintf(stderr, "fd at %s: %d of %zu coordinates disagree\n", name, bad, numel);
+        failures++;
+    }
+    free(a);
+    free(g);
+    cam_workspace_free(tws);
+    cam_model_free(tail);
+    cam_workspace_free(ws);
+    cam_model_free(full);
+}
+
+static void test_finite_differences(void)
+{
+    static const int firsts[] = {0, 3, 5, 7, 11, 13, 15}; /* not 10: ReLU zeros tie in its max pool */
+    for (size_t i = 0; i < sizeof firsts / sizeof firsts[0]; i++) {
+        fd_check_at(firsts[i], (int)i % 5, CAM_SCORE_LOGIT);
+        fd_check_at(firsts[i], (int)(i + 2) % 5, CAM_SCORE_PROBABILITY);
+    }
+}
+
+/* Grad-CAM on a random net against its definition, and the error values. */
+static void test_grad_cam_definition_and_errors(void)
+{
+    cam_error err = {0};
+    cam_model *model = test_net_model(test_net_build(2, 9, 9, every_op, EVERY_OP_N, EVERY_OP_SEED, 0, NULL));
+    CHECK(!cam_model_supports_cam(model)); /* GAP -> Gemm -> Relu -> Gemm: not the CAM structure */
+    cam_workspace *ws = cam_workspace_new(model, 2, &err);
+    float x[2 * 9 * 9], g[150], a[150];
+
+    /* Errors before any forward. */
+    CHECK(cam_backward(ws, 0, 0, CAM_SCORE_LOGIT, "input", g, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(cam_get_tensor(ws, 0, "input", a, 150, &err) == CAM_ERROR_INVALID_ARGUMENT);
+
+    for (int i = 0; i < 2 * 9 * 9; i++)
+        x[i] = frand();
+    for (int m = CAM_METHOD_GRAD_CAM; m <= CAM_METHOD_GRAD_CAM_TUTORIAL; m++) {
+        for (int c = 0; c < 5; c++) {
+            cam_explain_options opt = {(cam_method)m, c, "Relu_6"};
+            cam_explanation ex = {0};
+            CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
+            CHECK(ex.map_height == 5 && ex.map_width == 5);
+            cam_score score = m == CAM_METHOD_GRAD_CAM ? CAM_SCORE_LOGIT : CAM_SCORE_PROBABILITY;
+            CHECK_OK(cam_backward(ws, 0, c, score, "Relu_6", g, &err));
+            CHECK_OK(cam_get_tensor(ws, 0, "Relu_6", a, 150, &err));
+            double want[25], nonzero = 0;
+            for (int p = 0; p < 25; p++)
+                want[p] = m == CAM_METHOD_GRAD_CAM ? 0.0 : 1.0;
+            for (int k = 0; k < 6; k++) {
+                double alpha = 0;
+                for (int p = 0; p < 25; p++)
+                    alpha += g[k * 25 + p];
+                alpha /= 25;
+                for (int p = 0; p < 25; p++)
+                    want[p] += alpha * a[k * 25 + p];
+            }
+            for (int p = 0; p < 25; p++) {
+                if (m == CAM_METHOD_GRAD_CAM && want[p] < 0)
+                    want[p] = 0;
+                nonzero += fabs(want[p] - (m == CAM_METHOD_GRAD_CAM ? 0.0 : 1.0));
+            }
+            CHECK(nonzero > 0);
+            if (ex.map)
+                check_floats("grad-cam definition", ex.map, want, 25, 1e-6);
+            cam_explanation_clear(&ex);
+        }
+    }
+
+    /* Default layer: whatever the model picks, a map comes back. */
+    cam_explain_options opt = cam_explain_options_default(model);
+    CHECK(opt.method == CAM_METHOD_GRAD_CAM);
+    cam_explanation ex = {0};
+    CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
+    CHECK(ex.map != NULL && ex.layer[0] != '\0');
+    cam_explanation_clear(&ex);
+
+    /* Error values. */
+    opt.method = CAM_METHOD_CAM;
+    CHECK(cam_explain(ws, x, &opt, &ex, &err) == CAM_ERROR_UNSUPPORTED);
+    CHECK(strstr(err.message, "grad-cam") != NULL);
+    opt.method = CAM_METHOD_GRAD_CAM;
+    opt.layer = "no-such-layer";
+    CHECK(cam_explain(ws, x, &opt, &ex, &err) == CAM_ERROR_NOT_FOUND);
+    CHECK(strstr(err.message, "no-such-layer") != NULL);
+    opt.layer = "Flatten_12"; /* not C x H x W */
+    CHECK(cam_explain(ws, x, &opt, &ex, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    opt.layer = NULL;
+    opt.class_index = 5;
+    CHECK(cam_explain(ws, x, &opt, &ex, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(cam_explain(NULL, x, &opt, &ex, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(ex.map == NULL);
+
+    CHECK_OK(cam_forward(ws, x, 1, NULL, NULL, &err));
+    CHECK(cam_backward(ws, 0, 0, CAM_SCORE_LOGIT, "Softmax_16", g, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(cam_backward(ws, 0, 0, CAM_SCORE_LOGIT, "nope", g, &err) == CAM_ERROR_NOT_FOUND);
+    CHECK(cam_backward(ws, 1, 0, CAM_SCORE_LOGIT, "input", g, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(cam_backward(ws, 0, 5, CAM_SCORE_LOGIT, "input", g, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(cam_backward(ws, 0, 0, CAM_SCORE_LOGIT, "nope", g, NULL) == CAM_ERROR_NOT_FOUND);
+    CHECK(cam_get_tensor(ws, 0, "Relu_6", a, 10, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(cam_forward(ws, x, 3, NULL, NULL, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(cam_forward(ws, x, 0, NULL, NULL, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    x[7] = NAN;
+    CHECK(cam_forward(ws, x, 1, NULL, NULL, &err) == CAM_ERROR_NUMERIC);
+    CHECK(cam_workspace_new(model, 0, &err) == NULL && err.status == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(cam_workspace_new(NULL, 1, &err) == NULL);
+    cam_workspace_free(NULL);
+    cam_workspace_free(ws);
+    cam_model_free(model);
+}
+
+/* ---- bit-identity: batches, OpenBLAS threads, caller threads ---------------------- */
+
+/* Big enough that OpenBLAS splits the GEMMs over its threads (64 x 1024 x 288). */
+static const test_layer wide[] = {
+    {CAM_OP_CONV, 32, 3, 1, 1, 1, 0}, {CAM_OP_RELU, 0, 0, 0, 0, 0, 0},
+    {CAM_OP_CONV, 64, 3, 1, 1, 1, 0}, {CAM_OP_RELU, 0, 0, 0, 0, 0, 0},
+    {CAM_OP_MAXPOOL, 0, 2, 2, 0, 0, 0}, {CAM_OP_CONV, 96, 3, 1, 1, 1, 0},
+    {CAM_OP_RELU, 0, 0, 0, 0, 0, 0}, {CAM_OP_GLOBAL_AVERAGE_POOL, 0, 0, 0, 0, 0, 0},
+    {CAM_OP_FLATTEN, 0, 0, 0, 0, 0, 0}, {CAM_OP_GEMM, 10, 0, 0, 0, 0, 0},
+    {CAM_OP_SOFTMAX, 0, 0, 0, 0, 0, 0},
+};
+#define WIDE_N ((int)(sizeof wide / sizeof wide[0]))
+#define WIDE_IN (3 * 32 * 32)
+#define WIDE_IMAGES 6
+#define WIDE_GRAD (3 * 32 * 32)
+
+typedef struct image_result {
+    float probs[10], logits[10];
+    float grad[WIDE_GRAD];   /* d logit_3 / d input */
+    float map[16 * 16];      /* Grad-CAM on Relu_6 */
+} image_result;
+
+static void run_one(const cam_model *model, cam_workspace *ws, const float *x, image_result *r)
+{
+    cam_error err = {0};
+    CHECK_OK(cam_forward(ws, x, 1, r->probs, r->logits, &err));
+    CHECK_OK(cam_backward(ws, 0, 3, CAM_SCORE_LOGIT, "input", r->grad, &err));
+    cam_explain_options opt = {CAM_METHOD_GRAD_CAM, 3, "Relu_6"};
+    cam_explanation ex = {0};
+    CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
+    if (ex.map)
+        memcpy(r->map, ex.map, sizeof r->map);
+    cam_explanation_clear(&ex);
+    (void)model;
+}
+
+typedef struct thread_job {
+    const cam_model *model;
+    const float *inputs;
+    image_result *results;
+    int first, count;
+} thread_job;
+
+static void *thread_main(void *arg)
+{
+    thread_job *job = arg;
+    cam_error err = {0};
+    cam_workspace *ws = cam_workspace_new(job->model, 1, &err);
+    for (int i = job->first; i < job->first + job->count; i++)
+        run_one(job->model, ws, job->inputs + (size_t)i * WIDE_IN, &job->results[i]);
+    cam_workspace_free(ws);
+    return NULL;
+}
+
+static int same_results(const image_result *a, const image_result *b)
+{
+    return memcmp(a, b, sizeof *a) == 0;
+}
+
+static void test_bit_identity(void)
+{
+    cam_error err = {0};
+    cam_model *model = test_net_model(test_net_build(3, 32, 32, wide, WIDE_N, 3, 0, NULL));
+    float *inputs = malloc((size_t)WIDE_IMAGES * WIDE_IN * sizeof *inputs);
+    for (size_t i = 0; i < (size_t)WIDE_IMAGES * WIDE_IN; i++)
+        inputs[i] = frand();
+    image_result *serial = calloc(WIDE_IMAGES, sizeof *serial);
+    image_result *other = calloc(WIDE_IMAGES, sizeof *other);
+
+    int previous = cam_set_blas_threads(1);
+    cam_workspace *ws = cam_workspace_new(model, WIDE_IMAGES, &err);
+    for (int i = 0; i < WIDE_IMAGES; i++)
+        run_one(model, ws, inputs + (size_t)i * WIDE_IN, &serial[i]);
+
+    /* The whole batch at once, then batches of 2 and 3 starting at different images. */
+    float probs[WIDE_IMAGES * 10], logits[WIDE_IMAGES * 10];
+    CHECK_OK(cam_forward(ws, inputs, WIDE_IMAGES, probs, logits, &err));
+    for (int i = 0; i < WIDE_IMAGES; i++) {
+        CHECK(memcmp(probs + i * 10, serial[i].probs, sizeof serial[i].probs) == 0);
+        CHECK(memcmp(logits + i * 10, serial[i].logits, sizeof serial[i].logits) == 0);
+        float grad[WIDE_GRAD];
+        CHECK_OK(cam_backward(ws, i, 3, CAM_SCORE_LOGIT, "input", grad, &err));
+        CHECK(memcmp(grad, serial[i].grad, sizeof grad) == 0);
+    }
+    CHECK_OK(cam_forward(ws, inputs + 3 * WIDE_IN, 3, probs, logits, &err));
+    for (int i = 0; i < 3; i++)
+        CHECK(memcmp(logits + i * 10, serial[3 + i].logits, sizeof serial[0].logits) == 0);
+
+    /* OpenBLAS with 2 threads. */
+    cam_set_blas_threads(2);
+    for (int i = 0; i < WIDE_IMAGES; i++) {
+        run_one(model, ws, inputs + (size_t)i * WIDE_IN, &other[i]);
+        CHECK(same_results(&other[i], &serial[i]));
+    }
+    cam_workspace_free(ws);
+
+    /* Two caller threads, each with its own workspace, OpenBLAS single-threaded. */
+    cam_set_blas_threads(1);
+    memset(other, 0, WIDE_IMAGES * sizeof *other);
+    pthread_t threads[2];
+    thread_job jobs[2] = {{model, inputs, other, 0, WIDE_IMAGES / 2},
+                          {model, inputs, other, WIDE_IMAGES / 2, WIDE_IMAGES - WIDE_IMAGES / 2}};
+    for (int t = 0; t < 2; t++)
+        CHECK(pthread_create(&threads[t], NULL, thread_main, &jobs[t]) == 0);
+    for (int t = 0; t < 2; t++)
+        pthread_join(threads[t], NULL);
+    for (int i = 0; i < WIDE_IMAGES; i++)
+        CHECK(same_results(&other[i], &serial[i]));
+
+    /* Results are not trivially equal: images differ from each other. */
+    CHECK(memcmp(serial[0].logits, serial[1].logits, sizeof serial[0].logits) != 0);
+    cam_set_blas_threads(previous);
+    free(inputs);
+    free(serial);
+    free(other);
+    cam_model_free(model);
+}
+
+/* The same checks on the bundled networks (their real layer shapes), when present. */
+static void test_bit_identity_bundled(const char *name)
+{
+    const char *dir = getenv("CAM_MODEL_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.onnx", dir ? dir : "weights", name);
+    cam_model *model = NULL;
+    cam_error err = {0};
+    if (cam_model_load(path, &model, &err) != CAM_OK) {
+        printf("bundled %s not checked: %s\n", name, err.message);
+        return;
+    }
+    enum { N_IMAGES = 5 };
+    const size_t in = cam_model_input_size(model);
+    const int k = cam_model_n_classes(model);
+    float *inputs = malloc(N_IMAGES * in * sizeof *inputs);
+    for (size_t i = 0; i < N_IMAGES * in; i++)
+        inputs[i] = 0.5f + 0.5f * frand();
+    float *batch_logits = malloc((size_t)N_IMAGES * k * sizeof *batch_logits);
+    float *logits = malloc((size_t)k * sizeof *logits);
+    cam_workspace *ws = cam_workspace_new(model, N_IMAGES, &err);
+    cam_explain_options opt = cam_explain_options_default(model);
+    opt.method = CAM_METHOD_GRAD_CAM;
+    cam_explanation ref[N_IMAGES];
+    memset(ref, 0, sizeof ref);
+    int previous = cam_set_blas_threads(1);
+    for (int i = 0; i < N_IMAGES; i++)
+        CHECK_OK(cam_explain(ws, inputs + i * in, &opt, &ref[i], &err));
+    CHECK_OK(cam_forward(ws, inputs, N_IMAGES, NULL, batch_logits, &err));
+    cam_set_blas_threads(2);
+    for (int i = 0; i < N_IMAGES; i++) {
+        cam_explanation ex = {0};
+        CHECK_OK(cam_explain(ws, inputs + i * in, &opt, &ex, &err));
+        CHECK(ex.map && ref[i].map && ex.map_height == ref[i].map_height &&
+              ex.map_width == ref[i].map_width);
+        if (ex.map && ref[i].map) {
+            CHECK(memcmp(ex.map, ref[i].map, (size_t)ex.map_height * ex.map_width * sizeof(float)) == 0);
+            CHECK(memcmp(ex.probabilities, ref[i].probabilities, (size_t)k * sizeof(float)) == 0);
+        }
+        CHECK_OK(cam_forward(ws, inputs + i * in, 1, NULL, logits, &err));
+        CHECK(memcmp(logits, batch_logits + i * k, (size_t)k * sizeof *logits) == 0);
+        cam_explanation_clear(&ex);
+        cam_explanation_clear(&ref[i]);
+    }
+    cam_set_blas_threads(previous);
+    printf("bundled %s: %d images bit-identical across batch and OpenBLAS threads\n", name,
+           N_IMAGES);
+    cam_workspace_free(ws);
+    cam_model_free(model);
+    free(inputs);
+    free(batch_logits);
+    free(logits);
+}
+
+/* ---- cam_map_normalize ------------------------------------------------------------- */
+
+static void test_normalize(void)
+{
+    cam_error err = {0};
+    float out[4];
+    const float m1[3] = {1, 3, 2};
+    CHECK_OK(cam_map_normalize(m1, 3, out, &err));
+    CHECK(out[0] == 0.0f && out[1] == 1.0f && out[2] == 0.5f);
+    const float flat[4] = {2.5f, 2.5f, 2.5f, 2.5f};
+    CHECK_OK(cam_map_normalize(flat, 4, out, &err));
+    for (int i = 0; i < 4; i++)
+        CHECK(out[i] == 0.0f);
+    const float zeros[4] = {0, 0, 0, 0};
+    CHECK_OK(cam_map_normalize(zeros, 4, out, &err));
+    for (int i = 0; i < 4; i++)
+        CHECK(out[i] == 0.0f);
+    const float extreme[2] = {-FLT_MAX, FLT_MAX};
+    CHECK_OK(cam_map_normalize(extreme, 2, out, &err));
+    CHECK(out[0] == 0.0f && out[1] == 1.0f);
+    const float tiny[2] = {0.0f, FLT_TRUE_MIN};
+    CHECK_OK(cam_map_normalize(tiny, 2, out, &err));
+    CHECK(out[0] == 0.0f && out[1] == 1.0f);
+    float inplace[3] = {-4, 0, 4};
+    CHECK_OK(cam_map_normalize(inplace, 3, inplace, &err));
+    CHECK(inplace[0] == 0.0f && inplace[1] == 0.5f && inplace[2] == 1.0f);
+    const float bad[3] = {1, NAN, 2};
+    CHECK(cam_map_normalize(bad, 3, out, &err) == CAM_ERROR_NUMERIC);
+    CHECK(out[0] == 0.0f && out[1] == 0.0f && out[2] == 0.0f);
+    const float inf[2] = {1, INFINITY};
+    CHECK(cam_map_normalize(inf, 2, out, &err) == CAM_ERROR_NUMERIC);
+    CHECK_OK(cam_map_normalize(NULL, 0, NULL, &err));
+    CHECK(cam_map_normalize(NULL, 3, out, &err) == CAM_ERROR_INVALID_ARGUMENT);
+}
+
+static void test_method_names(void)
+{
+    cam_error err = {0};
+    for (int m = 0; m < CAM_METHOD_COUNT; m++) {
+        cam_method back = CAM_METHOD_COUNT;
+        CHECK_OK(cam_method_from_name(cam_method_name((cam_method)m), &back, &err));
+        CHECK(back == (cam_method)m);
+    }
+    CHECK(strcmp(cam_method_name(CAM_METHOD_GRAD_CAM_TUTORIAL), "grad-cam-tutorial") == 0);
+    cam_method m;
+    CHECK(cam_method_from_name("gradcam", &m, &err) == CAM_ERROR_NOT_FOUND);
+    CHECK(strstr(err.message, "gradcam") != NULL);
+}
+
+int main(void)
+{
+    test_method_names();
+    test_hand_network();
+    test_finite_differences();
+    test_grad_cam_definition_and_errors();
+    test_bit_identity();
+    test_bit_identity_bundled("fashion-mnist");
+    test_bit_identity_bundled("cifar10");
+    test_normalize();
+    if (failures) {
+        fprintf(stderr, "%d failure(s)\n", failures);
+        return 1;
+    }
+    printf("all compute tests passed\n");
+    return 0;
+}

@@ -1,0 +1,451 @@
+/*
+ * test-model-load.c -- the ONNX loader: valid tiny networks are mapped to the
+ * expected graph (shapes, folded weights, layers, CAM head, metadata), and every
+ * malformed file in tests/engine/data/bad-*.onnx is refused with the right
+ * status and a message naming the fault. Fixtures: make-loader-fixtures.py.
+ */
+#include "cam-model.h"
+
+#include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+
+#define EXPECT(cond)                                                                               \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: FAILED: %s\n", __FILE__, __LINE__, #cond);                     \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+#define EXPECT_NEAR(a, b, tol)                                                                     \
+    do {                                                                                           \
+        double a_ = (a), b_ = (b);                                                                 \
+        if (!(fabs(a_ - b_) <= (tol))) {                                                           \
+            fprintf(stderr, "%s:%d: FAILED: %s = %.9g, expected %.9g\n", __FILE__, __LINE__, #a,   \
+                    a_, b_);                                                                       \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+static char data_dir[4096];
+
+static const char *fixture(const char *name)
+{
+    static char path[4200];
+    snprintf(path, sizeof path, "%s/%s.onnx", data_dir, name);
+    return path;
+}
+
+static cam_model *load_ok(const char *name)
+{
+    cam_model *model = NULL;
+    cam_error err;
+    cam_status s = cam_model_load(fixture(name), &model, &err);
+    if (s != CAM_OK) {
+        fprintf(stderr, "loading %s failed: %s\n", name, err.message);
+        failures++;
+        return NULL;
+    }
+    EXPECT(err.status == CAM_OK && err.message[0] == '\0');
+    return model;
+}
+
+/* The ramp() of make-loader-fixtures.py. */
+static float ramp(size_t i, double scale, double offset)
+{
+    double v = (double)i * scale + offset;
+    return (float)(i % 3 == 2 ? -v : v);
+}
+
+static const cam_node *node_named(const cam_graph *g, const char *name)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (strcmp(g->nodes[i].name, name) == 0)
+            return &g->nodes[i];
+    fprintf(stderr, "no node '%s'\n", name);
+    failures++;
+    return &g->nodes[0];
+}
+
+static void check_chain(const cam_graph *g)
+{
+    EXPECT(g->n_nodes >= 1);
+    for (int i = 0; i < g->n_nodes; i++) {
+        EXPECT(g->nodes[i].input == (i ? g->nodes[i - 1].output : g->input));
+        EXPECT(g->tensors[g->nodes[i].output].producer == i);
+        EXPECT(g->tensors[g->nodes[i].input].consumer == i);
+    }
+    EXPECT(g->nodes[g->n_nodes - 1].output == g->output);
+    for (int i = 0; i < g->n_tensors; i++) {
+        const cam_tensor *t = &g->tensors[i];
+        EXPECT(t->numel >= 1);
+        if (t->kind == CAM_TENSOR_WEIGHT) {
+            EXPECT(t->data >= g->weights && t->data + t->numel <= g->weights + g->n_weights);
+        } else {
+            EXPECT(t->data == NULL);
+            EXPECT((size_t)t->channels * (size_t)t->height * (size_t)t->width == t->numel);
+        }
+    }
+}
+
+static void test_tiny_cam(void)
+{
+    cam_model *m = load_ok("tiny-cam");
+    if (!m)
+        return;
+    const cam_graph *g = cam_model_graph(m);
+    check_chain(g);
+    EXPECT(g->n_nodes == 9);
+    EXPECT(cam_model_input_channels(m) == 1 && cam_model_input_height(m) == 6 &&
+           cam_model_input_width(m) == 6 && cam_model_input_size(m) == 36);
+    EXPECT(cam_model_n_classes(m) == 3);
+    EXPECT(strcmp(cam_model_class_label(m, 1), "Beta") == 0);
+    EXPECT(cam_model_class_label(m, 3) == NULL && cam_model_class_label(m, -1) == NULL);
+    EXPECT(strcmp(g->tensors[g->logits].name, "logits") == 0);
+    EXPECT(strcmp(g->tensors[g->probabilities].name, "probs") == 0);
+    EXPECT(g->nodes[g->softmax_node].op == CAM_OP_SOFTMAX);
+
+    const cam_node *conv1 = node_named(g, "conv1");
+    EXPECT(conv1->op == CAM_OP_CONV && conv1->kernel_h == 3 && conv1->pad_top == 1 &&
+           conv1->pad_right == 1 && conv1->in_channels == 1 && conv1->out_channels == 4);
+    EXPECT(conv1->weight && conv1->bias);
+    EXPECT_NEAR(conv1->weight[5], ramp(5, 0.01, 0), 0);
+    EXPECT_NEAR(conv1->bias[2], ramp(2, 0.1, 0), 0);
+    const cam_tensor *p1 = &g->tensors[node_named(g, "pool1")->output];
+    EXPECT(p1->rank == 3 && p1->dims[0] == 4 && p1->dims[1] == 3 && p1->dims[2] == 3);
+    /* Gemm transB=1: ONNX [3][8] is already [out][in] */
+    const cam_node *fc = node_named(g, "fc");
+    EXPECT(fc->op == CAM_OP_GEMM && fc->in_features == 8 && fc->out_features == 3);
+    EXPECT_NEAR(fc->weight[2 * 8 + 5], ramp(2 * 8 + 5, 0.02, 0), 0);
+    EXPECT_NEAR(fc->bias[1], -0.2f, 0);
+
+    /* layers and the CAM head */
+    EXPECT(cam_model_n_layers(m) == 2);
+    cam_layer_info layer;
+    cam_error err;
+    EXPECT(cam_model_get_layer(m, 0, &layer, &err) == CAM_OK);
+    EXPECT(strcmp(layer.name, "r1") == 0 && strcmp(layer.op, "Relu") == 0 && layer.channels == 4 &&
+           layer.height == 6 && layer.width == 6);
+    EXPECT(cam_model_get_layer(m, 1, &layer, &err) == CAM_OK);
+    EXPECT(strcmp(layer.name, "features") == 0 && layer.channels == 8 && layer.height == 3);
+    EXPECT(cam_model_get_layer(m, 2, &layer, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    EXPECT(strstr(err.message, "layer index 2"));
+    EXPECT(strcmp(cam_model_auto_layer(m), "features") == 0);
+    EXPECT(cam_model_supports_cam(m));
+    EXPECT(g->cam_head.present && strcmp(g->tensors[g->cam_head.feature_tensor].name, "features") == 0);
+    EXPECT(g->cam_head.n_channels == 8 && g->cam_head.n_classes == 3 && g->cam_head.weight == fc->weight);
+
+    /* metadata */
+    const cam_model_info *info = cam_model_get_info(m);
+    EXPECT(strcmp(info->name, "tiny-cam") == 0);
+    EXPECT(strcmp(info->description, "test network") == 0);
+    EXPECT(strstr(info->origin, "tiny-cam.onnx"));
+    EXPECT(info->background == CAM_BACKGROUND_BLACK);
+    EXPECT_NEAR(info->input_scale, 1.0 / 255.0, 1e-9);
+    EXPECT_NEAR(info->input_mean[0], 0.5, 0);
+    EXPECT_NEAR(info->input_std[0], 0.25, 0);
+    EXPECT(info->default_method == CAM_METHOD_CAM);
+    EXPECT(strcmp(info->default_layer, "features") == 0);
+    EXPECT_NEAR(info->default_alpha, 0.5, 0);
+    EXPECT(strcmp(info->default_colormap, "greens-reds") == 0);
+    EXPECT_NEAR(info->colormap_threshold, 0.95, 1e-7);
+    EXPECT(strcmp(cam_model_get_metadata(m, "x.custom"), "kept") == 0);
+    EXPECT(cam_model_get_metadata(m, "x.none") == NULL);
+
+    int c = -1;
+    EXPECT(cam_model_find_class(m, "Gamma", &c, &err) == CAM_OK && c == 2);
+    EXPECT(cam_model_find_class(m, "gAmMa", &c, &err) == CAM_OK && c == 2);
+    EXPECT(cam_model_find_class(m, "1", &c, &err) == CAM_OK && c == 1);
+    EXPECT(cam_model_find_class(m, "3", &c, &err) == CAM_ERROR_NOT_FOUND);
+    EXPECT(strstr(err.message, "out of range"));
+    EXPECT(cam_model_find_class(m, "Delta", &c, &err) == CAM_ERROR_NOT_FOUND);
+    EXPECT(strstr(err.message, "'Delta'"));
+    EXPECT(cam_model_find_class(m, "", &c, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    EXPECT(cam_model_find_class(m, NULL, &c, NULL) == CAM_ERROR_INVALID_ARGUMENT);
+    cam_model_free(m);
+}
+
+static void test_tiny_gradcam(void)
+{
+    cam_model *m = load_ok("tiny-gradcam");
+    if (!m)
+        return;
+    const cam_graph *g = cam_model_graph(m);
+    check_chain(g);
+    /* conv1 bn1 relu1 conv2 pool drop reshape fc1(+add) relu_fc ident fc2 softmax */
+    EXPECT(g->n_nodes == 12);
+    const cam_node *conv1 = node_named(g, "conv1");
+    /* SAME_UPPER, stride 2, 3x3 on 7x7: out 4x4, total pad 2 -> 1 / 1 */
+    EXPECT(conv1->pad_top == 1 && conv1->pad_bottom == 1 && conv1->stride_h == 2 && !conv1->bias);
+    EXPECT(g->tensors[conv1->output].dims[1] == 4);
+    const cam_node *bn = node_named(g, "bn1");
+    EXPECT(bn->op == CAM_OP_BATCHNORM);
+    /* channel 2: scale 2, B -0.1, mean 0.2, var 4, eps 1e-3 */
+    double a = 2.0 / sqrt(4.0 + 1e-3);
+    EXPECT_NEAR(bn->weight[2], a, 1e-6);
+    EXPECT_NEAR(bn->bias[2], -0.1 - 0.2 * a, 1e-6);
+    const cam_node *conv2 = node_named(g, "conv2");
+    EXPECT(conv2->group == 2 && conv2->in_channels == 4 && conv2->out_channels == 6);
+    EXPECT_NEAR(conv2->bias[5], ramp(5, 0.1, 0), 0); /* float_data encoding */
+    const cam_tensor *c2 = &g->tensors[conv2->output];
+    EXPECT(c2->dims[0] == 6 && c2->dims[1] == 3 && c2->dims[2] == 3);
+    const cam_tensor *p = &g->tensors[node_named(g, "pool")->output];
+    EXPECT(p->dims[1] == 2 && p->dims[2] == 2); /* ceil mode: 3 -> 2 */
+    EXPECT(node_named(g, "drop")->op == CAM_OP_IDENTITY);
+    EXPECT(node_named(g, "reshape")->op == CAM_OP_FLATTEN);
+    /* MatMul [24][5] + Add, fused, weight transposed to [5][24] */
+    const cam_node *fc1 = node_named(g, "fc1+fc1_add");
+    EXPECT(fc1->op == CAM_OP_GEMM && fc1->in_features == 24 && fc1->out_features == 5);
+    EXPECT(strcmp(fc1->op_type, "MatMul+Add") == 0);
+    EXPECT_NEAR(fc1->weight[3 * 24 + 7], ramp(7 * 5 + 3, 0.01, 0), 0);
+    EXPECT_NEAR(fc1->bias[1], 0.4f, 0);
+    EXPECT(cam_graph_find_tensor(g, "mm") < 0);
+    EXPECT(cam_graph_find_tensor(g, "fc1.out") == fc1->output);
+    /* Gemm transB=0, alpha 0.5, beta 2 */
+    const cam_node *fc2 = node_named(g, "fc2");
+    EXPECT(fc2->in_features == 5 && fc2->out_features == 4);
+    EXPECT_NEAR(fc2->weight[3 * 5 + 2], 0.5f * ramp(2 * 4 + 3, 0.1, 0), 0);
+    EXPECT_NEAR(fc2->bias[3], 0.5f, 0);
+    EXPECT(g->n_classes == 4 && g->probabilities == g->output);
+    /* layers: relu1 (after conv+bn), conv2 (no relu) */
+    EXPECT(cam_model_n_layers(m) == 2);
+    cam_layer_info layer;
+    EXPECT(cam_model_get_layer(m, 0, &layer, NULL) == CAM_OK && strcmp(layer.name, "act1") == 0);
+    EXPECT(cam_model_get_layer(m, 1, &layer, NULL) == CAM_OK && strcmp(layer.name, "c2") == 0 &&
+           strcmp(layer.op, "Conv") == 0);
+    EXPECT(strcmp(cam_model_auto_layer(m), "c2") == 0);
+    EXPECT(!cam_model_supports_cam(m));
+    const cam_model_info *info = cam_model_get_info(m);
+    EXPECT(info->default_method == CAM_METHOD_GRAD_CAM);
+    EXPECT(strcmp(info->name, "tiny-gradcam") == 0); /* file name stem */
+    EXPECT(strcmp(cam_model_class_label(m, 3), "class 3") == 0);
+    EXPECT(strcmp(info->default_colormap, "jet") == 0 && info->background == CAM_BACKGROUND_NONE);
+    cam_model_free(m);
+}
+
+static void test_tiny_reducemean(void)
+{
+    cam_model *m = load_ok("tiny-reducemean");
+    if (!m)
+        return;
+    const cam_graph *g = cam_model_graph(m);
+    check_chain(g);
+    EXPECT(g->n_nodes == 4); /* conv relu mean fc(+add) */
+    const cam_node *mean = node_named(g, "mean");
+    EXPECT(mean->op == CAM_OP_GLOBAL_AVERAGE_POOL && g->tensors[mean->output].rank == 1);
+    EXPECT(g->probabilities == -1 && g->softmax_node == -1 && g->logits == g->output);
+    EXPECT(g->n_classes == 2);
+    EXPECT(cam_model_supports_cam(m));
+    EXPECT(strcmp(g->tensors[g->cam_head.feature_tensor].name, "act") == 0);
+    EXPECT(strcmp(cam_model_get_info(m)->default_layer, "conv") == 0);
+    EXPECT(strcmp(cam_model_auto_layer(m), "act") == 0);
+    cam_model_free(m);
+}
+
+/* Metadata numbers are read the same under a locale with decimal commas (GIMP runs
+ * plug-ins with the user's locale). */
+static void test_locale(void)
+{
+    const char *locales[] = {"de_DE.UTF-8", "fr_FR.UTF-8", "de_DE.utf8", "fr_FR.utf8"};
+    int set = 0;
+    for (size_t i = 0; i < 4 && !set; i++)
+        set = setlocale(LC_NUMERIC, locales[i]) != NULL;
+    if (!set || strcmp(localeconv()->decimal_point, ",") != 0) {
+        printf("no locale with a decimal comma installed: locale check skipped\n");
+        setlocale(LC_NUMERIC, "C");
+        return;
+    }
+    cam_model *m = load_ok("tiny-cam");
+    if (m) {
+        EXPECT_NEAR(cam_model_get_info(m)->default_alpha, 0.5, 0);
+        EXPECT_NEAR(cam_model_get_info(m)->input_std[0], 0.25, 0);
+        cam_model_free(m);
+    }
+    setlocale(LC_NUMERIC, "C");
+    printf("locale with decimal comma: ok\n");
+}
+
+static void test_tiny_pool(void)
+{
+    cam_model *m = load_ok("tiny-pool");
+    if (!m)
+        return;
+    const cam_graph *g = cam_model_graph(m);
+    check_chain(g);
+    const cam_node *pool = node_named(g, "pool");
+    const cam_tensor *p = &g->tensors[pool->output];
+    /* 5 + 2 pad, k2 s2, ceil: 4 windows, but the 4th would start in the padding */
+    EXPECT(p->dims[1] == 3 && p->dims[2] == 3 && pool->ceil_mode == 1 && pool->pad_bottom == 1);
+    const cam_node *conv = node_named(g, "conv");
+    /* SAME_LOWER, dilation 2 (effective 3), stride 1: total pad 2 -> 1 / 1 */
+    EXPECT(conv->dilation_h == 2 && conv->pad_top == 1 && conv->pad_bottom == 1);
+    EXPECT(g->tensors[conv->output].dims[1] == 3);
+    /* no dense layer: no CAM, logits = the output, no softmax */
+    EXPECT(!cam_model_supports_cam(m) && g->n_classes == 2 && g->probabilities == -1);
+    cam_model_free(m);
+}
+
+typedef struct bad_case {
+    const char *file;
+    cam_status status;
+    const char *needles[3];
+} bad_case;
+
+static const bad_case bad_cases[] = {
+    {"bad-empty", CAM_ERROR_PARSE, {"empty"}},
+    {"bad-garbage", CAM_ERROR_PARSE, {"not a valid ONNX"}},
+    {"bad-truncated", CAM_ERROR_PARSE, {"not a valid ONNX"}},
+    {"bad-double-weights", CAM_ERROR_UNSUPPORTED, {"'c1.w'", "DOUBLE"}},
+    {"bad-int64-weights", CAM_ERROR_UNSUPPORTED, {"'fc.b'", "INT64"}},
+    {"bad-huge-input-dim", CAM_ERROR_INVALID_MODEL, {"'input'", "3000000000"}},
+    {"bad-huge-weight-dim", CAM_ERROR_INVALID_MODEL, {"'c1.w'", "1048576"}},
+    {"bad-negative-dim", CAM_ERROR_INVALID_MODEL, {"'c1.b'", "negative"}},
+    {"bad-negative-input-dim", CAM_ERROR_INVALID_MODEL, {"'input'", "-1"}},
+    {"bad-zero-dim", CAM_ERROR_INVALID_MODEL, {"'c1.b'", "zero"}},
+    {"bad-missing-initializer", CAM_ERROR_INVALID_MODEL, {"'conv2'", "'c2.w'", "missing initializer"}},
+    {"bad-cycle", CAM_ERROR_INVALID_MODEL, {"cycle"}},
+    {"bad-unsupported-sigmoid", CAM_ERROR_UNSUPPORTED, {"'relu2'", "'Sigmoid'"}},
+    {"bad-unsupported-lstm", CAM_ERROR_UNSUPPORTED, {"'relu1'", "'LSTM'"}},
+    {"bad-unsupported-domain", CAM_ERROR_UNSUPPORTED, {"'relu1'", "com.microsoft"}},
+    {"bad-nan-weight", CAM_ERROR_INVALID_MODEL, {"'c2.w'", "NaN"}},
+    {"bad-inf-weight", CAM_ERROR_INVALID_MODEL, {"'fc.w'", "infinite"}},
+    {"bad-wrong-attribute-type", CAM_ERROR_INVALID_MODEL, {"'conv1'", "'strides'", "INTS"}},
+    {"bad-unknown-attribute", CAM_ERROR_UNSUPPORTED, {"'conv1'", "'frobnicate'"}},
+    {"bad-missing-attribute", CAM_ERROR_INVALID_MODEL, {"'pool1'", "'kernel_shape'"}},
+    {"bad-short-weights", CAM_ERROR_INVALID_MODEL, {"'c2.w'", "1148 bytes"}},
+    {"bad-shape-mismatch", CAM_ERROR_INVALID_MODEL, {"'conv2'", "'c2.w'", "4 channels"}},
+    {"bad-dense-mismatch", CAM_ERROR_INVALID_MODEL, {"'fc'", "'fc.w'", "8 features"}},
+    {"bad-window-too-large", CAM_ERROR_INVALID_MODEL, {"'pool1'", "larger than the padded input"}},
+    {"bad-produced-twice", CAM_ERROR_INVALID_MODEL, {"'relu2'", "'c1'", "already produced"}},
+    {"bad-dangling-output", CAM_ERROR_INVALID_MODEL, {"'nowhere'"}},
+    {"bad-label-count", CAM_ERROR_INVALID_MODEL, {"cam.labels", "2 labels", "3 classes"}},
+    {"bad-alpha-out-of-range", CAM_ERROR_INVALID_MODEL, {"cam.display.alpha", "1.5"}},
+    {"bad-unknown-default-layer", CAM_ERROR_INVALID_MODEL, {"cam.default.layer", "no-such-tensor"}},
+    {"bad-future-opset", CAM_ERROR_UNSUPPORTED, {"opset 99"}},
+    {"bad-uint8-input", CAM_ERROR_UNSUPPORTED, {"'input'", "UINT8"}},
+    {"bad-external-data", CAM_ERROR_UNSUPPORTED, {"'c1.b'", "external"}},
+};
+
+static void test_bad_files(void)
+{
+    for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+        const bad_case *b = &bad_cases[i];
+        cam_model *m = (cam_model *)&failures; /* must be reset to NULL */
+        cam_error err;
+        cam_status s = cam_model_load(fixture(b->file), &m, &err);
+        /* the message starts with the file's path; the needles must be in the rest */
+        const char *path = fixture(b->file);
+        size_t n_path = strlen(path);
+        int ok = s == b->status && err.status == s && m == NULL &&
+                 strncmp(err.message, path, n_path) == 0 && err.message[n_path] == ':';
+        for (int k = 0; k < 3 && b->needles[k] && ok; k++)
+            ok = strstr(err.message + n_path, b->needles[k]) != NULL;
+        if (!ok) {
+            fprintf(stderr, "FAILED %s: got %s \"%s\", expected %s with", b->file, cam_status_name(s),
+                    err.message, cam_status_name(b->status));
+            for (int k = 0; k < 3 && b->needles[k]; k++)
+                fprintf(stderr, " \"%s\"", b->needles[k]);
+            fprintf(stderr, "\n");
+            failures++;
+            if (s == CAM_OK)
+                cam_model_free(m);
+        } else {
+            printf("ok %s: %s\n", b->file, err.message);
+        }
+        EXPECT(strchr(err.message, '\n') == NULL);
+        /* also through the memory entry point, with err == NULL */
+        m = NULL;
+        FILE *f = fopen(fixture(b->file), "rb");
+        if (f) {
+            static unsigned char buf[1 << 16];
+            size_t n = fread(buf, 1, sizeof buf, f);
+            fclose(f);
+            EXPECT(cam_model_load_memory(buf, n, "mem", &m, NULL) == b->status && m == NULL);
+        }
+    }
+}
+
+/* Protobuf nested deeper than any ONNX model: Model.graph > Graph.node > Node.attribute >
+ * Attribute.g > Graph.node ... must be refused without exhausting the stack. */
+static void test_deep_nesting(void)
+{
+    size_t depth = 100000, cap = depth * 12 + 64;
+    unsigned char *a = malloc(cap), *b = malloc(cap);
+    size_t n = 0;
+    static const unsigned char fields[3] = {(1 << 3) | 2, (5 << 3) | 2, (6 << 3) | 2};
+    for (size_t i = 0; i < depth; i++) {
+        /* wrap: tag, varint length, payload */
+        unsigned char tag = fields[(depth - 1 - i) % 3]; /* outermost: Graph.node */
+        size_t at = 0, len = n;
+        b[at++] = tag;
+        do {
+            b[at++] = (unsigned char)((len & 0x7f) | (len >= 0x80 ? 0x80 : 0));
+            len >>= 7;
+        } while (len);
+        memcpy(b + at, a, n);
+        n += at;
+        unsigned char *t = a;
+        a = b;
+        b = t;
+    }
+    /* Model.graph (field 7) around it */
+    size_t at = 0, len = n;
+    b[at++] = (7 << 3) | 2;
+    do {
+        b[at++] = (unsigned char)((len & 0x7f) | (len >= 0x80 ? 0x80 : 0));
+        len >>= 7;
+    } while (len);
+    memcpy(b + at, a, n);
+    cam_model *m = NULL;
+    cam_error err;
+    EXPECT(cam_model_load_memory(b, n + at, "deep", &m, &err) == CAM_ERROR_PARSE);
+    EXPECT(strstr(err.message, "deep") && strstr(err.message, "nested too deeply"));
+    printf("deep nesting: %s\n", err.message);
+    free(a);
+    free(b);
+}
+
+static void test_arguments(void)
+{
+    cam_model *m = NULL;
+    cam_error err;
+    EXPECT(cam_model_load(NULL, &m, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    EXPECT(cam_model_load("", &m, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    EXPECT(cam_model_load(fixture("tiny-cam"), NULL, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    EXPECT(cam_model_load_memory(NULL, 10, "x", &m, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    EXPECT(cam_model_load_memory(NULL, 0, "x", &m, &err) == CAM_ERROR_PARSE);
+    EXPECT(cam_model_load("/nonexistent/dir/model.onnx", &m, &err) == CAM_ERROR_NOT_FOUND);
+    EXPECT(strstr(err.message, "/nonexistent/dir/model.onnx"));
+    EXPECT(cam_model_load(data_dir, &m, &err) == CAM_ERROR_NOT_FOUND); /* a directory */
+    EXPECT(m == NULL);
+    EXPECT(cam_model_n_classes(NULL) == 0 && cam_model_input_size(NULL) == 0);
+    EXPECT(cam_model_get_info(NULL) == NULL && cam_model_auto_layer(NULL) == NULL);
+    cam_model_free(NULL);
+    EXPECT(strcmp(cam_status_name(CAM_ERROR_PARSE), "parse error") == 0);
+    EXPECT(strcmp(cam_version_string(), CAM_VERSION_STRING) == 0);
+}
+
+int main(void)
+{
+    const char *src = getenv("CAM_SOURCE_DIR");
+    snprintf(data_dir, sizeof data_dir, "%s/tests/engine/data", src ? src : ".");
+    test_tiny_cam();
+    test_tiny_gradcam();
+    test_tiny_reducemean();
+    test_tiny_pool();
+    test_locale();
+    test_bad_files();
+    test_deep_nesting();
+    test_arguments();
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("all loader checks passed\n");
+    return 0;
+}

@@ -1,0 +1,625 @@
+/*
+ * test-ops.c -- the engine's ops (cam-ops.h) against hand-computed values, a naive
+ * direct convolution, and finite differences of every backward.
+ */
+#include "cam-ops.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                              \
+        }                                                                            \
+    } while (0)
+
+static void check_floats(const char *what, const float *got, const float *want, size_t n,
+                         float tol)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!(fabsf(got[i] - want[i]) <= tol)) {
+            fprintf(stderr, "%s[%zu]: got %.8g, want %.8g\n", what, i, got[i], want[i]);
+            failures++;
+            return;
+        }
+    }
+}
+
+static unsigned long long rng_state = 0x9e3779b97f4a7c15ull;
+static float frand(void) /* uniform in [-1, 1) */
+{
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((rng_state >> 40) / (double)(1ull << 24)) * 2.0f - 1.0f;
+}
+static void fill_random(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = frand();
+}
+
+/* ---- finite differences ---------------------------------------------------- */
+
+typedef struct op_case {
+    size_t in_count, out_count;
+    void (*forward)(const struct op_case *c, const float *x, float *y);
+    void (*backward)(const struct op_case *c, const float *x, const float *y, const float *gy,
+                     float *gx);
+    const void *params;
+} op_case;
+
+static double dot_forward(const op_case *c, const float *x, float *y, const float *v)
+{
+    c->forward(c, x, y);
+    double s = 0.0;
+    for (size_t i = 0; i < c->out_count; i++)
+        s += (double)y[i] * v[i];
+    return s;
+}
+
+/* Checks gx = J^T v against central differences of L(x) = v . f(x) at every input. */
+static void check_gradient(const char *what, const op_case *c, const float *x0, float eps)
+{
+    float *x = malloc(c->in_count * sizeof *x);
+    float *y = malloc(c->out_count * sizeof *y);
+    float *v = malloc(c->out_count * sizeof *v);
+    float *gx = malloc(c->in_count * sizeof *gx);
+    memcpy(x, x0, c->in_count * sizeof *x);
+    fill_random(v, c->out_count);
+    c->forward(c, x, y);
+    c->backward(c, x, y, v, gx);
+    double max_g = 0.0;
+    for (size_t i = 0; i < c->in_count; i++)
+        if (fabs(gx[i]) > max_g)
+            max_g = fabs(gx[i]);
+    int bad = 0;
+    for (size_t i = 0; i < c->in_count && !bad; i++) {
+        float keep = x[i];
+        x[i] = keep + eps;
+        double lp = dot_forward(c, x, y, v);
+        x[i] = keep - eps;
+        double lm = dot_forward(c, x, y, v);
+        x[i] = keep;
+        double num = (lp - lm) / (2.0 * (double)eps);
+        if (fabs(num - gx[i]) > 2e-3 * (max_g + 1.0)) {
+            fprintf(stderr, "%s: d/dx[%zu]: analytic %.8g, numeric %.8g\n", what, i, gx[i], num);
+            failures++;
+            bad = 1;
+        }
+    }
+    CHECK(max_g > 0.0); /* a zero gradient everywhere would prove nothing */
+    free(x);
+    free(y);
+    free(v);
+    free(gx);
+}
+
+/* ---- convolution ------------------------------------------------------------- */
+
+typedef struct conv_params {
+    cam_conv_shape s;
+    int n;
+    const float *w, *b;
+    float *scratch;
+} conv_params;
+
+static void conv_fwd(const op_case *c, const float *x, float *y)
+{
+    const conv_params *p = c->params;
+    cam_conv2d_forward(&p->s, p->n, x, p->w, p->b, y, p->scratch);
+}
+static void conv_bwd(const op_case *c, const float *x, const float *y, const float *gy, float *gx)
+{
+    const conv_params *p = c->params;
+    cam_conv2d_backward(&p->s, p->n, gy, p->w, gx, p->scratch);
+}
+
+/* Direct convolution in double: the independent reference. */
+static void naive_conv(const cam_conv_shape *s, int n, const float *x, const float *w,
+                       const float *b, float *y)
+{
+    int cg = s->in_channels / s->groups, mg = s->out_channels / s->groups;
+    for (int i = 0; i < n; i++)
+        for (int m = 0; m < s->out_channels; m++) {
+            int g = m / mg;
+            for (int oy = 0; oy < s->out_height; oy++)
+                for (int ox = 0; ox < s->out_width; ox++) {
+                    double acc = b ? b[m] : 0.0;
+                    for (int c = 0; c < cg; c++)
+                        for (int ki = 0; ki < s->kernel_height; ki++)
+                            for (int kj = 0; kj < s->kernel_width; kj++) {
+                                int iy = oy * s->stride_height - s->pad_top + ki * s->dilation_height;
+                                int ix = ox * s->stride_width - s->pad_left + kj * s->dilation_width;
+                                if (iy < 0 || ix < 0 || iy >= s->in_height || ix >= s->in_width)
+                                    continue;
+                                double xv = x[(((size_t)i * s->in_channels + g * cg + c) *
+                                                   s->in_height + iy) * s->in_width + ix];
+                                double wv = w[(((size_t)m * cg + c) * s->kernel_height + ki) *
+                                                  s->kernel_width + kj];
+                                acc += xv * wv;
+                            }
+                    y[(((size_t)i * s->out_channels + m) * s->out_height + oy) * s->out_width + ox] =
+                        (float)acc;
+                }
+        }
+}
+
+static cam_conv_shape make_conv(int c, int h, int w, int m, int k, int stride, int pad, int dil,
+                                int groups)
+{
+    cam_conv_shape s = {0};
+    s.in_channels = c;
+    s.in_height = h;
+    s.in_width = w;
+    s.out_channels = m;
+    s.kernel_height = s.kernel_width = k;
+    s.stride_height = s.stride_width = stride;
+    s.pad_top = s.pad_left = s.pad_bottom = s.pad_right = pad;
+    s.dilation_height = s.dilation_width = dil;
+    s.groups = groups;
+    s.out_height = cam_conv_output_size(h, k, stride, pad, pad, dil);
+    s.out_width = cam_conv_output_size(w, k, stride, pad, pad, dil);
+    return s;
+}
+
+static void test_conv_hand(void)
+{
+    const float x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    float y[4], scratch[256]; /* every shape below needs less: checked before each use */
+
+    /* 2x2 kernel of ones, no padding: window sums. */
+    cam_conv_shape s = make_conv(1, 3, 3, 1, 2, 1, 0, 1, 1);
+    CHECK(s.out_height == 2 && s.out_width == 2);
+    const float ones[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
+    const float bias1[1] = {1};
+    CHECK(cam_conv2d_scratch_size(&s) <= 256);
+    cam_conv2d_forward(&s, 1, x, ones, bias1, y, scratch);
+    const float want1[4] = {13, 17, 25, 29};
+    check_floats("conv 2x2+bias", y, want1, 4, 0.0f);
+
+    /* 3x3 ones, pad 1, stride 2: the four corner windows. */
+    s = make_conv(1, 3, 3, 1, 3, 2, 1, 1, 1);
+    CHECK(s.out_height == 2 && s.out_width == 2);
+    CHECK(cam_conv2d_scratch_size(&s) <= 256);
+    cam_conv2d_forward(&s, 1, x, ones, NULL, y, scratch);
+    const float want2[4] = {12, 16, 24, 28};
+    check_floats("conv pad1 stride2", y, want2, 4, 0.0f);
+
+    /* dilation 2: 1*x00 + 2*x02 + 3*x20 + 4*x22 = 1 + 6 + 21 + 36. */
+    s = make_conv(1, 3, 3, 1, 2, 1, 0, 2, 1);
+    CHECK(s.out_height == 1 && s.out_width == 1);
+    const float w3[4] = {1, 2, 3, 4};
+    CHECK(cam_conv2d_scratch_size(&s) <= 256);
+    cam_conv2d_forward(&s, 1, x, w3, NULL, y, scratch);
+    CHECK(y[0] == 64.0f);
+
+    /* groups 2, 1x1 (pointwise path): out0 = 2 x0, out1 = 3 x1. */
+    const float x2[4] = {1, -2, 5, 7}; /* 2 channels of 1x2 */
+    s = make_conv(2, 1, 2, 2, 1, 1, 0, 1, 2);
+    const float w4[2] = {2, 3};
+    float y4[4];
+    CHECK(cam_conv2d_scratch_size(&s) <= 256);
+    cam_conv2d_forward(&s, 1, x2, w4, NULL, y4, scratch);
+    const float want4[4] = {2, -4, 15, 21};
+    check_floats("conv grouped 1x1", y4, want4, 4, 0.0f);
+
+    /* backward of the 2x2 ones conv: each input pixel gets the sum of the output
+     * gradients of the windows covering it: corners 1, edges 2, centre 4 (gy = 1). */
+    s = make_conv(1, 3, 3, 1, 2, 1, 0, 1, 1);
+    const float gy[4] = {1, 1, 1, 1};
+    float gx[9];
+    CHECK(cam_conv2d_scratch_size(&s) <= 256);
+    cam_conv2d_backward(&s, 1, gy, ones, gx, scratch);
+    const float wantg[9] = {1, 2, 1, 2, 4, 2, 1, 2, 1};
+    check_floats("conv backward", gx, wantg, 9, 0.0f);
+}
+
+static void test_conv_random(void)
+{
+    static const int cfg[][9] = {
+        /* c, h, w, m, k, stride, pad, dil, groups */
+        {1, 28, 28, 16, 3, 1, 1, 1, 1}, /* Fashion-MNIST conv2d */
+        {3, 8, 8, 4, 3, 1, 0, 1, 1},    /* valid padding */
+        {4, 7, 9, 6, 3, 2, 1, 1, 2},    /* stride 2, groups 2, non-square */
+        {4, 9, 8, 4, 3, 1, 2, 2, 4},    /* depthwise, dilated */
+        {6, 5, 5, 3, 1, 1, 0, 1, 1},    /* pointwise */
+        {3, 6, 6, 3, 1, 2, 0, 1, 1},    /* 1x1 stride 2 (not pointwise) */
+        {2, 5, 6, 3, 4, 3, 2, 1, 1},    /* kernel 4, stride 3, pad 2 (small output path) */
+        {4, 3, 3, 6, 3, 1, 1, 1, 2},    /* 3x3 map, groups 2 (small output path) */
+        {64, 3, 3, 128, 3, 1, 1, 1, 1}, /* Fashion-MNIST conv2d_3 (small output path) */
+        {5, 7, 7, 3, 3, 2, 1, 2, 1},    /* dilated, strided, 3x3 output */
+    };
+    for (size_t t = 0; t < sizeof cfg / sizeof cfg[0]; t++) {
+        const int *c = cfg[t];
+        cam_conv_shape s = make_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]);
+        int n = 2;
+        size_t in_n = (size_t)n * s.in_channels * s.in_height * s.in_width;
+        size_t out_n = (size_t)n * s.out_channels * s.out_height * s.out_width;
+        size_t w_n = (size_t)s.out_channels * (s.in_channels / s.groups) * s.kernel_height *
+                     s.kernel_width;
+        float *x = malloc(in_n * sizeof *x), *y = malloc(out_n * sizeof *y);
+        float *ref = malloc(out_n * sizeof *ref), *w = malloc(w_n * sizeof *w);
+        float *b = malloc((size_t)s.out_channels * sizeof *b);
+        size_t sc = cam_conv2d_scratch_size(&s);
+        float *scratch = malloc((sc ? sc : 1) * sizeof *scratch);
+        fill_random(x, in_n);
+        fill_random(w, w_n);
+        fill_random(b, (size_t)s.out_channels);
+        cam_conv2d_forward(&s, n, x, w, b, y, scratch);
+        naive_conv(&s, n, x, w, b, ref);
+        char what[64];
+        snprintf(what, sizeof what, "conv config %zu vs direct", t);
+        check_floats(what, y, ref, out_n, 1e-5f);
+
+        conv_params p = {s, n, w, b, scratch};
+        op_case oc = {in_n, out_n, conv_fwd, conv_bwd, &p};
+        snprintf(what, sizeof what, "conv config %zu gradient", t);
+        check_gradient(what, &oc, x, 1e-2f); /* linear: any eps is exact up to rounding */
+        free(x);
+        free(y);
+        free(ref);
+        free(w);
+        free(b);
+        free(scratch);
+    }
+}
+
+/* im2col and col2im are transposes: <im2col(x), c> == <x, col2im(c)>. */
+static void test_im2col_adjoint(void)
+{
+    cam_conv_shape s = make_conv(3, 7, 6, 2, 3, 2, 1, 2, 1);
+    size_t xn = 3 * 7 * 6, cn = (size_t)3 * 9 * s.out_height * s.out_width;
+    float *x = malloc(xn * sizeof *x), *col = malloc(cn * sizeof *col);
+    float *c = malloc(cn * sizeof *c), *back = calloc(xn, sizeof *back);
+    fill_random(x, xn);
+    fill_random(c, cn);
+    cam_im2col(&s, x, 0, 3, col, NULL);
+    cam_col2im(&s, c, 0, 3, back);
+    /* The padded-copy path gives the same matrix. */
+    float *col2 = malloc(cn * sizeof *col2), *pad = malloc((7 + 2) * (6 + 2) * sizeof *pad);
+    cam_im2col(&s, x, 0, 3, col2, pad);
+    CHECK(memcmp(col, col2, cn * sizeof *col) == 0);
+    free(col2);
+    free(pad);
+    double a = 0, b = 0;
+    for (size_t i = 0; i < cn; i++)
+        a += (double)col[i] * c[i];
+    for (size_t i = 0; i < xn; i++)
+        b += (double)x[i] * back[i];
+    CHECK(fabs(a - b) < 1e-4 * (fabs(a) + 1));
+    free(x);
+    free(col);
+    free(c);
+    free(back);
+}
+
+/* ---- relu ------------------------------------------------------------------- */
+
+static void relu_fwd(const op_case *c, const float *x, float *y) { cam_relu_forward(c->in_count, x, y); }
+static void relu_bwd(const op_case *c, const float *x, const float *y, const float *gy, float *gx)
+{
+    cam_relu_backward(c->in_count, y, gy, gx);
+}
+
+static void test_relu(void)
+{
+    const float x[4] = {-1.0f, 0.0f, 2.5f, -0.0f};
+    float y[4], gx[4];
+    cam_relu_forward(4, x, y);
+    const float want[4] = {0, 0, 2.5f, 0};
+    check_floats("relu", y, want, 4, 0.0f);
+    const float gy[4] = {7, 8, 9, 10};
+    cam_relu_backward(4, y, gy, gx);
+    const float wantg[4] = {0, 0, 9, 0};
+    check_floats("relu backward", gx, wantg, 4, 0.0f);
+    float nan_in = NAN, nan_out;
+    cam_relu_forward(1, &nan_in, &nan_out);
+    CHECK(isnan(nan_out));
+
+    float xr[50];
+    for (int i = 0; i < 50; i++) { /* keep away from the kink at 0 */
+        float v = frand();
+        xr[i] = v + (v >= 0 ? 0.1f : -0.1f);
+    }
+    op_case oc = {50, 50, relu_fwd, relu_bwd, NULL};
+    check_gradient("relu gradient", &oc, xr, 1e-3f);
+}
+
+/* ---- maxpool ---------------------------------------------------------------- */
+
+static cam_pool_shape make_pool(int c, int h, int w, int k, int stride, int pad, int ceil_mode)
+{
+    cam_pool_shape s = {0};
+    s.channels = c;
+    s.in_height = h;
+    s.in_width = w;
+    s.kernel_height = s.kernel_width = k;
+    s.stride_height = s.stride_width = stride;
+    s.pad_top = s.pad_left = s.pad_bottom = s.pad_right = pad;
+    s.dilation_height = s.dilation_width = 1;
+    s.out_height = cam_pool_output_size(h, k, stride, pad, pad, 1, ceil_mode);
+    s.out_width = cam_pool_output_size(w, k, stride, pad, pad, 1, ceil_mode);
+    return s;
+}
+
+typedef struct pool_params {
+    cam_pool_shape s;
+    int n;
+} pool_params;
+
+static void pool_fwd(const op_case *c, const float *x, float *y)
+{
+    const pool_params *p = c->params;
+    cam_maxpool_forward(&p->s, p->n, x, y);
+}
+static void pool_bwd(const op_case *c, const float *x, const float *y, const float *gy, float *gx)
+{
+    const pool_params *p = c->params;
+    cam_maxpool_backward(&p->s, p->n, x, gy, gx);
+}
+
+static void test_maxpool(void)
+{
+    /* Output sizes (PyTorch's rules). */
+    CHECK(cam_pool_output_size(7, 2, 2, 0, 0, 1, 0) == 3);
+    CHECK(cam_pool_output_size(7, 2, 2, 0, 0, 1, 1) == 4);
+    CHECK(cam_pool_output_size(5, 2, 2, 0, 0, 1, 1) == 3);
+    CHECK(cam_pool_output_size(4, 2, 2, 1, 1, 1, 1) == 3);
+    CHECK(cam_pool_output_size(5, 3, 2, 1, 1, 1, 1) == 3); /* (5+2-3)/2 = 2 -> 3; last starts at 4-1=3 < 6 */
+    CHECK(cam_pool_output_size(6, 3, 3, 1, 1, 1, 1) == 3); /* ceil((8-3)/3)=2 -> 3; start 6 >= 6+1? no */
+    CHECK(cam_pool_output_size(3, 2, 2, 1, 1, 1, 1) == 2); /* ceil(3/2)=2 -> 3; start 4 >= 4 -> 2 */
+
+    /* 4x4 -> 2x2 with 2x2/2 (the fast path). */
+    const float x[16] = {1, 5, 2, 0,
+                         3, 4, 8, 7,
+                         -1, -2, 6, 6,
+                         -3, -4, 6, 1};
+    float y[4], gx[16];
+    cam_pool_shape s = make_pool(1, 4, 4, 2, 2, 0, 0);
+    cam_maxpool_forward(&s, 1, x, y);
+    const float want[4] = {5, 8, -1, 6};
+    check_floats("maxpool 2x2", y, want, 4, 0.0f);
+    /* Backward: ties (the three 6s) go to the first in row-major order. */
+    const float gy[4] = {1, 2, 3, 4};
+    cam_maxpool_backward(&s, 1, x, gy, gx);
+    const float wantg[16] = {0, 1, 0, 0,
+                             0, 0, 2, 0,
+                             3, 0, 4, 0,
+                             0, 0, 0, 0};
+    check_floats("maxpool backward", gx, wantg, 16, 0.0f);
+
+    /* 3x3 with ceil_mode: 2x2 output, the last windows clipped to one column/row. */
+    const float x3[9] = {1, 2, 9,
+                         4, 5, 6,
+                         7, 3, 0};
+    cam_pool_shape s3 = make_pool(1, 3, 3, 2, 2, 0, 1);
+    CHECK(s3.out_height == 2 && s3.out_width == 2);
+    cam_maxpool_forward(&s3, 1, x3, y);
+    const float want3[4] = {5, 9, 7, 0};
+    check_floats("maxpool ceil_mode", y, want3, 4, 0.0f);
+
+    /* Padding never wins, even over negative values. */
+    const float xn[4] = {-5, -6, -7, -8};
+    cam_pool_shape sp = make_pool(1, 2, 2, 2, 2, 1, 0);
+    CHECK(sp.out_height == 2 && sp.out_width == 2);
+    cam_maxpool_forward(&sp, 1, xn, y);
+    const float wantp[4] = {-5, -6, -7, -8};
+    check_floats("maxpool padding", y, wantp, 4, 0.0f);
+
+    /* Gradients: distinct values so no window has a near-tie. */
+    static const int cfg[][5] = {{2, 6, 6, 2, 2}, {2, 7, 5, 3, 2}, {1, 5, 5, 2, 2}};
+    static const int pads[] = {0, 1, 0};
+    static const int ceils[] = {0, 0, 1};
+    for (int t = 0; t < 3; t++) {
+        pool_params p = {make_pool(cfg[t][0], cfg[t][1], cfg[t][2], cfg[t][3], cfg[t][4], pads[t],
+                                   ceils[t]),
+                         2};
+        size_t in_n = (size_t)2 * cfg[t][0] * cfg[t][1] * cfg[t][2];
+        size_t out_n = (size_t)2 * cfg[t][0] * p.s.out_height * p.s.out_width;
+        float *xr = malloc(in_n * sizeof *xr);
+        for (size_t i = 0; i < in_n; i++) /* a permutation of well-separated values */
+            xr[i] = (float)((i * 37) % in_n) * 0.05f - 1.0f;
+        op_case oc = {in_n, out_n, pool_fwd, pool_bwd, &p};
+        check_gradient("maxpool gradient", &oc, xr, 1e-3f);
+        free(xr);
+    }
+}
+
+/* ---- global average pool -------------------------------------------------- */
+
+static void gap_fwd(const op_case *c, const float *x, float *y) { cam_global_avgpool_forward(2, 3, 5, x, y); }
+static void gap_bwd(const op_case *c, const float *x, const float *y, const float *gy, float *gx)
+{
+    cam_global_avgpool_backward(2, 3, 5, gy, gx);
+}
+
+static void test_gap(void)
+{
+    const float x[8] = {1, 2, 3, 4, -1, -1, 5, 1};
+    float y[2], gx[8];
+    cam_global_avgpool_forward(1, 2, 4, x, y);
+    const float want[2] = {2.5f, 1.0f};
+    check_floats("gap", y, want, 2, 0.0f);
+    const float gy[2] = {4, -8};
+    cam_global_avgpool_backward(1, 2, 4, gy, gx);
+    const float wantg[8] = {1, 1, 1, 1, -2, -2, -2, -2};
+    check_floats("gap backward", gx, wantg, 8, 0.0f);
+
+    float xr[30];
+    fill_random(xr, 30);
+    op_case oc = {30, 6, gap_fwd, gap_bwd, NULL};
+    check_gradient("gap gradient", &oc, xr, 1e-2f);
+}
+
+/* ---- identity --------------------------------------------------------------- */
+
+static void test_identity(void)
+{
+    const float x[3] = {1, -2, 3};
+    float y[3], g[3];
+    cam_identity_forward(3, x, y);
+    check_floats("identity", y, x, 3, 0.0f);
+    cam_identity_backward(3, x, g);
+    check_floats("identity backward", g, x, 3, 0.0f);
+}
+
+/* ---- gemm ------------------------------------------------------------------- */
+
+typedef struct gemm_params {
+    int n, k, m, trans_b;
+    float alpha, beta;
+    const float *b, *c;
+} gemm_params;
+
+static void gemm_fwd(const op_case *oc, const float *x, float *y)
+{
+    const gemm_params *p = oc->params;
+    cam_gemm_forward(p->n, p->k, p->m, p->alpha, p->beta, p->trans_b, x, p->b, p->c, p->m, y);
+}
+static void gemm_bwd(const op_case *oc, const float *x, const float *y, const float *gy, float *gx)
+{
+    const gemm_params *p = oc->params;
+    cam_gemm_backward(p->n, p->k, p->m, p->alpha, p->trans_b, p->b, gy, gx);
+}
+
+static void test_gemm(void)
+{
+    /* x = [1, 2], B (transB, 3x2) rows [1,0],[0,1],[1,1]; alpha 2, beta 0.5, c = 1:
+     * y = 2 * [1, 2, 3] + 0.5 */
+    const float x[2] = {1, 2};
+    const float bt[6] = {1, 0, 0, 1, 1, 1};
+    const float b[6] = {1, 0, 1, 0, 1, 1}; /* the same matrix, k x m */
+    const float c[3] = {1, 1, 1};
+    float y[3], gx[2];
+    const float want[3] = {2.5f, 4.5f, 6.5f};
+    cam_gemm_forward(1, 2, 3, 2.0f, 0.5f, 1, x, bt, c, 3, y);
+    check_floats("gemm transB", y, want, 3, 0.0f);
+    cam_gemm_forward(1, 2, 3, 2.0f, 0.5f, 0, x, b, c, 1, y);
+    check_floats("gemm", y, want, 3, 0.0f);
+    const float gy[3] = {1, 10, 100};
+    const float wantg[2] = {2 * 101.0f, 2 * 110.0f};
+    cam_gemm_backward(1, 2, 3, 2.0f, 1, bt, gy, gx);
+    check_floats("gemm transB backward", gx, wantg, 2, 0.0f);
+    cam_gemm_backward(1, 2, 3, 2.0f, 0, b, gy, gx);
+    check_floats("gemm backward", gx, wantg, 2, 0.0f);
+
+    for (int tb = 0; tb < 2; tb++) {
+        float w[35], cc[5], xr[21];
+        fill_random(w, 35);
+        fill_random(cc, 5);
+        fill_random(xr, 21);
+        gemm_params p = {3, 7, 5, tb, 1.5f, 0.5f, w, cc};
+        op_case oc = {21, 15, gemm_fwd, gemm_bwd, &p};
+        check_gradient("gemm gradient", &oc, xr, 1e-2f);
+    }
+}
+
+/* ---- add -------------------------------------------------------------------- */
+
+static void test_add(void)
+{
+    const float a[8] = {1, 2, 3, 4, 5, 6, 7, 8}; /* n=2 images of 2 channels x 2 */
+    const float bias[2] = {10, 20};
+    float y[8];
+    cam_add_forward(2, 4, a, bias, 0, 2, 2, y);
+    const float want[8] = {11, 12, 23, 24, 15, 16, 27, 28};
+    check_floats("add per channel", y, want, 8, 0.0f);
+    const float full[4] = {1, -1, 2, -2};
+    cam_add_forward(2, 4, a, full, 0, 4, 1, y);
+    const float want2[8] = {2, 1, 5, 2, 6, 5, 9, 6};
+    check_floats("add full", y, want2, 8, 0.0f);
+    cam_add_forward(1, 8, a, a, 1, 0, 0, y);
+    const float want3[8] = {2, 4, 6, 8, 10, 12, 14, 16};
+    check_floats("add batched", y, want3, 8, 0.0f);
+    float g[8];
+    cam_add_backward(2, 4, a, g);
+    check_floats("add backward", g, a, 8, 0.0f);
+}
+
+/* ---- batchnorm -------------------------------------------------------------- */
+
+static float bn_mul[3], bn_add[3];
+static void bn_fwd(const op_case *c, const float *x, float *y) { cam_batchnorm_forward(2, 3, 4, bn_mul, bn_add, x, y); }
+static void bn_bwd(const op_case *c, const float *x, const float *y, const float *gy, float *gx)
+{
+    cam_batchnorm_backward(2, 3, 4, bn_mul, gy, gx);
+}
+
+static void test_batchnorm(void)
+{
+    /* scale 2, bias 1, mean 3, var 3, eps 1: mul = 2/sqrt(4) = 1, add = 1 - 3 = -2. */
+    const float scale[1] = {2}, bias[1] = {1}, mean[1] = {3}, var[1] = {3};
+    float mul[1], add[1];
+    cam_batchnorm_fold(1, scale, bias, mean, var, 1.0f, mul, add);
+    CHECK(mul[0] == 1.0f && add[0] == -2.0f);
+    const float x[2] = {5, -1};
+    float y[2];
+    cam_batchnorm_forward(1, 1, 2, mul, add, x, y);
+    const float want[2] = {3, -3};
+    check_floats("batchnorm", y, want, 2, 0.0f);
+
+    const float sc[3] = {1, 2, 3}, bi[3] = {0, 1, -1}, me[3] = {0.5f, -1, 2}, va[3] = {1, 4, 0.25f};
+    cam_batchnorm_fold(3, sc, bi, me, va, 1e-5f, bn_mul, bn_add);
+    float xr[24];
+    fill_random(xr, 24);
+    op_case oc = {24, 24, bn_fwd, bn_bwd, NULL};
+    check_gradient("batchnorm gradient", &oc, xr, 1e-2f);
+}
+
+/* ---- softmax ---------------------------------------------------------------- */
+
+static void sm_fwd(const op_case *c, const float *x, float *y) { cam_softmax_forward(2, 5, x, y); }
+static void sm_bwd(const op_case *c, const float *x, const float *y, const float *gy, float *gx)
+{
+    cam_softmax_backward(2, 5, y, gy, gx);
+}
+
+static void test_softmax(void)
+{
+    const float x[2] = {0.0f, logf(3.0f)};
+    float y[2], gx[2];
+    cam_softmax_forward(1, 2, x, y);
+    const float want[2] = {0.25f, 0.75f};
+    check_floats("softmax", y, want, 2, 1e-7f);
+    /* d p_1 / d x = p_1 (e_1 - p) = 0.75 * [-0.25, 0.25] */
+    const float gy[2] = {0, 1};
+    cam_softmax_backward(1, 2, y, gy, gx);
+    const float wantg[2] = {-0.1875f, 0.1875f};
+    check_floats("softmax backward", gx, wantg, 2, 1e-7f);
+    /* Large logits do not overflow. */
+    const float big[3] = {1000, 1000, -1000};
+    float yb[3];
+    cam_softmax_forward(1, 3, big, yb);
+    CHECK(yb[0] == 0.5f && yb[1] == 0.5f && yb[2] == 0.0f);
+
+    float xr[10];
+    fill_random(xr, 10);
+    op_case oc = {10, 10, sm_fwd, sm_bwd, NULL};
+    check_gradient("softmax gradient", &oc, xr, 1e-3f);
+}
+
+int main(void)
+{
+    test_conv_hand();
+    test_conv_random();
+    test_im2col_adjoint();
+    test_relu();
+    test_maxpool();
+    test_gap();
+    test_identity();
+    test_gemm();
+    test_add();
+    test_batchnorm();
+    test_softmax();
+    if (failures) {
+        fprintf(stderr, "%d failure(s)\n", failures);
+        return 1;
+    }
+    printf("all op tests passed\n");
+    return 0;
+}

@@ -1,0 +1,337 @@
+# Runs inside GIMP 3 (gimp-console, Python-Fu batch interpreter), started by
+# tests/plugin/test_plugin.py: calls plug-in-cam-heatmap on images of every kind
+# and records what happened in $CAM_TEST_WORK/results.json (values, layer
+# properties, image state) and $CAM_TEST_WORK/<case>.raw (pixels, R'G'B'A u8 or u16).
+# The assertions are made by test_plugin.py outside GIMP.
+import hashlib
+import json
+import os
+import traceback
+
+import gi
+gi.require_version("Gimp", "3.0")
+gi.require_version("Gegl", "0.4")
+from gi.repository import Gegl, Gimp, Gio  # noqa: E402
+
+WORK = os.environ["CAM_TEST_WORK"]
+SAMPLE = os.environ["CAM_TEST_SAMPLE"]
+PARAMS = json.load(open(os.path.join(WORK, "params.json")))
+PDB = Gimp.get_pdb()
+PROC = PDB.lookup_procedure("plug-in-cam-heatmap")
+results = {"procedure_found": PROC is not None, "cases": {}}
+
+
+def load(path=SAMPLE):
+    return Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(path))
+
+
+def pixels(drawable, fmt="R'G'B'A u8"):
+    w, h = drawable.get_width(), drawable.get_height()
+    return bytes(drawable.get_buffer().get(Gegl.Rectangle.new(0, 0, w, h), 1.0, fmt,
+                                           Gegl.AbyssPolicy.NONE))
+
+
+def dump(name, drawable, fmt="R'G'B'A u8"):
+    with open(os.path.join(WORK, name + ".raw"), "wb") as f:
+        f.write(pixels(drawable, fmt))
+
+
+def items(img):
+    """Every layer, recursively, with its parent, in stacking order."""
+    out = []
+
+    def walk(layers, parent):
+        for layer in layers:
+            out.append((layer, parent))
+            if layer.is_group_layer():
+                walk(layer.get_children(), layer)
+    walk(img.get_layers(), None)
+    return out
+
+
+def state(img):
+    """Everything a failed call must leave as it was."""
+    layers = []
+    for layer, parent in items(img):
+        ok, x, y = layer.get_offsets()
+        layers.append([layer.get_name(), layer.get_width(), layer.get_height(), x, y,
+                       round(layer.get_opacity(), 4), parent.get_name() if parent else None,
+                       hashlib.sha1(pixels(layer)).hexdigest()])
+    sel = img.get_selection()
+    return {"layers": layers, "base_type": int(img.get_base_type()),
+            "precision": int(img.get_precision()),
+            "selection": hashlib.sha1(pixels(sel, "Y u8")).hexdigest(),
+            "dirty": bool(img.is_dirty())}
+
+
+def run(img, drawables, run_mode=Gimp.RunMode.NONINTERACTIVE, **args):
+    cfg = PROC.create_config()
+    cfg.set_property("run-mode", run_mode)
+    cfg.set_property("image", img)
+    cfg.set_core_object_array("drawables", drawables)
+    for key, value in args.items():
+        key = key.rstrip("_").replace("_", "-")
+        if key == "model-file":
+            value = Gio.File.new_for_path(value)
+        cfg.set_property(key, value)
+    res = PROC.run(cfg)
+    status = int(res.index(0))
+    out = {"status": status}
+    if status == int(Gimp.PDBStatusType.SUCCESS):
+        layer = res.index(4)
+        ok, x, y = layer.get_offsets()
+        parent = layer.get_parent()
+        out.update(class_index=res.index(1), label=res.index(2), probability=res.index(3),
+                   name=layer.get_name(), width=layer.get_width(), height=layer.get_height(),
+                   x=x, y=y, opacity=layer.get_opacity(), mode=int(layer.get_mode()),
+                   composite_space=int(layer.get_composite_space()),
+                   blend_space=int(layer.get_blend_space()),
+                   position=img.get_item_position(layer),
+                   parent=parent.get_name() if parent else None,
+                   base_type=int(img.get_base_type()), n_layers=len(items(img)))
+        out["layer"] = layer
+    else:
+        out["error"] = PDB.get_last_error()
+    return out
+
+
+def record(case, out, dump_format=None):
+    layer = out.pop("layer", None)
+    if layer is not None and dump_format:
+        dump(case, layer, dump_format)
+    results["cases"][case] = out
+
+
+def case(fn):
+    try:
+        fn()
+    except Exception:
+        results["cases"][fn.__name__] = {"exception": traceback.format_exc()}
+
+
+PERCEPTUAL = int(Gimp.LayerColorSpace.RGB_PERCEPTUAL)
+results["perceptual"] = PERCEPTUAL
+results["success"] = int(Gimp.PDBStatusType.SUCCESS)
+results["calling_error"] = int(Gimp.PDBStatusType.CALLING_ERROR)
+results["execution_error"] = int(Gimp.PDBStatusType.EXECUTION_ERROR)
+results["rgb"] = int(Gimp.ImageBaseType.RGB)
+
+
+@case
+def rgb_heatmap():
+    img = load()
+    src = img.get_layers()[0]
+    before = len(items(img))
+    out = run(img, [src], model="cifar10")
+    out["n_layers_before"] = before
+    record("rgb_heatmap", out, "R'G'B'A u8")
+    flat = img.duplicate()
+    dump("rgb_heatmap_flat", flat.flatten())
+    flat.delete()
+    img.delete()
+
+
+@case
+def rgb_blend():
+    img = load()
+    record("rgb_blend", run(img, [img.get_layers()[0]], model="cifar10", output="blend"),
+           "R'G'B'A u8")
+    img.delete()
+
+
+@case
+def fashion_options():
+    img = load()
+    record("fashion_options", run(img, [img.get_layers()[0]], model="fashion-mnist",
+                                  method="grad-cam", class_=3, alpha=0.3, colormap="viridis"),
+           "R'G'B'A u8")
+    img.delete()
+
+
+@case
+def user_model_file():
+    img = load()
+    record("user_model_file", run(img, [img.get_layers()[0]], model="file",
+                                  model_file=PARAMS["cifar10_path"], output="blend"),
+           "R'G'B'A u8")
+    img.delete()
+
+
+@case
+def last_values():
+    img = load()
+    src = img.get_layers()[0]
+    run(img, [src], model="cifar10", class_=2, alpha=0.25, colormap="gray")
+    # GIMP saves last values after successful interactive runs only; after a
+    # non-interactive one, RUN_WITH_LAST_VALS still has the defaults.
+    record("last_values", run(img, [src], run_mode=Gimp.RunMode.WITH_LAST_VALS))
+    img.delete()
+
+
+@case
+def selection():
+    img = load()
+    img.select_ellipse(Gimp.ChannelOps.REPLACE, 20, 10, 50, 40)
+    record("selection", run(img, [img.get_layers()[0]], model="cifar10"), "R'G'B'A u8")
+    img.delete()
+
+
+@case
+def offset_layer_with_alpha():
+    img = load()
+    src = img.get_layers()[0]
+    layer = Gimp.Layer.new_from_drawable(src, img)
+    img.insert_layer(layer, None, 0)
+    layer.add_alpha()
+    layer.scale(60, 40, False)
+    layer.set_offsets(17, 9)
+    record("offset_layer_with_alpha", run(img, [layer], model="cifar10", output="blend"),
+           "R'G'B'A u8")
+    dump("offset_layer_with_alpha_source", layer)
+    img.delete()
+
+
+@case
+def layer_in_group():
+    img = load()
+    group = Gimp.GroupLayer.new(img, "group")
+    img.insert_layer(group, None, 0)
+    a = Gimp.Layer.new_from_drawable(img.get_layers()[1], img)
+    a.set_name("inner")
+    img.insert_layer(a, group, 0)
+    b = Gimp.Layer.new_from_drawable(img.get_layers()[1], img)
+    b.set_name("inner-bottom")
+    img.insert_layer(b, group, 1)
+    record("layer_in_group", run(img, [b], model="cifar10"))
+    img.delete()
+
+
+@case
+def grayscale():
+    img = load()
+    img.convert_grayscale()
+    dump("grayscale_source", img.get_layers()[0])
+    record("grayscale", run(img, [img.get_layers()[0]], model="fashion-mnist", output="blend"),
+           "R'G'B'A u8")
+    img.delete()
+
+
+@case
+def indexed():
+    img = load()
+    img.convert_indexed(Gimp.ConvertDitherType.NONE, Gimp.ConvertPaletteType.GENERATE, 64,
+                        False, False, "")
+    dump("indexed_source", img.get_layers()[0])
+    record("indexed", run(img, [img.get_layers()[0]], model="cifar10", output="blend"),
+           "R'G'B'A u8")
+    img.delete()
+
+
+@case
+def precision16():
+    img = load()
+    img.convert_precision(Gimp.Precision.U16_NON_LINEAR)
+    record("precision16", run(img, [img.get_layers()[0]], model="cifar10", output="blend"),
+           "R'G'B'A u16")
+    img.delete()
+
+
+@case
+def sample_merged():
+    img = load()
+    top = Gimp.Layer.new(img, "top", 30, 20, Gimp.ImageType.RGBA_IMAGE, 100,
+                         Gimp.LayerMode.NORMAL)
+    img.insert_layer(top, None, 0)
+    top.fill(Gimp.FillType.WHITE)
+    top.set_offsets(5, 5)
+    bottom = img.get_layers()[1]
+    visible = img.duplicate()
+    dump("sample_merged_visible", visible.merge_visible_layers(Gimp.MergeType.CLIP_TO_IMAGE))
+    visible.delete()
+    out = run(img, [bottom], model="cifar10", sample_merged=True, output="blend")
+    record("sample_merged", out, "R'G'B'A u8")
+    img.delete()
+
+
+# Errors: each must leave the image exactly as it was.
+def error_case(name, make, **args):
+    def fn():
+        img, drawables = make()
+        img.clean_all()
+        before = state(img)
+        out = run(img, drawables, **args)
+        out["unchanged"] = state(img) == before
+        out["before"], out["after"] = before, state(img)
+        record(name, out)
+        img.delete()
+    fn.__name__ = name
+    case(fn)
+
+
+def plain():
+    img = load()
+    return img, [img.get_layers()[0]]
+
+
+def gray_image():
+    img = load()
+    img.convert_grayscale()
+    return img, [img.get_layers()[0]]
+
+
+def group_image():
+    img = load()
+    group = Gimp.GroupLayer.new(img, "group")
+    img.insert_layer(group, None, 0)
+    inner = Gimp.Layer.new_from_drawable(img.get_layers()[1], img)
+    img.insert_layer(inner, group, 0)
+    return img, [group]
+
+
+def mask_image():
+    img = load()
+    layer = img.get_layers()[0]
+    layer.add_alpha()
+    mask = layer.create_mask(Gimp.AddMaskType.WHITE)
+    layer.add_mask(mask)
+    return img, [mask]
+
+
+def channel_image():
+    img = load()
+    channel = Gimp.Channel.new(img, "a channel", img.get_width(), img.get_height(), 50.0,
+                               Gegl.Color.new("red"))
+    img.insert_channel(channel, None, 0)
+    return img, [channel]
+
+
+def outside_selection():
+    img = load()
+    layer = Gimp.Layer.new(img, "small", 10, 10, Gimp.ImageType.RGBA_IMAGE, 100,
+                           Gimp.LayerMode.NORMAL)
+    img.insert_layer(layer, None, 0)
+    layer.set_offsets(0, 0)
+    img.select_rectangle(Gimp.ChannelOps.REPLACE, 50, 40, 20, 20)
+    return img, [layer]
+
+
+def two_layers():
+    img = load()
+    copy = Gimp.Layer.new_from_drawable(img.get_layers()[0], img)
+    img.insert_layer(copy, None, 0)
+    return img, img.get_layers()
+
+
+error_case("error_class", plain, model="cifar10", class_=99)
+error_case("error_layer", plain, model="cifar10", target_layer="no-such-tensor")
+error_case("error_no_file", plain, model="file")
+error_case("error_bad_file", plain, model="file", model_file=SAMPLE)
+error_case("error_gray_bad_class", gray_image, model="fashion-mnist", class_=42)
+error_case("error_group", group_image, model="cifar10")
+error_case("error_mask", mask_image, model="cifar10")
+error_case("error_channel", channel_image, model="cifar10")
+error_case("error_outside_selection", outside_selection, model="cifar10")
+error_case("error_two_layers", two_layers, model="cifar10")
+
+with open(os.path.join(WORK, "results.json"), "w") as f:
+    json.dump(results, f, indent=1)

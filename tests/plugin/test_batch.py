@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""The README's batch commands, run exactly as written (plugin/README-fragment.md,
+merged into README.md), in a folder holding the bundled sample image:
+
+- the single-image helper (gimp-cam-heatmap-file) prints the prediction and writes
+  the image merged with its heatmap layer, which equals cam-heatmap's blend (+-1);
+- the plain procedure call with keyword arguments returns the class index, the
+  canonical label, the probability and the new layer;
+- the folder helper (gimp-cam-heatmap-folder) writes one PNG per image (RGB, gray,
+  an image with alpha), reports an unreadable file and goes on.
+"""
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gimptest  # noqa: E402
+from gimptest import check  # noqa: E402
+
+SINGLE = ("gimp-console-3.0 -i --quit --batch-interpreter=plug-in-script-fu-eval "
+          "-b '(gimp-cam-heatmap-file \"sample.png\" \"sample-cam.png\" \"cifar10\" \"default\")'")
+CALL = ("gimp-console-3.0 -i --quit --batch-interpreter=plug-in-script-fu-eval "
+        "-b '(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE \"sample.png\"))) "
+        "(layer (vector-ref (car (gimp-image-get-selected-layers image)) 0))) "
+        "(display (plug-in-cam-heatmap #:run-mode RUN-NONINTERACTIVE #:image image "
+        "#:drawables (vector layer) #:model \"fashion-mnist\" #:method \"grad-cam\" "
+        "#:output \"blend\")))'")
+FOLDER = ("gimp-console-3.0 -i --quit --batch-interpreter=plug-in-script-fu-eval "
+          "-b '(gimp-cam-heatmap-folder \"photos\" \"heatmaps\" \"cifar10\" \"grad-cam\")'")
+
+# The commands must be the README's, word for word.
+for doc in (os.path.join(gimptest.SOURCE_DIR, "plugin", "README-fragment.md"),
+            os.path.join(gimptest.SOURCE_DIR, "README.md")):
+    if os.path.isfile(doc):
+        text = open(doc, encoding="utf-8").read()
+        if "gimp-cam-heatmap-folder" in text:
+            for cmd in (SINGLE, CALL, FOLDER):
+                check(cmd in text, f"{os.path.basename(doc)} shows the command as tested: {cmd}")
+            break
+
+gimp = gimptest.Gimp("batch")
+work = gimp.work
+shutil.copy(gimptest.SAMPLE, os.path.join(work, "sample.png"))
+
+
+def run(command):
+    args = shlex.split(command)
+    args[0] = gimp.console
+    p = subprocess.run(args, env=gimp.env, cwd=work, capture_output=True, text=True, timeout=300)
+    gimptest.check_sanitizers(p.stdout + p.stderr)
+    return p.stdout + p.stderr
+
+
+def cli_blend(path, *args):
+    out = path + ".cli.png"
+    rc, so, se = gimptest.cli(list(args) + ["-q", "-o", out, path])
+    check(rc == 0, f"cam-heatmap on {path}: {se.strip()}")
+    return gimptest.read_png(out) if rc == 0 else None
+
+
+def close(a, b, what, tol=1):
+    if a is None or b is None:
+        return check(False, what + ": missing")
+    if not check(a.shape == b.shape, f"{what}: shape {a.shape} vs {b.shape}"):
+        return False
+    d = np.abs(a.astype(int) - b.astype(int)).max()
+    return check(d <= tol, f"{what}: max difference {d} > {tol}")
+
+
+# 1. One image through the helper.
+out = run(SINGLE)
+m = re.search(r"sample\.png: (.+) ([0-9.]+)% \(class (\d+)\) -> sample-cam\.png", out)
+if check(m is not None, "the helper prints the prediction:\n" + out[-2000:]):
+    rc, so, se = gimptest.cli(["-m", "cifar10", "--json", "-", gimptest.SAMPLE])
+    check(f'"{m.group(1)}"' in so, f"same label as cam-heatmap ({m.group(1)})")
+result = os.path.join(work, "sample-cam.png")
+if check(os.path.isfile(result), "sample-cam.png written"):
+    close(gimptest.read_png(result)[:, :, :3], cli_blend(os.path.join(work, "sample.png"), "-m", "cifar10"),
+          "merged heatmap layer = cam-heatmap's blend")
+
+# 2. The procedure itself: (class-index label probability layer).
+out = run(CALL)
+m = re.search(r"\((\d+) (.+) ([0-9.e-]+) (\d+)\)", out)  # display prints strings bare
+if check(m is not None, "the call prints its four return values:\n" + out[-2000:]):
+    check(0 <= int(m.group(1)) < 10 and 0.0 < float(m.group(3)) <= 1.0, "plausible values")
+    labels = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+              "Sneaker", "Bag", "Ankle boot"]
+    check(m.group(2) == labels[int(m.group(1))], f"canonical label {m.group(2)!r}")
+
+# 3. A folder: RGB, gray, RGBA, and a file that is not an image.
+photos = os.path.join(work, "photos")
+os.makedirs(photos)
+os.makedirs(os.path.join(work, "heatmaps"))
+sample = Image.open(gimptest.SAMPLE).convert("RGB")
+sample.save(os.path.join(photos, "car.png"))
+sample.convert("L").save(os.path.join(photos, "gray.png"))
+rgba = sample.convert("RGBA")
+rgba.putalpha(200)
+rgba.save(os.path.join(photos, "half-transparent.png"))
+with open(os.path.join(photos, "broken.png"), "wb") as f:
+    f.write(b"this is not a PNG file")
+with open(os.path.join(photos, "notes.txt"), "w") as f:
+    f.write("not an image; skipped silently\n")
+out = run(FOLDER)
+for name in ("car", "gray", "half-transparent"):
+    path = os.path.join(work, "heatmaps", name + ".png")
+    check(os.path.isfile(path), f"heatmaps/{name}.png written")
+    check(re.search(r"photos/%s\.png: .+ [0-9.]+%% \(class \d+\) -> heatmaps/%s\.png" % (name, name),
+                    out) is not None, f"{name}.png reported")
+check("photos/broken.png: FAILED" in out, "the unreadable file is reported:\n" + out[-2000:])
+check(not os.path.exists(os.path.join(work, "heatmaps", "notes.png")), "non-images skipped")
+for name in ("car", "gray"):
+    path = os.path.join(work, "heatmaps", name + ".png")
+    if os.path.isfile(path):
+        # Gray images become RGB (the plug-in converts them); cam-heatmap reads RGB too.
+        close(gimptest.read_png(path)[:, :, :3],
+              cli_blend(os.path.join(photos, name + ".png"), "-m", "cifar10", "-M", "grad-cam"),
+              f"folder: {name}.png = cam-heatmap's blend")
+
+gimptest.finish()

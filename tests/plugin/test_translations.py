@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Translations of the plug-in (gettext domain gimp-cam):
+
+- every translatable string of the sources (a fresh xgettext run over po/POTFILES.in)
+  has a German and a French translation, not fuzzy (msgcmp), including the bundled
+  models' class names;
+- inside GIMP with LANG=de_DE.UTF-8 / fr_FR.UTF-8 the plug-in finds its catalogs in
+  <plug-in folder>/locale: the layer name and the error messages are translated,
+  while the returned label stays canonical.
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gimptest  # noqa: E402
+from gimptest import check  # noqa: E402
+
+SRC = gimptest.SOURCE_DIR
+LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+          "Bag", "Ankle boot", "airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
+          "horse", "ship", "truck"]
+
+if not shutil.which("xgettext") or not shutil.which("msgcmp"):
+    gimptest.skip("gettext tools (xgettext, msgcmp) not found")
+
+work = os.path.join(gimptest.BUILD_DIR, "tests", "plugin", "work")
+os.makedirs(work, exist_ok=True)
+pot = os.path.join(work, "fresh.pot")
+files = [line.strip() for line in open(os.path.join(SRC, "po", "POTFILES.in"))
+         if line.strip() and not line.startswith("#")]
+subprocess.run(["xgettext", "--from-code=UTF-8", "--keyword=_", "--keyword=N_",
+                "--keyword=C_:1c,2", "--keyword=NC_:1c,2", "--add-comments=TRANSLATORS:",
+                "-o", pot] + files, cwd=SRC, check=True)
+potext = open(pot, encoding="utf-8").read()
+for label in LABELS:
+    check(f'msgid "{label}"' in potext, f"class name {label!r} is in the catalog")
+for lang in ("de", "fr"):
+    p = subprocess.run(["msgcmp", os.path.join(SRC, "po", lang + ".po"), pot],
+                       capture_output=True, text=True)
+    check(p.returncode == 0, f"{lang}.po translates every message:\n{p.stderr[-3000:]}")
+
+SCRIPT = r'''
+import json, os
+import gi
+gi.require_version("Gimp", "3.0")
+from gi.repository import Gimp, Gio
+work = os.environ["CAM_TEST_WORK"]
+pdb = Gimp.get_pdb()
+proc = pdb.lookup_procedure("plug-in-cam-heatmap")
+img = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(os.environ["CAM_TEST_SAMPLE"]))
+src = img.get_layers()[0]
+out = {}
+for model in ("cifar10", "fashion-mnist"):
+    cfg = proc.create_config()
+    cfg.set_property("image", img)
+    cfg.set_core_object_array("drawables", [src])
+    cfg.set_property("model", model)
+    res = proc.run(cfg)
+    out[model] = [int(res.index(0)), res.index(2), res.index(4).get_name()]
+cfg = proc.create_config()
+cfg.set_property("image", img)
+cfg.set_core_object_array("drawables", [src])
+cfg.set_property("class", 77)
+res = proc.run(cfg)
+out["error"] = pdb.get_last_error()
+json.dump(out, open(os.path.join(work, "results.json"), "w"))
+'''
+
+EXPECT = {
+    "de_DE.UTF-8": {"error": "Klasse 77 gibt es nicht"},
+    "fr_FR.UTF-8": {"error": "La classe 77 n'existe pas"},
+}
+DE = ["T-Shirt/Top", "Hose", "Pullover", "Kleid", "Mantel", "Sandale", "Hemd", "Turnschuh",
+      "Tasche", "Stiefelette"]
+FR = ["T-shirt/haut", "Pantalon", "Pull-over", "Robe", "Manteau", "Sandale", "Chemise",
+      "Basket", "Sac", "Bottine"]
+FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+           "Bag", "Ankle boot"]
+
+for lang, expect in EXPECT.items():
+    gimp = gimptest.Gimp("i18n-" + lang[:2], lang=lang)
+    script = os.path.join(gimp.work, "check.py")
+    with open(script, "w") as f:
+        f.write(SCRIPT)
+    res = gimp.run_python(script)
+    if not check(res is not None, f"{lang}: the GIMP script ran"):
+        continue
+    status, label, name = res["fashion-mnist"]
+    check(status == 3 and label in FASHION, f"{lang}: canonical label returned ({label!r})")
+    if label in FASHION:
+        local = (DE if lang.startswith("de") else FR)[FASHION.index(label)]
+        check(f" {local} " in name, f"{lang}: layer name {name!r} has the translated {local!r}")
+    check(name.startswith("CAM") or name.startswith("Grad-CAM"), f"{lang}: method in {name!r}")
+    check(name.endswith(" %"), f"{lang}: the translated format puts a space before % ({name!r})")
+    check(expect["error"] in (res.get("error") or ""), f"{lang}: error message {res.get('error')!r}")
+
+gimptest.finish()

@@ -1,0 +1,559 @@
+/*
+ * test-reference.c -- the engine against PyTorch, tensor by tensor.
+ *
+ *     test-reference MANIFEST
+ *
+ * MANIFEST (written by make_reference.py) lists "<model.onnx> <reference.camref> <case>"
+ * lines. For each case the model is loaded with the engine and every reference record
+ * (computed in float64 by PyTorch; format in camref.py) is compared:
+ *   probs                 cam_forward probabilities, within 1e-5 absolute;
+ *   logits, tensor,       logits, every layer's output (cam_get_tensor) and the
+ *   grad-logit, grad-prob gradients of a class's logit / probability (cam_backward),
+ *                         within 1e-4 of the tensor's largest magnitude;
+ *   cam, grad-cam,        cam_explain maps, within 1e-4 of the map's largest magnitude,
+ *   grad-cam-tutorial     with the right size, class, layer and probability; each
+ *                         reference map must not be trivial (constant or all zero);
+ *   layer, auto-layer,    the explanation-layer list, the automatic layer and the
+ *   supports-cam          CAM-structure detection (a model without it must refuse CAM).
+ * The forward pass runs once on the whole batch; every image is also run alone and
+ * must give bit-identical probabilities (results may not depend on the batch).
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "camengine.h"
+
+#define PROB_TOLERANCE 1e-5   /* absolute */
+#define MAP_TOLERANCE 1e-4    /* relative to the reference's largest magnitude */
+#define NONTRIVIAL 1e-3       /* a reference map's range / largest magnitude must exceed this */
+#define MAX_REPORTS 8         /* failures printed per case and kind */
+
+typedef struct record {
+    char kind[32];
+    char name[256];
+    int image, class_index;
+    int ndim;
+    uint32_t dims[8];
+    size_t count;
+    float *data;
+} record;
+
+typedef struct reference {
+    record *records;
+    int n_records;
+} reference;
+
+static int failures;
+static int checks;
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void
+fail(const char *fmt, ...)
+{
+    va_list ap;
+    failures++;
+    printf("FAIL: ");
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+}
+
+static int
+read_u32(FILE *f, uint32_t *v)
+{
+    unsigned char b[4];
+    if (fread(b, 1, 4, f) != 4)
+        return 0;
+    *v = (uint32_t) b[0] | (uint32_t) b[1] << 8 | (uint32_t) b[2] << 16 | (uint32_t) b[3] << 24;
+    return 1;
+}
+
+static int
+read_string(FILE *f, char *buf, size_t size)
+{
+    uint32_t len;
+    if (!read_u32(f, &len) || len >= size)
+        return 0;
+    if (fread(buf, 1, len, f) != len)
+        return 0;
+    buf[len] = '\0';
+    return 1;
+}
+
+static void
+reference_free(reference *ref)
+{
+    for (int i = 0; i < ref->n_records; i++)
+        free(ref->records[i].data);
+    free(ref->records);
+    ref->records = NULL;
+    ref->n_records = 0;
+}
+
+/* Reads a .camref file; on error prints why and returns 0. */
+static int
+reference_read(const char *path, reference *ref)
+{
+    FILE *f = fopen(path, "rb");
+    char magic[8];
+    uint32_t n;
+    memset(ref, 0, sizeof *ref);
+    if (!f) {
+        printf("%s: cannot open\n", path);
+        return 0;
+    }
+    if (fread(magic, 1, 8, f) != 8 || memcmp(magic, "CAMREF01", 8) != 0 || !read_u32(f, &n)
+        || n > 1000000) {
+        printf("%s: not a reference file\n", path);
+        fclose(f);
+        return 0;
+    }
+    ref->records = calloc(n, sizeof *ref->records);
+    if (!ref->records) {
+        fclose(f);
+        return 0;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        record *r = &ref->records[i];
+        uint32_t image, cls, ndim;
+        ref->n_records = (int) i + 1;
+        if (!read_string(f, r->kind, sizeof r->kind) || !read_string(f, r->name, sizeof r->name)
+            || !read_u32(f, &image) || !read_u32(f, &cls) || !read_u32(f, &ndim) || ndim > 8)
+            goto bad;
+        r->image = (int32_t) image;
+        r->class_index = (int32_t) cls;
+        r->ndim = (int) ndim;
+        r->count = 1;
+        for (uint32_t d = 0; d < ndim; d++) {
+            if (!read_u32(f, &r->dims[d]))
+                goto bad;
+            r->count *= r->dims[d];
+        }
+        if (r->count > (size_t) 1 << 26)
+            goto bad;
+        r->data = malloc((r->count ? r->count : 1) * sizeof(float));
+        if (!r->data || fread(r->data, sizeof(float), r->count, f) != r->count)
+            goto bad;
+    }
+    fclose(f);
+    return 1;
+bad:
+    printf("%s: truncated or malformed at record %d\n", path, ref->n_records - 1);
+    fclose(f);
+    reference_free(ref);
+    return 0;
+}
+
+static float
+max_abs(const float *v, size_t n)
+{
+    float m = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        if (fabsf(v[i]) > m)
+            m = fabsf(v[i]);
+    return m;
+}
+
+/* Largest |engine - ref| relative to the reference's largest magnitude (or absolute
+ * when `absolute`); NaN in the engine's output counts as infinitely wrong. */
+static double
+difference(const float *engine, const float *ref, size_t n, int absolute, size_t *where)
+{
+    double worst = 0.0, scale = absolute ? 1.0 : max_abs(ref, n);
+    *where = 0;
+    if (scale == 0.0)
+        scale = 1.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double) engine[i] - (double) ref[i]) / scale;
+        if (!(d <= worst)) { /* also catches NaN */
+            worst = isnan(d) ? INFINITY : d;
+            *where = i;
+        }
+    }
+    return worst;
+}
+
+/* Counts failures per kind so a systematic error does not flood the log. */
+typedef struct kind_stats {
+    const char *kind;
+    int checked, failed;
+    double worst;
+} kind_stats;
+
+static kind_stats stats[16];
+
+static kind_stats *
+stats_for(const char *kind)
+{
+    for (int i = 0; i < 16; i++) {
+        if (!stats[i].kind) {
+            stats[i].kind = kind;
+            return &stats[i];
+        }
+        if (strcmp(stats[i].kind, kind) == 0)
+            return &stats[i];
+    }
+    return &stats[15];
+}
+
+static void
+compare(const char *cs, const record *r, const float *engine, double tolerance, int absolute)
+{
+    kind_stats *st = stats_for(r->kind);
+    size_t where;
+    double d = difference(engine, r->data, r->count, absolute, &where);
+    checks++;
+    st->checked++;
+    if (d > st->worst)
+        st->worst = d;
+    if (!(d <= tolerance)) {
+        st->failed++;
+        if (st->failed <= MAX_REPORTS)
+            fail("%s: %s %s image %d class %d: difference %.3g > %.0e (element %zu: engine %.9g, "
+                 "PyTorch %.9g, largest |ref| %.6g)",
+                 cs, r->kind, r->name, r->image, r->class_index, d, tolerance, where,
+                 (double) engine[where], (double) r->data[where], (double) max_abs(r->data, r->count));
+        else
+            failures++;
+    }
+}
+
+static const record *
+find_record(const reference *ref, const char *kind, int image)
+{
+    for (int i = 0; i < ref->n_records; i++)
+        if (strcmp(ref->records[i].kind, kind) == 0 && ref->records[i].image == image)
+            return &ref->records[i];
+    return NULL;
+}
+
+static int
+argmax(const float *v, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[best])
+            best = i;
+    return best;
+}
+
+static void
+check_layers(const char *cs, const cam_model *model, const reference *ref)
+{
+    int n_expected = 0;
+    cam_error err;
+    for (int i = 0; i < ref->n_records; i++) {
+        const record *r = &ref->records[i];
+        if (strcmp(r->kind, "layer") == 0) {
+            cam_layer_info info;
+            checks++;
+            if (cam_model_get_layer(model, n_expected, &info, &err) != CAM_OK) {
+                fail("%s: layer %d (%s): %s", cs, n_expected, r->name, err.message);
+            } else if (strcmp(info.name, r->name) != 0 || info.channels != (int) r->data[0]
+                       || info.height != (int) r->data[1] || info.width != (int) r->data[2]) {
+                fail("%s: layer %d is %s %dx%dx%d, PyTorch says %s %dx%dx%d", cs, n_expected,
+                     info.name, info.channels, info.height, info.width, r->name, (int) r->data[0],
+                     (int) r->data[1], (int) r->data[2]);
+            }
+            n_expected++;
+        } else if (strcmp(r->kind, "auto-layer") == 0) {
+            const char *got = cam_model_auto_layer(model);
+            checks++;
+            if (!got || strcmp(got, r->name) != 0)
+                fail("%s: automatic layer is %s, expected %s", cs, got ? got : "(null)", r->name);
+        } else if (strcmp(r->kind, "supports-cam") == 0) {
+            int want = r->data[0] != 0.0f;
+            checks++;
+            if (!cam_model_supports_cam(model) != !want)
+                fail("%s: cam_model_supports_cam says %d, expected %d", cs,
+                     cam_model_supports_cam(model), want);
+        }
+    }
+    checks++;
+    if (cam_model_n_layers(model) != n_expected)
+        fail("%s: %d explanation layers, expected %d", cs, cam_model_n_layers(model), n_expected);
+}
+
+/* Forward on the whole batch, then each image alone: bit-identical probabilities. */
+static void
+check_forward(const char *cs, cam_workspace *ws_batch, cam_workspace *ws1, const float *inputs,
+              int n_images, size_t input_size, int n_classes, const reference *ref)
+{
+    cam_error err;
+    float *probs = calloc((size_t) n_images * n_classes, sizeof *probs);
+    float *logits = calloc((size_t) n_images * n_classes, sizeof *logits);
+    float *p1 = calloc((size_t) n_classes, sizeof *p1);
+    float *l1 = calloc((size_t) n_classes, sizeof *l1);
+    if (!probs || !logits || !p1 || !l1) {
+        fail("%s: out of memory", cs);
+        goto out;
+    }
+    for (int img = 0; img < n_images; img++) {
+        checks++;
+        if (cam_forward(ws1, inputs + (size_t) img * input_size, 1, p1, l1, &err) != CAM_OK) {
+            fail("%s: cam_forward (image %d alone): %s", cs, img, err.message);
+            continue;
+        }
+        memcpy(probs + (size_t) img * n_classes, p1, n_classes * sizeof *p1);
+        memcpy(logits + (size_t) img * n_classes, l1, n_classes * sizeof *l1);
+    }
+    /* The batch last: ws_batch keeps its activations for the tensor and gradient checks. */
+    if (cam_forward(ws_batch, inputs, n_images, probs, logits, &err) != CAM_OK) {
+        fail("%s: cam_forward (batch of %d): %s", cs, n_images, err.message);
+        goto out;
+    }
+    for (int img = 0; img < n_images; img++) {
+        const record *rp = find_record(ref, "probs", img), *rl = find_record(ref, "logits", img);
+        float single[64];
+        if (!rp || !rl || (int) rp->count != n_classes || n_classes > 64) {
+            fail("%s: image %d: reference probabilities missing or of the wrong size", cs, img);
+            continue;
+        }
+        compare(cs, rp, probs + (size_t) img * n_classes, PROB_TOLERANCE, 1);
+        compare(cs, rl, logits + (size_t) img * n_classes, MAP_TOLERANCE, 0);
+        /* bit-identical alone and in a batch */
+        if (cam_forward(ws1, inputs + (size_t) img * input_size, 1, single, NULL, &err) != CAM_OK)
+            continue;
+        checks++;
+        if (memcmp(single, probs + (size_t) img * n_classes, n_classes * sizeof(float)) != 0)
+            fail("%s: image %d: probabilities differ between a batch of %d and a batch of 1", cs, img,
+                 n_images);
+    }
+out:
+    free(probs);
+    free(logits);
+    free(p1);
+    free(l1);
+}
+
+static void
+check_tensors(const char *cs, cam_workspace *ws_batch, const reference *ref)
+{
+    cam_error err;
+    for (int i = 0; i < ref->n_records; i++) {
+        const record *r = &ref->records[i];
+        int is_tensor = strcmp(r->kind, "tensor") == 0;
+        int is_grad = strncmp(r->kind, "grad-", 5) == 0 && (strcmp(r->kind, "grad-logit") == 0
+                                                           || strcmp(r->kind, "grad-prob") == 0);
+        float *out;
+        cam_status st;
+        if (!is_tensor && !is_grad)
+            continue;
+        out = malloc(r->count * sizeof *out);
+        if (!out) {
+            fail("%s: out of memory", cs);
+            return;
+        }
+        for (size_t k = 0; k < r->count; k++)
+            out[k] = NAN;
+        if (is_tensor)
+            st = cam_get_tensor(ws_batch, r->image, r->name, out, r->count, &err);
+        else
+            st = cam_backward(ws_batch, r->image, r->class_index,
+                              strcmp(r->kind, "grad-logit") == 0 ? CAM_SCORE_LOGIT
+                                                                : CAM_SCORE_PROBABILITY,
+                              r->name, out, &err);
+        if (st != CAM_OK) {
+            kind_stats *s = stats_for(r->kind);
+            s->checked++;
+            s->failed++;
+            if (s->failed <= MAX_REPORTS)
+                fail("%s: %s %s image %d class %d: %s: %s", cs, r->kind, r->name, r->image,
+                     r->class_index, cam_status_name(st), err.message);
+            else
+                failures++;
+        } else {
+            compare(cs, r, out, MAP_TOLERANCE, 0);
+        }
+        free(out);
+    }
+}
+
+static int
+nontrivial(const float *m, size_t n)
+{
+    float lo = m[0], hi = m[0], big = max_abs(m, n);
+    for (size_t i = 1; i < n; i++) {
+        if (m[i] < lo)
+            lo = m[i];
+        if (m[i] > hi)
+            hi = m[i];
+    }
+    return big > 0.0f && (double) hi - lo > NONTRIVIAL * big;
+}
+
+static void
+check_maps(const char *cs, cam_workspace *ws1, const float *inputs, size_t input_size,
+           const reference *ref)
+{
+    cam_error err;
+    for (int i = 0; i < ref->n_records; i++) {
+        const record *r = &ref->records[i];
+        cam_explain_options opt;
+        cam_explanation ex = {0};
+        const record *rp;
+        int top;
+        if (cam_method_from_name(r->kind, &opt.method, NULL) != CAM_OK)
+            continue;
+        checks++;
+        if (r->ndim != 2 || !nontrivial(r->data, r->count)) {
+            fail("%s: reference %s %s image %d class %d is trivial (constant or zero) or not 2-D",
+                 cs, r->kind, r->name, r->image, r->class_index);
+            continue;
+        }
+        rp = find_record(ref, "probs", r->image);
+        top = rp ? argmax(rp->data, (int) rp->count) : -2;
+        /* the top class is also explained with class_index -1 */
+        for (int pass = 0; pass < (r->class_index == top ? 2 : 1); pass++) {
+            opt.class_index = pass ? -1 : r->class_index;
+            opt.layer = r->name;
+            if (cam_explain(ws1, inputs + (size_t) r->image * input_size, &opt, &ex, &err) != CAM_OK) {
+                kind_stats *s = stats_for(r->kind);
+                s->checked++;
+                s->failed++;
+                if (s->failed <= MAX_REPORTS)
+                    fail("%s: cam_explain %s %s image %d class %d: %s", cs, r->kind, r->name,
+                         r->image, opt.class_index, err.message);
+                else
+                    failures++;
+                cam_explanation_clear(&ex);
+                continue;
+            }
+            checks++;
+            if (ex.map_height != (int) r->dims[0] || ex.map_width != (int) r->dims[1] || !ex.map)
+                fail("%s: %s %s image %d: map %dx%d, expected %ux%u", cs, r->kind, r->name, r->image,
+                     ex.map_height, ex.map_width, r->dims[0], r->dims[1]);
+            else if (ex.class_index != r->class_index)
+                fail("%s: %s image %d: explained class %d, expected %d", cs, r->kind, r->image,
+                     ex.class_index, r->class_index);
+            else if (strcmp(ex.layer, r->name) != 0)
+                fail("%s: %s image %d: explained layer %s, expected %s", cs, r->kind, r->image,
+                     ex.layer, r->name);
+            else if (rp && !(fabs((double) ex.probability - rp->data[r->class_index]) <= PROB_TOLERANCE))
+                fail("%s: %s image %d: probability %.8f, expected %.8f", cs, r->kind, r->image,
+                     (double) ex.probability, (double) rp->data[r->class_index]);
+            else
+                compare(cs, r, ex.map, MAP_TOLERANCE, 0);
+            cam_explanation_clear(&ex);
+        }
+    }
+}
+
+/* A model without the CAM structure must refuse CAM with an error, not a map. */
+static void
+check_cam_refused(const char *cs, cam_workspace *ws1, const float *input, const reference *ref)
+{
+    cam_error err = {0};
+    cam_explain_options opt = {CAM_METHOD_CAM, -1, NULL};
+    cam_explanation ex = {0};
+    const record *r = NULL;
+    for (int i = 0; i < ref->n_records; i++)
+        if (strcmp(ref->records[i].kind, "supports-cam") == 0)
+            r = &ref->records[i];
+    if (!r || r->data[0] != 0.0f)
+        return;
+    checks++;
+    if (cam_explain(ws1, input, &opt, &ex, &err) == CAM_OK)
+        fail("%s: CAM on a model without the CAM structure gave a map", cs);
+    else if (err.message[0] == '\0')
+        fail("%s: CAM refused without a message", cs);
+    else
+        printf("%s: CAM refused as expected: %s\n", cs, err.message);
+    cam_explanation_clear(&ex);
+}
+
+static void
+run_case(const char *onnx_path, const char *ref_path, const char *cs)
+{
+    reference ref;
+    cam_model *model = NULL;
+    cam_workspace *ws_batch = NULL, *ws1 = NULL;
+    cam_error err;
+    float *inputs = NULL;
+    int n_images = 0, fails_before = failures;
+    size_t input_size;
+
+    if (!reference_read(ref_path, &ref)) {
+        fail("%s: cannot read the reference %s", cs, ref_path);
+        return;
+    }
+    if (cam_model_load(onnx_path, &model, &err) != CAM_OK) {
+        fail("%s: cam_model_load(%s): %s", cs, onnx_path, err.message);
+        reference_free(&ref);
+        return;
+    }
+    input_size = cam_model_input_size(model);
+    for (int i = 0; i < ref.n_records; i++)
+        if (strcmp(ref.records[i].kind, "input") == 0 && ref.records[i].image >= n_images)
+            n_images = ref.records[i].image + 1;
+    inputs = calloc((size_t) n_images * input_size, sizeof *inputs);
+    for (int i = 0; inputs && i < ref.n_records; i++) {
+        const record *r = &ref.records[i];
+        if (strcmp(r->kind, "input") != 0)
+            continue;
+        if (r->count != input_size) {
+            fail("%s: input of %zu values, the model takes %zu", cs, r->count, input_size);
+            goto out;
+        }
+        memcpy(inputs + (size_t) r->image * input_size, r->data, input_size * sizeof(float));
+    }
+    ws_batch = cam_workspace_new(model, n_images, &err);
+    ws1 = ws_batch ? cam_workspace_new(model, 1, &err) : NULL;
+    if (!inputs || !ws1) {
+        fail("%s: workspaces: %s", cs, err.message);
+        goto out;
+    }
+    memset(stats, 0, sizeof stats);
+    check_layers(cs, model, &ref);
+    check_forward(cs, ws_batch, ws1, inputs, n_images, input_size, cam_model_n_classes(model), &ref);
+    check_tensors(cs, ws_batch, &ref);
+    check_maps(cs, ws1, inputs, input_size, &ref);
+    check_cam_refused(cs, ws1, inputs, &ref);
+    for (int i = 0; i < 16 && stats[i].kind; i++)
+        printf("%s: %-18s %4d compared, %3d failed, worst difference %.3g\n", cs, stats[i].kind,
+               stats[i].checked, stats[i].failed, stats[i].worst);
+    printf("%s: %s (%d images, model %s)\n", cs, failures == fails_before ? "ok" : "FAILED", n_images,
+           onnx_path);
+out:
+    free(inputs);
+    cam_workspace_free(ws1);
+    cam_workspace_free(ws_batch);
+    cam_model_free(model);
+    reference_free(&ref);
+}
+
+int
+main(int argc, char **argv)
+{
+    FILE *manifest;
+    char line[4096];
+    int n_cases = 0;
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s MANIFEST (written by tests/reference/make_reference.py)\n", argv[0]);
+        return 2;
+    }
+    manifest = fopen(argv[1], "r");
+    if (!manifest) {
+        fprintf(stderr, "%s: cannot open the manifest\n", argv[1]);
+        return 1;
+    }
+    while (fgets(line, sizeof line, manifest)) {
+        char onnx_path[2048], ref_path[2048], cs[128];
+        if (sscanf(line, "%2047s %2047s %127s", onnx_path, ref_path, cs) != 3)
+            continue;
+        run_case(onnx_path, ref_path, cs);
+        n_cases++;
+    }
+    fclose(manifest);
+    if (n_cases == 0) {
+        printf("no cases in %s\n", argv[1]);
+        return 1;
+    }
+    printf("%d cases, %d checks, %d failures\n", n_cases, checks, failures);
+    return failures ? 1 : 0;
+}
