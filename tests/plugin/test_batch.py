@@ -1,6 +1,5 @@
 #!/usr/bin/env python3
-"""The README's batch commands, run exactly as written (plugin/README-fragment.md,
-merged into README.md), in a folder holding the bundled sample image:
+"""The README's batch commands, run exactly as written (README.md), in a folder holding the bundled sample image:
 
 - the single-image helper (gimp-cam-heatmap-file) prints the prediction and writes
   the image merged with its heatmap layer, which equals cam-heatmap's blend (+-1);
@@ -35,14 +34,10 @@ FOLDER = ("gimp-console-3.0 -i --quit --batch-interpreter=plug-in-script-fu-eval
           "-b '(gimp-cam-heatmap-folder \"photos\" \"heatmaps\" \"cifar10\" \"grad-cam\")'")
 
 # The commands must be the README's, word for word.
-for doc in (os.path.join(gimptest.SOURCE_DIR, "plugin", "README-fragment.md"),
-            os.path.join(gimptest.SOURCE_DIR, "README.md")):
-    if os.path.isfile(doc):
-        text = open(doc, encoding="utf-8").read()
-        if "gimp-cam-heatmap-folder" in text:
-            for cmd in (SINGLE, CALL, FOLDER):
-                check(cmd in text, f"{os.path.basename(doc)} shows the command as tested: {cmd}")
-            break
+readme = os.path.join(gimptest.SOURCE_DIR, "README.md")
+text = open(readme, encoding="utf-8").read()
+for cmd in (SINGLE, CALL, FOLDER):
+    check(cmd in text, f"README.md shows the command as tested: {cmd}")
 
 gimp = gimptest.Gimp("batch")
 work = gimp.work
