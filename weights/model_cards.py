@@ -85,13 +85,14 @@ def card(name, title, report, onnx_path, cpu_epoch_seconds):
                  f"smoothing {rec['label_smoothing']}, horizontal flips"
                  + (f", random crops with {rec['crop_pad']}-pixel zero padding" if rec["crop_pad"] else "")
                  + f", seed {r['seed']}")
-    search = "; ".join(f"`{s['command'].split(' --device')[0].replace('python3 weights/train.py ', '')}` "
+    search = "; ".join(f"lr {s['recipe']['lr']}, crop padding {s['recipe']['crop_pad']}: "
                        f"{s['val_accuracy']:.4f}" for s in r.get("recipe_search", []))
     if search:
         lines.append(f"- recipe search (validation accuracy): {search}")
     lines.append(f"- training time: {r['train_seconds'] / 60:.1f} min on {r['device']} (torch {r['torch']})"
                  + (f"; on this 2-core machine one epoch took {cpu_epoch_seconds:.0f} s "
-                    f"(measured with --threads 2), so the CPU run takes about "
+                    f"(Debian 13's torch, --threads 2, extrapolated from a one-epoch run on part of the data "
+                    f"while other jobs shared the machine), so the CPU run takes about "
                     f"{cpu_epoch_seconds * rec['epochs'] / 60:.0f} min" if cpu_epoch_seconds else ""))
     lines.append(f"- final validation accuracy: {r['epochs'][-1]['val_accuracy']:.4f}")
     lines.append(f"- **test accuracy: {100 * r['test_accuracy']:.2f}%** (PyTorch; the C engine's figure on "
