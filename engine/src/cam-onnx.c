@@ -177,6 +177,21 @@ typedef struct loader {
 
 #define STR(s) ((s) ? (s) : "")
 
+static cam_status vfail(loader *L, cam_status status, const char *format, va_list ap)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 0)))
+#endif
+    ;
+
+static cam_status vfail(loader *L, cam_status status, const char *format, va_list ap)
+{
+    char message[CAM_ERROR_MESSAGE_SIZE];
+    if (vsnprintf(message, sizeof message, format, ap) < 0)
+        message[0] = '\0';
+    cam_set_error(L->err, status, "%s", message);
+    return status;
+}
+
 static cam_status fail(loader *L, cam_status status, const char *format, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
@@ -185,14 +200,10 @@ static cam_status fail(loader *L, cam_status status, const char *format, ...)
 
 static cam_status fail(loader *L, cam_status status, const char *format, ...)
 {
-    char message[CAM_ERROR_MESSAGE_SIZE];
     va_list ap;
     va_start(ap, format);
-    int n = vsnprintf(message, sizeof message, format, ap);
+    vfail(L, status, format, ap);
     va_end(ap);
-    if (n < 0)
-        message[0] = '\0';
-    cam_set_error(L->err, status, "%s", message);
     return status;
 }
 
@@ -205,14 +216,10 @@ static cam_status node_fail(loader *L, cam_status status, const char *format, ..
 
 static cam_status node_fail(loader *L, cam_status status, const char *format, ...)
 {
-    char message[CAM_ERROR_MESSAGE_SIZE];
     va_list ap;
     va_start(ap, format);
-    int n = vsnprintf(message, sizeof message, format, ap);
+    vfail(L, status, format, ap);
     va_end(ap);
-    if (n < 0)
-        message[0] = '\0';
-    cam_set_error(L->err, status, "%s", message);
     cam_error_prefix(L->err, "node '%s' (%s)", STR(L->cur_name), STR(L->cur_type));
     return status;
 }
