@@ -63,6 +63,27 @@ static void forward_node(cam_workspace *ws, const cam_node *node, int i)
     }
 }
 
+/* A Conv whose output feeds the next node, a ReLU, is run with that ReLU in its
+ * epilogue (cam_conv2d_relu_forward): the same numbers, one pass fewer. */
+static int conv_relu_pair(const cam_graph *g, int j)
+{
+    return j + 1 < g->n_nodes && g->nodes[j].op == CAM_OP_CONV &&
+           g->nodes[j + 1].op == CAM_OP_RELU && g->nodes[j + 1].input == g->nodes[j].output &&
+           g->nodes[j + 1].output != g->nodes[j].output;
+}
+
+static void forward_conv_relu(cam_workspace *ws, const cam_node *conv, const cam_node *relu, int i)
+{
+    const cam_graph *g = ws->graph;
+    const cam_tensor *tx = &g->tensors[conv->input];
+    const cam_tensor *ty = &g->tensors[conv->output];
+    cam_conv_shape s;
+    cam_node_conv_shape(g, conv, &s);
+    cam_conv2d_relu_forward(&s, 1, ws->acts[conv->input] + (size_t)i * tx->numel, conv->weight,
+                            conv->bias, ws->acts[conv->output] + (size_t)i * ty->numel,
+                            ws->acts[relu->output] + (size_t)i * ty->numel, ws->scratch);
+}
+
 cam_status cam_forward(cam_workspace *ws, const float *input, int n, float *probs, float *logits,
                        cam_error *err)
 {
@@ -88,8 +109,14 @@ cam_status cam_forward(cam_workspace *ws, const float *input, int n, float *prob
     memcpy(ws->acts[g->input], input, (size_t)n * in_numel * sizeof *input);
 
     for (int i = 0; i < n; i++) {
-        for (int j = 0; j < g->n_nodes; j++)
-            forward_node(ws, &g->nodes[j], i);
+        for (int j = 0; j < g->n_nodes; j++) {
+            if (conv_relu_pair(g, j)) {
+                forward_conv_relu(ws, &g->nodes[j], &g->nodes[j + 1], i);
+                j++;
+            } else {
+                forward_node(ws, &g->nodes[j], i);
+            }
+        }
         /* Probabilities: the graph's softmax, else a softmax of the logits. */
         float *p = ws->probs + (size_t)i * k;
         if (g->probabilities >= 0)

@@ -9,6 +9,9 @@
  * lengths. Vectorising them changes no result (no reduction is reordered). */
 #if defined(__GNUC__) && !defined(__clang__) && !defined(__OPTIMIZE_SIZE__)
 #pragma GCC optimize("vect-cost-model=cheap")
+/* ...and the rows copied here are short (3 to 30 floats): a library memcpy call
+ * per row costs more than the copy, so copy loops stay loops. */
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
 #endif
 
 #include <cblas.h>
@@ -46,6 +49,22 @@ static size_t col_size(const cam_conv_shape *s)
            (size_t)s->out_width;
 }
 
+/* The forward's im2col copies rows in whole chunks of CHUNK floats (one or two
+ * vector moves each), so it may read and write up to CHUNK - 1 floats past a row:
+ * the column matrix and the padded channel each get CHUNK floats of room behind
+ * them in scratch (see im2col_chunked). */
+#define CHUNK 8
+
+static size_t chunked_col_size(const cam_conv_shape *s)
+{
+    return col_size(s) + CHUNK;
+}
+
+static size_t chunked_plane_size(const cam_conv_shape *s)
+{
+    return padded_plane_size(s) + CHUNK;
+}
+
 /* Below this many output pixels per image, OpenBLAS does better with the
  * transposed product (the pixels as the rows of C): see conv_forward_small. */
 #define SMALL_OUTPUT 16
@@ -59,7 +78,7 @@ size_t cam_conv2d_scratch_size(const cam_conv_shape *s)
 {
     if (conv_is_pointwise(s))
         return 0;
-    size_t need = col_size(s) + padded_plane_size(s);
+    size_t need = chunked_col_size(s) + chunked_plane_size(s);
     if (conv_is_small(s)) {
         size_t small = col_size(s) +
                        (size_t)s->out_height * s->out_width * (size_t)(s->out_channels / s->groups) +
@@ -230,6 +249,46 @@ void cam_im2col(const cam_conv_shape *s, const float *image, int c0, int cg, flo
         im2col_checked(s, image, c0, cg, col);
 }
 
+/* cam_im2col for the forward pass, unit stride along the width: every channel is
+ * first copied into the zero-padded plane `padded`, then each output row of each
+ * kernel tap is copied in chunks of CHUNK floats. A chunk may run past the row: it
+ * reads at most CHUNK - 1 floats past the padded plane (with unit stride along the
+ * width, a row of the last tap ends at or before the plane's end; the plane has
+ * CHUNK floats of zeroed room behind it) and writes at most CHUNK - 1 floats past the row, into
+ * the start of the next row, which is written after it (rows and taps are filled
+ * in increasing order), or, for the very last row, into the CHUNK floats of room
+ * behind the column matrix. So col needs chunked_col_size() floats and padded
+ * chunked_plane_size(), and padded must not start inside col's room. */
+static void im2col_chunked(const cam_conv_shape *s, const float *image, int c0, int cg, float *col,
+                           float *padded)
+{
+    const int H = s->in_height, W = s->in_width, OH = s->out_height, OW = s->out_width;
+    const int kh = s->kernel_height, kw = s->kernel_width;
+    const int sh = s->stride_height;
+    const int pt = s->pad_top, pl = s->pad_left;
+    const int Wp = W + pl + s->pad_right;
+    const size_t ohw = (size_t)OH * OW;
+    memset(padded, 0, chunked_plane_size(s) * sizeof *padded); /* borders stay zero */
+    for (int c = 0; c < cg; c++) {
+        const float *plane = image + (size_t)(c0 + c) * H * W;
+        for (int y = 0; y < H; y++)
+            copy_floats(padded + (size_t)(y + pt) * Wp + pl, plane + (size_t)y * W, W);
+        for (int ki = 0; ki < kh; ki++) {
+            for (int kj = 0; kj < kw; kj++) {
+                float *row = col + ((size_t)(c * kh + ki) * kw + kj) * ohw;
+                const float *base =
+                    padded + (size_t)ki * s->dilation_height * Wp + (size_t)kj * s->dilation_width;
+                for (int oy = 0; oy < OH; oy++) {
+                    const float *src = base + (size_t)oy * sh * Wp;
+                    float *dst = row + (size_t)oy * OW;
+                    for (int x = 0; x < OW; x += CHUNK)
+                        memcpy(dst + x, src + x, CHUNK * sizeof *dst);
+                }
+            }
+        }
+    }
+}
+
 /* The transpose of cam_im2col: adds every column entry onto its input pixel. */
 void cam_col2im(const cam_conv_shape *s, const float *col, int c0, int cg, float *image)
 {
@@ -262,6 +321,15 @@ void cam_col2im(const cam_conv_shape *s, const float *col, int c0, int cg, float
     }
 }
 
+/* relu[p] = max(y[p], 0), a NaN propagating (as cam_relu_forward). */
+static inline void relu_row(const float *y, float *relu, int n)
+{
+    for (int p = 0; p < n; p++) {
+        float v = y[p];
+        relu[p] = !(v <= 0.0f) ? v : 0.0f;
+    }
+}
+
 /* One image, small output (N = OH*OW < SMALL_OUTPUT), per group g:
  *   rows (N x K)      rows[p][(c*kh + ki)*kw + kj] = input pixel under tap (ki,kj) of pixel p
  *   t (N x Mg)        = rows . W_g^T
@@ -269,7 +337,7 @@ void cam_col2im(const cam_conv_shape *s, const float *col, int c0, int cg, float
  * With N as the rows of the product, OpenBLAS's kernels are not starved by a
  * 3x3 feature map (about 1.7x faster for the 3x3 layers of the reference nets). */
 static void conv_forward_small(const cam_conv_shape *s, const float *x, const float *weight,
-                               const float *bias, float *y, float *scratch)
+                               const float *bias, float *y, float *relu, float *scratch)
 {
     const int G = s->groups;
     const int cg = s->in_channels / G, mg = s->out_channels / G;
@@ -282,6 +350,7 @@ static void conv_forward_small(const cam_conv_shape *s, const float *x, const fl
     float *rows = scratch;
     float *t = scratch + (size_t)N * K;
     float *padded = t + (size_t)N * mg; /* cg zero-padded channels */
+    const int dense3x3 = kh == 3 && kw == 3 && s->dilation_height == 1 && s->dilation_width == 1;
     memset(padded, 0, (size_t)cg * hwp * sizeof *padded);
     for (int g = 0; g < G; g++) {
         for (int c = 0; c < cg; c++) {
@@ -295,6 +364,15 @@ static void conv_forward_small(const cam_conv_shape *s, const float *x, const fl
             float *r = rows + (size_t)p * K;
             const float *corner = padded + (size_t)oy * s->stride_height * Wp +
                                   (size_t)ox * s->stride_width;
+            if (dense3x3) { /* the common case, unrolled */
+                for (int c = 0; c < cg; c++, r += 9) {
+                    const float *a = corner + c * hwp, *b = a + Wp, *d = b + Wp;
+                    r[0] = a[0], r[1] = a[1], r[2] = a[2];
+                    r[3] = b[0], r[4] = b[1], r[5] = b[2];
+                    r[6] = d[0], r[7] = d[1], r[8] = d[2];
+                }
+                continue;
+            }
             for (int c = 0; c < cg; c++) {
                 for (int ki = 0; ki < kh; ki++) {
                     const float *src = corner + c * hwp + (size_t)ki * s->dilation_height * Wp;
@@ -310,15 +388,33 @@ static void conv_forward_small(const cam_conv_shape *s, const float *x, const fl
             const float b = bias ? bias[g * mg + m] : 0.0f;
             for (int p = 0; p < N; p++)
                 dst[p] = t[(size_t)p * mg + m] + b;
+            if (relu)
+                relu_row(dst, relu + (size_t)(g * mg + m) * N, N);
         }
+    }
+}
+
+/* The epilogue of the GEMM path, while the rows are in cache: y[m][p] += bias[m]
+ * (no addition without a bias, so a -0 stays -0), then the ReLU if asked for. */
+static void bias_relu(float *y, float *relu, const float *bias, int rows, int n)
+{
+    for (int m = 0; m < rows; m++) {
+        float *row = y + (size_t)m * n;
+        if (bias) {
+            const float b = bias[m];
+            for (int p = 0; p < n; p++)
+                row[p] += b;
+        }
+        if (relu)
+            relu_row(row, relu + (size_t)m * n, n);
     }
 }
 
 /* Per image and group g (Mg = M/groups, Cg = C/groups, K = Cg*kh*kw, N = OH*OW):
  *   col (K x N)       = im2col(input_i, channels g*Cg ..)
- *   out_i,g (Mg x N)  = W_g (Mg x K) . col  (+ bias, pre-filled, beta = 1) */
-void cam_conv2d_forward(const cam_conv_shape *s, int n, const float *input, const float *weight,
-                        const float *bias, float *output, float *scratch)
+ *   out_i,g (Mg x N)  = W_g (Mg x K) . col, then + bias (and the ReLU into relu_i,g) */
+static void conv_forward(const cam_conv_shape *s, int n, const float *input, const float *weight,
+                         const float *bias, float *output, float *relu, float *scratch)
 {
     const int G = s->groups;
     const int cg = s->in_channels / G, mg = s->out_channels / G;
@@ -331,30 +427,42 @@ void cam_conv2d_forward(const cam_conv_shape *s, int n, const float *input, cons
     for (int i = 0; i < n; i++) {
         const float *x = input + (size_t)i * in_size;
         float *y = output + (size_t)i * out_size;
+        float *r = relu ? relu + (size_t)i * out_size : NULL;
         if (!pointwise && conv_is_small(s)) {
-            conv_forward_small(s, x, weight, bias, y, scratch);
+            conv_forward_small(s, x, weight, bias, y, r, scratch);
             continue;
-        }
-        if (bias) {
-            for (int m = 0; m < s->out_channels; m++) {
-                float *dst = y + (size_t)m * N;
-                for (int p = 0; p < N; p++)
-                    dst[p] = bias[m];
-            }
         }
         for (int g = 0; g < G; g++) {
             const float *cols;
             if (pointwise) {
                 cols = x + (size_t)g * cg * N;
+            } else if (s->stride_width == 1) {
+                im2col_chunked(s, x, g * cg, cg, scratch, scratch + chunked_col_size(s));
+                cols = scratch;
             } else {
                 cam_im2col(s, x, g * cg, cg, scratch, scratch + col_size(s));
                 cols = scratch;
             }
+            float *yg = y + (size_t)g * mg * N;
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, mg, N, K, 1.0f,
-                        weight + (size_t)g * mg * K, K, cols, N, bias ? 1.0f : 0.0f,
-                        y + (size_t)g * mg * N, N);
+                        weight + (size_t)g * mg * K, K, cols, N, 0.0f, yg, N);
+            bias_relu(yg, r ? r + (size_t)g * mg * N : NULL, bias ? bias + (size_t)g * mg : NULL,
+                      mg, N);
         }
     }
+}
+
+void cam_conv2d_forward(const cam_conv_shape *s, int n, const float *input, const float *weight,
+                        const float *bias, float *output, float *scratch)
+{
+    conv_forward(s, n, input, weight, bias, output, NULL, scratch);
+}
+
+void cam_conv2d_relu_forward(const cam_conv_shape *s, int n, const float *input,
+                             const float *weight, const float *bias, float *output, float *relu,
+                             float *scratch)
+{
+    conv_forward(s, n, input, weight, bias, output, relu, scratch);
 }
 
 /* Per image and group:

@@ -54,6 +54,12 @@ size_t cam_conv2d_scratch_size(const cam_conv_shape *s);
  * scratch cam_conv2d_scratch_size(s) floats */
 void cam_conv2d_forward(const cam_conv_shape *s, int n, const float *input, const float *weight,
                         const float *bias, float *output, float *scratch);
+/* The same convolution followed by a ReLU, in one pass over the output while it
+ * is in cache: output as cam_conv2d_forward (bit-identical), and relu (n x M x OH
+ * x OW, not aliasing output) = cam_relu_forward(output). */
+void cam_conv2d_relu_forward(const cam_conv_shape *s, int n, const float *input,
+                             const float *weight, const float *bias, float *output, float *relu,
+                             float *scratch);
 /* grad_output n x M x OH x OW  ->  grad_input n x C x H x W (overwritten) */
 void cam_conv2d_backward(const cam_conv_shape *s, int n, const float *grad_output,
                          const float *weight, float *grad_input, float *scratch);

@@ -256,6 +256,19 @@ static void test_conv_random(void)
         snprintf(what, sizeof what, "conv config %zu vs direct", t);
         check_floats(what, y, ref, out_n, 1e-5f);
 
+        /* The fused Conv+ReLU: the same output, bit for bit, and its ReLU. */
+        float *y2 = malloc(out_n * sizeof *y2), *r2 = malloc(out_n * sizeof *r2);
+        float *rref = malloc(out_n * sizeof *rref);
+        cam_conv2d_relu_forward(&s, n, x, w, b, y2, r2, scratch);
+        cam_relu_forward(out_n, y, rref);
+        snprintf(what, sizeof what, "conv config %zu fused output", t);
+        CHECK(memcmp(y2, y, out_n * sizeof *y) == 0);
+        snprintf(what, sizeof what, "conv config %zu fused relu", t);
+        check_floats(what, r2, rref, out_n, 0.0f);
+        free(y2);
+        free(r2);
+        free(rref);
+
         conv_params p = {s, n, w, b, scratch};
         op_case oc = {in_n, out_n, conv_fwd, conv_bwd, &p};
         snprintf(what, sizeof what, "conv config %zu gradient", t);
@@ -410,6 +423,47 @@ static void test_maxpool(void)
     cam_maxpool_forward(&sp, 1, xn, y);
     const float wantp[4] = {-5, -6, -7, -8};
     check_floats("maxpool padding", y, wantp, 4, 0.0f);
+
+    /* The vectorised 2x2/2 path against a direct maximum, on widths that leave
+     * 0 to 3 outputs after the groups of 4, odd sizes (last row/column unused) and
+     * a NaN, which must win its window. */
+    static const int sizes[][2] = {{28, 28}, {14, 14}, {7, 7}, {15, 13}, {9, 17}, {2, 8}};
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        const int H = sizes[t][0], W = sizes[t][1], C = 3;
+        cam_pool_shape sv = make_pool(C, H, W, 2, 2, 0, 0);
+        size_t in_n = (size_t)C * H * W, out_n = (size_t)C * sv.out_height * sv.out_width;
+        float *xv = malloc(in_n * sizeof *xv), *yv = malloc(out_n * sizeof *yv);
+        float *want_v = malloc(out_n * sizeof *want_v);
+        fill_random(xv, in_n);
+        xv[(size_t)W + 3] = NAN; /* channel 0, row 1 */
+        for (int c = 0; c < C; c++)
+            for (int oy = 0; oy < sv.out_height; oy++)
+                for (int ox = 0; ox < sv.out_width; ox++) {
+                    const float *w0 = xv + ((size_t)c * H + 2 * oy) * W + 2 * ox;
+                    float v[4] = {w0[0], w0[1], w0[W], w0[W + 1]}, m = v[0];
+                    for (int k = 1; k < 4; k++)
+                        if (v[k] > m || isnan(v[k]))
+                            m = isnan(m) ? m : v[k];
+                    want_v[((size_t)c * sv.out_height + oy) * sv.out_width + ox] = m;
+                }
+        cam_maxpool_forward(&sv, 1, xv, yv);
+        int nan_seen = 0;
+        for (size_t i = 0; i < out_n; i++) {
+            if (isnan(want_v[i]) || isnan(yv[i])) {
+                CHECK(isnan(want_v[i]) && isnan(yv[i]));
+                nan_seen++;
+            } else if (yv[i] != want_v[i]) {
+                fprintf(stderr, "maxpool %dx%d: output %zu is %g, want %g\n", H, W, i, yv[i],
+                        want_v[i]);
+                failures++;
+                break;
+            }
+        }
+        CHECK(nan_seen == 1);
+        free(xv);
+        free(yv);
+        free(want_v);
+    }
 
     /* Gradients: distinct values so no window has a near-tie. */
     static const int cfg[][5] = {{2, 6, 6, 2, 2}, {2, 7, 5, 3, 2}, {1, 5, 5, 2, 2}};
