@@ -26,7 +26,10 @@ static void forward_node(cam_workspace *ws, const cam_node *node, int i)
     case CAM_OP_CONV: {
         cam_conv_shape s;
         cam_node_conv_shape(g, node, &s);
-        cam_conv2d_forward(&s, 1, x, node->weight, node->bias, y, ws->scratch);
+        if (node->packed)
+            cam_conv2d_direct_forward(&s, 1, x, node->packed, node->bias, y, NULL, ws->scratch);
+        else
+            cam_conv2d_forward(&s, 1, x, node->weight, node->bias, y, ws->scratch);
         break;
     }
     case CAM_OP_RELU:
@@ -79,9 +82,13 @@ static void forward_conv_relu(cam_workspace *ws, const cam_node *conv, const cam
     const cam_tensor *ty = &g->tensors[conv->output];
     cam_conv_shape s;
     cam_node_conv_shape(g, conv, &s);
-    cam_conv2d_relu_forward(&s, 1, ws->acts[conv->input] + (size_t)i * tx->numel, conv->weight,
-                            conv->bias, ws->acts[conv->output] + (size_t)i * ty->numel,
-                            ws->acts[relu->output] + (size_t)i * ty->numel, ws->scratch);
+    const float *x = ws->acts[conv->input] + (size_t)i * tx->numel;
+    float *y = ws->acts[conv->output] + (size_t)i * ty->numel;
+    float *r = ws->acts[relu->output] + (size_t)i * ty->numel;
+    if (conv->packed)
+        cam_conv2d_direct_forward(&s, 1, x, conv->packed, conv->bias, y, r, ws->scratch);
+    else
+        cam_conv2d_relu_forward(&s, 1, x, conv->weight, conv->bias, y, r, ws->scratch);
 }
 
 cam_status cam_forward(cam_workspace *ws, const float *input, int n, float *probs, float *logits,

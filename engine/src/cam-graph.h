@@ -94,6 +94,8 @@
 
 #include <stddef.h>
 
+#include "cam-ops.h" /* cam_conv_shape */
+
 /* Largest accepted dimension of any tensor (and of a kernel, stride, pad...). */
 #define CAM_GRAPH_MAX_DIM 65536
 /* Largest accepted number of elements of one tensor (per image). */
@@ -146,6 +148,9 @@ typedef struct cam_node {
     /* CONV, GEMM, BATCHNORM, ADD: see the op list above. Point into graph->weights. */
     const float *weight;
     const float *bias;
+    /* CONV: the weights packed for cam_conv2d_direct_forward (owned), or NULL
+     * when the layer uses im2col + GEMM (cam-ops.h, "Direct convolution"). */
+    float *packed;
 
     /* CONV and MAXPOOL */
     int kernel_h, kernel_w;
@@ -199,6 +204,14 @@ int cam_graph_find_tensor(const cam_graph *graph, const char *name);
 
 /* Activation bytes for a batch: sum of numel over all non-weight tensors (per image). */
 size_t cam_graph_activation_numel(const cam_graph *graph);
+
+/* The conv geometry of a CONV node. */
+void cam_node_conv_shape(const cam_graph *graph, const cam_node *node, cam_conv_shape *s);
+
+/* Packs the weights of every convolution that the direct kernel takes (node
+ * packed, see cam-ops.h "Direct convolution"); called once by the loader. Returns
+ * 0, or -1 when out of memory. */
+int cam_graph_pack_convolutions(cam_graph *graph);
 
 /* Frees everything the graph owns and the graph itself. NULL is fine. */
 void cam_graph_free(cam_graph *graph);

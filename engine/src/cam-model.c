@@ -325,6 +325,8 @@ cam_status cam_model_create(cam_graph *graph, cam_metadata_entry *metadata, int 
         s = cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
     if (s == CAM_OK)
         s = cam_model_init_layers(model, err);
+    if (s == CAM_OK && cam_graph_pack_convolutions(graph) != 0)
+        s = cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory packing the convolution weights");
     if (s == CAM_OK)
         s = read_labels(model, err);
     if (s == CAM_OK)

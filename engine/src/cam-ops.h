@@ -73,6 +73,22 @@ void cam_im2col(const cam_conv_shape *s, const float *image, int c0, int cg, flo
                 float *padded);
 void cam_col2im(const cam_conv_shape *s, const float *col, int c0, int cg, float *image);
 
+/* ---- Direct convolution (cam-ops-conv-direct.c) ----------------------------
+ * For small feature maps (at most 256 output pixels, K = C*kh*kw >= 64, M a multiple
+ * of 16, one group) on CPUs with AVX-512: weights packed once (at model load), the
+ * input read in place, each output one FMA chain over k. The loader packs the
+ * weights of the convolutions for which cam_conv_direct_supported() is true, and
+ * the forward pass then uses cam_conv2d_direct_forward instead of
+ * cam_conv2d_forward. Set CAM_NO_DIRECT_CONV=1 to turn it off (before loading). */
+int cam_conv_direct_supported(const cam_conv_shape *s);
+size_t cam_conv_direct_packed_size(const cam_conv_shape *s);   /* floats */
+void cam_conv_direct_pack(const cam_conv_shape *s, const float *weight, float *packed);
+size_t cam_conv_direct_scratch_size(const cam_conv_shape *s);  /* floats */
+/* output (n x M x OH x OW) = conv(input) + bias; relu (or NULL) = its ReLU. */
+void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *input,
+                               const float *packed, const float *bias, float *output,
+                               float *relu, float *scratch);
+
 /* ---- Relu ---------------------------------------------------------------- */
 
 /* x, y: count floats (whole batch). y may equal x. y = x > 0 ? x : 0; a NaN

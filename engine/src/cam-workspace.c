@@ -10,30 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cam_node_conv_shape(const cam_graph *graph, const cam_node *node, cam_conv_shape *s)
-{
-    const cam_tensor *x = &graph->tensors[node->input];
-    const cam_tensor *y = &graph->tensors[node->output];
-    memset(s, 0, sizeof *s);
-    s->in_channels = x->channels;
-    s->in_height = x->height;
-    s->in_width = x->width;
-    s->out_channels = y->channels;
-    s->out_height = y->height;
-    s->out_width = y->width;
-    s->kernel_height = node->kernel_h;
-    s->kernel_width = node->kernel_w;
-    s->stride_height = node->stride_h;
-    s->stride_width = node->stride_w;
-    s->pad_top = node->pad_top;
-    s->pad_left = node->pad_left;
-    s->pad_bottom = node->pad_bottom;
-    s->pad_right = node->pad_right;
-    s->dilation_height = node->dilation_h;
-    s->dilation_width = node->dilation_w;
-    s->groups = node->group > 0 ? node->group : 1;
-}
-
 void cam_node_pool_shape(const cam_graph *graph, const cam_node *node, cam_pool_shape *s)
 {
     const cam_tensor *x = &graph->tensors[node->input];
@@ -114,7 +90,11 @@ cam_workspace *cam_workspace_new(const cam_model *model, int max_batch, cam_erro
             continue;
         cam_conv_shape s;
         cam_node_conv_shape(g, &g->nodes[i], &s);
-        size_t need = cam_conv2d_scratch_size(&s);
+        size_t need = g->nodes[i].packed ? cam_conv_direct_scratch_size(&s)
+                                         : cam_conv2d_scratch_size(&s);
+        if (need > scratch)
+            scratch = need;
+        need = cam_conv2d_scratch_size(&s); /* the backward's im2col */
         if (need > scratch)
             scratch = need;
     }

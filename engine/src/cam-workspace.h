@@ -34,8 +34,7 @@ struct cam_workspace {
     double *explain_scratch; /* explanations: 2 x max_numel doubles (sums, channel weights) */
 };
 
-/* The conv / pool geometry of a node (cam-workspace.c). */
-void cam_node_conv_shape(const cam_graph *graph, const cam_node *node, cam_conv_shape *s);
+/* The pool geometry of a node (cam-workspace.c; the conv geometry: cam-graph.h). */
 void cam_node_pool_shape(const cam_graph *graph, const cam_node *node, cam_pool_shape *s);
 
 /* Probabilities of image i of the last forward (n_classes floats). */

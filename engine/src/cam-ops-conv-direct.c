@@ -1,0 +1,273 @@
+/*
+ * cam-ops-conv-direct.c -- a direct convolution for layers with small feature
+ * maps, on x86-64 CPUs with AVX-512 (see cam-ops.h, "Direct convolution").
+ *
+ * Why: a 7x7 or 3x3 feature map makes the im2col GEMM short and wide (N = 49 or 9
+ * columns, K = hundreds), a shape on which OpenBLAS spends much of its time
+ * packing: the weights are repacked on every call and the column matrix is copied
+ * twice (im2col, then packing). Here the weights are packed once, when the model
+ * is loaded, and the input is read in place ("implicit im2col").
+ *
+ * How: output channels are taken in blocks of 32 (two 16-float vectors; a last
+ * block of 16 uses one), pixels in tiles of up to TILE_PIXELS. For one block and
+ * one tile, every (output channel, pixel) pair has its own accumulator lane:
+ *
+ *     for k in 0 .. K-1  (k = (c*kh + ki)*kw + kj, the im2col row order)
+ *         acc[j] = fma(packed[k][0..31], x_padded[c][oy_j*sh + ki*dh][ox_j*sw + kj*dw], acc[j])
+ *
+ * in slices of K_SLICE taps whose sums are added up in order (blocked summation,
+ * as GEMM kernels block K), so each output is computed by the same operations in
+ * the same order: its value does not depend on the tile, the block, the batch or
+ * the thread it was computed in. The tile is then written out as NCHW with the bias (and the ReLU).
+ * Results differ from the im2col + OpenBLAS path in the last bits (another
+ * summation order), as any two GEMM kernels do; a machine uses one of the two
+ * paths for a layer, always the same.
+ */
+#include "cam-ops.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define CAM_DIRECT_X86 1
+#include <immintrin.h>
+#endif
+
+#define BLOCK 32       /* output channels per block */
+#define TILE_PIXELS 12 /* pixels per tile at most: 2 x 12 accumulators of 16 floats */
+#define DIRECT_MAX_PIXELS 256 /* above, im2col + OpenBLAS is as fast (30x30: faster) */
+#define DIRECT_MIN_K 64
+#define K_SLICE 64     /* taps summed in registers before being added to the tile */
+
+static int cpu_has_avx512(void)
+{
+#ifdef CAM_DIRECT_X86
+    static int cached = -1; /* a benign race: every thread computes the same value */
+    if (cached < 0) {
+        const char *off = getenv("CAM_NO_DIRECT_CONV"); /* for tests and comparisons */
+        cached = !(off && *off && strcmp(off, "0") != 0) && __builtin_cpu_supports("avx512f");
+    }
+    return cached;
+#else
+    return 0;
+#endif
+}
+
+static size_t padded_input_size(const cam_conv_shape *s)
+{
+    return (size_t)s->in_channels * (s->in_height + s->pad_top + s->pad_bottom) *
+           (s->in_width + s->pad_left + s->pad_right);
+}
+
+int cam_conv_direct_supported(const cam_conv_shape *s)
+{
+    const int K = s->in_channels * s->kernel_height * s->kernel_width;
+    return s->groups == 1 && s->out_channels % 16 == 0 &&
+           s->out_height * s->out_width <= DIRECT_MAX_PIXELS && K >= DIRECT_MIN_K &&
+           padded_input_size(s) < INT_MAX / 2 && cpu_has_avx512();
+}
+
+size_t cam_conv_direct_packed_size(const cam_conv_shape *s)
+{
+    return (size_t)s->out_channels * s->in_channels * s->kernel_height * s->kernel_width;
+}
+
+/* packed: per block of bm (32, or 16 for the last) channels starting at m0, the
+ * K x bm matrix packed[m0*K + k*bm + l] = weight[(m0 + l)*K + k]. */
+void cam_conv_direct_pack(const cam_conv_shape *s, const float *weight, float *packed)
+{
+    const int M = s->out_channels;
+    const size_t K = (size_t)s->in_channels * s->kernel_height * s->kernel_width;
+    for (int m0 = 0; m0 < M; m0 += BLOCK) {
+        const int bm = M - m0 >= BLOCK ? BLOCK : M - m0;
+        float *dst = packed + (size_t)m0 * K;
+        for (size_t k = 0; k < K; k++)
+            for (int l = 0; l < bm; l++)
+                dst[k * bm + l] = weight[(size_t)(m0 + l) * K + k];
+    }
+}
+
+size_t cam_conv_direct_scratch_size(const cam_conv_shape *s)
+{
+    const size_t K = (size_t)s->in_channels * s->kernel_height * s->kernel_width;
+    const size_t N = (size_t)s->out_height * s->out_width;
+    /* padded input, tile, then K + N ints (a float and an int have the same size
+     * on every platform with AVX-512; elsewhere this is never called for real). */
+    return padded_input_size(s) + (size_t)BLOCK * TILE_PIXELS + K + N + 16;
+}
+
+#ifdef CAM_DIRECT_X86
+
+/* One block of 32 (nv = 2) or 16 (nv = 1) channels times P pixels: t[j*16*nv + l]
+ * = sum over k of w[k*16*nv + l] * in[base[j] + off[k]]. The sum runs in slices
+ * of K_SLICE taps, each a fused multiply-add chain in k order, added to t in
+ * slice order (blocked summation: the rounding error grows with K_SLICE + K /
+ * K_SLICE terms rather than K). Inlined with constant nv and P (the switch
+ * below), so the accumulators live in registers. */
+__attribute__((target("avx512f"), always_inline)) static inline void
+tile(int K, const int *restrict off, const float *restrict w, const float *restrict in,
+     const int *restrict base, float *restrict t, const int nv, const int P)
+{
+    __m512 a0[TILE_PIXELS], a1[TILE_PIXELS];
+    const float *src[TILE_PIXELS];
+    #pragma GCC unroll 12
+    for (int j = 0; j < P; j++)
+        src[j] = in + base[j];
+    for (int k0 = 0; k0 < K; k0 += K_SLICE) {
+        const int k1 = K - k0 > K_SLICE ? k0 + K_SLICE : K;
+        #pragma GCC unroll 12
+        for (int j = 0; j < P; j++) {
+            a0[j] = _mm512_setzero_ps();
+            a1[j] = _mm512_setzero_ps();
+        }
+        if (nv == 2) {
+            for (int k = k0; k < k1; k++) {
+                const __m512 w0 = _mm512_loadu_ps(w + (size_t)k * 32);
+                const __m512 w1 = _mm512_loadu_ps(w + (size_t)k * 32 + 16);
+                const int o = off[k];
+                #pragma GCC unroll 12
+                for (int j = 0; j < P; j++) {
+                    const __m512 b = _mm512_set1_ps(src[j][o]);
+                    a0[j] = _mm512_fmadd_ps(w0, b, a0[j]);
+                    a1[j] = _mm512_fmadd_ps(w1, b, a1[j]);
+                }
+            }
+            #pragma GCC unroll 12
+            for (int j = 0; j < P; j++) {
+                float *tj = t + (size_t)j * 32;
+                if (k0) {
+                    a0[j] = _mm512_add_ps(_mm512_loadu_ps(tj), a0[j]);
+                    a1[j] = _mm512_add_ps(_mm512_loadu_ps(tj + 16), a1[j]);
+                }
+                _mm512_storeu_ps(tj, a0[j]);
+                _mm512_storeu_ps(tj + 16, a1[j]);
+            }
+        } else {
+            for (int k = k0; k < k1; k++) {
+                const __m512 w0 = _mm512_loadu_ps(w + (size_t)k * 16);
+                const int o = off[k];
+                #pragma GCC unroll 12
+                for (int j = 0; j < P; j++)
+                    a0[j] = _mm512_fmadd_ps(w0, _mm512_set1_ps(src[j][o]), a0[j]);
+            }
+            #pragma GCC unroll 12
+            for (int j = 0; j < P; j++) {
+                float *tj = t + (size_t)j * 16;
+                if (k0)
+                    a0[j] = _mm512_add_ps(_mm512_loadu_ps(tj), a0[j]);
+                _mm512_storeu_ps(tj, a0[j]);
+            }
+        }
+    }
+}
+
+#define TILE_CASES(nv)                                         \
+    case 1: tile(K, off, w, in, base, t, nv, 1); break;        \
+    case 2: tile(K, off, w, in, base, t, nv, 2); break;        \
+    case 3: tile(K, off, w, in, base, t, nv, 3); break;        \
+    case 4: tile(K, off, w, in, base, t, nv, 4); break;        \
+    case 5: tile(K, off, w, in, base, t, nv, 5); break;        \
+    case 6: tile(K, off, w, in, base, t, nv, 6); break;        \
+    case 7: tile(K, off, w, in, base, t, nv, 7); break;        \
+    case 8: tile(K, off, w, in, base, t, nv, 8); break;        \
+    case 9: tile(K, off, w, in, base, t, nv, 9); break;        \
+    case 10: tile(K, off, w, in, base, t, nv, 10); break;      \
+    case 11: tile(K, off, w, in, base, t, nv, 11); break;      \
+    default: tile(K, off, w, in, base, t, nv, 12); break;
+
+__attribute__((target("avx512f"))) static void
+run_tile(int K, const int *off, const float *w, const float *in, const int *base, float *t,
+         int nv, int P)
+{
+    if (nv == 2) {
+        switch (P) { TILE_CASES(2) }
+    } else {
+        switch (P) { TILE_CASES(1) }
+    }
+}
+
+/* Writes the tile t (P pixels x bm channels, pixel-major) to the NCHW rows
+ * y[l*N .. l*N + P) (+ bias[l]), and their ReLU to r (NULL: none): one strided
+ * gather per channel, then vector adds, compares and masked stores. */
+__attribute__((target("avx512f"))) static void tile_store(const float *t, int bm, int P,
+                                                          const float *bias, float *y, float *r,
+                                                          int N)
+{
+    const __mmask16 lanes = (__mmask16)((1u << P) - 1);
+    const __m512i index = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6,
+                                                              5, 4, 3, 2, 1, 0),
+                                             _mm512_set1_epi32(bm));
+    const __m512 zero = _mm512_setzero_ps();
+    for (int l = 0; l < bm; l++) {
+        __m512 v = _mm512_mask_i32gather_ps(zero, lanes, index, t + l, 4);
+        if (bias)
+            v = _mm512_add_ps(v, _mm512_set1_ps(bias[l]));
+        _mm512_mask_storeu_ps(y + (size_t)l * N, lanes, v);
+        if (r) {
+            /* !(v <= 0) keeps v > 0 and NaN, as cam_relu_forward */
+            const __mmask16 keep = _mm512_cmp_ps_mask(v, zero, _CMP_NLE_UQ);
+            _mm512_mask_storeu_ps(r + (size_t)l * N, lanes, _mm512_maskz_mov_ps(keep, v));
+        }
+    }
+}
+
+void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *input,
+                               const float *packed, const float *bias, float *output,
+                               float *relu, float *scratch)
+{
+    const int C = s->in_channels, H = s->in_height, W = s->in_width, M = s->out_channels;
+    const int kh = s->kernel_height, kw = s->kernel_width, OW = s->out_width;
+    const int Hp = H + s->pad_top + s->pad_bottom, Wp = W + s->pad_left + s->pad_right;
+    const int K = C * kh * kw, N = s->out_height * OW;
+    const size_t hwp = (size_t)Hp * Wp;
+    float *padded = scratch;
+    float *t = padded + padded_input_size(s);
+    int *off = (int *)(t + (size_t)BLOCK * TILE_PIXELS);
+    int *base = off + K;
+
+    for (int c = 0, k = 0; c < C; c++)
+        for (int ki = 0; ki < kh; ki++)
+            for (int kj = 0; kj < kw; kj++)
+                off[k++] = (int)(c * hwp) + ki * s->dilation_height * Wp + kj * s->dilation_width;
+    for (int p = 0; p < N; p++)
+        base[p] = (p / OW) * s->stride_height * Wp + (p % OW) * s->stride_width;
+    memset(padded, 0, padded_input_size(s) * sizeof *padded); /* borders stay zero */
+
+    for (int i = 0; i < n; i++) {
+        const float *x = input + (size_t)i * C * H * W;
+        float *y = output + (size_t)i * M * N;
+        float *r = relu ? relu + (size_t)i * M * N : NULL;
+        for (int c = 0; c < C; c++)
+            for (int iy = 0; iy < H; iy++)
+                memcpy(padded + c * hwp + (size_t)(iy + s->pad_top) * Wp + s->pad_left,
+                       x + ((size_t)c * H + iy) * W, (size_t)W * sizeof *x);
+        for (int m0 = 0; m0 < M; m0 += BLOCK) {
+            const int bm = M - m0 >= BLOCK ? BLOCK : M - m0;
+            const float *w = packed + (size_t)m0 * K;
+            /* ceil(N / TILE_PIXELS) tiles of near-equal size: a tile of one or two
+             * pixels would leave the FMA units waiting on its short chains. */
+            const int tiles = (N + TILE_PIXELS - 1) / TILE_PIXELS;
+            for (int q = 0, p0 = 0; q < tiles; q++) {
+                const int P = (N - p0) / (tiles - q);
+                const int pstart = p0;
+                p0 += P;
+                run_tile(K, off, w, padded, base + pstart, t, bm / 16, P);
+                tile_store(t, bm, P, bias ? bias + m0 : NULL, y + (size_t)m0 * N + pstart,
+                           r ? r + (size_t)m0 * N + pstart : NULL, N);
+            }
+        }
+    }
+}
+
+#else /* no x86-64 AVX-512 support in this build: cam_conv_direct_supported() is 0 */
+
+void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *input,
+                               const float *packed, const float *bias, float *output,
+                               float *relu, float *scratch)
+{
+    (void)s, (void)n, (void)input, (void)packed, (void)bias, (void)output, (void)relu,
+        (void)scratch;
+}
+
+#endif
