@@ -250,7 +250,15 @@ CAM_API void cam_workspace_free(cam_workspace *ws);
  * on the bundled networks. The engine never merges the images of a batch into one
  * GEMM: OpenBLAS does not give bit-identical columns for different matrix widths,
  * so every image gets GEMMs of its own, with the same shapes whatever the batch.
- * n <= 0 means all cores. Returns the previous value. */
+ * n <= 0 means all cores. Returns the previous value.
+ *
+ * Kernels: convolutions whose output has at most 256 pixels (and C*kh*kw >= 64,
+ * output channels a multiple of 16, one group) run a direct AVX-512 kernel, single-
+ * threaded per image, with weights packed when the model is loaded; the others run
+ * im2col + OpenBLAS sgemm. CPUs without AVX-512F, or a process started with the
+ * environment variable CAM_NO_AVX512=1, use im2col + OpenBLAS everywhere. The two
+ * paths agree to float rounding, not bit for bit; on one machine and path, results
+ * are bit-identical whatever the thread count or batch. */
 CAM_API int cam_set_blas_threads(int n);
 
 /* Forward pass on n images (input: n x C x H x W, 1 <= n <= max_batch). Writes

@@ -40,12 +40,12 @@
 #define DIRECT_MIN_K 64
 #define K_SLICE 64     /* taps summed in registers before being added to the tile */
 
-static int cpu_has_avx512(void)
+int cam_cpu_avx512(void)
 {
 #ifdef CAM_DIRECT_X86
     static int cached = -1; /* a benign race: every thread computes the same value */
     if (cached < 0) {
-        const char *off = getenv("CAM_NO_DIRECT_CONV"); /* for tests and comparisons */
+        const char *off = getenv("CAM_NO_AVX512"); /* for tests and comparisons */
         cached = !(off && *off && strcmp(off, "0") != 0) && __builtin_cpu_supports("avx512f");
     }
     return cached;
@@ -65,7 +65,7 @@ int cam_conv_direct_supported(const cam_conv_shape *s)
     const int K = s->in_channels * s->kernel_height * s->kernel_width;
     return s->groups == 1 && s->out_channels % 16 == 0 &&
            s->out_height * s->out_width <= DIRECT_MAX_PIXELS && K >= DIRECT_MIN_K &&
-           padded_input_size(s) < INT_MAX / 2 && cpu_has_avx512();
+           padded_input_size(s) < INT_MAX / 2 && cam_cpu_avx512();
 }
 
 size_t cam_conv_direct_packed_size(const cam_conv_shape *s)

@@ -100,6 +100,42 @@ static inline cam_v4 max_first_v4(cam_v4 m, cam_v4 v)
 #define CAM_V4_SHUFFLE(a, b, i, j, k, l) __builtin_shuffle(a, b, (cam_v4i){i, j, k, l})
 #endif
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+/* max_first on 16 lanes. */
+__attribute__((target("avx512f"))) static inline __m512 max_first_v16(__m512 m, __m512 v)
+{
+    __mmask16 take = _mm512_cmp_ps_mask(v, m, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    return _mm512_mask_mov_ps(m, take, v);
+}
+
+/* The 2x2/2 pool of one plane whose rows are at most 32 floats wide: per output
+ * row, the vertical maxima of the two input rows (masked loads), then the even
+ * and odd lanes' maxima (two permutes), one masked store. The same comparisons,
+ * in the same order, as the portable path. */
+__attribute__((target("avx512f"))) static void maxpool2x2_plane_avx512(const float *plane,
+                                                                       int W, int OH, int OW,
+                                                                       float *out)
+{
+    const int lo = W < 16 ? W : 16, hi = W - lo;
+    const __mmask16 mlo = (__mmask16)((1u << lo) - 1), mhi = (__mmask16)((1u << hi) - 1);
+    const __mmask16 mout = (__mmask16)((1u << OW) - 1);
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    for (int oy = 0; oy < OH; oy++) {
+        const float *r0 = plane + (size_t)(2 * oy) * W, *r1 = r0 + W;
+        __m512 a = max_first_v16(_mm512_maskz_loadu_ps(mlo, r0), _mm512_maskz_loadu_ps(mlo, r1));
+        __m512 b = max_first_v16(_mm512_maskz_loadu_ps(mhi, r0 + lo),
+                                 _mm512_maskz_loadu_ps(mhi, r1 + lo));
+        __m512 m = max_first_v16(_mm512_permutex2var_ps(a, even, b),
+                                 _mm512_permutex2var_ps(a, odd, b));
+        _mm512_mask_storeu_ps(out + (size_t)oy * OW, mout, m);
+    }
+}
+#define CAM_POOL_AVX512 1
+#endif
+
 void cam_maxpool_forward(const cam_pool_shape *s, int n, const float *x, float *y)
 {
     const size_t hw = (size_t)s->in_height * s->in_width;
@@ -112,6 +148,12 @@ void cam_maxpool_forward(const cam_pool_shape *s, int n, const float *x, float *
     for (size_t p = 0; p < planes; p++) {
         const float *plane = x + p * hw;
         float *out = y + p * ohw;
+#ifdef CAM_POOL_AVX512
+        if (fast && s->in_width <= 32 && cam_cpu_avx512()) {
+            maxpool2x2_plane_avx512(plane, s->in_width, s->out_height, s->out_width, out);
+            continue;
+        }
+#endif
         if (fast) {
             /* The common 2x2/2 pool without padding: same comparisons, same order. */
             /* The maximum of 4 values does not depend on the order they are compared

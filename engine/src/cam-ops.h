@@ -73,13 +73,21 @@ void cam_im2col(const cam_conv_shape *s, const float *image, int c0, int cg, flo
                 float *padded);
 void cam_col2im(const cam_conv_shape *s, const float *col, int c0, int cg, float *image);
 
+/* ---- AVX-512 --------------------------------------------------------------
+ * 1 when this x86-64 CPU has AVX-512F and CAM_NO_AVX512 is unset or "0" (read once,
+ * before the first model is loaded: set it to compare with the portable paths).
+ * The direct convolution and the 2x2 max pool use it; results stay the same
+ * whatever the thread count or batch, but differ in the last bits from the
+ * portable paths (another GEMM kernel). */
+int cam_cpu_avx512(void);
+
 /* ---- Direct convolution (cam-ops-conv-direct.c) ----------------------------
  * For small feature maps (at most 256 output pixels, K = C*kh*kw >= 64, M a multiple
  * of 16, one group) on CPUs with AVX-512: weights packed once (at model load), the
  * input read in place, each output one FMA chain over k. The loader packs the
  * weights of the convolutions for which cam_conv_direct_supported() is true, and
  * the forward pass then uses cam_conv2d_direct_forward instead of
- * cam_conv2d_forward. Set CAM_NO_DIRECT_CONV=1 to turn it off (before loading). */
+ * cam_conv2d_forward. */
 int cam_conv_direct_supported(const cam_conv_shape *s);
 size_t cam_conv_direct_packed_size(const cam_conv_shape *s);   /* floats */
 void cam_conv_direct_pack(const cam_conv_shape *s, const float *weight, float *packed);

@@ -133,7 +133,8 @@ def bench(name, path, images, repeats):
         print(f"RESULT {name} {key}_ms {best[0]:.6f}")
         print(f"RESULT {name} {key}_ms_setting {best[1]}")
 
-    # Throughput of full Grad-CAM: choose threads and batch size on a sample, then run all.
+    # Throughput of full Grad-CAM: choose threads and batch size on a sample, then run all
+    # (best of 3 passes).
     data = torch.from_numpy(images)
     sample = data[:min(len(data), 1024)]
     best = None
@@ -154,10 +155,12 @@ def bench(name, path, images, repeats):
                 best = (ips, t, bs)
     _, t, bs = best
     torch.set_num_threads(t)
-    t0 = time.perf_counter()
-    for i in range(0, len(data), bs):
-        gradcam(data[i:i + bs])
-    ips = len(data) / (time.perf_counter() - t0)
+    ips = 0.0
+    for _ in range(3):  # best of 3 passes over all images, as the engine's side
+        t0 = time.perf_counter()
+        for i in range(0, len(data), bs):
+            gradcam(data[i:i + bs])
+        ips = max(ips, len(data) / (time.perf_counter() - t0))
     print(f"RESULT {name} gradcam_ips {ips:.3f}")
     print(f"RESULT {name} gradcam_ips_setting {t} thread{'s' if t > 1 else ''}, batch {bs}")
     sys.stdout.flush()
