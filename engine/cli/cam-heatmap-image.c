@@ -9,7 +9,11 @@
  */
 #include "cam-heatmap.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <gdk-pixbuf/gdk-pixbuf.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
 #include <string.h>
 
 #define CLI_IMAGE_ERROR (g_quark_from_static_string("cam-heatmap-image"))
@@ -140,12 +144,33 @@ gboolean cli_image_save(const cli_image *image, const char *path, GError **error
     GdkPixbuf *pb = gdk_pixbuf_new_from_data(buf, GDK_COLORSPACE_RGB, keep_alpha, 8,
                                              image->width, image->height, (int) stride, NULL,
                                              NULL);
+    /* Written to a temporary file beside the target, then renamed over it: a
+     * failed or interrupted write never leaves a half-written image, and an
+     * existing file at path stays as it was until the new one is complete. */
     GError *local = NULL;
-    gboolean ok;
-    if (!strcmp(format, "jpeg"))
-        ok = gdk_pixbuf_save(pb, path, format, &local, "quality", "95", NULL);
-    else
-        ok = gdk_pixbuf_save(pb, path, format, &local, NULL);
+    gboolean ok = FALSE;
+    char *dir = g_path_get_dirname(path), *base = g_path_get_basename(path);
+    char *tmp = g_strdup_printf("%s/.%s.XXXXXX", dir, base);
+    int fd = g_mkstemp_full(tmp, O_RDWR, 0666); /* mode as a plain create: 0666 & ~umask */
+    if (fd < 0) {
+        g_set_error(&local, G_FILE_ERROR, g_file_error_from_errno(errno), "%s", g_strerror(errno));
+    } else {
+        close(fd);
+        if (!strcmp(format, "jpeg"))
+            ok = gdk_pixbuf_save(pb, tmp, format, &local, "quality", "95", NULL);
+        else
+            ok = gdk_pixbuf_save(pb, tmp, format, &local, NULL);
+        if (ok && g_rename(tmp, path) != 0) {
+            g_set_error(&local, G_FILE_ERROR, g_file_error_from_errno(errno), "%s",
+                        g_strerror(errno));
+            ok = FALSE;
+        }
+        if (!ok)
+            g_unlink(tmp);
+    }
+    g_free(tmp);
+    g_free(dir);
+    g_free(base);
     g_object_unref(pb);
     g_free(buf);
     if (!ok) {

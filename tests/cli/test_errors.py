@@ -5,7 +5,8 @@
    image still written, the JSON marks each entry ok or error;
  - usage errors (unknown option, method, class, layer, colormap, alpha, output format,
    no images) exit 2 and say what is wrong; a missing model exits 3; --help and --version
-   exit 0; a clean run exits 0.
+   exit 0; a clean run exits 0;
+ - a write that fails part-way leaves no partial image and keeps the previous file.
 """
 import json
 import os
@@ -97,6 +98,34 @@ T.check(rc == 3, f"missing model: exit {rc}, expected 3")
 T.check("no-model.onnx" in se, f"missing model not named: {se!r}")
 rc, so, se = T.run(["-m", text, good[0]])
 T.check(rc == 3, f"model that is not ONNX: exit {rc}, expected 3")
+
+# A write that fails part-way (here: a file-size limit of 1 KiB, as a full disk
+# would) leaves no half-written image and keeps the file that was there.
+import resource  # noqa: E402
+import signal  # noqa: E402
+
+
+def small_files():
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1024, 1024))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write(), not a killed process
+
+
+wdir = os.path.join(d, "partial")
+os.makedirs(wdir, exist_ok=True)
+big = os.path.join(d, "big.png")
+T.write_png(big, T.test_image(7, 256, 256, 3))
+target = os.path.join(wdir, "result.png")
+with open(target, "wb") as f:
+    f.write(b"the previous result")
+rc, so, se = T.run(["-m", model, "-o", target, big], preexec_fn=small_files)
+T.check(rc != 0, f"write over the file-size limit: exit {rc}, expected an error")
+T.check(target in se, f"failed write does not name {target}: {se!r}")
+kept = open(target, "rb").read() if os.path.isfile(target) else None
+T.check(kept == b"the previous result", f"a failed write changed the existing file: {kept!r:.40}")
+T.check(sorted(os.listdir(wdir)) == ["result.png"], f"files left behind: {os.listdir(wdir)}")
+rc, so, se = T.run(["-m", model, "-o", target, big])
+T.check(rc == 0 and T.read_png(target).shape[:2] == (256, 256), f"normal write: exit {rc} {se!r}")
+T.check(sorted(os.listdir(wdir)) == ["result.png"], f"files left behind: {os.listdir(wdir)}")
 
 rc, so, se = T.run(["--help-all"])
 T.check(rc == 0 and "--evaluate" in so and "Exit status" in so, f"--help-all: exit {rc}")
