@@ -43,12 +43,16 @@
 int cam_cpu_avx512(void)
 {
 #ifdef CAM_DIRECT_X86
-    static int cached = -1; /* a benign race: every thread computes the same value */
-    if (cached < 0) {
+    /* Computed once; threads that race here all store the same value (atomics, so
+     * it is not a data race either). */
+    static int cached = -1;
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v < 0) {
         const char *off = getenv("CAM_NO_AVX512"); /* for tests and comparisons */
-        cached = !(off && *off && strcmp(off, "0") != 0) && __builtin_cpu_supports("avx512f");
+        v = !(off && *off && strcmp(off, "0") != 0) && __builtin_cpu_supports("avx512f");
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
     }
-    return cached;
+    return v;
 #else
     return 0;
 #endif

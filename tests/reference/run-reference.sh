@@ -1,6 +1,7 @@
 #!/bin/sh
 # run-reference.sh TEST-PROGRAM OUTDIR -- write the PyTorch references into OUTDIR with
-# make_reference.py, then compare the engine with them (test-reference MANIFEST).
+# make_reference.py, then compare the engine with them (test-reference MANIFEST), on
+# the default kernels and again on the portable ones.
 # Exits 77 (meson SKIP) when python3 with torch and onnx is missing.
 set -u
 program=$1
@@ -16,4 +17,8 @@ if ! missing=$("$py" -c 'import torch, onnx, numpy' 2>&1); then
     exit 77
 fi
 "$py" "$here/make_reference.py" "$outdir" || { echo "make_reference.py failed"; exit 1; }
-exec "$program" "$outdir/manifest.txt"
+"$program" "$outdir/manifest.txt" || exit 1
+# The same references on the portable kernels (im2col + OpenBLAS everywhere), the path
+# of CPUs without AVX-512; on such CPUs both runs take it.
+echo "--- again with CAM_NO_AVX512=1"
+CAM_NO_AVX512=1 exec "$program" "$outdir/manifest.txt"
