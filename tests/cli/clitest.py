@@ -16,37 +16,13 @@ import tempfile
 
 import numpy as np
 
-SOURCE_DIR = os.environ.get("CAM_SOURCE_DIR") or os.path.normpath(
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-BUILD_DIR = os.environ.get("CAM_BUILD_DIR") or os.path.join(SOURCE_DIR, "_build")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from testkit import BUILD_DIR, SOURCE_DIR, check, failures, finish, skip  # noqa: E402,F401
 sys.path.insert(0, os.path.join(SOURCE_DIR, "tests", "reference"))
 sys.path.insert(0, os.path.join(SOURCE_DIR, "weights"))
 
 CAM_HEATMAP = os.path.join(BUILD_DIR, "engine", "cli", "cam-heatmap")
 ENGINE_RENDER = os.path.join(BUILD_DIR, "tests", "cli", "cli-engine-render")
-
-failures = []
-
-
-def skip(reason):
-    print("SKIP:", reason)
-    sys.exit(77)
-
-
-def check(cond, what):
-    """Record a failed check (the test goes on, and fails at finish())."""
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what)
-    return cond
-
-
-def finish():
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("all checks passed")
-    sys.exit(0)
 
 
 def workdir(name):
