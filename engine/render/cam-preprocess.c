@@ -6,6 +6,7 @@
 #include "cam-render-private.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -223,6 +224,32 @@ static cam_status check_image(const cam_image *img, cam_error *err)
     return CAM_OK;
 }
 
+/* The conversion loop below for the common case, 8-bit RGB(A) rows, without the
+ * per-sample type switch: the same arithmetic in the same order, so the same
+ * floats. C is the model's channels (1: luminance, else RGB), ch the image's (3, 4). */
+static void convert_row_u8(const uint8_t *p, int ch, int C, int width, int inverted, float bg,
+                           float *line)
+{
+    float lut[256];
+    for (int i = 0; i < 256; i++)
+        lut[i] = (float)i * (1.0f / 255.0f); /* = sample01 of an 8-bit sample */
+    for (int x = 0; x < width; x++, p += ch) {
+        const float a = ch == 4 ? lut[p[3]] : 1.0f;
+        const float r = lut[p[0]], g = lut[p[1]], b = lut[p[2]];
+        if (C == 1) {
+            const float l = 0.299f * r + 0.587f * g + 0.114f * b;
+            const float u = inverted ? 1.0f - l : l;
+            line[x] = a * u + (1.0f - a) * bg;
+        } else {
+            const float ur = inverted ? 1.0f - r : r, ug = inverted ? 1.0f - g : g,
+                        ub = inverted ? 1.0f - b : b;
+            line[x] = a * ur + (1.0f - a) * bg;
+            line[(size_t)width + x] = a * ug + (1.0f - a) * bg;
+            line[2 * (size_t)width + x] = a * ub + (1.0f - a) * bg;
+        }
+    }
+}
+
 cam_status cam_preprocess_spec(const cam_input_spec *spec, const cam_image *img,
                                const cam_preprocess_options *options, float *input_out,
                                cam_preprocess_info *info_out, cam_error *err)
@@ -306,6 +333,10 @@ cam_status cam_preprocess_spec(const cam_input_spec *spec, const cam_image *img,
             continue;
         const void *row = (const char *)img->pixels + img->stride * (size_t)(src.y + y);
         /* Colour, inversion, compositing: line[c * src.width + x]. */
+        if (img->type == CAM_SAMPLE_U8 && img->channels >= 3 && (C == 1 || C == 3)) {
+            convert_row_u8((const uint8_t *)row + (size_t)img->channels * src.x, img->channels,
+                           C, src.width, inverted, bg, line);
+        } else
         for (int x = 0; x < src.width; x++) {
             const size_t i = (size_t)img->channels * (size_t)(src.x + x);
             float a = (img->channels == 2 || img->channels == 4)
@@ -335,10 +366,20 @@ cam_status cam_preprocess_spec(const cam_input_spec *spec, const cam_image *img,
             for (int o = 0; o < content.width; o++) {
                 const int *ix = cols.index + (size_t)o * cols.taps;
                 const float *wx = cols.weight + (size_t)o * cols.taps;
-                float s = 0.0f;
-                for (int k = 0; k < cols.taps; k++)
-                    s += wx[k] * l[ix[k]];
-                h[o] = s;
+                /* Four partial sums (taps k = 0, 1, 2, 3 mod 4): a shrinking image has
+                 * hundreds of taps per output, and one running sum would wait on
+                 * every addition. Fixed order: the same result on every run. */
+                float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+                int k = 0;
+                for (; k + 4 <= cols.taps; k += 4) {
+                    s0 += wx[k] * l[ix[k]];
+                    s1 += wx[k + 1] * l[ix[k + 1]];
+                    s2 += wx[k + 2] * l[ix[k + 2]];
+                    s3 += wx[k + 3] * l[ix[k + 3]];
+                }
+                for (; k < cols.taps; k++)
+                    s0 += wx[k] * l[ix[k]];
+                h[o] = (s0 + s1) + (s2 + s3);
             }
         }
         /* Vertical: add to every output row this source row feeds. */
