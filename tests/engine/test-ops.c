@@ -492,7 +492,8 @@ static void test_maxpool(void)
     /* The vectorised 2x2/2 path against a direct maximum, on widths that leave
      * 0 to 3 outputs after the groups of 4, odd sizes (last row/column unused) and
      * a NaN, which must win its window. */
-    static const int sizes[][2] = {{28, 28}, {14, 14}, {7, 7}, {15, 13}, {9, 17}, {2, 8}};
+    static const int sizes[][2] = {{28, 28}, {14, 14}, {7, 7}, {15, 13}, {9, 17}, {2, 8}, {2, 32},
+                                   {6, 40}, {5, 70}}; /* wider than 32: the portable path */
     for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
         const int H = sizes[t][0], W = sizes[t][1], C = 3;
         cam_pool_shape sv = make_pool(C, H, W, 2, 2, 0, 0);
