@@ -226,13 +226,11 @@ static cam_status check_image(const cam_image *img, cam_error *err)
 
 /* The conversion loop below for the common case, 8-bit RGB(A) rows, without the
  * per-sample type switch: the same arithmetic in the same order, so the same
- * floats. C is the model's channels (1: luminance, else RGB), ch the image's (3, 4). */
+ * floats. C is the model's channels (1: luminance, else RGB), ch the image's (3, 4);
+ * lut[i] = sample01 of the 8-bit sample i. */
 static void convert_row_u8(const uint8_t *p, int ch, int C, int width, int inverted, float bg,
-                           float *line)
+                           const float lut[256], float *line)
 {
-    float lut[256];
-    for (int i = 0; i < 256; i++)
-        lut[i] = (float)i * (1.0f / 255.0f); /* = sample01 of an 8-bit sample */
     for (int x = 0; x < width; x++, p += ch) {
         const float a = ch == 4 ? lut[p[3]] : 1.0f;
         const float r = lut[p[0]], g = lut[p[1]], b = lut[p[2]];
@@ -328,6 +326,9 @@ cam_status cam_preprocess_spec(const cam_input_spec *spec, const cam_image *img,
         free(fill);
     }
 
+    float lut_u8[256];
+    for (int i = 0; i < 256; i++)
+        lut_u8[i] = sample01(&(uint8_t){(uint8_t)i}, CAM_SAMPLE_U8, 0);
     for (int y = 0; y < src.height; y++) {
         if (row_start[y] == row_start[y + 1])
             continue;
@@ -335,7 +336,7 @@ cam_status cam_preprocess_spec(const cam_input_spec *spec, const cam_image *img,
         /* Colour, inversion, compositing: line[c * src.width + x]. */
         if (img->type == CAM_SAMPLE_U8 && img->channels >= 3 && (C == 1 || C == 3)) {
             convert_row_u8((const uint8_t *)row + (size_t)img->channels * src.x, img->channels,
-                           C, src.width, inverted, bg, line);
+                           C, src.width, inverted, bg, lut_u8, line);
         } else
         for (int x = 0; x < src.width; x++) {
             const size_t i = (size_t)img->channels * (size_t)(src.x + x);

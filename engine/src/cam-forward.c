@@ -13,6 +13,21 @@
 #include <math.h>
 #include <string.h>
 
+/* A convolution of one image: the direct kernel when the loader packed its weights,
+ * else im2col + GEMM; relu (or NULL) receives its ReLU as well. */
+static void forward_conv(cam_workspace *ws, const cam_node *node, const float *x, float *y,
+                         float *relu)
+{
+    cam_conv_shape s;
+    cam_node_conv_shape(ws->graph, node, &s);
+    if (node->packed)
+        cam_conv2d_direct_forward(&s, 1, x, node->packed, node->bias, y, relu, ws->scratch);
+    else if (relu)
+        cam_conv2d_relu_forward(&s, 1, x, node->weight, node->bias, y, relu, ws->scratch);
+    else
+        cam_conv2d_forward(&s, 1, x, node->weight, node->bias, y, ws->scratch);
+}
+
 /* Runs node `node` on image i (pointers into the workspace buffers). */
 static void forward_node(cam_workspace *ws, const cam_node *node, int i)
 {
@@ -23,15 +38,9 @@ static void forward_node(cam_workspace *ws, const cam_node *node, int i)
     float *y = ws->acts[node->output] + (size_t)i * ty->numel;
 
     switch (node->op) {
-    case CAM_OP_CONV: {
-        cam_conv_shape s;
-        cam_node_conv_shape(g, node, &s);
-        if (node->packed)
-            cam_conv2d_direct_forward(&s, 1, x, node->packed, node->bias, y, NULL, ws->scratch);
-        else
-            cam_conv2d_forward(&s, 1, x, node->weight, node->bias, y, ws->scratch);
+    case CAM_OP_CONV:
+        forward_conv(ws, node, x, y, NULL);
         break;
-    }
     case CAM_OP_RELU:
         cam_relu_forward(tx->numel, x, y);
         break;
@@ -78,17 +87,9 @@ static int conv_relu_pair(const cam_graph *g, int j)
 static void forward_conv_relu(cam_workspace *ws, const cam_node *conv, const cam_node *relu, int i)
 {
     const cam_graph *g = ws->graph;
-    const cam_tensor *tx = &g->tensors[conv->input];
-    const cam_tensor *ty = &g->tensors[conv->output];
-    cam_conv_shape s;
-    cam_node_conv_shape(g, conv, &s);
-    const float *x = ws->acts[conv->input] + (size_t)i * tx->numel;
-    float *y = ws->acts[conv->output] + (size_t)i * ty->numel;
-    float *r = ws->acts[relu->output] + (size_t)i * ty->numel;
-    if (conv->packed)
-        cam_conv2d_direct_forward(&s, 1, x, conv->packed, conv->bias, y, r, ws->scratch);
-    else
-        cam_conv2d_relu_forward(&s, 1, x, conv->weight, conv->bias, y, r, ws->scratch);
+    const size_t in = g->tensors[conv->input].numel, out = g->tensors[conv->output].numel;
+    forward_conv(ws, conv, ws->acts[conv->input] + (size_t)i * in,
+                 ws->acts[conv->output] + (size_t)i * out, ws->acts[relu->output] + (size_t)i * out);
 }
 
 cam_status cam_forward(cam_workspace *ws, const float *input, int n, float *probs, float *logits,

@@ -321,15 +321,6 @@ void cam_col2im(const cam_conv_shape *s, const float *col, int c0, int cg, float
     }
 }
 
-/* relu[p] = max(y[p], 0), a NaN propagating (as cam_relu_forward). */
-static inline void relu_row(const float *y, float *relu, int n)
-{
-    for (int p = 0; p < n; p++) {
-        float v = y[p];
-        relu[p] = !(v <= 0.0f) ? v : 0.0f;
-    }
-}
-
 /* One image, small output (N = OH*OW < SMALL_OUTPUT), per group g:
  *   rows (N x K)      rows[p][(c*kh + ki)*kw + kj] = input pixel under tap (ki,kj) of pixel p
  *   t (N x Mg)        = rows . W_g^T
@@ -389,7 +380,7 @@ static void conv_forward_small(const cam_conv_shape *s, const float *x, const fl
             for (int p = 0; p < N; p++)
                 dst[p] = t[(size_t)p * mg + m] + b;
             if (relu)
-                relu_row(dst, relu + (size_t)(g * mg + m) * N, N);
+                cam_relu_forward((size_t)N, dst, relu + (size_t)(g * mg + m) * N);
         }
     }
 }
@@ -406,7 +397,7 @@ static void bias_relu(float *y, float *relu, const float *bias, int rows, int n)
                 row[p] += b;
         }
         if (relu)
-            relu_row(row, relu + (size_t)m * n, n);
+            cam_relu_forward((size_t)n, row, relu + (size_t)m * n);
     }
 }
 
