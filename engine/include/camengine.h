@@ -1,9 +1,10 @@
 /*
- * camengine.h -- class activation maps for convolutional networks, in plain C.
+ * camengine.h -- class activation maps for image classifiers, in plain C.
  *
- * libcamengine loads a convolutional classifier from an ONNX file, runs it on an
- * image, and explains the prediction with a class activation map: which parts of
- * the image made the network choose a class. It has no GIMP, GTK or Python
+ * libcamengine loads an image classifier from an ONNX file (a convolutional
+ * network or a vision transformer: ResNet, MobileNet, EfficientNet, DenseNet,
+ * VGG, ViT, ...), runs it on an image, and explains the prediction with a class
+ * activation map: which parts of the image made the network choose a class. It has no GIMP, GTK or Python
  * dependency (only OpenBLAS and protobuf-c) and is used by the GIMP plug-in, by
  * the cam-heatmap tool and by any C program (pkg-config camengine).
  *
@@ -144,13 +145,32 @@ CAM_API cam_status cam_method_from_name(const char *name, cam_method *out, cam_e
  *   3. the per-user data dir, ($XDG_DATA_HOME or ~/.local/share)/gimp-cam/models;
  *   4. every folder of $CAM_MODEL_PATH (':'-separated), left to right.
  * The first match wins; CAM_ERROR_NOT_FOUND lists every folder searched.
- * Any problem in the file is refused at load time with a message naming the
- * file and the node, tensor or attribute at fault: an op other than Conv, Relu,
- * MaxPool, GlobalAveragePool, ReduceMean (over H,W), Flatten, Reshape (to N x -1),
- * Gemm, MatMul, Add (with a constant), BatchNormalization, Softmax, Dropout,
- * Identity and Constant; weights that are not finite float32; inconsistent shapes;
- * cycles; graphs that are not a single chain of layers. The input must be
- * N x C x H x W float32 with fixed C, H, W (N may be symbolic). */
+ *
+ * WHAT LOADS. Any ONNX graph (opsets 7 to 22, float32 weights stored in the file)
+ * with one image input N x C x H x W (N = 1 or symbolic; C, H, W fixed) whose
+ * first output is the class scores, N x classes (the logits, or the probabilities
+ * of a final Softmax, whose input is then taken as the logits). Branches, residual
+ * connections, concatenations, attention and shape computations are fine: at load
+ * the graph is typed for the input size, shape subgraphs of dynamic-batch exports
+ * (Shape, Gather, Concat, ...) are computed once and folded to constants, and
+ * BatchNormalization is folded into the Conv before it. The ops (each with its
+ * forward pass and its gradient with respect to its inputs; ONNX's own node tests
+ * are the reference, docs/CONFORMANCE.md):
+ *   Conv (groups, depthwise, dilations, strides, pads, auto_pad), MaxPool,
+ *   AveragePool, GlobalAveragePool, GlobalMaxPool, LRN, BatchNormalization,
+ *   LayerNormalization, Relu, LeakyRelu, PRelu, Clip, Sigmoid, HardSigmoid,
+ *   HardSwish, Tanh, Erf, Sqrt, Exp, Log, Neg, Abs, Reciprocal, Add, Sub, Mul,
+ *   Div, Pow, Mod (numpy broadcasting), Softmax, LogSoftmax, ReduceMean, ReduceSum,
+ *   ReduceMax, ReduceMin, ReduceL1, ReduceL2, ReduceSumSquare, Gemm, MatMul
+ *   (batched), Concat, Split, Slice, Gather, Expand, Pad (constant), Transpose,
+ *   Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout (inference), Constant,
+ *   Shape, Size, ConstantOfShape, Range, Cast, Equal, Where, Not.
+ * Refused at load, with a message naming the file and the node, op, attribute or
+ * tensor at fault: any other op (or an op of another domain), an attribute value
+ * that is not implemented (Pad's reflect mode, training-mode BatchNormalization,
+ * ...), weights that are not finite float32, external data files, values other
+ * than float32 computed from the image at run time, inconsistent shapes, cycles,
+ * several image inputs. */
 CAM_API cam_status cam_model_load(const char *name_or_path, cam_model **out, cam_error *err);
 /* Load from bytes already in memory; `origin` names them in error messages. */
 CAM_API cam_status cam_model_load_memory(const void *data, size_t size, const char *origin,
@@ -200,9 +220,14 @@ CAM_API const cam_model_info *cam_model_get_info(const cam_model *model);
 /* Any metadata_props value by key, or NULL. */
 CAM_API const char *cam_model_get_metadata(const cam_model *model, const char *key);
 
-/* Explanation layers: the activation tensors (4-D, N x C x H x W) that a map can be
- * computed on, in graph order. By default these are the outputs of each conv's ReLU
- * (as Keras' conv layers include their activation), else of the conv itself. */
+/* Explanation layers: the tensors a map can be computed on, in run order: every
+ * tensor computed from the image from which a gradient reaches the logits and
+ * that is 1 x C x H x W with H * W > 1 (conv activations, pooling and
+ * normalisation outputs, residual sums, ...), or 1 x (1 + g*g) x C, the tokens of
+ * a vision transformer, explained as a g x g grid after dropping the class token
+ * (as pytorch-grad-cam's vit_reshape_transform). A Conv's output whose Relu is
+ * computed in the same pass is not listed (its Relu's output is, as Keras shows
+ * conv layers with their activation), but may still be named explicitly. */
 typedef struct cam_layer_info {
     const char *name;  /* tensor name as in the ONNX graph */
     const char *op;    /* op that produces it ("Relu", "Conv", ...) */
@@ -212,12 +237,18 @@ typedef struct cam_layer_info {
 CAM_API int cam_model_n_layers(const cam_model *model);
 CAM_API cam_status cam_model_get_layer(const cam_model *model, int index, cam_layer_info *out,
                                        cam_error *err);
-/* The automatic layer: the last candidate whose spatial size is larger than 1x1
- * (if every candidate is 1x1, the last candidate; NULL when there is none). */
+/* The automatic layer: the last layer that every path from the input to the
+ * logits passes through (for a ResNet the output of the last block, not a tensor
+ * inside a residual branch) and on which Grad-CAM is not identically zero (for a
+ * vision transformer the tokens after the last attention carry no gradient to
+ * the patches, which leaves the last block's first LayerNorm output, as
+ * pytorch-grad-cam recommends; checked with one forward and backward pass at load
+ * for token tensors). NULL when the model has no layer. */
 CAM_API const char *cam_model_auto_layer(const cam_model *model);
-/* Does the model have the CAM structure: a conv (or conv+ReLU) output A ->
- * GlobalAveragePool / ReduceMean over H,W -> (Flatten) -> Gemm / MatMul(+Add) -> logits
- * (-> Softmax)? Then the map of class c is sum_k W[k,c] A_k over A's channels k. */
+/* Does the model have the CAM structure: a 1 x K x H x W tensor A ->
+ * GlobalAveragePool / ReduceMean over H,W -> (reshapes) -> Gemm / MatMul(+Add) with
+ * constant weights -> logits (-> Softmax)? Then the map of class c is
+ * sum_k W[k,c] A_k over A's channels k. */
 CAM_API int cam_model_supports_cam(const cam_model *model);
 
 /* ------------------------------------------------------------------------ */
@@ -226,12 +257,12 @@ CAM_API int cam_model_supports_cam(const cam_model *model);
 
 typedef struct cam_workspace cam_workspace; /* per-thread scratch memory */
 
-/* A workspace for batches of up to max_batch images: every activation of the
- * network for max_batch images, one image's gradient buffers and the im2col
- * scratch, allocated once here (cam_forward, cam_backward and cam_explain then
- * allocate nothing but the explanation they return). About max_batch x (sum of
- * the activation sizes) floats: 1.3 MB per image for CIFAR-10, 0.2 MB for
- * Fashion-MNIST.
+/* A workspace for batches of up to max_batch images: the activations of the
+ * network for max_batch images (the outputs of reshaping ops share their input's
+ * memory), one image's gradients and the ops' scratch, allocated once here
+ * (cam_forward, cam_backward and cam_explain then allocate nothing but the
+ * explanation they return). About max_batch x (sum of the activation sizes)
+ * floats: 1.3 MB per image for CIFAR-10, 0.2 MB for Fashion-MNIST.
  * The model must outlive the workspace. NULL on failure (err says why). */
 CAM_API cam_workspace *cam_workspace_new(const cam_model *model, int max_batch, cam_error *err);
 CAM_API void cam_workspace_free(cam_workspace *ws);
@@ -280,17 +311,18 @@ typedef enum cam_score {
 } cam_score;
 
 /* After cam_forward: d score[class_index] / d tensor, for image `image` of the
- * last batch, written to grad (size of that tensor for one image: C x H x W, or
- * F for a flat tensor). tensor_name is any activation (or the input) that lies
- * before the logits; the backward pass stops there (nothing below it is
- * computed). Weights are frozen: no weight gradients are computed. A tensor
+ * last batch, written to grad (the tensor's size for one image: the product of
+ * its dimensions). tensor_name is any tensor computed from the image (or the
+ * input) from which a gradient reaches the logits; only the nodes between it and
+ * the logits are run backward, in reverse order, and gradients are summed where
+ * a tensor feeds several nodes (residual connections). Weights are frozen: no weight gradients are computed. A tensor
  * after the logits (the softmax output) is CAM_ERROR_INVALID_ARGUMENT; an unknown
  * name CAM_ERROR_NOT_FOUND. Does not change the forward activations, so it may be
  * called many times (classes, tensors, images) after one cam_forward. */
 CAM_API cam_status cam_backward(cam_workspace *ws, int image, int class_index, cam_score score,
                                 const char *tensor_name, float *grad, cam_error *err);
-/* After cam_forward: copy an activation (or the input) of one image (C x H x W
- * floats; out_size is the room in out, in floats). */
+/* After cam_forward: copy a tensor computed from the image (or the input) of one
+ * image (its size for one image, in floats; out_size is the room in out). */
 CAM_API cam_status cam_get_tensor(cam_workspace *ws, int image, const char *tensor_name,
                                   float *out, size_t out_size, cam_error *err);
 
@@ -311,7 +343,8 @@ typedef struct cam_explain_options {
  * layer NULL (the model's default layer). */
 CAM_API cam_explain_options cam_explain_options_default(const cam_model *model);
 
-/* The maps, for class c and the feature tensor A (K x H x W) of the layer:
+/* The maps, for class c and the feature tensor A (K x H x W) of the layer (for
+ * transformer tokens: K = channels, H x W = the patch grid, class token dropped):
  *   CAM                  map = sum_k W[k,c] A_k, W the dense layer after the global
  *                        average pool. Signed, no ReLU.
  *   GRAD_CAM             alpha_k = spatial mean of d z_c / d A_k (z_c: the logit);

@@ -2,98 +2,39 @@
  * cam-backward.c -- vector-Jacobian products from one class score of one image
  * back to any tensor upstream of the logits.
  *
- * The graph is one chain (cam-graph.h), so the gradient is carried by a single
- * vector that each node's backward maps from its output to its input, walking
- * from the node that produces the logits down to the node that consumes the
- * requested tensor; nothing below it is computed. Two ping-pong buffers of the
- * workspace hold the vector; IDENTITY and FLATTEN pass it through untouched.
+ * The seed is d score / d logits (a one-hot vector for the logit; for the
+ * probability, the softmax's Jacobian row p_c (delta_cj - p_j)); the executor
+ * (graph/cam-executor.c) carries it back through the nodes between the tensor
+ * and the logits, summing where a tensor feeds several nodes.
  */
 #include "cam-workspace.h"
 
 #include "cam-error.h"
+#include "kernels/cam-kernels.h"
 
 #include <string.h>
 
-/* gy (node output gradient, image i) -> gx (node input gradient). */
-static void backward_node(cam_workspace *ws, const cam_node *node, int i, const float *gy,
-                          float *gx)
+cam_status cam_backward_to(cam_workspace *ws, int image, int class_index, cam_score score, int t,
+                           cam_error *err)
 {
-    const cam_graph *g = ws->graph;
-    const cam_tensor *tx = &g->tensors[node->input];
-    const cam_tensor *ty = &g->tensors[node->output];
-    const float *x = ws->acts[node->input] + (size_t)i * tx->numel;
-    const float *y = ws->acts[node->output] + (size_t)i * ty->numel;
-
-    switch (node->op) {
-    case CAM_OP_CONV: {
-        cam_conv_shape s;
-        cam_node_conv_shape(g, node, &s);
-        cam_conv2d_backward(&s, 1, gy, node->weight, gx, ws->scratch);
-        break;
-    }
-    case CAM_OP_RELU:
-        cam_relu_backward(tx->numel, y, gy, gx);
-        break;
-    case CAM_OP_MAXPOOL: {
-        cam_pool_shape s;
-        cam_node_pool_shape(g, node, &s);
-        cam_maxpool_backward(&s, 1, x, gy, gx);
-        break;
-    }
-    case CAM_OP_GLOBAL_AVERAGE_POOL:
-        cam_global_avgpool_backward(1, tx->channels, tx->height * tx->width, gy, gx);
-        break;
-    case CAM_OP_GEMM:
-        cam_gemm_backward(1, node->in_features, node->out_features, 1.0f, 1, node->weight, gy, gx);
-        break;
-    case CAM_OP_ADD:
-        cam_add_backward(1, tx->numel, gy, gx);
-        break;
-    case CAM_OP_BATCHNORM:
-        cam_batchnorm_backward(1, tx->channels, tx->height * tx->width, node->weight, gy, gx);
-        break;
-    case CAM_OP_SOFTMAX:
-        cam_softmax_backward(1, (int)tx->numel, y, gy, gx);
-        break;
-    case CAM_OP_FLATTEN:
-    case CAM_OP_IDENTITY:
-    case CAM_OP_COUNT:
-        cam_identity_backward(tx->numel, gy, gx);
-        break;
-    }
-}
-
-void cam_backward_to(cam_workspace *ws, int image, int class_index, cam_score score, int t,
-                     const float **grad_out)
-{
-    const cam_graph *g = ws->graph;
-    const int k = g->n_classes;
-    float *cur = ws->grad[0];
-
-    /* The seed: d score / d logits. */
-    memset(cur, 0, (size_t)k * sizeof *cur);
+    const cam_model *m = ws->model;
+    const int k = m->n_classes;
+    float *seed = ws->seed;
+    memset(seed, 0, (size_t)k * sizeof *seed);
     if (score == CAM_SCORE_PROBABILITY) {
-        /* d p_c / d z_j = p_c (delta_cj - p_j) */
-        float *onehot = ws->grad[1];
+        float *onehot = ws->grad; /* k <= max_layer floats */
         memset(onehot, 0, (size_t)k * sizeof *onehot);
         onehot[class_index] = 1.0f;
-        cam_softmax_backward(1, k, cam_workspace_probabilities(ws, image), onehot, cur);
+        cam_softmax_backward(1, k, cam_workspace_probabilities(ws, image), onehot, seed);
     } else {
-        cur[class_index] = 1.0f;
+        seed[class_index] = 1.0f;
     }
-
-    if (t != g->logits) {
-        const int first = g->tensors[t].consumer;
-        for (int j = g->tensors[g->logits].producer; j >= first; j--) {
-            const cam_node *node = &g->nodes[j];
-            if (node->op == CAM_OP_IDENTITY || node->op == CAM_OP_FLATTEN)
-                continue; /* same floats: the gradient passes through */
-            float *next = cur == ws->grad[0] ? ws->grad[1] : ws->grad[0];
-            backward_node(ws, node, image, cur, next);
-            cur = next;
-        }
+    if (t == m->logits) {
+        memcpy(ws->grad, seed, (size_t)k * sizeof *seed);
+        return CAM_OK;
     }
-    *grad_out = cur;
+    return cam_executor_backward(ws->exec, image, 1, &m->logits, (const float *const *)&seed, t,
+                                 ws->grad, err);
 }
 
 /* Common checks of cam_backward / cam_get_tensor: the tensor index, or -1 with
@@ -123,7 +64,8 @@ static int check_tensor_args(cam_workspace *ws, int image, const char *tensor_na
         return -1;
     }
     int t = cam_graph_find_tensor(ws->graph, tensor_name);
-    if (t < 0 || ws->graph->tensors[t].kind == CAM_TENSOR_WEIGHT || !ws->acts[t]) {
+    if (t < 0 || ws->graph->tensors[t].kind == CAM_TENSOR_CONSTANT ||
+        ws->graph->tensors[t].dtype != CAM_DTYPE_FLOAT) {
         *status = cam_set_error(err, CAM_ERROR_NOT_FOUND,
                       "%s: tensor '%s' is not an activation of model '%s'", function,
                       tensor_name, ws->model->info.name ? ws->model->info.name : "?");
@@ -141,23 +83,35 @@ cam_status cam_backward(cam_workspace *ws, int image, int class_index, cam_score
     if (t < 0)
         return status;
     const cam_graph *g = ws->graph;
-    if (class_index < 0 || class_index >= g->n_classes)
+    const cam_model *m = ws->model;
+    if (class_index < 0 || class_index >= m->n_classes)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
                              "cam_backward: class_index %d is outside 0..%d", class_index,
-                             g->n_classes - 1);
+                             m->n_classes - 1);
     if ((int)score < 0 || score >= CAM_SCORE_COUNT)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_backward: unknown score %d",
                              (int)score);
     if (!grad)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_backward: grad is NULL");
-    if (!cam_tensor_reaches_logits(g, t))
+    if (t != m->logits && !cam_graph_reaches(g, t, m->logits))
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
                              "cam_backward: tensor '%s' does not lie before the logits '%s'",
-                             tensor_name, g->tensors[g->logits].name);
-    const float *src;
-    cam_backward_to(ws, image, class_index, score, t, &src);
-    memcpy(grad, src, g->tensors[t].numel * sizeof *grad);
-    return CAM_OK;
+                             tensor_name, g->tensors[m->logits].name);
+    const size_t numel = g->tensors[t].numel;
+    if (numel <= ws->max_layer) {
+        status = cam_backward_to(ws, image, class_index, score, t, err);
+        if (status == CAM_OK)
+            memcpy(grad, ws->grad, numel * sizeof *grad);
+        return status;
+    }
+    /* a tensor larger than every layer: the executor writes straight into grad */
+    float *seed = ws->seed;
+    status = cam_backward_to(ws, image, class_index, score, m->logits, err);
+    if (status != CAM_OK)
+        return status;
+    memcpy(seed, ws->grad, (size_t)m->n_classes * sizeof *seed);
+    return cam_executor_backward(ws->exec, image, 1, &m->logits, (const float *const *)&seed, t,
+                                 grad, err);
 }
 
 cam_status cam_get_tensor(cam_workspace *ws, int image, const char *tensor_name, float *out,
@@ -174,6 +128,6 @@ cam_status cam_get_tensor(cam_workspace *ws, int image, const char *tensor_name,
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
                              "cam_get_tensor: out_size %zu is smaller than tensor '%s' (%zu floats)",
                              out_size, tensor_name, numel);
-    memcpy(out, ws->acts[t] + (size_t)image * numel, numel * sizeof *out);
+    memcpy(out, cam_executor_value(ws->exec, t, image), numel * sizeof *out);
     return CAM_OK;
 }

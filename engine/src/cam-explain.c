@@ -20,6 +20,7 @@
 #include "cam-workspace.h"
 
 #include "cam-error.h"
+#include "kernels/cam-kernels.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -72,8 +73,8 @@ void cam_explanation_clear(cam_explanation *ex)
     memset(ex, 0, sizeof *ex);
 }
 
-/* The feature tensor of the explanation, or -1 with *status/err set. */
-static int resolve_layer(const cam_workspace *ws, const cam_explain_options *opt,
+/* The layer of the explanation into *l, or 0 with *status/err set. */
+static int resolve_layer(const cam_workspace *ws, const cam_explain_options *opt, cam_layer *l,
                          cam_status *status, cam_error *err)
 {
     const cam_graph *g = ws->graph;
@@ -83,64 +84,96 @@ static int resolve_layer(const cam_workspace *ws, const cam_explain_options *opt
     *status = CAM_OK;
 
     if (opt->method == CAM_METHOD_CAM) {
-        if (!g->cam_head.present) {
+        if (!model->cam_head.present) {
             *status = cam_set_error(err, CAM_ERROR_UNSUPPORTED,
                                     "cam_explain: model '%s' has no last conv -> global average "
                                     "pool -> dense structure, so CAM is undefined for it; use "
                                     "method grad-cam",
                                     model_name);
-            return -1;
+            return 0;
         }
-        int t = g->cam_head.feature_tensor;
+        int t = model->cam_head.feature_tensor;
         if (name && strcmp(name, g->tensors[t].name) != 0) {
             *status = cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
                                     "cam_explain: CAM is defined only on tensor '%s' (the input of "
                                     "the global average pool), not on layer '%s'; use grad-cam "
                                     "for other layers",
                                     g->tensors[t].name, name);
-            return -1;
+            return 0;
         }
-        return t;
+        if (!cam_model_layer_of(model, t, l)) {
+            *status = cam_set_error(err, CAM_ERROR_UNSUPPORTED,
+                                    "cam_explain: tensor '%s' cannot be explained",
+                                    g->tensors[t].name);
+            return 0;
+        }
+        return 1;
     }
     if (!name)
         name = model->info.default_layer;
-    if (!name) {
+    if (!name || !*name) {
         *status = cam_set_error(err, CAM_ERROR_NOT_FOUND,
-                                "cam_explain: model '%s' has no layer to explain (no 4-D "
+                                "cam_explain: model '%s' has no layer to explain (no C x H x W "
                                 "activation before the logits)",
                                 model_name);
-        return -1;
+        return 0;
     }
     int t = cam_graph_find_tensor(g, name);
-    if (t < 0 || g->tensors[t].kind == CAM_TENSOR_WEIGHT) {
+    if (t < 0) {
         *status = cam_set_error(err, CAM_ERROR_NOT_FOUND,
                                 "cam_explain: layer '%s' is not a tensor of model '%s'", name,
                                 model_name);
-        return -1;
+        return 0;
     }
-    if (g->tensors[t].rank != 3 || !cam_tensor_reaches_logits(g, t)) {
+    if (!cam_model_layer_of(model, t, l)) {
         *status = cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
-                                "cam_explain: layer '%s' is not a C x H x W activation before "
-                                "the logits of model '%s'",
+                                "cam_explain: layer '%s' is not a C x H x W activation (or "
+                                "transformer tokens) before the logits of model '%s'",
                                 name, model_name);
-        return -1;
+        return 0;
     }
-    return t;
+    return 1;
+}
+
+/* Where feature k at position p of a layer lives in its tensor: NCHW maps hold
+ * channel k's plane at k * HW; token tensors hold token 1 + p's C features at
+ * (1 + p) * C (token 0, the class token, is left out). */
+typedef struct layer_view {
+    size_t base, channel_stride, position_stride;
+    int channels;
+    size_t spatial;
+} layer_view;
+
+static layer_view view_of(const cam_layer *l)
+{
+    layer_view v;
+    v.channels = l->channels;
+    v.spatial = (size_t)l->height * l->width;
+    if (l->tokens) {
+        v.base = (size_t)l->channels;
+        v.channel_stride = 1;
+        v.position_stride = (size_t)l->channels;
+    } else {
+        v.base = 0;
+        v.channel_stride = v.spatial;
+        v.position_stride = 1;
+    }
+    return v;
 }
 
 /* map (H*W) = offset + sum_k weight[k] * A_k, in double, k in order. */
-static void weighted_sum(const float *a, int channels, size_t spatial, const double *weight,
-                         double offset, float *map, double *acc)
+static void weighted_sum(const float *a, const layer_view *v, const double *weight, double offset,
+                         float *map, double *acc)
 {
-    for (size_t p = 0; p < spatial; p++)
+    for (size_t p = 0; p < v->spatial; p++)
         acc[p] = offset;
-    for (int k = 0; k < channels; k++) {
-        const float *ak = a + (size_t)k * spatial;
+    for (int k = 0; k < v->channels; k++) {
+        const float *ak = a + v->base + (size_t)k * v->channel_stride;
         const double wk = weight[k];
-        for (size_t p = 0; p < spatial; p++)
-            acc[p] += wk * ak[p];
+        for (size_t p = 0; p < v->spatial; p++)
+            acc[p] += wk * ak[p * v->position_stride];
     }
-    for (size_t p = 0; p < spatial; p++)
+    for (size_t p = 0; p < v->spatial; p++)
         map[p] = (float)acc[p];
 }
 
@@ -159,16 +192,18 @@ cam_status cam_explain(cam_workspace *ws, const float *input, const cam_explain_
     if ((int)opt.method < 0 || opt.method >= CAM_METHOD_COUNT)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_explain: unknown method %d",
                              (int)opt.method);
+    const cam_model *model = ws->model;
     const cam_graph *g = ws->graph;
-    const int n_classes = g->n_classes;
+    const int n_classes = model->n_classes;
     if (opt.class_index < -1 || opt.class_index >= n_classes)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
                              "cam_explain: class_index %d is outside -1..%d (-1 = top prediction)",
                              opt.class_index, n_classes - 1);
     cam_status status = CAM_ERROR_INVALID_ARGUMENT;
-    int t = resolve_layer(ws, &opt, &status, err);
-    if (t < 0)
+    cam_layer layer_storage;
+    if (!resolve_layer(ws, &opt, &layer_storage, &status, err))
         return status;
+    const cam_layer *layer = &layer_storage;
 
     status = cam_forward(ws, input, 1, NULL, NULL, err);
     if (status != CAM_OK)
@@ -182,41 +217,43 @@ cam_status cam_explain(cam_workspace *ws, const float *input, const cam_explain_
                 c = j;
     }
 
-    const cam_tensor *a_t = &g->tensors[t];
-    const int channels = a_t->channels;
-    const size_t spatial = (size_t)a_t->height * a_t->width;
-    const float *a = ws->acts[t];
+    const layer_view v = view_of(layer);
+    const float *a = cam_executor_value(ws->exec, layer->tensor, 0);
     out->probabilities = malloc((size_t)n_classes * sizeof *out->probabilities);
-    out->map = malloc(spatial * sizeof *out->map);
-    double *acc = ws->explain_scratch;                /* spatial <= max_numel */
-    double *weight = ws->explain_scratch + ws->max_numel; /* channels <= max_numel */
+    out->map = malloc(v.spatial * sizeof *out->map);
+    double *acc = ws->explain_scratch;                    /* spatial <= max_layer */
+    double *weight = ws->explain_scratch + ws->max_layer; /* channels <= max_layer */
     if (!out->probabilities || !out->map) {
         cam_explanation_clear(out);
         return cam_set_error(err, CAM_ERROR_NO_MEMORY, "cam_explain: out of memory");
     }
 
     if (opt.method == CAM_METHOD_CAM) {
-        const float *w = g->cam_head.weight + (size_t)c * g->cam_head.n_channels;
-        for (int k = 0; k < channels; k++)
+        const float *w = model->cam_head.weight + (size_t)c * model->cam_head.n_channels;
+        for (int k = 0; k < v.channels; k++)
             weight[k] = w[k];
-        weighted_sum(a, channels, spatial, weight, 0.0, out->map, acc);
+        weighted_sum(a, &v, weight, 0.0, out->map, acc);
     } else {
         const cam_score score =
             opt.method == CAM_METHOD_GRAD_CAM ? CAM_SCORE_LOGIT : CAM_SCORE_PROBABILITY;
-        const float *grad;
-        cam_backward_to(ws, 0, c, score, t, &grad);
-        for (int k = 0; k < channels; k++) { /* alpha_k: spatial mean of the gradient */
-            const float *gk = grad + (size_t)k * spatial;
+        status = cam_backward_to(ws, 0, c, score, layer->tensor, err);
+        if (status != CAM_OK) {
+            cam_explanation_clear(out);
+            return status;
+        }
+        const float *grad = ws->grad;
+        for (int k = 0; k < v.channels; k++) { /* alpha_k: spatial mean of the gradient */
+            const float *gk = grad + v.base + (size_t)k * v.channel_stride;
             double sum = 0.0;
-            for (size_t p = 0; p < spatial; p++)
-                sum += gk[p];
-            weight[k] = sum / (double)spatial;
+            for (size_t p = 0; p < v.spatial; p++)
+                sum += gk[p * v.position_stride];
+            weight[k] = sum / (double)v.spatial;
         }
         if (opt.method == CAM_METHOD_GRAD_CAM) {
-            weighted_sum(a, channels, spatial, weight, 0.0, out->map, acc);
-            cam_relu_forward(spatial, out->map, out->map);
+            weighted_sum(a, &v, weight, 0.0, out->map, acc);
+            cam_relu_forward(v.spatial, out->map, out->map);
         } else {
-            weighted_sum(a, channels, spatial, weight, 1.0, out->map, acc);
+            weighted_sum(a, &v, weight, 1.0, out->map, acc);
         }
     }
     memcpy(out->probabilities, probs, (size_t)n_classes * sizeof *probs);
@@ -224,9 +261,9 @@ cam_status cam_explain(cam_workspace *ws, const float *input, const cam_explain_
     out->probability = probs[c];
     out->n_classes = n_classes;
     out->method = opt.method;
-    snprintf(out->layer, sizeof out->layer, "%s", a_t->name);
-    out->map_height = a_t->height;
-    out->map_width = a_t->width;
+    snprintf(out->layer, sizeof out->layer, "%s", g->tensors[layer->tensor].name);
+    out->map_height = layer->height;
+    out->map_width = layer->width;
     return CAM_OK;
 }
 

@@ -1,116 +1,377 @@
 /*
- * cam-layers.c -- which tensors an explanation can be computed on.
+ * cam-layers.c -- a typed graph seen as an image classifier: its image input,
+ * logits and softmax, the CAM head, the tensors one can explain and the
+ * automatic explanation layer.
  *
- * Candidate layers are the activations of the convolutions, as Keras shows
- * them: the output of a conv's ReLU (conv -> [BatchNorm | Identity]* -> Relu),
- * else the conv's own output. The automatic layer is the last candidate with
- * more than 1x1 pixels. The CAM head is the Zhou et al. structure
- * A -> GlobalAveragePool -> (Flatten)* -> Gemm -> logits (see cam-graph.h).
+ *  - Logits: the graph output, unless it is (through reshapes) the output of a
+ *    Softmax or LogSoftmax: then that op's input.
+ *  - Layers: every run-time tensor from which gradients reach the logits and
+ *    that is 1 x C x H x W, or 1 x (1 + g*g) x C (the tokens of a vision
+ *    transformer: the class token is dropped and the rest laid out g x g, as
+ *    pytorch-grad-cam's vit_reshape_transform does), in run order.
+ *  - The automatic layer: the last layer with more than 1 x 1 positions that
+ *    every path from the input to the logits passes through (a dominator: for a
+ *    ResNet the output of the last block, not a tensor inside a residual
+ *    branch) and on which Grad-CAM is not identically zero: for a transformer
+ *    the gradient reaches the patch tokens only through attention, so the
+ *    tokens after the last attention (whose class token alone feeds the head)
+ *    are skipped, which leaves the last block's first LayerNorm output, as
+ *    pytorch-grad-cam recommends. That last condition is checked on token
+ *    tensors by one forward and backward pass on a fixed input at load time.
+ *  - CAM head: A -> GlobalAveragePool | ReduceMean(2,3) -> reshapes -> Gemm |
+ *    MatMul(+bias) with constant weights -> logits.
  */
 #include "cam-model.h"
 #include "cam-error.h"
+#include "graph/cam-executor.h"
+#include "ops/cam-op.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int producer_op(const cam_graph *g, int tensor, cam_op *op)
+/* Follows a tensor back through VIEW ops (reshapes). */
+static int skip_views(const cam_graph *g, int t)
 {
-    int node = tensor >= 0 ? g->tensors[tensor].producer : -1;
-    if (node >= 0)
-        *op = g->nodes[node].op;
-    return node;
-}
-
-/* Follow a tensor back through ops that do not change values. */
-static int skip_back(const cam_graph *g, int tensor, int also_flatten, int also_batchnorm)
-{
-    cam_op op;
-    int node;
-    while ((node = producer_op(g, tensor, &op)) >= 0 &&
-           (op == CAM_OP_IDENTITY || (also_flatten && op == CAM_OP_FLATTEN) ||
-            (also_batchnorm && op == CAM_OP_BATCHNORM)))
-        tensor = g->nodes[node].input;
-    return tensor;
-}
-
-/* Is tensor t a candidate explanation layer? */
-static int is_candidate(const cam_graph *g, int t)
-{
-    const cam_tensor *tensor = &g->tensors[t];
-    if (tensor->kind != CAM_TENSOR_ACTIVATION || tensor->rank != 3)
-        return 0;
-    cam_op op;
-    int node = producer_op(g, t, &op);
-    if (node < 0)
-        return 0;
-    if (op == CAM_OP_RELU) {
-        int before = skip_back(g, g->nodes[node].input, 0, 1);
-        cam_op op2;
-        return producer_op(g, before, &op2) >= 0 && op2 == CAM_OP_CONV;
+    for (;;) {
+        int p = g->tensors[t].producer;
+        if (p < 0 || !(g->nodes[p].def->flags & CAM_OP_VIEW))
+            return t;
+        t = g->nodes[p].inputs[0];
     }
-    if (op == CAM_OP_CONV) {
-        /* only when no ReLU follows (through BatchNorm / Identity) */
-        int next = tensor->consumer;
-        while (next >= 0 && (g->nodes[next].op == CAM_OP_BATCHNORM ||
-                             g->nodes[next].op == CAM_OP_IDENTITY))
-            next = g->tensors[g->nodes[next].output].consumer;
-        return !(next >= 0 && g->nodes[next].op == CAM_OP_RELU);
+}
+
+static int producer_is(const cam_graph *g, int t, const char *op_type)
+{
+    int p = g->tensors[t].producer;
+    return p >= 0 && strcmp(g->nodes[p].op_type, op_type) == 0;
+}
+
+static int attr_int(const cam_node *n, const char *name, int fallback)
+{
+    const cam_attr *a = cam_node_attr(n, name);
+    return a && a->type == CAM_ATTR_INT ? (int)a->i : fallback;
+}
+
+static float attr_float(const cam_node *n, const char *name, float fallback)
+{
+    const cam_attr *a = cam_node_attr(n, name);
+    return a && a->type == CAM_ATTR_FLOAT ? a->f : fallback;
+}
+
+/* Is tensor t (the pooled features) a global average of a 1 x K x H x W tensor?
+ * Returns that tensor, or -1. */
+static int global_average_of(const cam_graph *g, int t)
+{
+    t = skip_views(g, t);
+    int p = g->tensors[t].producer;
+    if (p < 0)
+        return -1;
+    const cam_node *n = &g->nodes[p];
+    int a = n->inputs[0];
+    if (a < 0 || g->tensors[a].rank != 4)
+        return -1;
+    if (strcmp(n->op_type, "GlobalAveragePool") == 0)
+        return a;
+    if (strcmp(n->op_type, "ReduceMean") == 0) {
+        const cam_attr *axes = cam_node_attr(n, "axes");
+        const int64_t *v = NULL;
+        size_t count = 0;
+        if (axes && axes->type == CAM_ATTR_INTS) {
+            v = axes->ints;
+            count = axes->n;
+        } else if (n->n_inputs > 1 && n->inputs[1] >= 0 &&
+                   g->tensors[n->inputs[1]].kind == CAM_TENSOR_CONSTANT &&
+                   g->tensors[n->inputs[1]].dtype == CAM_DTYPE_INT64) {
+            v = g->tensors[n->inputs[1]].data;
+            count = g->tensors[n->inputs[1]].numel;
+        }
+        int has2 = 0, has3 = 0;
+        for (size_t i = 0; i < count; i++) {
+            has2 |= v[i] == 2 || v[i] == -2;
+            has3 |= v[i] == 3 || v[i] == -1;
+        }
+        if (count == 2 && has2 && has3)
+            return a;
+    }
+    return -1;
+}
+
+static cam_status find_cam_head(cam_model *m, cam_error *err)
+{
+    const cam_graph *g = m->graph;
+    cam_cam_head *head = &m->cam_head;
+    memset(head, 0, sizeof *head);
+    head->feature_tensor = -1;
+    int t = skip_views(g, m->logits);
+    int p = g->tensors[t].producer;
+    if (p < 0)
+        return CAM_OK;
+    const cam_node *d = &g->nodes[p];
+    int is_gemm = strcmp(d->op_type, "Gemm") == 0, is_matmul = strcmp(d->op_type, "MatMul") == 0;
+    if (!is_gemm && !is_matmul)
+        return CAM_OK;
+    if (d->n_inputs < 2 || d->inputs[1] < 0)
+        return CAM_OK;
+    const cam_tensor *b = &g->tensors[d->inputs[1]];
+    if (b->kind != CAM_TENSOR_CONSTANT || b->dtype != CAM_DTYPE_FLOAT || b->rank != 2)
+        return CAM_OK;
+    if (is_gemm && (attr_int(d, "transA", 0) != 0))
+        return CAM_OK;
+    int feature = global_average_of(g, d->inputs[0]);
+    if (feature < 0)
+        return CAM_OK;
+    const cam_tensor *a = &g->tensors[feature];
+    int trans_b = is_gemm ? attr_int(d, "transB", 0) : 0;
+    float alpha = is_gemm ? attr_float(d, "alpha", 1.0f) : 1.0f;
+    int64_t k = a->dims[1], classes = m->n_classes;
+    int64_t rows = trans_b ? classes : k, cols = trans_b ? k : classes;
+    if (b->dims[0] != rows || b->dims[1] != cols)
+        return CAM_OK;
+    head->weight = malloc((size_t)(k * classes) * sizeof *head->weight);
+    if (!head->weight)
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+    const float *w = b->data;
+    for (int64_t c = 0; c < classes; c++)
+        for (int64_t j = 0; j < k; j++)
+            head->weight[c * k + j] = alpha * (trans_b ? w[c * k + j] : w[j * classes + c]);
+    head->present = 1;
+    head->feature_tensor = feature;
+    head->n_channels = (int)k;
+    return CAM_OK;
+}
+
+/* Can tensor t be explained? Fills *l. */
+static int layer_shape(const cam_graph *g, int t, cam_layer *l)
+{
+    const cam_tensor *x = &g->tensors[t];
+    if (x->kind == CAM_TENSOR_CONSTANT || x->dtype != CAM_DTYPE_FLOAT || x->dims[0] != 1)
+        return 0;
+    memset(l, 0, sizeof *l);
+    l->tensor = t;
+    if (x->rank == 4) {
+        l->channels = (int)x->dims[1];
+        l->height = (int)x->dims[2];
+        l->width = (int)x->dims[3];
+        return 1;
+    }
+    if (x->rank == 3 && x->dims[1] >= 5) {
+        int64_t grid = (int64_t)llround(sqrt((double)(x->dims[1] - 1)));
+        if (grid * grid + 1 != x->dims[1])
+            return 0;
+        l->tokens = 1;
+        l->channels = (int)x->dims[2];
+        l->height = l->width = (int)grid;
+        return 1;
     }
     return 0;
 }
 
-void cam_graph_find_cam_head(cam_graph *g)
+/* Does every path from the input to the logits pass through tensor t? */
+static int dominates(const cam_graph *g, int input, int logits, int t, char *mark)
 {
-    cam_cam_head *head = &g->cam_head;
-    memset(head, 0, sizeof *head);
-    head->feature_tensor = head->pool_node = head->dense_node = -1;
-    cam_op op;
-    int t = skip_back(g, g->logits, 1, 0);
-    int dense = producer_op(g, t, &op);
-    if (dense < 0 || op != CAM_OP_GEMM)
-        return;
-    t = skip_back(g, g->nodes[dense].input, 1, 0);
-    int pool = producer_op(g, t, &op);
-    if (pool < 0 || op != CAM_OP_GLOBAL_AVERAGE_POOL)
-        return;
-    int feature = skip_back(g, g->nodes[pool].input, 0, 0);
-    if (!is_candidate(g, feature))
-        return;
-    const cam_node *d = &g->nodes[dense];
-    if (d->in_features != g->tensors[feature].channels || d->out_features != g->n_classes)
-        return;
-    head->present = 1;
-    head->feature_tensor = feature;
-    head->pool_node = pool;
-    head->dense_node = dense;
-    head->n_channels = d->in_features;
-    head->n_classes = d->out_features;
-    head->weight = d->weight;
-    head->bias = d->bias;
+    if (t == input || t == logits)
+        return 1;
+    memset(mark, 0, (size_t)g->n_tensors);
+    mark[input] = 1;
+    for (int k = 0; k < g->n_order; k++) {
+        const cam_node *n = &g->nodes[g->order[k]];
+        int hit = 0;
+        for (int j = 0; j < n->n_inputs; j++)
+            if (n->inputs[j] >= 0 && n->inputs[j] != t && mark[n->inputs[j]])
+                hit = 1;
+        if (hit)
+            for (int j = 0; j < n->n_outputs; j++)
+                if (n->outputs[j] >= 0)
+                    mark[n->outputs[j]] = 1;
+    }
+    return !mark[logits];
 }
 
-cam_status cam_model_init_layers(cam_model *model, cam_error *err)
+/* For token tensors: is the gradient of the top logit non-zero on some patch
+ * token, for a fixed input? (One forward, one backward per call.) */
+static int tokens_get_gradient(const cam_model *m, cam_executor *x, int t)
 {
-    const cam_graph *g = model->graph;
-    model->layers = calloc((size_t)g->n_tensors + 1, sizeof *model->layers);
-    if (!model->layers)
+    const cam_graph *g = m->graph;
+    const cam_tensor *tensor = &g->tensors[t];
+    const cam_tensor *logits = &g->tensors[m->logits];
+    float *seed = calloc(logits->numel, sizeof *seed);
+    float *grad = malloc(tensor->numel * sizeof *grad);
+    int nonzero = 0;
+    if (seed && grad) {
+        for (size_t i = 0; i < logits->numel; i++)
+            seed[i] = 1.0f;
+        if (cam_executor_backward(x, 0, 1, &m->logits, (const float *const *)&seed, t, grad,
+                                  NULL) == CAM_OK) {
+            size_t channels = (size_t)tensor->dims[2];
+            for (size_t i = channels; i < tensor->numel && !nonzero; i++)
+                nonzero = grad[i] != 0.0f;
+        }
+    }
+    free(seed);
+    free(grad);
+    return nonzero;
+}
+
+static cam_status find_layers(cam_model *m, cam_error *err)
+{
+    const cam_graph *g = m->graph;
+    m->layers = calloc((size_t)g->n_tensors + 1, sizeof *m->layers);
+    char *to_logits = calloc((size_t)g->n_tensors + 1, 1);
+    char *mark = calloc((size_t)g->n_tensors + 1, 1);
+    if (!m->layers || !to_logits || !mark) {
+        free(to_logits);
+        free(mark);
         return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
-    model->n_layers = 0;
-    model->auto_layer = -1;
-    /* graph order = node order */
-    for (int i = 0; i < g->n_nodes; i++) {
-        int t = g->nodes[i].output;
-        if (is_candidate(g, t))
-            model->layers[model->n_layers++] = t;
     }
-    for (int i = model->n_layers - 1; i >= 0 && model->auto_layer < 0; i--) {
-        const cam_tensor *t = &g->tensors[model->layers[i]];
-        if (t->height * t->width > 1)
-            model->auto_layer = model->layers[i];
+    /* tensors from which a gradient reaches the logits */
+    to_logits[m->logits] = 1;
+    for (int k = g->n_order - 1; k >= 0; k--) {
+        const cam_node *n = &g->nodes[g->order[k]];
+        int hit = 0;
+        for (int j = 0; j < n->n_outputs; j++)
+            if (n->outputs[j] >= 0 && to_logits[n->outputs[j]])
+                hit = 1;
+        if (!hit || !(n->def->backward || (n->def->flags & CAM_OP_VIEW)))
+            continue;
+        for (int j = 0; j < n->n_inputs; j++)
+            if (n->inputs[j] >= 0 && g->tensors[n->inputs[j]].kind != CAM_TENSOR_CONSTANT)
+                to_logits[n->inputs[j]] = 1;
     }
-    if (model->auto_layer < 0 && model->n_layers > 0)
-        model->auto_layer = model->layers[model->n_layers - 1];
+    m->n_layers = 0;
+    for (int k = 0; k < g->n_order; k++) {
+        const cam_node *n = &g->nodes[g->order[k]];
+        for (int j = 0; j < n->n_outputs; j++) {
+            int t = n->outputs[j];
+            cam_layer l;
+            if (t < 0 || g->tensors[t].producer != g->order[k] || t == m->logits ||
+                !to_logits[t] || !layer_shape(g, t, &l) || l.height * l.width <= 1)
+                continue;
+            /* the pre-activation output of a node that computes its activation too
+             * (Conv + Relu): explain the activation (Keras' convention) */
+            const cam_tensor *x = &g->tensors[t];
+            if (x->n_consumers == 1 && g->nodes[x->consumers[0]].fused_into == g->order[k])
+                continue;
+            m->layers[m->n_layers++] = l;
+        }
+    }
+    free(to_logits);
+
+    /* the automatic layer */
+    m->auto_layer = -1;
+    cam_executor *x = NULL;
+    for (int i = m->n_layers - 1; i >= 0 && m->auto_layer < 0; i--) {
+        const cam_layer *l = &m->layers[i];
+        if (l->height * l->width <= 1 || !dominates(g, m->input, m->logits, l->tensor, mark))
+            continue;
+        if (l->tokens) {
+            if (!x) {
+                x = cam_executor_new(g, 1, NULL);
+                float *probe = x ? malloc(g->tensors[m->input].numel * sizeof *probe) : NULL;
+                if (!probe) {
+                    cam_executor_free(x);
+                    free(mark);
+                    return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+                }
+                uint32_t s = 12345;
+                for (size_t p = 0; p < g->tensors[m->input].numel; p++) {
+                    s = s * 1664525u + 1013904223u;
+                    probe[p] = (float)(s >> 8) / 16777216.0f - 0.5f;
+                }
+                cam_status st = cam_executor_forward(x, (const float *const *)&probe, 1, err);
+                free(probe);
+                if (st != CAM_OK) {
+                    cam_executor_free(x);
+                    free(mark);
+                    return st;
+                }
+            }
+            if (!tokens_get_gradient(m, x, l->tensor))
+                continue;
+        }
+        m->auto_layer = i;
+    }
+    cam_executor_free(x);
+    free(mark);
+    if (m->auto_layer < 0 && m->n_layers > 0)
+        m->auto_layer = m->n_layers - 1;
+
     return CAM_OK;
+}
+
+cam_status cam_model_init_structure(cam_model *m, cam_error *err)
+{
+    cam_graph *g = m->graph;
+    /* the image input */
+    m->input = -1;
+    for (int i = 0; i < g->n_inputs; i++) {
+        if (g->tensors[g->inputs[i]].kind == CAM_TENSOR_CONSTANT)
+            continue;
+        if (m->input >= 0)
+            return cam_set_error(err, CAM_ERROR_UNSUPPORTED,
+                                 "the network has several inputs ('%s' and '%s'); one image input "
+                                 "is supported", g->tensors[m->input].name,
+                                 g->tensors[g->inputs[i]].name);
+        m->input = g->inputs[i];
+    }
+    if (m->input < 0)
+        return cam_set_error(err, CAM_ERROR_INVALID_MODEL, "the graph has no input");
+    const cam_tensor *in = &g->tensors[m->input];
+    if (in->rank != 4 || in->dims[0] != 1)
+        return cam_set_error(err, CAM_ERROR_UNSUPPORTED,
+                             "graph input '%s' must have shape N x C x H x W with N = 1 or symbolic",
+                             in->name);
+    m->channels = (int)in->dims[1];
+    m->height = (int)in->dims[2];
+    m->width = (int)in->dims[3];
+
+    /* logits */
+    m->output = g->outputs[0];
+    const cam_tensor *out = &g->tensors[m->output];
+    if (out->kind == CAM_TENSOR_CONSTANT)
+        return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
+                             "the output '%s' does not depend on the input", out->name);
+    m->probabilities = -1;
+    m->logits = m->output;
+    int s = skip_views(g, m->output);
+    if (producer_is(g, s, "Softmax") || producer_is(g, s, "LogSoftmax")) {
+        const cam_node *sm = &g->nodes[g->tensors[s].producer];
+        if (g->tensors[sm->inputs[0]].numel == out->numel) {
+            if (strcmp(sm->op_type, "Softmax") == 0)
+                m->probabilities = m->output;
+            m->logits = sm->inputs[0];
+        }
+    }
+    const cam_tensor *lt = &g->tensors[m->logits];
+    int ok = lt->rank >= 1 && lt->numel >= 1 && lt->numel <= (1 << 24);
+    for (int i = 0; i < lt->rank && ok; i++)
+        if ((i == 0 && lt->rank > 1 && lt->dims[0] != 1) || (i >= 2 && lt->dims[i] != 1))
+            ok = 0;
+    if (!ok) {
+        char shape[96];
+        cam_tensor_shape_string(lt, shape, sizeof shape);
+        return cam_set_error(err, CAM_ERROR_UNSUPPORTED,
+                             "the output '%s' is %s per image; a classifier's output must be "
+                             "N x classes", lt->name, shape);
+    }
+    m->n_classes = (int)lt->numel;
+    cam_status st = find_cam_head(m, err);
+    if (st != CAM_OK)
+        return st;
+    return find_layers(m, err);
+}
+
+int cam_model_layer_of(const cam_model *model, int t, cam_layer *out)
+{
+    for (int i = 0; i < model->n_layers; i++)
+        if (model->layers[i].tensor == t) {
+            *out = model->layers[i];
+            return 1;
+        }
+    const cam_graph *g = model->graph;
+    if (t < 0 || t >= g->n_tensors || t == model->logits || !layer_shape(g, t, out))
+        return 0;
+    return cam_graph_reaches(g, t, model->logits);
 }
 
 int cam_model_n_layers(const cam_model *model)
@@ -129,12 +390,13 @@ cam_status cam_model_get_layer(const cam_model *model, int index, cam_layer_info
                              "layer index %d is out of range (the model has %d layers)", index,
                              model->n_layers);
     const cam_graph *g = model->graph;
-    const cam_tensor *t = &g->tensors[model->layers[index]];
+    const cam_layer *l = &model->layers[index];
+    const cam_tensor *t = &g->tensors[l->tensor];
     out->name = t->name;
-    out->op = cam_op_name(g->nodes[t->producer].op);
-    out->channels = t->channels;
-    out->height = t->height;
-    out->width = t->width;
+    out->op = t->producer >= 0 ? g->nodes[t->producer].op_type : "input";
+    out->channels = l->channels;
+    out->height = l->height;
+    out->width = l->width;
     return CAM_OK;
 }
 
@@ -142,10 +404,10 @@ const char *cam_model_auto_layer(const cam_model *model)
 {
     if (!model || model->auto_layer < 0)
         return NULL;
-    return model->graph->tensors[model->auto_layer].name;
+    return model->graph->tensors[model->layers[model->auto_layer].tensor].name;
 }
 
 int cam_model_supports_cam(const cam_model *model)
 {
-    return model && model->graph->cam_head.present;
+    return model && model->cam_head.present;
 }

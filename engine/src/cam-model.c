@@ -1,8 +1,10 @@
 /*
  * cam-model.c -- a loaded model: its graph plus what the metadata says.
  *
- * Reads the file (cam_model_load), hands the bytes to cam-onnx.c, then reads
- * the cam.* metadata keys documented in camengine.h, with their defaults.
+ * Reads the file (cam_model_load), hands the bytes to the ONNX reader (onnx/),
+ * types and optimises the graph (graph/), finds the classifier structure
+ * (cam-layers.c), then reads the cam.* metadata keys documented in camengine.h,
+ * with their defaults.
  */
 #include "cam-model.h"
 #include "cam-error.h"
@@ -26,11 +28,6 @@ static char *dup_string(const char *s)
     if (copy)
         memcpy(copy, s, n);
     return copy;
-}
-
-const cam_graph *cam_model_graph(const cam_model *model)
-{
-    return model ? model->graph : NULL;
 }
 
 const char *cam_model_get_metadata(const cam_model *model, const char *key)
@@ -124,7 +121,7 @@ static cam_status metadata_channels(cam_model *model, const char *key, float fal
     const char *text = cam_model_get_metadata(model, key);
     if (!text)
         return CAM_OK;
-    int channels = model->graph->tensors[model->graph->input].channels;
+    int channels = model->channels;
     float values[4];
     int count = 0;
     const char *p = text;
@@ -157,8 +154,7 @@ bad:
 
 static cam_status read_labels(cam_model *model, cam_error *err)
 {
-    int n = model->graph->n_classes;
-    model->n_classes = n;
+    int n = model->n_classes;
     model->labels = calloc((size_t)n, sizeof *model->labels);
     if (!model->labels)
         return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
@@ -255,7 +251,7 @@ static cam_status read_info(cam_model *model, cam_error *err)
                                  "is expected", background);
     }
 
-    int has_cam = model->graph->cam_head.present;
+    int has_cam = model->cam_head.present;
     const char *method = cam_model_get_metadata(model, "cam.default.method");
     info->default_method = has_cam ? CAM_METHOD_CAM : CAM_METHOD_GRAD_CAM;
     if (method) {
@@ -278,11 +274,11 @@ static cam_status read_info(cam_model *model, cam_error *err)
     const char *layer = cam_model_get_metadata(model, "cam.default.layer");
     if (layer) {
         int t = cam_graph_find_tensor(model->graph, layer);
-        if (t < 0 || model->graph->tensors[t].kind == CAM_TENSOR_WEIGHT ||
-            model->graph->tensors[t].rank != 3)
+        cam_layer l;
+        if (t < 0 || !cam_model_layer_of(model, t, &l))
             return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
                                  "metadata 'cam.default.layer' names '%.80s', which is not a "
-                                 "C x H x W activation of the graph", layer);
+                                 "layer one can explain (see cam_model_get_layer)", layer);
         info->default_layer = model->graph->tensors[t].name;
     } else {
         const char *automatic = cam_model_auto_layer(model);
@@ -302,17 +298,15 @@ static cam_status read_info(cam_model *model, cam_error *err)
     return CAM_OK;
 }
 
-cam_status cam_model_create(cam_graph *graph, cam_metadata_entry *metadata, int n_metadata,
-                            const char *origin, cam_model **out, cam_error *err)
+/* Types, optimises and wraps a graph read from a file (takes ownership of graph
+ * and metadata, also on failure). */
+static cam_status model_create(cam_graph *graph, cam_metadata_entry *metadata, int n_metadata,
+                               const char *origin, cam_model **out, cam_error *err)
 {
     cam_model *model = calloc(1, sizeof *model);
     if (!model) {
         cam_graph_free(graph);
-        for (int i = 0; i < n_metadata; i++) {
-            free(metadata[i].key);
-            free(metadata[i].value);
-        }
-        free(metadata);
+        cam_metadata_free(metadata, n_metadata);
         return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
     }
     model->graph = graph;
@@ -323,10 +317,14 @@ cam_status cam_model_create(cam_graph *graph, cam_metadata_entry *metadata, int 
     model->origin = dup_string(origin ? origin : "(memory)");
     if (!model->origin)
         s = cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+    if (s == CAM_OK && graph->n_outputs > 1)
+        graph->n_outputs = 1; /* a classifier: the first output; the others are pruned */
     if (s == CAM_OK)
-        s = cam_model_init_layers(model, err);
-    if (s == CAM_OK && cam_graph_pack_convolutions(graph) != 0)
-        s = cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory packing the convolution weights");
+        s = cam_graph_type(graph, err);
+    if (s == CAM_OK)
+        s = cam_graph_optimize(graph, err);
+    if (s == CAM_OK)
+        s = cam_model_init_structure(model, err);
     if (s == CAM_OK)
         s = read_labels(model, err);
     if (s == CAM_OK)
@@ -346,11 +344,8 @@ void cam_model_free(cam_model *model)
     if (!model)
         return;
     cam_graph_free(model->graph);
-    for (int i = 0; i < model->n_metadata; i++) {
-        free(model->metadata[i].key);
-        free(model->metadata[i].value);
-    }
-    free(model->metadata);
+    cam_metadata_free(model->metadata, model->n_metadata);
+    free(model->cam_head.weight);
     if (model->labels)
         for (int i = 0; i < model->n_classes; i++)
             free(model->labels[i]);
@@ -376,10 +371,10 @@ cam_status cam_model_load_memory(const void *data, size_t size, const char *orig
     cam_graph *graph;
     cam_metadata_entry *metadata;
     int n_metadata;
-    cam_status s = cam_onnx_load(data, size, origin, &graph, &metadata, &n_metadata, err);
+    cam_status s = cam_onnx_read(data, size, origin, &graph, &metadata, &n_metadata, err);
     if (s != CAM_OK)
         return s;
-    s = cam_model_create(graph, metadata, n_metadata, origin, out, err);
+    s = model_create(graph, metadata, n_metadata, origin, out, err);
     if (s == CAM_OK)
         cam_clear_error(err);
     return s;
@@ -447,29 +442,24 @@ cam_status cam_model_load(const char *name_or_path, cam_model **out, cam_error *
 /* Getters                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static const cam_tensor *input_tensor(const cam_model *model)
-{
-    return model ? &model->graph->tensors[model->graph->input] : NULL;
-}
-
 int cam_model_input_channels(const cam_model *model)
 {
-    return model ? input_tensor(model)->channels : 0;
+    return model ? model->channels : 0;
 }
 
 int cam_model_input_height(const cam_model *model)
 {
-    return model ? input_tensor(model)->height : 0;
+    return model ? model->height : 0;
 }
 
 int cam_model_input_width(const cam_model *model)
 {
-    return model ? input_tensor(model)->width : 0;
+    return model ? model->width : 0;
 }
 
 size_t cam_model_input_size(const cam_model *model)
 {
-    return model ? input_tensor(model)->numel : 0;
+    return model ? (size_t)model->channels * model->height * model->width : 0;
 }
 
 int cam_model_n_classes(const cam_model *model)

@@ -1,23 +1,46 @@
 /*
  * cam-model.h -- what a loaded cam_model holds (internal).
  *
- * A cam_model is a validated cam_graph (cam-graph.h) plus what the metadata
- * says about it. It is immutable once cam_model_load* returns, so it may be
- * shared by threads.
+ * A cam_model is a typed, optimised graph (graph/cam-graph.h) seen as an image
+ * classifier -- one N x C x H x W float input, the logits (and the softmax, if
+ * the graph ends with one), the CAM head if there is one, the layers one can
+ * explain -- plus what the metadata says. It is immutable once cam_model_load*
+ * returns, so it may be shared by threads.
  */
 #ifndef CAM_MODEL_H
 #define CAM_MODEL_H
 
 #include "camengine.h"
-#include "cam-graph.h"
+#include "graph/cam-graph.h"
+#include "onnx/cam-onnx.h"
 
-typedef struct cam_metadata_entry {
-    char *key;
-    char *value;
-} cam_metadata_entry;
+/* The Zhou et al. structure: feature map A (1 x K x H x W) -> global average pool
+ * -> (reshapes) -> dense -> logits. logit_c = sum_k W[k,c] mean(A_k) + b_c, and the
+ * class activation map is cam_c = sum_k W[k,c] A_k. */
+typedef struct cam_cam_head {
+    int present;
+    int feature_tensor;   /* A */
+    int n_channels;       /* K */
+    float *weight;        /* [n_classes][K] (owned): W[k,c] = weight[c * K + k] */
+} cam_cam_head;
+
+/* An explainable tensor: 1 x C x H x W, or the tokens of a vision transformer
+ * 1 x (1 + g*g) x C, explained as a g x g grid without the class token. */
+typedef struct cam_layer {
+    int tensor;
+    int tokens;           /* 1 for a token tensor */
+    int channels, height, width;
+} cam_layer;
 
 struct cam_model {
     cam_graph *graph;
+    int input;            /* the image input tensor (1 x C x H x W) */
+    int channels, height, width;
+    int output;           /* the graph output used (its first) */
+    int logits;           /* the pre-softmax scores */
+    int probabilities;    /* the softmax output, or -1 */
+    cam_cam_head cam_head;
+
     cam_model_info info;           /* strings point into the fields below */
     char *name;
     char *origin;
@@ -25,26 +48,18 @@ struct cam_model {
     int n_metadata;
     char **labels;                 /* n_classes labels */
     int n_classes;
-    int *layers;                   /* candidate explanation layers: tensor indices, graph order */
+    cam_layer *layers;             /* explainable tensors, run order */
     int n_layers;
-    int auto_layer;                /* tensor index, or -1 when there is no candidate */
+    int auto_layer;                /* index into layers, or -1 */
 };
 
-/* The graph of a loaded model (never NULL for a loaded model). */
-const cam_graph *cam_model_graph(const cam_model *model);
+/* Can tensor t be explained (a 1 x C x H x W or token tensor from which a
+ * gradient reaches the logits)? Fills *out. Every listed layer can; so can a
+ * few tensors the list leaves out (a Conv's output whose Relu is computed with it). */
+int cam_model_layer_of(const cam_model *model, int t, cam_layer *out);
 
-/* Build a model around a graph (takes ownership of graph and metadata, also on failure).
- * Computes labels, info, layers. */
-cam_status cam_model_create(cam_graph *graph, cam_metadata_entry *metadata, int n_metadata,
-                            const char *origin, cam_model **out, cam_error *err);
-
-/* cam-layers.c: fill model->layers, model->auto_layer (graph and metadata must be set). */
-cam_status cam_model_init_layers(cam_model *model, cam_error *err);
-/* cam-layers.c: find the CAM head in a graph (fills graph->cam_head). */
-void cam_graph_find_cam_head(cam_graph *graph);
-
-/* cam-onnx.c: parse and validate ONNX bytes into a graph and its metadata_props. */
-cam_status cam_onnx_load(const void *data, size_t size, const char *origin, cam_graph **graph_out,
-                         cam_metadata_entry **metadata_out, int *n_metadata_out, cam_error *err);
+/* cam-layers.c: input, logits, softmax, CAM head, layers and the automatic layer
+ * of a typed graph (model->graph set). */
+cam_status cam_model_init_structure(cam_model *model, cam_error *err);
 
 #endif /* CAM_MODEL_H */

@@ -74,12 +74,12 @@ static float frand(void)
 static void test_hand_network(void)
 {
     static const test_layer layers[] = {
-        {CAM_OP_CONV, 2, 1, 1, 0, 1, 0}, {CAM_OP_RELU, 0, 0, 0, 0, 0, 0},
-        {CAM_OP_GLOBAL_AVERAGE_POOL, 0, 0, 0, 0, 0, 0}, {CAM_OP_FLATTEN, 0, 0, 0, 0, 0, 0},
-        {CAM_OP_GEMM, 2, 0, 0, 0, 0, 0}, {CAM_OP_SOFTMAX, 0, 0, 0, 0, 0, 0},
+        {TEST_CONV, 2, 1, 1, 0, 1, 0}, {TEST_RELU, 0, 0, 0, 0, 0, 0},
+        {TEST_GLOBAL_AVERAGE_POOL, 0, 0, 0, 0, 0, 0}, {TEST_FLATTEN, 0, 0, 0, 0, 0, 0},
+        {TEST_GEMM, 2, 0, 0, 0, 0, 0}, {TEST_SOFTMAX, 0, 0, 0, 0, 0, 0},
     };
     static const float fixed[] = {1, -1, 0, 0, /* conv */ 1, 2, 3, -1, 0, 0 /* gemm */};
-    cam_model *model = test_net_model(test_net_build(1, 2, 2, layers, 6, 1, 0, fixed));
+    cam_model *model = test_net_model(1, 2, 2, layers, 6, 1, 0, fixed);
     cam_error err = {0};
     cam_workspace *ws = cam_workspace_new(model, 1, &err);
     CHECK(ws != NULL);
@@ -148,23 +148,23 @@ static void test_hand_network(void)
 /* ---- a random network with every op -------------------------------------------- */
 
 static const test_layer every_op[] = {
-    {CAM_OP_CONV, 4, 3, 1, 1, 1, 0},         /*  0: 4 x 9 x 9 */
-    {CAM_OP_RELU, 0, 0, 0, 0, 0, 0},         /*  1 */
-    {CAM_OP_MAXPOOL, 0, 2, 2, 0, 0, 1},      /*  2: 4 x 5 x 5 (ceil_mode) */
-    {CAM_OP_CONV, 6, 3, 1, 1, 2, 0},         /*  3: 6 x 5 x 5, groups 2 */
-    {CAM_OP_BATCHNORM, 0, 0, 0, 0, 0, 0},    /*  4 */
-    {CAM_OP_ADD, 0, 0, 0, 0, 0, 0},          /*  5 */
-    {CAM_OP_RELU, 0, 0, 0, 0, 0, 0},         /*  6 */
-    {CAM_OP_CONV, 8, 3, 2, 1, 1, 0},         /*  7: 8 x 3 x 3, stride 2 */
-    {CAM_OP_RELU, 0, 0, 0, 0, 0, 0},         /*  8 */
-    {CAM_OP_IDENTITY, 0, 0, 0, 0, 0, 0},     /*  9 */
-    {CAM_OP_MAXPOOL, 0, 3, 1, 1, 0, 0},      /* 10: 8 x 3 x 3, padded */
-    {CAM_OP_GLOBAL_AVERAGE_POOL, 0, 0, 0, 0, 0, 0}, /* 11: 8 x 1 x 1 */
-    {CAM_OP_FLATTEN, 0, 0, 0, 0, 0, 0},      /* 12: 8 */
-    {CAM_OP_GEMM, 7, 0, 0, 0, 0, 0},         /* 13 */
-    {CAM_OP_RELU, 0, 0, 0, 0, 0, 0},         /* 14 */
-    {CAM_OP_GEMM, 5, 0, 0, 0, 0, 0},         /* 15: logits */
-    {CAM_OP_SOFTMAX, 0, 0, 0, 0, 0, 0},      /* 16 */
+    {TEST_CONV, 4, 3, 1, 1, 1, 0},         /*  0: 4 x 9 x 9 */
+    {TEST_RELU, 0, 0, 0, 0, 0, 0},         /*  1 */
+    {TEST_MAXPOOL, 0, 2, 2, 0, 0, 1},      /*  2: 4 x 5 x 5 (ceil_mode) */
+    {TEST_CONV, 6, 3, 1, 1, 2, 0},         /*  3: 6 x 5 x 5, groups 2 */
+    {TEST_BATCHNORM, 0, 0, 0, 0, 0, 0},    /*  4 */
+    {TEST_ADD, 0, 0, 0, 0, 0, 0},          /*  5 */
+    {TEST_RELU, 0, 0, 0, 0, 0, 0},         /*  6 */
+    {TEST_CONV, 8, 3, 2, 1, 1, 0},         /*  7: 8 x 3 x 3, stride 2 */
+    {TEST_RELU, 0, 0, 0, 0, 0, 0},         /*  8 */
+    {TEST_IDENTITY, 0, 0, 0, 0, 0, 0},     /*  9 */
+    {TEST_MAXPOOL, 0, 3, 1, 1, 0, 0},      /* 10: 8 x 3 x 3, padded */
+    {TEST_GLOBAL_AVERAGE_POOL, 0, 0, 0, 0, 0, 0}, /* 11: 8 x 1 x 1 */
+    {TEST_FLATTEN, 0, 0, 0, 0, 0, 0},      /* 12: 8 */
+    {TEST_GEMM, 7, 0, 0, 0, 0, 0},         /* 13 */
+    {TEST_RELU, 0, 0, 0, 0, 0, 0},         /* 14 */
+    {TEST_GEMM, 5, 0, 0, 0, 0, 0},         /* 15: logits */
+    {TEST_SOFTMAX, 0, 0, 0, 0, 0, 0},      /* 16 */
 };
 #define EVERY_OP_N ((int)(sizeof every_op / sizeof every_op[0]))
 #define EVERY_OP_SEED 7u
@@ -189,7 +189,7 @@ static double score_at(cam_workspace *ws, const float *x, int c, cam_score score
 static void fd_check_at(int first, int c, cam_score score)
 {
     cam_error err = {0};
-    cam_model *full = test_net_model(test_net_build(2, 9, 9, every_op, EVERY_OP_N, EVERY_OP_SEED, 0, NULL));
+    cam_model *full = test_net_model(2, 9, 9, every_op, EVERY_OP_N, EVERY_OP_SEED, 0, NULL);
     cam_workspace *ws = cam_workspace_new(full, 1, &err);
     float x[2 * 9 * 9];
     for (int i = 0; i < 2 * 9 * 9; i++)
@@ -204,16 +204,14 @@ static void fd_check_at(int first, int c, cam_score score)
     if (first == 0)
         snprintf(name, sizeof name, "input");
     else {
-        cam_graph *tmp = test_net_build(2, 9, 9, every_op, first, EVERY_OP_SEED, 0, NULL);
-        snprintf(name, sizeof name, "%s", tmp->tensors[first].name);
-        cam_graph_free(tmp);
+        test_net_tensor_name(every_op, first - 1, 0, name, sizeof name);
     }
     float *a = malloc(numel * sizeof *a), *g = malloc(numel * sizeof *g);
     CHECK_OK(cam_get_tensor(ws, 0, name, a, numel, &err));
     CHECK_OK(cam_backward(ws, 0, c, score, name, g, &err));
 
-    cam_model *tail = test_net_model(test_net_build(tc, th, tw, every_op + first, EVERY_OP_N - first,
-                                                    EVERY_OP_SEED, first, NULL));
+    cam_model *tail = test_net_model(tc, th, tw, every_op + first, EVERY_OP_N - first,
+                                                    EVERY_OP_SEED, first, NULL);
     cam_workspace *tws = cam_workspace_new(tail, 1, &err);
     /* The tail reproduces the full network. */
     float pf[5], pt[5];
@@ -279,7 +277,7 @@ static void test_finite_differences(void)
 static void test_grad_cam_definition_and_errors(void)
 {
     cam_error err = {0};
-    cam_model *model = test_net_model(test_net_build(2, 9, 9, every_op, EVERY_OP_N, EVERY_OP_SEED, 0, NULL));
+    cam_model *model = test_net_model(2, 9, 9, every_op, EVERY_OP_N, EVERY_OP_SEED, 0, NULL);
     CHECK(!cam_model_supports_cam(model)); /* GAP -> Gemm -> Relu -> Gemm: not the CAM structure */
     cam_workspace *ws = cam_workspace_new(model, 2, &err);
     float x[2 * 9 * 9], g[150], a[150];
@@ -368,12 +366,12 @@ static void test_grad_cam_definition_and_errors(void)
 
 /* Big enough that OpenBLAS splits the GEMMs over its threads (64 x 1024 x 288). */
 static const test_layer wide[] = {
-    {CAM_OP_CONV, 32, 3, 1, 1, 1, 0}, {CAM_OP_RELU, 0, 0, 0, 0, 0, 0},
-    {CAM_OP_CONV, 64, 3, 1, 1, 1, 0}, {CAM_OP_RELU, 0, 0, 0, 0, 0, 0},
-    {CAM_OP_MAXPOOL, 0, 2, 2, 0, 0, 0}, {CAM_OP_CONV, 96, 3, 1, 1, 1, 0},
-    {CAM_OP_RELU, 0, 0, 0, 0, 0, 0}, {CAM_OP_GLOBAL_AVERAGE_POOL, 0, 0, 0, 0, 0, 0},
-    {CAM_OP_FLATTEN, 0, 0, 0, 0, 0, 0}, {CAM_OP_GEMM, 10, 0, 0, 0, 0, 0},
-    {CAM_OP_SOFTMAX, 0, 0, 0, 0, 0, 0},
+    {TEST_CONV, 32, 3, 1, 1, 1, 0}, {TEST_RELU, 0, 0, 0, 0, 0, 0},
+    {TEST_CONV, 64, 3, 1, 1, 1, 0}, {TEST_RELU, 0, 0, 0, 0, 0, 0},
+    {TEST_MAXPOOL, 0, 2, 2, 0, 0, 0}, {TEST_CONV, 96, 3, 1, 1, 1, 0},
+    {TEST_RELU, 0, 0, 0, 0, 0, 0}, {TEST_GLOBAL_AVERAGE_POOL, 0, 0, 0, 0, 0, 0},
+    {TEST_FLATTEN, 0, 0, 0, 0, 0, 0}, {TEST_GEMM, 10, 0, 0, 0, 0, 0},
+    {TEST_SOFTMAX, 0, 0, 0, 0, 0, 0},
 };
 #define WIDE_N ((int)(sizeof wide / sizeof wide[0]))
 #define WIDE_IN (3 * 32 * 32)
@@ -426,7 +424,7 @@ static int same_results(const image_result *a, const image_result *b)
 static void test_bit_identity(void)
 {
     cam_error err = {0};
-    cam_model *model = test_net_model(test_net_build(3, 32, 32, wide, WIDE_N, 3, 0, NULL));
+    cam_model *model = test_net_model(3, 32, 32, wide, WIDE_N, 3, 0, NULL);
     float *inputs = malloc((size_t)WIDE_IMAGES * WIDE_IN * sizeof *inputs);
     for (size_t i = 0; i < (size_t)WIDE_IMAGES * WIDE_IN; i++)
         inputs[i] = frand();

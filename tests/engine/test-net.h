@@ -1,6 +1,7 @@
 /*
- * test-net.h -- small networks built directly in the engine's IR (cam-graph.h),
- * without ONNX, for the compute tests.
+ * test-net.h -- small networks written as ONNX files in memory (protobuf-c, the
+ * engine's generated onnx.proto code) and loaded with cam_model_load_memory, for
+ * the compute tests.
  *
  * A network is a list of layers applied in a chain to a C x H x W input. The
  * weights of layer j are drawn from a generator seeded by (seed, j), so the
@@ -12,10 +13,22 @@
 #define TEST_NET_H
 
 #include "camengine.h"
-#include "cam-graph.h"
+
+typedef enum test_op {
+    TEST_CONV,        /* Conv with weights and bias */
+    TEST_RELU,
+    TEST_MAXPOOL,
+    TEST_GLOBAL_AVERAGE_POOL,
+    TEST_FLATTEN,
+    TEST_GEMM,        /* Gemm, transB = 1, weights [out][in] and bias */
+    TEST_ADD,         /* Add of a constant of the per-image shape */
+    TEST_BATCHNORM,   /* BatchNormalization with mean 0, var 1, epsilon 0: x * mul + add */
+    TEST_SOFTMAX,
+    TEST_IDENTITY,
+} test_op;
 
 typedef struct test_layer {
-    cam_op op;
+    test_op op;
     int size;          /* CONV: out channels; GEMM: out features */
     int kernel;        /* CONV / MAXPOOL: square kernel */
     int stride;        /* CONV / MAXPOOL */
@@ -24,16 +37,17 @@ typedef struct test_layer {
     int ceil_mode;     /* MAXPOOL */
 } test_layer;
 
-/* Builds the graph; NULL on a bad spec. Every weight is uniform in
+/* Builds the network as ONNX bytes and loads it (the test fails and exits on error). Every weight is uniform in
  * [-scale, scale] with scale = sqrt(3 / fan_in) (unit variance for unit input).
  * fixed: when not NULL, a list of all weights in layer order (conv: weight then
  * bias; gemm: weight [out][in] then bias; batchnorm: mul then add; add: the full
  * bias), used instead of random ones. */
-cam_graph *test_net_build(int channels, int height, int width, const test_layer *layers,
+cam_model *test_net_model(int channels, int height, int width, const test_layer *layers,
                           int n_layers, unsigned seed, int layer_offset, const float *fixed);
 
-/* Wraps a graph in a model (cam_model_create); aborts the test on failure. */
-cam_model *test_net_model(cam_graph *graph);
+/* The name of the output tensor of layer j: "<Op>_<j + layer_offset>" ("Relu_1"). */
+void test_net_tensor_name(const test_layer *layers, int j, int layer_offset, char *buf,
+                          size_t size);
 
 /* Shape of the output of layer j (for building tails). */
 void test_net_shape_after(int channels, int height, int width, const test_layer *layers, int j,

@@ -1,8 +1,8 @@
 /*
- * test-ops.c -- the engine's ops (cam-ops.h) against hand-computed values, a naive
+ * test-ops.c -- the engine's ops (kernels/cam-kernels.h) against hand-computed values, a naive
  * direct convolution, and finite differences of every backward.
  */
-#include "cam-ops.h"
+#include "kernels/cam-kernels.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     /* touch everything a caller can reach */
-    const cam_graph *g = cam_model_graph(model);
+    const cam_graph *g = model->graph;
     size_t total = cam_model_input_size(model);
     for (int i = 0; i < cam_model_n_classes(model); i++)
         total += strlen(cam_model_class_label(model, i));
@@ -39,15 +39,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     const cam_model_info *info = cam_model_get_info(model);
     total += strlen(info->name) + strlen(info->default_layer) + strlen(info->default_colormap);
-    for (int i = 0; i < g->n_nodes; i++) {
-        const cam_node *n = &g->nodes[i];
-        if (n->input < 0 || n->input >= g->n_tensors || n->output < 0 || n->output >= g->n_tensors)
+    for (int k = 0; k < g->n_order; k++) {
+        const cam_node *n = &g->nodes[g->order[k]];
+        if (!n->def || n->dead)
             __builtin_trap();
-        if (n->weight)
-            total += n->weight[0] > 0.0f;
+        for (int j = 0; j < n->n_inputs; j++)
+            if (n->inputs[j] < -1 || n->inputs[j] >= g->n_tensors)
+                __builtin_trap();
+        for (int j = 0; j < n->n_outputs; j++)
+            if (n->outputs[j] < -1 || n->outputs[j] >= g->n_tensors)
+                __builtin_trap();
     }
-    for (size_t i = 0; i < g->n_weights; i++)
-        total += (size_t)(g->weights[i] != 0);
+    for (int t = 0; t < g->n_tensors; t++)
+        if (g->tensors[t].kind == CAM_TENSOR_CONSTANT && g->tensors[t].numel > 0 &&
+            g->tensors[t].dtype == CAM_DTYPE_FLOAT)
+            total += ((const float *)g->tensors[t].data)[0] != 0.0f;
     int c;
     cam_model_find_class(model, "0", &c, &err);
     sink = total;

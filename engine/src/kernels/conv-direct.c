@@ -1,6 +1,6 @@
 /*
  * cam-ops-conv-direct.c -- a direct convolution for layers with small feature
- * maps, on x86-64 CPUs with AVX-512 (see cam-ops.h, "Direct convolution").
+ * maps, on x86-64 CPUs with AVX-512 (see cam-kernels.h, "Direct convolution").
  *
  * Why: a 7x7 or 3x3 feature map makes the im2col GEMM short and wide (N = 49 or 9
  * columns, K = hundreds), a shape on which OpenBLAS spends much of its time
@@ -23,7 +23,7 @@
  * summation order), as any two GEMM kernels do; a machine uses one of the two
  * paths for a layer, always the same.
  */
-#include "cam-ops.h"
+#include "kernels/cam-kernels.h"
 
 #include <limits.h>
 #include <stdlib.h>

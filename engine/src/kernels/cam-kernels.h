@@ -1,5 +1,5 @@
 /*
- * cam-ops.h -- the numerical operators of the engine, each a forward/backward pair.
+ * cam-kernels.h -- the numerical operators of the engine, each a forward/backward pair.
  *
  * Every op works on raw float arrays, NCHW, row-major, for a batch of n images
  * laid out one after another. The forward computes the op; the backward is the

@@ -1,8 +1,8 @@
 /*
- * cam-ops-conv.c -- convolution forward/backward as im2col + cblas_sgemm.
- * See cam-ops.h for the shapes and conventions.
+ * kernels/conv-im2col.c -- convolution forward/backward as im2col + cblas_sgemm.
+ * See cam-kernels.h for the shapes and conventions.
  */
-#include "cam-ops.h"
+#include "kernels/cam-kernels.h"
 
 /* GCC's -O2 vectorises only loops whose trip count is a multiple of the vector
  * width ("very cheap" cost model); these element-wise loops have arbitrary

@@ -1,8 +1,8 @@
 /*
  * cam-ops.c -- the element-wise, pooling, dense and softmax ops, each as a
- * forward/backward pair. Convolution is in cam-ops-conv.c. See cam-ops.h.
+ * forward/backward pair. Convolution is in kernels/conv-im2col.c. See cam-kernels.h.
  */
-#include "cam-ops.h"
+#include "kernels/cam-kernels.h"
 
 /* GCC's -O2 vectorises only loops whose trip count is a multiple of the vector
  * width ("very cheap" cost model); these element-wise loops have arbitrary

@@ -1,0 +1,1256 @@
+/*
+ * elementwise.c -- op family 'elementwise' (see cam-op.h): element-by-element ops.
+ *
+ *  unary      Relu, LeakyRelu, PRelu, Clip, Sigmoid, HardSigmoid, HardSwish, Tanh,
+ *             Erf, Sqrt, Exp, Log, Neg, Abs, Reciprocal
+ *  binary     Add, Sub, Mul, Div, Pow, Mod with numpy (multidirectional)
+ *             broadcasting of any rank; PRelu's slope broadcasts to X only
+ *  folding    Equal, Where, Not, and Add/Sub/Mul/Div/Mod/Neg/Abs on int64
+ *             constants: the shape arithmetic of dynamic-batch exports, run once
+ *             at load
+ *
+ * BROADCASTING
+ *  `type` turns the operands' shapes into an ew_layout (in node->params): the
+ *  output's axes of size 1 are dropped, then neighbouring axes merged wherever
+ *  every operand walks them as one (same-shape operands become one axis; a
+ *  per-channel 1xCx1x1 against 1xCxHxW becomes C x HW with the channel operand's
+ *  inner stride 0; a scalar becomes stride 0 throughout). Forward walks the
+ *  output one innermost row at a time (ew_iter); in a row every operand's
+ *  stride is 0 or 1, so each op has four plain loops the compiler vectorises.
+ *
+ * GRADIENTS
+ *  As PyTorch's autograd formulas (Relu masks on y > 0, LeakyRelu and PRelu on
+ *  x > 0, Clip passes where min <= x <= max, Pow's exponent gets y * ln(a) except
+ *  where a == 0 and b >= 0). The gradient of a broadcast operand is the sum of
+ *  the contributions over the axes it was broadcast along, accumulated in the
+ *  output's row-major order (a row reduced to one element is summed in double),
+ *  so the result does not depend on threads or batch. Equal, Not and the int64
+ *  paths fold at load and have no gradient.
+ *
+ * Choices beyond the ONNX text:
+ *  - integer Div truncates toward zero (as ONNX Runtime); Mod with fmod = 0
+ *    takes the sign of the divisor (Python), fmod = 1 the sign of the dividend
+ *    (C); a zero int64 divisor is refused at load; INT64_MIN / -1 wraps.
+ *  - Clip's min and max (opset 11+), PRelu's slope and Where's X, Y may be
+ *    constants or run-time values; Clip with min > max gives max everywhere.
+ *  - Pow: a float32 base with a float32 exponent or an int64 constant one; an
+ *    int64 base (constants only) gives int64 (by squaring for int64 exponents
+ *    >= 0, else pow() in double truncated toward zero).
+ */
+#include "ops/cam-op.h"
+
+#include "kernels/cam-kernels.h"
+
+/* See kernels/basic.c: let GCC -O2 vectorise loops of arbitrary length (no
+ * reduction is reordered by it). */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__OPTIMIZE_SIZE__)
+#pragma GCC optimize("vect-cost-model=cheap")
+#endif
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- broadcast layout ------------------------------------------------------- */
+
+/* Where has three operands, every other op one or two. */
+#define EW_MAX_OPERANDS 3
+
+typedef struct ew_layout {
+    int n;                            /* operands */
+    int rank;                         /* >= 1 after merging */
+    int64_t dims[CAM_MAX_RANK];       /* output axes after dropping and merging */
+    /* per operand, in its elements; 0 along an axis it is broadcast over */
+    int64_t strides[EW_MAX_OPERANDS][CAM_MAX_RANK];
+    size_t numel;                     /* output elements (may be 0) */
+    size_t in_numel[EW_MAX_OPERANDS]; /* elements of each operand */
+} ew_layout;
+
+/* numpy broadcast of n shapes into rank/dims; the error names every shape. */
+static cam_status ew_broadcast(const cam_graph *g, const cam_node *node,
+                               const cam_tensor *const *t, int n, int *rank, int64_t *dims,
+                               cam_error *err)
+{
+    int r = 0;
+    for (int k = 0; k < n; k++)
+        if (t[k]->rank > r)
+            r = t[k]->rank;
+    for (int i = 0; i < r; i++) {
+        int64_t d = 1;
+        for (int k = 0; k < n; k++) {
+            int j = i - (r - t[k]->rank);
+            int64_t od = j < 0 ? 1 : t[k]->dims[j];
+            if (od == 1 || od == d)
+                continue;
+            if (d != 1) {
+                char shapes[EW_MAX_OPERANDS][96];
+                for (int m = 0; m < n; m++)
+                    cam_tensor_shape_string(t[m], shapes[m], sizeof shapes[m]);
+                return cam_op_fail(g, node, err, CAM_ERROR_INVALID_MODEL,
+                                   "input shapes %s, %s%s%s do not broadcast "
+                                   "(output axis %d: %lld vs %lld)",
+                                   shapes[0], shapes[1], n > 2 ? ", " : "",
+                                   n > 2 ? shapes[2] : "", i, (long long)d, (long long)od);
+            }
+            d = od;
+        }
+        dims[i] = d;
+    }
+    *rank = r;
+    return CAM_OK;
+}
+
+/* The layout of n operands t[] broadcast to the output shape (rank, dims). */
+static void ew_layout_init(ew_layout *L, const cam_tensor *const *t, int n, int rank,
+                           const int64_t *dims)
+{
+    int64_t st[EW_MAX_OPERANDS][CAM_MAX_RANK];
+    memset(L, 0, sizeof *L);
+    L->n = n;
+    L->numel = cam_dims_product(dims, 0, rank);
+    for (int k = 0; k < n; k++) {
+        L->in_numel[k] = t[k]->numel;
+        /* Contiguous strides of operand k, right-aligned to the output's axes. */
+        int64_t s = 1;
+        for (int i = rank - 1; i >= 0; i--) {
+            int j = i - (rank - t[k]->rank);
+            int64_t od = j < 0 ? 1 : t[k]->dims[j];
+            st[k][i] = od == 1 ? 0 : s;
+            s *= od;
+        }
+    }
+    /* Drop the output's axes of size 1, merge axes every operand walks as one. */
+    int r = 0;
+    for (int i = 0; i < rank; i++) {
+        if (dims[i] == 1)
+            continue;
+        int merge = r > 0;
+        for (int k = 0; k < n && merge; k++)
+            merge = L->strides[k][r - 1] == st[k][i] * dims[i];
+        if (merge) {
+            L->dims[r - 1] *= dims[i];
+            for (int k = 0; k < n; k++)
+                L->strides[k][r - 1] = st[k][i];
+        } else {
+            L->dims[r] = dims[i];
+            for (int k = 0; k < n; k++)
+                L->strides[k][r] = st[k][i];
+            r++;
+        }
+    }
+    if (r == 0) { /* a single element: one row of length 1 */
+        L->dims[0] = 1;
+        r = 1;
+    }
+    L->rank = r;
+}
+
+/* Walks the output of a layout one innermost row at a time: row start `out` in
+ * the output, `off[k]` in operand k, `len` elements. Within a row operand k
+ * advances by strides[k][rank - 1], which is 0 or 1. */
+typedef struct ew_iter {
+    const ew_layout *L;
+    int64_t idx[CAM_MAX_RANK];
+    int64_t off[EW_MAX_OPERANDS];
+    size_t out, len;
+} ew_iter;
+
+/* Starts at the first row; 0 when the output is empty. */
+static int ew_begin(ew_iter *it, const ew_layout *L)
+{
+    if (L->numel == 0)
+        return 0;
+    memset(it, 0, sizeof *it);
+    it->L = L;
+    it->len = (size_t)L->dims[L->rank - 1];
+    return 1;
+}
+
+/* Moves to the next row; 0 after the last. */
+static int ew_next(ew_iter *it)
+{
+    const ew_layout *L = it->L;
+    it->out += it->len;
+    for (int d = L->rank - 2; d >= 0; d--) {
+        for (int k = 0; k < L->n; k++)
+            it->off[k] += L->strides[k][d];
+        if (++it->idx[d] < L->dims[d])
+            return 1;
+        for (int k = 0; k < L->n; k++)
+            it->off[k] -= L->strides[k][d] * L->dims[d];
+        it->idx[d] = 0;
+    }
+    return 0;
+}
+
+/* Inner (row) stride of operand k: 0 or 1. */
+static inline int ew_step(const ew_layout *L, int k)
+{
+    return (int)L->strides[k][L->rank - 1];
+}
+
+/* ---- parameters and typing helpers ------------------------------------------ */
+
+typedef struct ew_params {
+    ew_layout layout;         /* binary ops and Where */
+    size_t numel;             /* output elements */
+    cam_dtype dtype;          /* data inputs' dtype (Pow: the base's; Where: X's and Y's) */
+    float alpha, beta;        /* LeakyRelu, HardSigmoid */
+    float lo, hi;             /* Clip before opset 11 */
+    int fmod;                 /* Mod */
+    int square;               /* Pow by a constant 2: a * a */
+    cam_dtype exponent_dtype; /* Pow */
+    const float *exponent;    /* Pow of a float base by an int64 constant: its values as
+                               * floats (stored after this struct) */
+} ew_params;
+
+/* Allocates the node's params (with `extra` bytes after the struct) and hands them
+ * to the node. */
+static cam_status ew_params_new(const cam_graph *g, cam_node *node, size_t extra,
+                                ew_params **out, cam_error *err)
+{
+    ew_params *p = calloc(1, sizeof *p + extra);
+    if (!p)
+        return cam_op_fail(g, node, err, CAM_ERROR_NO_MEMORY, "out of memory");
+    free(node->params);
+    node->params = p;
+    *out = p;
+    return CAM_OK;
+}
+
+/* Input i, which must be present. */
+static cam_status ew_input(const cam_graph *g, const cam_node *node, int i, const char *what,
+                           const cam_tensor **out, cam_error *err)
+{
+    *out = cam_op_input(g, node, i);
+    if (!*out)
+        return cam_op_fail(g, node, err, CAM_ERROR_INVALID_MODEL, "input %d (%s) is missing", i,
+                           what);
+    return CAM_OK;
+}
+
+/* dtype bits for the `folds` masks: which dtypes an op accepts on constants. */
+enum { EW_INT64 = 1 << 0, EW_BOOL = 1 << 1 };
+
+static unsigned ew_dtype_bit(cam_dtype d)
+{
+    return d == CAM_DTYPE_INT64 ? EW_INT64 : d == CAM_DTYPE_BOOL ? EW_BOOL : 0;
+}
+
+/* Input t (named what): float32, or (constant only) a dtype in `folds`. */
+static cam_status ew_check_dtype(const cam_graph *g, const cam_node *node, const cam_tensor *t,
+                                 const char *what, unsigned folds, cam_error *err)
+{
+    if (t->dtype == CAM_DTYPE_FLOAT)
+        return CAM_OK;
+    if (!(folds & ew_dtype_bit(t->dtype)))
+        return cam_op_fail(g, node, err, CAM_ERROR_UNSUPPORTED,
+                           "input %s has dtype %s, which %s does not support (float32%s%s)", what,
+                           cam_dtype_name(t->dtype), node->op_type,
+                           folds & EW_INT64 ? "; int64 constants" : "",
+                           folds & EW_BOOL ? "; bool constants" : "");
+    if (t->kind != CAM_TENSOR_CONSTANT)
+        return cam_op_fail(g, node, err, CAM_ERROR_UNSUPPORTED,
+                           "input %s is a run-time %s value; only float32 values are computed "
+                           "at run time (%s is supported on %s constants only)",
+                           what, cam_dtype_name(t->dtype), node->op_type,
+                           cam_dtype_name(t->dtype));
+    return CAM_OK;
+}
+
+/* ---- unary ops -------------------------------------------------------------- */
+
+/* Checks input 0 (float32, or a constant of a dtype in `folds`), gives output 0
+ * its shape and dtype and the node its params. */
+static cam_status unary_type(cam_graph *g, cam_node *node, unsigned folds, ew_params **out,
+                             cam_error *err)
+{
+    const cam_tensor *t;
+    cam_status st;
+    if ((st = ew_input(g, node, 0, "X", &t, err)) != CAM_OK ||
+        (st = ew_check_dtype(g, node, t, "X", folds, err)) != CAM_OK ||
+        (st = cam_op_set_output(g, node, 0, t->dtype, t->rank, t->dims, err)) != CAM_OK ||
+        (st = ew_params_new(g, node, 0, out, err)) != CAM_OK)
+        return st;
+    (*out)->numel = t->numel;
+    (*out)->dtype = t->dtype;
+    return CAM_OK;
+}
+
+static cam_status plain_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    ew_params *p = NULL;
+    return unary_type(g, node, 0, &p, err);
+}
+
+static cam_status int64_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    ew_params *p = NULL;
+    return unary_type(g, node, EW_INT64, &p, err);
+}
+
+/* UNARY(name, y = FORWARD(v), dx = BACKWARD(v, y, g)): the forward and backward
+ * of a float op with parameters p. In BACKWARD, v is x, y the output, g d/dy. */
+#define UNARY(NAME, FORWARD, BACKWARD)                                                          \
+    static void NAME##_forward(const cam_exec *x)                                               \
+    {                                                                                           \
+        const ew_params *p = x->node->params;                                                   \
+        const float *in = x->in[0];                                                             \
+        float *out = x->out[0];                                                                 \
+        (void)p;                                                                                \
+        for (size_t i = 0; i < p->numel; i++) {                                                 \
+            const float v = in[i];                                                              \
+            out[i] = (FORWARD);                                                                 \
+        }                                                                                       \
+    }                                                                                           \
+    static void NAME##_backward(const cam_exec *x, const float *const *gout, float *const *gin) \
+    {                                                                                           \
+        const ew_params *p = x->node->params;                                                   \
+        const float *in = x->in[0], *out = x->out[0], *gy = gout[0];                            \
+        float *gx = gin[0];                                                                     \
+        if (!gx)                                                                                \
+            return;                                                                             \
+        if (!gy) {                                                                              \
+            memset(gx, 0, p->numel * sizeof *gx);                                               \
+            return;                                                                             \
+        }                                                                                       \
+        for (size_t i = 0; i < p->numel; i++) {                                                 \
+            const float v = in[i], y = out[i], g = gy[i];                                       \
+            (void)v;                                                                            \
+            (void)y;                                                                            \
+            gx[i] = (BACKWARD);                                                                 \
+        }                                                                                       \
+    }
+
+/* Relu: y = max(x, 0); a NaN propagates; the gradient passes where y > 0. The
+ * kernels' loops (cam_relu_*). */
+static void relu_forward(const cam_exec *x)
+{
+    const ew_params *p = x->node->params;
+    cam_relu_forward(p->numel, x->in[0], x->out[0]);
+}
+
+static void relu_backward(const cam_exec *x, const float *const *gout, float *const *gin)
+{
+    const ew_params *p = x->node->params;
+    if (!gin[0])
+        return;
+    if (!gout[0])
+        memset(gin[0], 0, p->numel * sizeof *gin[0]);
+    else
+        cam_relu_backward(p->numel, x->out[0], gout[0], gin[0]);
+}
+
+/* LeakyRelu: y = x >= 0 ? x : alpha * x (ONNX); gradient alpha where x <= 0. */
+UNARY(leakyrelu, v < 0.0f ? v * p->alpha : v, v > 0.0f ? g : g * p->alpha)
+
+static cam_status leakyrelu_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    ew_params *p = NULL;
+    cam_status st = unary_type(g, node, 0, &p, err);
+    if (st == CAM_OK)
+        st = cam_op_attr_float(g, node, "alpha", 0.01f, &p->alpha, err);
+    return st;
+}
+
+/* Sigmoid: y = 1 / (1 + e^-x); dx = g (1 - y) y. */
+UNARY(sigmoid, 1.0f / (1.0f + expf(-v)), g * (1.0f - y) * y)
+
+/* HardSigmoid: y = max(0, min(1, alpha x + beta)); the gradient alpha g where
+ * the line is strictly inside (0, 1) (PyTorch's -3 < x < 3). */
+static inline float hardsigmoid_value(float alpha, float beta, float v)
+{
+    float t = alpha * v + beta; /* a NaN stays NaN */
+    return t < 0.0f ? 0.0f : t > 1.0f ? 1.0f : t;
+}
+
+UNARY(hardsigmoid, hardsigmoid_value(p->alpha, p->beta, v),
+      (p->alpha * v + p->beta > 0.0f && p->alpha * v + p->beta < 1.0f) ? g * p->alpha : 0.0f)
+
+static cam_status hardsigmoid_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    ew_params *p = NULL;
+    cam_status st = unary_type(g, node, 0, &p, err);
+    if (st == CAM_OK)
+        st = cam_op_attr_float(g, node, "alpha", 0.2f, &p->alpha, err);
+    if (st == CAM_OK)
+        st = cam_op_attr_float(g, node, "beta", 0.5f, &p->beta, err);
+    return st;
+}
+
+/* HardSwish: y = x * min(max(x + 3, 0), 6) / 6 (PyTorch's form of ONNX's
+ * x * max(0, min(1, x / 6 + 1 / 2))); gradient as PyTorch's hardswish_backward. */
+UNARY(hardswish, v * fminf(fmaxf(v + 3.0f, 0.0f), 6.0f) / 6.0f,
+      v < -3.0f ? 0.0f : v <= 3.0f ? g * (v / 3.0f + 0.5f) : g)
+
+/* Tanh: dx = g (1 - y^2). */
+UNARY(tanh, tanhf(v), g * (1.0f - y * y))
+
+/* Erf: dx = 2 / sqrt(pi) e^(-x^2) g. */
+UNARY(erf, erff(v), 1.1283791670955126f * expf(-(v * v)) * g)
+
+/* Sqrt: dx = g / (2 y). */
+UNARY(sqrt, sqrtf(v), g / (2.0f * y))
+
+/* Exp: dx = g y. */
+UNARY(exp, expf(v), g * y)
+
+/* Log: dx = g / x. */
+UNARY(log, logf(v), g / v)
+
+/* Reciprocal: dx = -g y^2. */
+UNARY(reciprocal, 1.0f / v, -g * (y * y))
+
+/* Neg and Abs, also on int64 constants (folding). Abs's gradient is sign(x) g. */
+UNARY(neg_float, -v, -g)
+UNARY(abs_float, fabsf(v), v > 0.0f ? g : v < 0.0f ? -g : 0.0f)
+
+static void neg_forward(const cam_exec *x)
+{
+    const ew_params *p = x->node->params;
+    if (p->dtype != CAM_DTYPE_INT64) {
+        neg_float_forward(x);
+        return;
+    }
+    const int64_t *in = x->in[0];
+    int64_t *out = x->out[0];
+    for (size_t i = 0; i < p->numel; i++) /* wraps on INT64_MIN */
+        out[i] = (int64_t)(0u - (uint64_t)in[i]);
+}
+
+static void abs_forward(const cam_exec *x)
+{
+    const ew_params *p = x->node->params;
+    if (p->dtype != CAM_DTYPE_INT64) {
+        abs_float_forward(x);
+        return;
+    }
+    const int64_t *in = x->in[0];
+    int64_t *out = x->out[0];
+    for (size_t i = 0; i < p->numel; i++)
+        out[i] = in[i] < 0 ? (int64_t)(0u - (uint64_t)in[i]) : in[i];
+}
+
+/* Not: bool constants only (folding). */
+static void not_forward(const cam_exec *x)
+{
+    const ew_params *p = x->node->params;
+    const uint8_t *in = x->in[0];
+    uint8_t *out = x->out[0];
+    for (size_t i = 0; i < p->numel; i++)
+        out[i] = !in[i];
+}
+
+static cam_status not_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    const cam_tensor *t;
+    ew_params *p = NULL;
+    cam_status st = ew_input(g, node, 0, "X", &t, err);
+    if (st != CAM_OK)
+        return st;
+    if (t->dtype != CAM_DTYPE_BOOL || t->kind != CAM_TENSOR_CONSTANT)
+        return cam_op_fail(g, node, err, CAM_ERROR_UNSUPPORTED,
+                           "input X is a %s %s; Not is supported on bool constants only",
+                           t->kind == CAM_TENSOR_CONSTANT ? "constant" : "run-time value",
+                           cam_dtype_name(t->dtype));
+    if ((st = cam_op_set_output(g, node, 0, CAM_DTYPE_BOOL, t->rank, t->dims, err)) != CAM_OK ||
+        (st = ew_params_new(g, node, 0, &p, err)) != CAM_OK)
+        return st;
+    p->numel = t->numel;
+    p->dtype = CAM_DTYPE_BOOL;
+    return CAM_OK;
+}
+
+/* ---- Clip ------------------------------------------------------------------- */
+
+/* y = min(max(x, lo), hi): hi everywhere when lo > hi (ONNX 13's rule), a NaN
+ * stays NaN. Gradient as PyTorch's clamp: to x where lo <= x <= hi, to the bound
+ * that was taken otherwise. */
+static inline float clip_value(float v, float lo, float hi)
+{
+    float t = v < lo ? lo : v;
+    return t > hi ? hi : t;
+}
+
+/* The bounds of one call: the attributes (opset < 11), or inputs 1 and 2 when
+ * present (scalars; constants or run-time values), else +-infinity. */
+static void clip_bounds(const cam_exec *x, float *lo, float *hi)
+{
+    const ew_params *p = x->node->params;
+    *lo = p->lo;
+    *hi = p->hi;
+    if (x->node->n_inputs > 1 && x->in[1])
+        *lo = *(const float *)x->in[1];
+    if (x->node->n_inputs > 2 && x->in[2])
+        *hi = *(const float *)x->in[2];
+}
+
+static void clip_forward(const cam_exec *x)
+{
+    const ew_params *p = x->node->params;
+    const float *in = x->in[0];
+    float *out = x->out[0];
+    float lo, hi;
+    clip_bounds(x, &lo, &hi);
+    for (size_t i = 0; i < p->numel; i++)
+        out[i] = clip_value(in[i], lo, hi);
+}
+
+static void clip_backward(const cam_exec *x, const float *const *gout, float *const *gin)
+{
+    const ew_params *p = x->node->params;
+    const float *in = x->in[0], *gy = gout[0];
+    float lo, hi;
+    clip_bounds(x, &lo, &hi);
+    if (gin[0]) {
+        float *gx = gin[0];
+        if (!gy)
+            memset(gx, 0, p->numel * sizeof *gx);
+        else
+            for (size_t i = 0; i < p->numel; i++)
+                gx[i] = in[i] >= lo && in[i] <= hi ? gy[i] : 0.0f;
+    }
+    /* Run-time bounds: each receives the gradient of the elements it replaced. */
+    for (int b = 1; b <= 2; b++) {
+        if (x->node->n_inputs <= b || !gin[b])
+            continue;
+        double acc = 0.0;
+        if (gy)
+            for (size_t i = 0; i < p->numel; i++) {
+                float v = in[i];
+                int taken = b == 1 ? (v < lo && lo <= hi) : (lo > hi || v > hi);
+                if (taken)
+                    acc += gy[i];
+            }
+        gin[b][0] = (float)acc;
+    }
+}
+
+static cam_status clip6_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    ew_params *p = NULL;
+    cam_status st = unary_type(g, node, 0, &p, err);
+    if (st == CAM_OK)
+        st = cam_op_attr_float(g, node, "min", -FLT_MAX, &p->lo, err);
+    if (st == CAM_OK)
+        st = cam_op_attr_float(g, node, "max", FLT_MAX, &p->hi, err);
+    return st;
+}
+
+static cam_status clip11_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    static const char *const names[] = {"input", "min", "max"};
+    ew_params *p = NULL;
+    cam_status st = unary_type(g, node, 0, &p, err);
+    if (st != CAM_OK)
+        return st;
+    p->lo = -INFINITY;
+    p->hi = INFINITY;
+    for (int i = 1; i < node->n_inputs && i <= 2; i++) {
+        const cam_tensor *b = cam_op_input(g, node, i);
+        if (!b)
+            continue; /* "": absent */
+        if (b->dtype != CAM_DTYPE_FLOAT)
+            return cam_op_fail(g, node, err, CAM_ERROR_UNSUPPORTED,
+                               "input %s has dtype %s; Clip supports float32", names[i],
+                               cam_dtype_name(b->dtype));
+        if (b->numel != 1) {
+            char shape[96];
+            cam_tensor_shape_string(b, shape, sizeof shape);
+            return cam_op_fail(g, node, err, CAM_ERROR_INVALID_MODEL,
+                               "input %s must be a scalar, not %s", names[i], shape);
+        }
+    }
+    return CAM_OK;
+}
+
+/* ---- binary float ops --------------------------------------------------------- */
+
+/* BINARY_ROWS(name, EXPR): name_rows(L, A, B, Y) computes Y = EXPR(a, b) over the
+ * layout, with a plain loop for each combination of the operands' row strides. */
+#define BINARY_ROWS(NAME, EXPR)                                                                 \
+    static void NAME##_rows(const ew_layout *L, const float *A, const float *B, float *Y)       \
+    {                                                                                           \
+        ew_iter it;                                                                             \
+        if (!ew_begin(&it, L))                                                                  \
+            return;                                                                             \
+        const int sa = ew_step(L, 0), sb = ew_step(L, 1);                                       \
+        do {                                                                                    \
+            const float *pa = A + it.off[0], *pb = B + it.off[1];                               \
+            float *py = Y + it.out;                                                             \
+            const size_t n = it.len;                                                            \
+            if (sa && sb) {                                                                     \
+                for (size_t j = 0; j < n; j++) {                                                \
+                    const float a = pa[j], b = pb[j];                                           \
+                    (void)b;                                                                    \
+                    py[j] = (EXPR);                                                             \
+                }                                                                               \
+            } else if (sa) {                                                                    \
+                const float b = pb[0];                                                          \
+                (void)b;                                                                        \
+                for (size_t j = 0; j < n; j++) {                                                \
+                    const float a = pa[j];                                                      \
+                    py[j] = (EXPR);                                                             \
+                }                                                                               \
+            } else if (sb) {                                                                    \
+                const float a = pa[0];                                                          \
+                for (size_t j = 0; j < n; j++) {                                                \
+                    const float b = pb[j];                                                      \
+                    (void)b;                                                                    \
+                    py[j] = (EXPR);                                                             \
+                }                                                                               \
+            } else {                                                                            \
+                const float a = pa[0], b = pb[0];                                               \
+                for (size_t j = 0; j < n; j++)                                                  \
+                    py[j] = (EXPR);                                                             \
+                (void)b;                                                                        \
+            }                                                                                   \
+        } while (ew_next(&it));                                                                 \
+    }
+
+/* BINARY_GRAD(name, K, EXPR): name_grad(L, A, B, Y, G, D) writes D = d/d operand K
+ * (in operand K's layout) from the contributions EXPR(a, b, y, g) of each output
+ * element. An operand of the output's size gets them element by element; a
+ * broadcast one their sum, in the output's row-major order (double within a row
+ * reduced to one element). G NULL: zeros. */
+#define BINARY_GRAD(NAME, K, EXPR)                                                              \
+    static void NAME##_grad##K(const ew_layout *L, const float *A, const float *B,              \
+                               const float *Y, const float *G, float *D)                        \
+    {                                                                                           \
+        const int reduce = L->in_numel[K] != L->numel;                                          \
+        ew_iter it;                                                                             \
+        if (reduce || !G)                                                                       \
+            memset(D, 0, L->in_numel[K] * sizeof *D);                                           \
+        if (!G || !ew_begin(&it, L))                                                            \
+            return;                                                                             \
+        const int sa = ew_step(L, 0), sb = ew_step(L, 1), sk = ew_step(L, K);                   \
+        do {                                                                                    \
+            const float *pa = A + it.off[0], *pb = B + it.off[1];                               \
+            const float *py = Y + it.out, *pg = G + it.out;                                     \
+            float *pd = D + it.off[K];                                                          \
+            const size_t n = it.len;                                                            \
+            if (!reduce && sa && sb) {                                                          \
+                for (size_t j = 0; j < n; j++) {                                                \
+                    const float a = pa[j], b = pb[j], y = py[j], g = pg[j];                     \
+                    (void)a, (void)b, (void)y;                                                  \
+                    pd[j] = (EXPR);                                                             \
+                }                                                                               \
+            } else if (!reduce) {                                                               \
+                for (size_t j = 0; j < n; j++) {                                                \
+                    const float a = pa[j * sa], b = pb[j * sb], y = py[j], g = pg[j];           \
+                    (void)a, (void)b, (void)y;                                                  \
+                    pd[j] = (EXPR);                                                             \
+                }                                                                               \
+            } else if (sk) {                                                                    \
+                for (size_t j = 0; j < n; j++) {                                                \
+                    const float a = pa[j * sa], b = pb[j * sb], y = py[j], g = pg[j];           \
+                    (void)a, (void)b, (void)y;                                                  \
+                    pd[j] += (EXPR);                                                            \
+                }                                                                               \
+            } else {                                                                            \
+                double acc = 0.0;                                                               \
+                for (size_t j = 0; j < n; j++) {                                                \
+                    const float a = pa[j * sa], b = pb[j * sb], y = py[j], g = pg[j];           \
+                    (void)a, (void)b, (void)y;                                                  \
+                    acc += (EXPR);                                                              \
+                }                                                                               \
+                pd[0] += (float)acc;                                                            \
+            }                                                                                   \
+        } while (ew_next(&it));                                                                 \
+    }
+
+BINARY_ROWS(add, a + b)
+BINARY_ROWS(sub, a - b)
+BINARY_ROWS(mul, a * b)
+BINARY_ROWS(div, a / b)
+BINARY_ROWS(pow, powf(a, b))
+BINARY_ROWS(square, a * a)
+BINARY_ROWS(fmod, fmodf(a, b))
+BINARY_ROWS(prelu, a < 0.0f ? a * b : a)
+
+BINARY_GRAD(add, 0, g)
+BINARY_GRAD(add, 1, g)
+BINARY_GRAD(sub, 0, g)
+BINARY_GRAD(sub, 1, -g)
+BINARY_GRAD(mul, 0, g * b)
+BINARY_GRAD(mul, 1, g * a)
+BINARY_GRAD(div, 0, g / b)
+BINARY_GRAD(div, 1, -g * (y / b))
+BINARY_GRAD(pow, 0, b == 0.0f ? 0.0f : g * (b * powf(a, b - 1.0f)))
+BINARY_GRAD(pow, 1, a == 0.0f && b >= 0.0f ? 0.0f : g * (y * logf(a)))
+BINARY_GRAD(square, 0, g * (2.0f * a))
+BINARY_GRAD(fmod, 0, g)
+BINARY_GRAD(fmod, 1, -g * truncf(a / b))
+BINARY_GRAD(prelu, 0, a > 0.0f ? g : b * g)
+BINARY_GRAD(prelu, 1, a > 0.0f ? 0.0f : a * g)
+
+typedef void (*ew_grad_fn)(const ew_layout *, const float *, const float *, const float *,
+                           const float *, float *);
+
+/* The backward of a binary float op: d/dA and d/dB where wanted. */
+static void binary_backward(const cam_exec *x, const float *const *gout, float *const *gin,
+                            const float *b, ew_grad_fn grad0, ew_grad_fn grad1)
+{
+    const ew_params *p = x->node->params;
+    if (gin[0])
+        grad0(&p->layout, x->in[0], b, x->out[0], gout[0], gin[0]);
+    if (gin[1] && grad1)
+        grad1(&p->layout, x->in[0], b, x->out[0], gout[0], gin[1]);
+}
+
+/* ---- int64 folding ------------------------------------------------------------ */
+
+typedef enum ew_int_op { INT_ADD, INT_SUB, INT_MUL, INT_DIV, INT_MOD } ew_int_op;
+
+/* a op b on int64, wrapping on overflow; the divisor is never 0 (checked at typing). */
+static int64_t ew_int(ew_int_op op, int fmod, int64_t a, int64_t b)
+{
+    switch (op) {
+    case INT_ADD:
+        return (int64_t)((uint64_t)a + (uint64_t)b);
+    case INT_SUB:
+        return (int64_t)((uint64_t)a - (uint64_t)b);
+    case INT_MUL:
+        return (int64_t)((uint64_t)a * (uint64_t)b);
+    case INT_DIV: /* truncates toward zero */
+        return b == -1 ? (int64_t)(0u - (uint64_t)a) : a / b;
+    case INT_MOD: {
+        if (b == -1)
+            return 0;
+        int64_t r = a % b; /* sign of the dividend (fmod = 1) */
+        if (!fmod && r != 0 && ((r < 0) != (b < 0)))
+            r += b; /* sign of the divisor, as Python */
+        return r;
+    }
+    }
+    return 0;
+}
+
+/* Y = A op B over the layout, int64. */
+static void ew_int_rows(const ew_params *p, ew_int_op op, const int64_t *A, const int64_t *B,
+                        int64_t *Y)
+{
+    const ew_layout *L = &p->layout;
+    ew_iter it;
+    if (!ew_begin(&it, L))
+        return;
+    const int sa = ew_step(L, 0), sb = ew_step(L, 1);
+    do {
+        for (size_t j = 0; j < it.len; j++)
+            Y[it.out + j] = ew_int(op, p->fmod, A[it.off[0] + (int64_t)j * sa],
+                                   B[it.off[1] + (int64_t)j * sb]);
+    } while (ew_next(&it));
+}
+
+/* ---- binary typing ------------------------------------------------------------ */
+
+/* Inputs 0 and 1 (named n0, n1): same dtype, float32 or (constants) one in `folds`;
+ * broadcast; output 0 of dtype out_dtype (0: the inputs' dtype). */
+static cam_status binary_type(cam_graph *g, cam_node *node, const char *n0, const char *n1,
+                              unsigned folds, cam_dtype out_dtype, ew_params **out,
+                              cam_error *err)
+{
+    const cam_tensor *t[2];
+    int64_t dims[CAM_MAX_RANK];
+    int rank;
+    cam_status st;
+    if ((st = ew_input(g, node, 0, n0, &t[0], err)) != CAM_OK ||
+        (st = ew_input(g, node, 1, n1, &t[1], err)) != CAM_OK ||
+        (st = ew_check_dtype(g, node, t[0], n0, folds, err)) != CAM_OK ||
+        (st = ew_check_dtype(g, node, t[1], n1, folds, err)) != CAM_OK)
+        return st;
+    if (t[0]->dtype != t[1]->dtype)
+        return cam_op_fail(g, node, err, CAM_ERROR_INVALID_MODEL,
+                           "inputs %s (%s) and %s (%s) have different dtypes", n0,
+                           cam_dtype_name(t[0]->dtype), n1, cam_dtype_name(t[1]->dtype));
+    if ((st = ew_broadcast(g, node, t, 2, &rank, dims, err)) != CAM_OK ||
+        (st = cam_op_set_output(g, node, 0, out_dtype ? out_dtype : t[0]->dtype, rank, dims,
+                                err)) != CAM_OK ||
+        (st = ew_params_new(g, node, 0, out, err)) != CAM_OK)
+        return st;
+    ew_layout_init(&(*out)->layout, t, 2, rank, dims);
+    (*out)->numel = (*out)->layout.numel;
+    (*out)->dtype = t[0]->dtype;
+    return CAM_OK;
+}
+
+/* A zero int64 divisor would trap when the node is folded: refused here. */
+static cam_status check_int_divisor(const cam_graph *g, const cam_node *node, cam_error *err)
+{
+    const cam_tensor *b = cam_op_input(g, node, 1);
+    if (!b || b->dtype != CAM_DTYPE_INT64)
+        return CAM_OK;
+    const int64_t *v = b->data;
+    for (size_t i = 0; i < b->numel; i++)
+        if (v[i] == 0)
+            return cam_op_fail(g, node, err, CAM_ERROR_INVALID_MODEL,
+                               "input B holds an integer division by zero (element %zu)", i);
+    return CAM_OK;
+}
+
+static cam_status arith_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    ew_params *p = NULL;
+    return binary_type(g, node, "A", "B", EW_INT64, 0, &p, err);
+}
+
+static cam_status div_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    ew_params *p = NULL;
+    cam_status st = binary_type(g, node, "A", "B", EW_INT64, 0, &p, err);
+    return st == CAM_OK ? check_int_divisor(g, node, err) : st;
+}
+
+/* ---- Add, Sub, Mul, Div -------------------------------------------------------- */
+
+static void add_forward(const cam_exec *x)
+{
+    const ew_params *p = x->node->params;
+    if (p->dtype == CAM_DTYPE_INT64)
+        ew_int_rows(p, INT_ADD, x->in[0], x->in[1], x->out[0]);
+    else
+        add_rows(&p->layout, x->in[0], x->in[1], x->out[0]);
+}
+
+/* The gradient of a same-shape addend is gout itself: a copy (the residual
+ * connection's hot path); a broadcast one goes through add_grad*. */
+static void add_backward(const cam_exec *x, const float *const *gout, float *const *gin)
+{
+    const ew_params *p = x->node->params;
+    for (int k = 0; k < 2; k++) {
+        if (!gin[k])
+            continue;
+        if (gout[0] && p->layout.in_numel[k] == p->numel)
+            memcpy(gin[k], gout[0], p->numel * sizeof *gin[k]);
+        else
+            (k == 0 ? add_grad0 : add_grad1)(&p->layout, x->in[0], x->in[1], x->out[0], gout[0],
+                                             gin[k]);
+    }
+}
+
+static void sub_forward(const cam_exec *x)
+{
+    const ew_params *p = x->node->params;
+    if (p->dtype == CAM_DTYPE_INT64)
+        ew_int_rows(p, INT_SUB, x->in[0], x->in[1], x->out[0]);
+    else
+        sub_rows(&p->layout, x->in[0], x->in[1], x->out[0]);
+}
+
+static void sub_backward(const cam_exec *x, const float *const *gout, float *const *gin)
+{
+    binary_backward(x, gout, gin, x->in[1], sub_grad0, sub_grad1);
+}
+
+static void mul_forward(const cam_exec *x)
+{
+    const ew_params *p = x->node->params;
+    if (p->dtype == CAM_DTYPE_INT64)
+        ew_int_rows(p, INT_MUL, x->in[0], x->in[1], x->out[0]);
+    else
+        mul_rows(&p->layout, x->in[0], x->in[1], x->out[0]);
+}
+
+static void mul_backward(const cam_exec *x, const float *const *gout, float *const *gin)
+{
+    binary_backward(x, gout, gin, x->in[1], mul_grad0, mul_grad1);
+}
+
+static void div_forward(const cam_exec *x)
+{
+    const ew_params *p = x->node->params;
+    if (p->dtype == CAM_DTYPE_INT64)
+        ew_int_rows(p, INT_DIV, x->in[0], x->in[1], x->out[0]);
+    else
+        div_rows(&p->layout, x->in[0], x->in[1], x->out[0]);
+}
+
+static void div_backward(const cam_exec *x, const float *const *gout, float *const *gin)
+{
+    binary_backward(x, gout, gin, x->in[1], div_grad0, div_grad1);
+}
+
+/* ---- Mod ------------------------------------------------------------------------ */
+
+/* int64 constants (either fmod), or float32 with fmod = 1 (C's fmodf; gradients
+ * g and -g trunc(a / b), as PyTorch's fmod). */
+static cam_status mod_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    ew_params *p = NULL;
+    int64_t fmod;
+    cam_status st = cam_op_attr_int(g, node, "fmod", 0, &fmod, err);
+    if (st != CAM_OK)
+        return st;
+    if (fmod != 0 && fmod != 1)
+        return cam_op_fail(g, node, err, CAM_ERROR_INVALID_MODEL,
+                           "attribute 'fmod' = %lld is not 0 or 1", (long long)fmod);
+    if ((st = binary_type(g, node, "A", "B", EW_INT64, 0, &p, err)) != CAM_OK)
+        return st;
+    p->fmod = (int)fmod;
+    if (p->dtype == CAM_DTYPE_FLOAT && !fmod)
+        return cam_op_fail(g, node, err, CAM_ERROR_INVALID_MODEL,
+                           "attribute 'fmod' = 0 on float32 inputs (ONNX requires fmod = 1 "
+                           "for floating-point types)");
+    return check_int_divisor(g, node, err);
+}
+
+static void mod_forward(const cam_exec *x)
+{
+    const ew_params *p = x->node->params;
+    if (p->dtype == CAM_DTYPE_INT64)
+        ew_int_rows(p, INT_MOD, x->in[0], x->in[1], x->out[0]);
+    else
+        fmod_rows(&p->layout, x->in[0], x->in[1], x->out[0]);
+}
+
+static void mod_backward(const cam_exec *x, const float *const *gout, float *const *gin)
+{
+    binary_backward(x, gout, gin, x->in[1], fmod_grad0, fmod_grad1);
+}
+
+/* ---- Pow ------------------------------------------------------------------------ */
+
+/* Base X float32 (run time or constant); exponent Y float32, or an int64
+ * constant (opset 12+) converted to floats once here. A constant scalar
+ * exponent 2 becomes X * X (what powf gives, faster). An int64 base (a constant,
+ * folded at load) gives int64, as ONNX's output type follows the base. */
+static cam_status pow_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    const cam_tensor *t[2];
+    int64_t dims[CAM_MAX_RANK];
+    int rank;
+    ew_params *p = NULL;
+    cam_status st;
+    if ((st = ew_input(g, node, 0, "X", &t[0], err)) != CAM_OK ||
+        (st = ew_input(g, node, 1, "Y", &t[1], err)) != CAM_OK ||
+        (st = ew_check_dtype(g, node, t[0], "X", EW_INT64, err)) != CAM_OK ||
+        (st = ew_check_dtype(g, node, t[1], "Y", EW_INT64, err)) != CAM_OK ||
+        (st = ew_broadcast(g, node, t, 2, &rank, dims, err)) != CAM_OK)
+        return st;
+    const int int_base = t[0]->dtype == CAM_DTYPE_INT64;
+    const int int_exponent = t[1]->dtype == CAM_DTYPE_INT64;
+    if (int_base && t[1]->kind != CAM_TENSOR_CONSTANT)
+        return cam_op_fail(g, node, err, CAM_ERROR_UNSUPPORTED,
+                           "input Y is a run-time value while the base X is int64; an int64 "
+                           "Pow is supported on constants only");
+    if ((st = cam_op_set_output(g, node, 0, t[0]->dtype, rank, dims, err)) != CAM_OK ||
+        (st = ew_params_new(g, node,
+                            int_exponent && !int_base ? t[1]->numel * sizeof(float) : 0, &p,
+                            err)) != CAM_OK)
+        return st;
+    ew_layout_init(&p->layout, t, 2, rank, dims);
+    p->numel = p->layout.numel;
+    p->dtype = t[0]->dtype;
+    p->exponent_dtype = t[1]->dtype;
+    if (int_base)
+        return CAM_OK;
+    if (int_exponent) {
+        float *e = (float *)(p + 1);
+        const int64_t *v = t[1]->data;
+        for (size_t i = 0; i < t[1]->numel; i++)
+            e[i] = (float)v[i];
+        p->exponent = e;
+    }
+    if (t[1]->kind == CAM_TENSOR_CONSTANT && t[1]->numel == 1)
+        p->square = int_exponent ? p->exponent[0] == 2.0f : *(const float *)t[1]->data == 2.0f;
+    return CAM_OK;
+}
+
+/* a ^ b for an int64 base: by squaring (wrapping) for an int64 b >= 0, else
+ * pow() in double truncated toward zero (clamped to the int64 range; NaN -> 0). */
+static int64_t pow_int(int64_t a, int64_t ib, double fb, int int_exponent)
+{
+    if (int_exponent && ib >= 0) {
+        uint64_t r = 1, base = (uint64_t)a;
+        for (uint64_t e = (uint64_t)ib; e; e >>= 1) {
+            if (e & 1)
+                r *= base;
+            base *= base;
+        }
+        return (int64_t)r;
+    }
+    double v = pow((double)a, int_exponent ? (double)ib : fb);
+    if (!(v == v))
+        return 0;
+    if (v >= 9223372036854775807.0)
+        return INT64_MAX;
+    if (v <= -9223372036854775808.0)
+        return INT64_MIN;
+    return (int64_t)v;
+}
+
+static void pow_int_rows(const ew_params *p, const int64_t *A, const void *B, int64_t *Y)
+{
+    const ew_layout *L = &p->layout;
+    const int int_exponent = p->exponent_dtype == CAM_DTYPE_INT64;
+    ew_iter it;
+    if (!ew_begin(&it, L))
+        return;
+    const int sa = ew_step(L, 0), sb = ew_step(L, 1);
+    do {
+        for (size_t j = 0; j < it.len; j++) {
+            const int64_t ia = it.off[0] + (int64_t)j * sa, ib = it.off[1] + (int64_t)j * sb;
+            Y[it.out + j] = pow_int(A[ia], int_exponent ? ((const int64_t *)B)[ib] : 0,
+                                    int_exponent ? 0.0 : ((const float *)B)[ib], int_exponent);
+        }
+    } while (ew_next(&it));
+}
+
+static const float *pow_exponent(const cam_exec *x)
+{
+    const ew_params *p = x->node->params;
+    return p->exponent ? p->exponent : x->in[1];
+}
+
+static void pow_forward(const cam_exec *x)
+{
+    const ew_params *p = x->node->params;
+    if (p->dtype == CAM_DTYPE_INT64)
+        pow_int_rows(p, x->in[0], x->in[1], x->out[0]);
+    else if (p->square)
+        square_rows(&p->layout, x->in[0], x->in[0], x->out[0]);
+    else
+        pow_rows(&p->layout, x->in[0], pow_exponent(x), x->out[0]);
+}
+
+static void pow_backward(const cam_exec *x, const float *const *gout, float *const *gin)
+{
+    const ew_params *p = x->node->params;
+    if (p->square) {
+        binary_backward(x, gout, gin, pow_exponent(x), square_grad0, NULL);
+        return;
+    }
+    binary_backward(x, gout, gin, pow_exponent(x), pow_grad0, p->exponent ? NULL : pow_grad1);
+}
+
+/* ---- PRelu ---------------------------------------------------------------------- */
+
+/* y = x < 0 ? slope x : x, the slope broadcast to X (unidirectionally). */
+static cam_status prelu_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    ew_params *p = NULL;
+    cam_status st = binary_type(g, node, "X", "slope", 0, 0, &p, err);
+    if (st != CAM_OK)
+        return st;
+    const cam_tensor *x = cam_op_input(g, node, 0), *slope = cam_op_input(g, node, 1);
+    const cam_tensor *y = cam_op_output(g, node, 0);
+    int same = slope->rank <= x->rank;
+    for (int i = 0; i < x->rank && same && y; i++)
+        same = y->dims[i] == x->dims[i];
+    if (!same) {
+        char xs[96], ss[96];
+        cam_tensor_shape_string(x, xs, sizeof xs);
+        cam_tensor_shape_string(slope, ss, sizeof ss);
+        return cam_op_fail(g, node, err, CAM_ERROR_INVALID_MODEL,
+                           "slope shape %s does not broadcast to X's shape %s", ss, xs);
+    }
+    return CAM_OK;
+}
+
+static void prelu_forward(const cam_exec *x)
+{
+    const ew_params *p = x->node->params;
+    prelu_rows(&p->layout, x->in[0], x->in[1], x->out[0]);
+}
+
+static void prelu_backward(const cam_exec *x, const float *const *gout, float *const *gin)
+{
+    binary_backward(x, gout, gin, x->in[1], prelu_grad0, prelu_grad1);
+}
+
+/* ---- Equal ---------------------------------------------------------------------- */
+
+/* Constants only (the bool output can only feed shape computations); float32,
+ * int64 or bool inputs. */
+static cam_status equal_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    ew_params *p = NULL;
+    cam_status st = binary_type(g, node, "A", "B", EW_INT64 | EW_BOOL, CAM_DTYPE_BOOL, &p, err);
+    if (st != CAM_OK)
+        return st;
+    for (int i = 0; i < 2; i++)
+        if (cam_op_input(g, node, i)->kind != CAM_TENSOR_CONSTANT)
+            return cam_op_fail(g, node, err, CAM_ERROR_UNSUPPORTED,
+                               "input %s is a run-time value; Equal is supported on constants "
+                               "only (its bool output is not a float32 value)",
+                               i ? "B" : "A");
+    return CAM_OK;
+}
+
+static void equal_forward(const cam_exec *x)
+{
+    const ew_params *p = x->node->params;
+    const ew_layout *L = &p->layout;
+    uint8_t *Y = x->out[0];
+    ew_iter it;
+    if (!ew_begin(&it, L))
+        return;
+    const int sa = ew_step(L, 0), sb = ew_step(L, 1);
+    do {
+        for (size_t j = 0; j < it.len; j++) {
+            int64_t ia = it.off[0] + (int64_t)j * sa, ib = it.off[1] + (int64_t)j * sb;
+            int eq;
+            if (p->dtype == CAM_DTYPE_FLOAT)
+                eq = ((const float *)x->in[0])[ia] == ((const float *)x->in[1])[ib];
+            else if (p->dtype == CAM_DTYPE_INT64)
+                eq = ((const int64_t *)x->in[0])[ia] == ((const int64_t *)x->in[1])[ib];
+            else
+                eq = !((const uint8_t *)x->in[0])[ia] == !((const uint8_t *)x->in[1])[ib];
+            Y[it.out + j] = (uint8_t)eq;
+        }
+    } while (ew_next(&it));
+}
+
+/* ---- Where ---------------------------------------------------------------------- */
+
+/* y = condition ? X : Y over the three-way broadcast. The condition is a bool
+ * constant; X and Y float32 (run time or constant) or constants of any dtype. */
+static cam_status where_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    static const char *const names[] = {"condition", "X", "Y"};
+    const cam_tensor *t[3];
+    int64_t dims[CAM_MAX_RANK];
+    int rank;
+    ew_params *p = NULL;
+    cam_status st;
+    for (int i = 0; i < 3; i++)
+        if ((st = ew_input(g, node, i, names[i], &t[i], err)) != CAM_OK)
+            return st;
+    if (t[0]->dtype != CAM_DTYPE_BOOL || t[0]->kind != CAM_TENSOR_CONSTANT)
+        return cam_op_fail(g, node, err, CAM_ERROR_UNSUPPORTED,
+                           "input condition is a %s %s; Where needs a bool constant",
+                           t[0]->kind == CAM_TENSOR_CONSTANT ? "constant" : "run-time value",
+                           cam_dtype_name(t[0]->dtype));
+    if ((st = ew_check_dtype(g, node, t[1], "X", EW_INT64 | EW_BOOL, err)) != CAM_OK ||
+        (st = ew_check_dtype(g, node, t[2], "Y", EW_INT64 | EW_BOOL, err)) != CAM_OK)
+        return st;
+    if (t[1]->dtype != t[2]->dtype)
+        return cam_op_fail(g, node, err, CAM_ERROR_INVALID_MODEL,
+                           "inputs X (%s) and Y (%s) have different dtypes",
+                           cam_dtype_name(t[1]->dtype), cam_dtype_name(t[2]->dtype));
+    if ((st = ew_broadcast(g, node, t, 3, &rank, dims, err)) != CAM_OK ||
+        (st = cam_op_set_output(g, node, 0, t[1]->dtype, rank, dims, err)) != CAM_OK ||
+        (st = ew_params_new(g, node, 0, &p, err)) != CAM_OK)
+        return st;
+    ew_layout_init(&p->layout, t, 3, rank, dims);
+    p->numel = p->layout.numel;
+    p->dtype = t[1]->dtype;
+    return CAM_OK;
+}
+
+static void where_forward(const cam_exec *x)
+{
+    const ew_params *p = x->node->params;
+    const ew_layout *L = &p->layout;
+    const uint8_t *C = x->in[0];
+    const size_t size = cam_dtype_size(p->dtype);
+    const char *X = x->in[1], *Y = x->in[2];
+    char *out = x->out[0];
+    ew_iter it;
+    if (!ew_begin(&it, L))
+        return;
+    const int sc = ew_step(L, 0), sx = ew_step(L, 1), sy = ew_step(L, 2);
+    do {
+        const uint8_t *pc = C + it.off[0];
+        if (p->dtype == CAM_DTYPE_FLOAT) {
+            const float *px = (const float *)X + it.off[1], *py = (const float *)Y + it.off[2];
+            float *po = (float *)out + it.out;
+            for (size_t j = 0; j < it.len; j++)
+                po[j] = pc[j * sc] ? px[j * sx] : py[j * sy];
+        } else {
+            for (size_t j = 0; j < it.len; j++) {
+                const char *src = pc[j * sc] ? X + (it.off[1] + (int64_t)j * sx) * size
+                                             : Y + (it.off[2] + (int64_t)j * sy) * size;
+                memcpy(out + (it.out + j) * size, src, size);
+            }
+        }
+    } while (ew_next(&it));
+}
+
+/* d/dX gets gout where the condition holds, d/dY where it does not; each summed
+ * over its broadcast axes in the output's row-major order. */
+static void where_backward(const cam_exec *x, const float *const *gout, float *const *gin)
+{
+    const ew_params *p = x->node->params;
+    const ew_layout *L = &p->layout;
+    const uint8_t *C = x->in[0];
+    const float *G = gout[0];
+    for (int k = 1; k <= 2; k++) {
+        float *D = gin[k];
+        if (!D)
+            continue;
+        const uint8_t want = k == 1;
+        ew_iter it;
+        memset(D, 0, L->in_numel[k] * sizeof *D);
+        if (!G || !ew_begin(&it, L))
+            continue;
+        const int sc = ew_step(L, 0), sk = ew_step(L, k);
+        do {
+            const uint8_t *pc = C + it.off[0];
+            const float *pg = G + it.out;
+            float *pd = D + it.off[k];
+            if (sk) {
+                for (size_t j = 0; j < it.len; j++)
+                    if ((pc[j * sc] != 0) == want)
+                        pd[j] += pg[j];
+            } else {
+                double acc = 0.0;
+                for (size_t j = 0; j < it.len; j++)
+                    if ((pc[j * sc] != 0) == want)
+                        acc += pg[j];
+                pd[0] += (float)acc;
+            }
+        } while (ew_next(&it));
+    }
+}
+
+/* ---- the family ------------------------------------------------------------------ */
+
+#define OP(VAR, NAME, SINCE, UNTIL, MIN_IN, MAX_IN, TYPE, FORWARD, BACKWARD)                   \
+    static const cam_op_def VAR = {                                                            \
+        .name = NAME,                                                                          \
+        .since = SINCE,                                                                        \
+        .until = UNTIL,                                                                        \
+        .min_inputs = MIN_IN,                                                                  \
+        .max_inputs = MAX_IN,                                                                  \
+        .min_outputs = 1,                                                                      \
+        .max_outputs = 1,                                                                      \
+        .type = TYPE,                                                                          \
+        .forward = FORWARD,                                                                    \
+        .backward = BACKWARD,                                                                  \
+    };
+
+OP(op_relu, "Relu", 7, 22, 1, 1, plain_type, relu_forward, relu_backward)
+OP(op_leakyrelu, "LeakyRelu", 7, 22, 1, 1, leakyrelu_type, leakyrelu_forward, leakyrelu_backward)
+OP(op_prelu, "PRelu", 7, 22, 2, 2, prelu_type, prelu_forward, prelu_backward)
+OP(op_clip6, "Clip", 7, 10, 1, 1, clip6_type, clip_forward, clip_backward)
+OP(op_clip11, "Clip", 11, 22, 1, 3, clip11_type, clip_forward, clip_backward)
+OP(op_sigmoid, "Sigmoid", 7, 22, 1, 1, plain_type, sigmoid_forward, sigmoid_backward)
+OP(op_hardsigmoid, "HardSigmoid", 7, 22, 1, 1, hardsigmoid_type, hardsigmoid_forward,
+   hardsigmoid_backward)
+OP(op_hardswish, "HardSwish", 14, 22, 1, 1, plain_type, hardswish_forward, hardswish_backward)
+OP(op_tanh, "Tanh", 7, 22, 1, 1, plain_type, tanh_forward, tanh_backward)
+OP(op_erf, "Erf", 9, 22, 1, 1, plain_type, erf_forward, erf_backward)
+OP(op_sqrt, "Sqrt", 7, 22, 1, 1, plain_type, sqrt_forward, sqrt_backward)
+OP(op_exp, "Exp", 7, 22, 1, 1, plain_type, exp_forward, exp_backward)
+OP(op_log, "Log", 7, 22, 1, 1, plain_type, log_forward, log_backward)
+OP(op_neg, "Neg", 7, 22, 1, 1, int64_type, neg_forward, neg_float_backward)
+OP(op_abs, "Abs", 7, 22, 1, 1, int64_type, abs_forward, abs_float_backward)
+OP(op_reciprocal, "Reciprocal", 7, 22, 1, 1, plain_type, reciprocal_forward, reciprocal_backward)
+OP(op_not, "Not", 7, 22, 1, 1, not_type, not_forward, NULL)
+OP(op_add, "Add", 7, 22, 2, 2, arith_type, add_forward, add_backward)
+OP(op_sub, "Sub", 7, 22, 2, 2, arith_type, sub_forward, sub_backward)
+OP(op_mul, "Mul", 7, 22, 2, 2, arith_type, mul_forward, mul_backward)
+OP(op_div, "Div", 7, 22, 2, 2, div_type, div_forward, div_backward)
+OP(op_pow, "Pow", 7, 22, 2, 2, pow_type, pow_forward, pow_backward)
+OP(op_mod, "Mod", 10, 22, 2, 2, mod_type, mod_forward, mod_backward)
+OP(op_equal, "Equal", 7, 22, 2, 2, equal_type, equal_forward, NULL)
+OP(op_where, "Where", 9, 22, 3, 3, where_type, where_forward, where_backward)
+
+const cam_op_def *const cam_ops_elementwise[] = {
+    &op_relu, &op_leakyrelu, &op_prelu, &op_clip6, &op_clip11, &op_sigmoid, &op_hardsigmoid,
+    &op_hardswish, &op_tanh, &op_erf, &op_sqrt, &op_exp, &op_log, &op_neg, &op_abs,
+    &op_reciprocal, &op_not, &op_add, &op_sub, &op_mul, &op_div, &op_pow, &op_mod, &op_equal,
+    &op_where, NULL,
+};
