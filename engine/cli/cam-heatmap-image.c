@@ -108,6 +108,45 @@ gboolean cli_image_is_writable_name(const char *path)
     return format_of_name(path) != NULL;
 }
 
+typedef struct save_data {
+    GdkPixbuf *pb;
+    const char *format;
+} save_data;
+
+typedef struct save_sink {
+    int fd;
+    const char *name;
+} save_sink;
+
+static gboolean save_chunk(const gchar *buf, gsize count, GError **error, gpointer data)
+{
+    save_sink *sink = data;
+    return cli_write_fd(sink->fd, buf, count, sink->name, error);
+}
+
+static gboolean save_pixbuf(int fd, gpointer data, const char *name, GError **error)
+{
+    save_data *sd = data;
+    save_sink sink = {fd, name};
+    GError *local = NULL;
+    gboolean ok;
+    if (!strcmp(sd->format, "jpeg"))
+        ok = gdk_pixbuf_save_to_callback(sd->pb, save_chunk, &sink, sd->format, &local,
+                                         "quality", "95", NULL);
+    else
+        ok = gdk_pixbuf_save_to_callback(sd->pb, save_chunk, &sink, sd->format, &local, NULL);
+    if (!ok) {
+        if (local && strstr(local->message, name))
+            g_propagate_error(error, local);
+        else {
+            g_set_error(error, CLI_IMAGE_ERROR, 1, "%s: could not be written: %s", name,
+                        local ? local->message : "unknown error");
+            g_clear_error(&local);
+        }
+    }
+    return ok;
+}
+
 gboolean cli_image_save(const cli_image *image, const char *path, GError **error)
 {
     const char *format = format_of_name(path);
@@ -144,33 +183,11 @@ gboolean cli_image_save(const cli_image *image, const char *path, GError **error
     GdkPixbuf *pb = gdk_pixbuf_new_from_data(buf, GDK_COLORSPACE_RGB, keep_alpha, 8,
                                              image->width, image->height, (int) stride, NULL,
                                              NULL);
-    /* Written to a temporary file beside the target, then renamed over it: a
-     * failed or interrupted write never leaves a half-written image, and an
-     * existing file at path stays as it was until the new one is complete. */
+    /* cli_write_file: a temporary file renamed over a regular file when complete, a FIFO
+     * or device written directly, a symbolic link's target replaced (link kept). */
     GError *local = NULL;
-    gboolean ok = FALSE;
-    char *dir = g_path_get_dirname(path), *base = g_path_get_basename(path);
-    char *tmp = g_strdup_printf("%s/.%s.XXXXXX", dir, base);
-    int fd = g_mkstemp_full(tmp, O_RDWR, 0666); /* mode as a plain create: 0666 & ~umask */
-    if (fd < 0) {
-        g_set_error(&local, G_FILE_ERROR, g_file_error_from_errno(errno), "%s", g_strerror(errno));
-    } else {
-        close(fd);
-        if (!strcmp(format, "jpeg"))
-            ok = gdk_pixbuf_save(pb, tmp, format, &local, "quality", "95", NULL);
-        else
-            ok = gdk_pixbuf_save(pb, tmp, format, &local, NULL);
-        if (ok && g_rename(tmp, path) != 0) {
-            g_set_error(&local, G_FILE_ERROR, g_file_error_from_errno(errno), "%s",
-                        g_strerror(errno));
-            ok = FALSE;
-        }
-        if (!ok)
-            g_unlink(tmp);
-    }
-    g_free(tmp);
-    g_free(dir);
-    g_free(base);
+    save_data sd = {pb, format};
+    gboolean ok = cli_write_file(path, save_pixbuf, &sd, &local);
     g_object_unref(pb);
     g_free(buf);
     if (!ok) {

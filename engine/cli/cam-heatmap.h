@@ -168,7 +168,31 @@ cli_progress *cli_progress_new(const char *what, int total, gboolean enabled);
 void cli_progress_step(cli_progress *p);
 void cli_progress_free(cli_progress *p);
 
-/* Writes `text` to `path` ("-" = stdout). */
+/* ------------------------------------------------------------------------ */
+/* Output files (cam-heatmap-output.c)                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Writes the data to `fd`; `name` is the file name to use in messages. */
+typedef gboolean (*cli_writer)(int fd, gpointer data, const char *name, GError **error);
+
+/* Writes through `writer` to `path`, respecting what is there: nothing or a regular file:
+ * a temporary file renamed over it when complete (mode kept); a symbolic link: its final
+ * target is written that way, the link kept; a FIFO or character device: written directly;
+ * "-": standard output; a folder or other special file: an error. No temporary file is left
+ * by a failure or by SIGINT/SIGTERM/SIGHUP (cli_output_install_signal_handlers). */
+gboolean cli_write_file(const char *path, cli_writer writer, gpointer data, GError **error);
+/* Writes `text` to `path` the same way. */
 gboolean cli_write_text(const char *path, const char *text, size_t length, GError **error);
+/* Writes all of `data` to `fd` (retries short writes); the error names `name`. */
+gboolean cli_write_fd(int fd, const void *data, size_t length, const char *name, GError **error);
+/* Can `path` be written by cli_write_file? FALSE (with a message naming it) for a folder,
+ * a socket or a block device, or a loop of symbolic links. */
+gboolean cli_output_check(const char *path, GError **error);
+/* A string equal for two names of the same file (device and inode when it exists; else the
+ * folder's identity and the name, symbolic links followed). g_free it. */
+char *cli_file_identity(const char *path);
+/* Removes registered temporary files on SIGINT, SIGTERM and SIGHUP, then dies of the
+ * signal. */
+void cli_output_install_signal_handlers(void);
 
 #endif /* CAM_HEATMAP_H */
