@@ -37,9 +37,42 @@ cam_image cli_image_as_cam(const cli_image *image)
     return c;
 }
 
-gboolean cli_image_load(const char *path, cli_image *out, GError **error)
+/* Does a JPEG file end with its EOI marker after its last scan (SOS)? GdkPixbuf decodes a
+ * JPEG cut short without an error, filling the missing rows with gray. */
+static gboolean jpeg_is_complete(const char *path)
+{
+    char *data = NULL;
+    gsize n = 0;
+    if (!g_file_get_contents(path, &data, &n, NULL)) return TRUE;
+    const guint8 *d = (const guint8 *) data;
+    gsize last_sos = 0, last_eoi = 0;
+    for (gsize i = 0; i + 1 < n; i++) {
+        if (d[i] != 0xff) continue;
+        if (d[i + 1] == 0xda) last_sos = i + 1;
+        else if (d[i + 1] == 0xd9) last_eoi = i + 1;
+    }
+    g_free(data);
+    return last_eoi > last_sos;
+}
+
+gboolean cli_image_load(const char *path, cli_image *out, char **warning, GError **error)
 {
     memset(out, 0, sizeof *out);
+    if (warning) *warning = NULL;
+    if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
+        g_set_error(error, CLI_IMAGE_ERROR, 1, "%s: is a folder, not an image", path);
+        return FALSE;
+    }
+    /* the size from the header, before anything is decoded */
+    int hw = 0, hh = 0;
+    GdkPixbufFormat *fmt = gdk_pixbuf_get_file_info(path, &hw, &hh);
+    if (fmt && (guint64) MAX(hw, 0) * (guint64) MAX(hh, 0) > CLI_IMAGE_MAX_PIXELS) {
+        g_set_error(error, CLI_IMAGE_ERROR, 1,
+                    "%s: %dx%d pixels is more than the %" G_GUINT64_FORMAT
+                    " megapixels this tool reads",
+                    path, hw, hh, (guint64) CLI_IMAGE_MAX_PIXELS / 1000000);
+        return FALSE;
+    }
     GError *local = NULL;
     GdkPixbuf *raw = gdk_pixbuf_new_from_file(path, &local);
     if (!raw) {
@@ -86,6 +119,11 @@ gboolean cli_image_load(const char *path, cli_image *out, GError **error)
         memcpy(out->pixels + (size_t) y * out->stride, src + (size_t) y * src_stride,
                out->stride);
     g_object_unref(pb);
+    if (warning && fmt && !g_strcmp0(gdk_pixbuf_format_get_name(fmt), "jpeg") &&
+        !jpeg_is_complete(path))
+        *warning = g_strdup_printf("%s: the JPEG data is cut short (no end marker); the "
+                                   "missing part was decoded as gray",
+                                   path);
     return TRUE;
 }
 

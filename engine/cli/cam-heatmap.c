@@ -359,7 +359,7 @@ static void process_one(run *rn, cam_workspace *ws, const char *ws_error, float 
         res->error = g_strdup_printf("%s: %s", path, ws_error);
         return;
     }
-    if (!cli_image_load(path, &image, &error)) {
+    if (!cli_image_load(path, &image, &res->warning, &error)) {
         res->error = g_strdup(error->message);
         g_error_free(error);
         return;
@@ -775,6 +775,8 @@ static int run_images(const cam_model *model, int jobs)
 
     int failed = 0;
     for (int i = 0; i < n; i++) {
+        if (rn.results[i].warning)
+            fprintf(stderr, "%s: warning: %s\n", PROGRAM, rn.results[i].warning);
         if (!rn.results[i].ok) {
             fprintf(stderr, "%s: %s\n", PROGRAM, rn.results[i].error);
             failed++;
@@ -887,7 +889,11 @@ int main(int argc, char **argv)
                 return usage_error("--method: %s", err.message);
         }
         const char *split = opt_split ? opt_split : "test";
-        cli_dataset *ds = cli_dataset_open(opt_evaluate, split, &error);
+        /* only what --offset and --limit select is read */
+        int max_images = 0;
+        if (opt_limit > 0)
+            max_images = opt_offset > G_MAXINT - opt_limit ? G_MAXINT : opt_offset + opt_limit;
+        cli_dataset *ds = cli_dataset_open(opt_evaluate, split, max_images, &error);
         if (!ds) {
             fprintf(stderr, "%s: --evaluate: %s\n", PROGRAM, error->message);
             g_error_free(error);

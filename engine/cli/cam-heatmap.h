@@ -40,9 +40,14 @@ typedef struct cli_image {
     size_t stride;
 } cli_image;
 
+/* The largest image read: 268 megapixels (16384 x 16384), 1 GiB as 8-bit RGBA. */
+#define CLI_IMAGE_MAX_PIXELS ((guint64) 16384 * 16384)
+
 /* Reads PNG, JPEG, TIFF, WebP (whatever GdkPixbuf's loaders read), applies the EXIF
- * orientation. The error message names the file and says why. */
-gboolean cli_image_load(const char *path, cli_image *out, GError **error);
+ * orientation. The error message names the file and says why (a folder, more than
+ * CLI_IMAGE_MAX_PIXELS by its header, undecodable). `warning` (may be NULL) receives a
+ * message for an image read with a problem (a JPEG cut short), else NULL (g_free). */
+gboolean cli_image_load(const char *path, cli_image *out, char **warning, GError **error);
 /* Writes by the file name's extension: .png, .jpg/.jpeg, .tif/.tiff, .bmp, .webp. */
 gboolean cli_image_save(const cli_image *image, const char *path, GError **error);
 /* Is the extension of `path` one that cli_image_save writes? */
@@ -71,6 +76,7 @@ typedef struct cli_result {
     char *file;           /* as given on the command line */
     gboolean ok;
     char *error;          /* when !ok: why (names the file) */
+    char *warning;        /* a problem that did not stop it (a truncated JPEG), or NULL */
     int width, height;    /* the image after EXIF orientation */
     gboolean inverted;    /* cam_preprocess inverted the colours */
     int n_top;
@@ -117,8 +123,12 @@ typedef struct cli_dataset cli_dataset;
  *    (test_batch.bin[.gz] for "test", data_batch_1..5.bin[.gz] for "train");
  *  - a folder with one sub-folder per class (named by the model's label or class index)
  *    holding images.
- * `split` is "test" or "train" (used for folders of IDX/CIFAR files). */
-cli_dataset *cli_dataset_open(const char *path, const char *split, GError **error);
+ * `split` is "test" or "train" (used for folders of IDX/CIFAR files).
+ * IDX and CIFAR files are streamed: only the first `max_images` images are read
+ * (<= 0: all); the header is checked against the file's size (or the gzip trailer's), and
+ * more than CLI_DATASET_MAX_BYTES (1 GiB) of pixels is refused with a message. */
+cli_dataset *cli_dataset_open(const char *path, const char *split, int max_images,
+                              GError **error);
 void cli_dataset_free(cli_dataset *ds);
 cli_dataset_format cli_dataset_get_format(const cli_dataset *ds);
 const char *cli_dataset_describe(const cli_dataset *ds); /* "IDX /path/t10k-images-idx3-ubyte.gz" */
