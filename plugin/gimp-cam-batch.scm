@@ -22,7 +22,14 @@
 ;   photo.png: Sneaker 99.4% (class 7) -> heatmaps/photo.png
 ;
 ; A file that cannot be loaded or explained is reported ("photo.png: FAILED")
-; and skipped. gimp-cam-heatmap-folder returns the number of failures;
+; and skipped; at the end, if any failed, gimp-cam-heatmap-folder raises a Script-Fu
+; error "gimp-cam-heatmap-folder: N of M images failed", so gimp-console exits with a
+; non-zero status (else it returns 0, the number of failures). A missing input or output
+; folder is an error before any image is read (Script-Fu cannot create folders: create
+; the output folder first). An output that would be one of the input files (the output
+; folder is the input folder and it holds <name>.png) is a failure, never overwritten;
+; gimp-cam-heatmap-file refuses an output equal to its input. Unknown model or method
+; values are calling errors of plug-in-cam-heatmap naming the argument.
 ; gimp-cam-heatmap-file returns (class-index label probability), the canonical
 ; (untranslated) label.
 ;
@@ -65,7 +72,13 @@
                                    #:model model #:method method))))
     (list (car result) (cadr result) (caddr result))))
 
+(define (gimp-cam-exists? path)
+  (not (null? (car (file-glob #:pattern path #:filename-encoding TRUE)))))
+
 (define (gimp-cam-heatmap-file input output model method)
+  (if (string=? input output)
+      (error (string-append "gimp-cam-heatmap-file: the output " output
+                            " is the input; it would be overwritten")))
   (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE input)))
          (result (gimp-cam-explain-image image model method)))
     (gimp-image-merge-visible-layers image CLIP-TO-IMAGE)
@@ -78,17 +91,36 @@
     result))
 
 (define (gimp-cam-heatmap-folder input-folder output-folder model method)
-  (let loop ((files (car (file-glob #:pattern (string-append input-folder "/*")
-                                    #:filename-encoding TRUE)))
-             (failures 0))
-    (cond
-     ((null? files) failures)
-     ((not (member (gimp-cam-file-extension (car files)) gimp-cam-image-extensions))
-      (loop (cdr files) failures))
-     (else
-      (let* ((input (car files))
-             (output (string-append output-folder "/" (gimp-cam-file-stem input) ".png"))
-             (ok (catch #f (gimp-cam-heatmap-file input output model method))))
-        (if (not ok)
-            (begin (display (string-append input ": FAILED")) (newline)))
-        (loop (cdr files) (if ok failures (+ failures 1))))))))
+  (if (not (gimp-cam-exists? input-folder))
+      (error (string-append "gimp-cam-heatmap-folder: the input folder " input-folder
+                            " does not exist")))
+  (if (not (gimp-cam-exists? output-folder))
+      (error (string-append "gimp-cam-heatmap-folder: the output folder " output-folder
+                            " does not exist (create it first)")))
+  (let* ((all (car (file-glob #:pattern (string-append input-folder "/*")
+                              #:filename-encoding TRUE)))
+         (count 0))
+    (let loop ((files all)
+               (failures 0))
+      (cond
+       ((null? files)
+        (if (> failures 0)
+            (error (string-append "gimp-cam-heatmap-folder: " (number->string failures)
+                                  " of " (number->string count) " images failed")))
+        failures)
+       ((not (member (gimp-cam-file-extension (car files)) gimp-cam-image-extensions))
+        (loop (cdr files) failures))
+       (else
+        (set! count (+ count 1))
+        (let* ((input (car files))
+               (output (string-append output-folder "/" (gimp-cam-file-stem input) ".png"))
+               (clash (member output all))
+               (ok (and (not clash)
+                        (catch #f (gimp-cam-heatmap-file input output model method)))))
+          (if clash
+              (begin (display (string-append input ": FAILED: the output " output
+                                             " is an input file; not overwritten"))
+                     (newline))
+              (if (not ok)
+                  (begin (display (string-append input ": FAILED")) (newline))))
+          (loop (cdr files) (if ok failures (+ failures 1)))))))))

@@ -93,28 +93,24 @@ cam_plug_in_create_procedure (GimpPlugIn *plug_in, const gchar *name)
      PLUG_IN_PROC);
   gimp_procedure_set_attribution (procedure, "gimp-cam authors", "gimp-cam authors", "2026");
 
-  gimp_procedure_add_choice_argument
+  /* The four choices are string arguments, validated by the plug-in: GIMP replaces an
+   * unknown value of a choice argument by its default with only a warning, and a caller
+   * must get an error instead (PLUGIN_CHOICE_* in plugin-settings.c). The dialog shows
+   * them as choices through the auxiliary "*-choice" arguments, kept in step with these. */
+  gimp_procedure_add_string_argument
     (procedure, "model", _("_Model"),
-     _("The network: a bundled model, or \"file\" to use the ONNX file given in model-file"),
-     gimp_choice_new_with_values ("fashion-mnist", 0, _("Fashion-MNIST (clothing, 28x28 gray)"), NULL,
-                                  "cifar10",       1, _("CIFAR-10 (objects, 32x32 color)"), NULL,
-                                  "file",          2, _("ONNX file (below)"), NULL,
-                                  NULL),
+     _("The network: \"fashion-mnist\", \"cifar10\", or \"file\" to use the ONNX file "
+       "given in model-file"),
      "cifar10", G_PARAM_READWRITE);
   gimp_procedure_add_file_argument
     (procedure, "model-file", _("Model _file"),
      _("Your own convolutional classifier as an .onnx file; used when model is \"file\""),
      GIMP_FILE_CHOOSER_ACTION_OPEN, TRUE, NULL, G_PARAM_READWRITE);
-  gimp_procedure_add_choice_argument
+  gimp_procedure_add_string_argument
     (procedure, "method", _("M_ethod"),
      _("How the map is computed: \"default\" (the model's default: CAM when the network "
        "ends with global average pooling and a dense layer, else Grad-CAM), \"cam\", "
        "\"grad-cam\", or \"grad-cam-tutorial\" (the Keras tutorial's variant)"),
-     gimp_choice_new_with_values ("default",           0, _("Model default"), NULL,
-                                  "cam",               1, _("CAM"), NULL,
-                                  "grad-cam",          2, _("Grad-CAM"), NULL,
-                                  "grad-cam-tutorial", 3, _("Grad-CAM (tutorial)"), NULL,
-                                  NULL),
      "default", G_PARAM_READWRITE);
   gimp_procedure_add_int_argument
     (procedure, "class", _("_Class"),
@@ -129,31 +125,29 @@ cam_plug_in_create_procedure (GimpPlugIn *plug_in, const gchar *name)
     (procedure, "alpha", _("_Alpha"),
      _("Heatmap opacity 0..1 (out = (1 - alpha) * image + alpha * heatmap); -1 = the model's default"),
      -1.0, 1.0, -1.0, G_PARAM_READWRITE);
-  gimp_procedure_add_choice_argument
+  gimp_procedure_add_string_argument
     (procedure, "colormap", _("C_olormap"),
-     _("Colors of the heatmap; \"default\" = the model's default"),
-     gimp_choice_new_with_values ("default",     0,  _("Model default"), NULL,
-                                  "jet",         1,  _("Jet"), NULL,
-                                  "turbo",       2,  _("Turbo"), NULL,
-                                  "viridis",     3,  _("Viridis"), NULL,
-                                  "inferno",     4,  _("Inferno"), NULL,
-                                  "magma",       5,  _("Magma"), NULL,
-                                  "plasma",      6,  _("Plasma"), NULL,
-                                  "cividis",     7,  _("Cividis"), NULL,
-                                  "gray",        8,  _("Gray"), NULL,
-                                  "greens",      9,  _("Greens"), NULL,
-                                  "reds",        10, _("Reds"), NULL,
-                                  "greens-reds", 11, _("Greens if confident, else reds"), NULL,
-                                  NULL),
+     _("Colors of the heatmap: \"default\" (the model's), \"jet\", \"turbo\", \"viridis\", "
+       "\"inferno\", \"magma\", \"plasma\", \"cividis\", \"gray\", \"greens\", \"reds\", "
+       "\"greens-reds\""),
      "default", G_PARAM_READWRITE);
-  gimp_procedure_add_choice_argument
+  gimp_procedure_add_string_argument
     (procedure, "output", _("O_utput"),
      _("\"heatmap\": a heatmap layer with opacity alpha above the source (non-destructive); "
        "\"blend\": a new layer holding the baked blend (the source stays unchanged)"),
-     gimp_choice_new_with_values ("heatmap", 0, _("Heatmap layer (opacity alpha)"), NULL,
-                                  "blend",   1, _("Blended layer"), NULL,
-                                  NULL),
      "heatmap", G_PARAM_READWRITE);
+  gimp_procedure_add_choice_aux_argument
+    (procedure, "model-choice", _("_Model"), _("The network"),
+     plugin_choice_new (PLUGIN_CHOICE_MODEL), "cifar10", G_PARAM_READWRITE);
+  gimp_procedure_add_choice_aux_argument
+    (procedure, "method-choice", _("M_ethod"), _("How the map is computed"),
+     plugin_choice_new (PLUGIN_CHOICE_METHOD), "default", G_PARAM_READWRITE);
+  gimp_procedure_add_choice_aux_argument
+    (procedure, "colormap-choice", _("C_olormap"), _("Colors of the heatmap"),
+     plugin_choice_new (PLUGIN_CHOICE_COLORMAP), "default", G_PARAM_READWRITE);
+  gimp_procedure_add_choice_aux_argument
+    (procedure, "output-choice", _("O_utput"), _("What the new layer holds"),
+     plugin_choice_new (PLUGIN_CHOICE_OUTPUT), "heatmap", G_PARAM_READWRITE);
   gimp_procedure_add_boolean_argument
     (procedure, "sample-merged", _("_Sample merged"),
      _("Classify what is visible in the image instead of the layer alone"),

@@ -32,8 +32,23 @@ typedef struct PluginSettings {
   gboolean sample_merged;  /* classify what is visible instead of the layer alone */
 } PluginSettings;
 
+/* The choice arguments (string arguments checked by plugin_settings_read; the dialog
+ * shows them as GimpChoice auxiliary arguments "<name>-choice"). */
+typedef enum {
+  PLUGIN_CHOICE_MODEL,
+  PLUGIN_CHOICE_METHOD,
+  PLUGIN_CHOICE_COLORMAP,
+  PLUGIN_CHOICE_OUTPUT,
+  PLUGIN_N_CHOICES
+} PluginChoice;
+
+extern const gchar *const plugin_choice_names[PLUGIN_N_CHOICES]; /* "model", ... */
+GimpChoice *plugin_choice_new (PluginChoice which);
+
 /* Reads the arguments from config. Returns FALSE with a calling error in *error
- * when the model argument cannot be used (a custom model without a file). */
+ * naming the argument (and listing the valid values) when a choice is unknown, alpha
+ * is neither -1 nor in 0..1, or the model argument cannot be used (a custom model
+ * without a file). */
 gboolean plugin_settings_read (GimpProcedureConfig *config,
                                PluginSettings      *settings,
                                GError             **error);

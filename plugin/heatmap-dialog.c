@@ -289,10 +289,39 @@ schedule_update (DialogState *state, gint level)
     state->idle_id = g_idle_add (update_idle, state);
 }
 
+/* The dialog shows the choice arguments through their "<name>-choice" auxiliary
+ * arguments; copies one to the other (to_strings: choice -> string argument). */
+static void
+sync_choice (GObject *config, PluginChoice which, gboolean to_strings)
+{
+  gchar       *aux = g_strdup_printf ("%s-choice", plugin_choice_names[which]);
+  const gchar *from = to_strings ? aux : plugin_choice_names[which];
+  const gchar *to   = to_strings ? plugin_choice_names[which] : aux;
+  gchar       *value = NULL, *current = NULL;
+  GimpChoice  *choice = plugin_choice_new (which);
+
+  g_object_get (config, from, &value, to, &current, NULL);
+  if (value && gimp_choice_is_valid (choice, value) && g_strcmp0 (value, current) != 0)
+    g_object_set (config, to, value, NULL);
+  g_object_unref (choice);
+  g_free (value);
+  g_free (current);
+  g_free (aux);
+}
+
 static void
 config_notify (GObject *config, GParamSpec *pspec, DialogState *state)
 {
   const gchar *name = g_param_spec_get_name (pspec);
+
+  if (g_str_has_suffix (name, "-choice"))
+    {
+      for (gint i = 0; i < PLUGIN_N_CHOICES; i++)
+        if (g_str_has_prefix (name, plugin_choice_names[i]) &&
+            strlen (name) == strlen (plugin_choice_names[i]) + strlen ("-choice"))
+          sync_choice (config, (PluginChoice) i, TRUE); /* notifies the string argument */
+      return;
+    }
 
   if (! strcmp (name, "model") || ! strcmp (name, "model-file") || ! strcmp (name, "sample-merged"))
     schedule_update (state, UPDATE_MODEL);
@@ -315,9 +344,14 @@ heatmap_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config, GimpI
   state.image    = image;
   state.drawable = drawable;
 
+  for (gint i = 0; i < PLUGIN_N_CHOICES; i++)
+    sync_choice (G_OBJECT (config), (PluginChoice) i, FALSE);
   dialog = gimp_procedure_dialog_new (procedure, config, _("Class Activation Map"));
   gimp_procedure_dialog_get_scale_entry (GIMP_PROCEDURE_DIALOG (dialog), "alpha", 1.0);
-  gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog), NULL);
+  gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog),
+                              "model-choice", "model-file", "method-choice", "class",
+                              "target-layer", "alpha", "colormap-choice", "output-choice",
+                              "sample-merged", NULL);
 
   content = gtk_dialog_get_content_area (GTK_DIALOG (dialog));
   frame = gimp_frame_new (_("Predictions and preview"));

@@ -18,6 +18,70 @@
 
 G_DEFINE_QUARK (gimp-cam-error-quark, plugin_error)
 
+const gchar *const plugin_choice_names[PLUGIN_N_CHOICES] = { "model", "method", "colormap", "output" };
+
+GimpChoice *
+plugin_choice_new (PluginChoice which)
+{
+  switch (which)
+    {
+    case PLUGIN_CHOICE_MODEL:
+      return gimp_choice_new_with_values ("fashion-mnist", 0, _("Fashion-MNIST (clothing, 28x28 gray)"), NULL,
+                                          "cifar10",       1, _("CIFAR-10 (objects, 32x32 color)"), NULL,
+                                          "file",          2, _("ONNX file (below)"), NULL,
+                                          NULL);
+    case PLUGIN_CHOICE_METHOD:
+      return gimp_choice_new_with_values ("default",           0, _("Model default"), NULL,
+                                          "cam",               1, _("CAM"), NULL,
+                                          "grad-cam",          2, _("Grad-CAM"), NULL,
+                                          "grad-cam-tutorial", 3, _("Grad-CAM (tutorial)"), NULL,
+                                          NULL);
+    case PLUGIN_CHOICE_COLORMAP:
+      return gimp_choice_new_with_values ("default",     0,  _("Model default"), NULL,
+                                          "jet",         1,  _("Jet"), NULL,
+                                          "turbo",       2,  _("Turbo"), NULL,
+                                          "viridis",     3,  _("Viridis"), NULL,
+                                          "inferno",     4,  _("Inferno"), NULL,
+                                          "magma",       5,  _("Magma"), NULL,
+                                          "plasma",      6,  _("Plasma"), NULL,
+                                          "cividis",     7,  _("Cividis"), NULL,
+                                          "gray",        8,  _("Gray"), NULL,
+                                          "greens",      9,  _("Greens"), NULL,
+                                          "reds",        10, _("Reds"), NULL,
+                                          "greens-reds", 11, _("Greens if confident, else reds"), NULL,
+                                          NULL);
+    case PLUGIN_CHOICE_OUTPUT:
+    default:
+      return gimp_choice_new_with_values ("heatmap", 0, _("Heatmap layer (opacity alpha)"), NULL,
+                                          "blend",   1, _("Blended layer"), NULL,
+                                          NULL);
+    }
+}
+
+/* Is value one of the choice's values? Else a calling error naming the argument and
+ * listing the valid values. */
+static gboolean
+check_choice (PluginChoice which, const gchar *value, GError **error)
+{
+  GimpChoice *choice = plugin_choice_new (which);
+  gboolean    ok     = value != NULL && gimp_choice_is_valid (choice, value);
+
+  if (! ok)
+    {
+      GString *valid = g_string_new (NULL);
+      GList   *nicks = gimp_choice_list_nicks (choice);
+
+      for (GList *l = nicks; l; l = l->next)
+        g_string_append_printf (valid, "%s\"%s\"", valid->len ? ", " : "", (const gchar *) l->data);
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_ARGUMENT,
+                   _("Argument \"%s\": unknown value \"%s\"; the valid values are %s."),
+                   plugin_choice_names[which], value ? value : "", valid->str);
+      g_string_free (valid, TRUE);
+    }
+  g_object_unref (choice);
+  return ok;
+}
+
 gboolean
 plugin_settings_read (GimpProcedureConfig *config, PluginSettings *settings, GError **error)
 {
@@ -38,6 +102,29 @@ plugin_settings_read (GimpProcedureConfig *config, PluginSettings *settings, GEr
                 "sample-merged", &settings->sample_merged,
                 NULL);
 
+  if (! check_choice (PLUGIN_CHOICE_MODEL, model, error) ||
+      ! check_choice (PLUGIN_CHOICE_METHOD, settings->method, error) ||
+      ! check_choice (PLUGIN_CHOICE_COLORMAP, settings->colormap, error) ||
+      ! check_choice (PLUGIN_CHOICE_OUTPUT, output, error))
+    {
+      g_free (model);
+      g_free (output);
+      g_clear_object (&file);
+      plugin_settings_clear (settings);
+      return FALSE;
+    }
+  /* only -1 means the model's default; the range -1..1 of the argument admits the rest */
+  if (settings->alpha != -1.0 && ! (settings->alpha >= 0.0 && settings->alpha <= 1.0))
+    {
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_ARGUMENT,
+                   _("Argument \"alpha\": %g is not an opacity; use 0 to 1, or -1 for the "
+                     "model's default."), settings->alpha);
+      g_free (model);
+      g_free (output);
+      g_clear_object (&file);
+      plugin_settings_clear (settings);
+      return FALSE;
+    }
   settings->blend_output = g_strcmp0 (output, "blend") == 0;
   g_free (output);
   if (settings->layer == NULL)

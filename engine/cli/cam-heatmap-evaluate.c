@@ -618,7 +618,7 @@ int cli_evaluate(const cam_model *model, cli_dataset *ds, const cli_evaluate_opt
         g_string_append(j, "}\n");
         GError *error = NULL;
         if (!cli_write_text(opt->json_path, j->str, j->len, &error)) {
-            fprintf(stderr, "%s: --json %s: %s\n", PROGRAM, opt->json_path, error->message);
+            fprintf(stderr, "%s: --json: %s\n", PROGRAM, error->message);
             g_error_free(error);
             code = CLI_EXIT_INTERNAL;
         }

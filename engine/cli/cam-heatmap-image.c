@@ -37,9 +37,42 @@ cam_image cli_image_as_cam(const cli_image *image)
     return c;
 }
 
-gboolean cli_image_load(const char *path, cli_image *out, GError **error)
+/* Does a JPEG file end with its EOI marker after its last scan (SOS)? GdkPixbuf decodes a
+ * JPEG cut short without an error, filling the missing rows with gray. */
+static gboolean jpeg_is_complete(const char *path)
+{
+    char *data = NULL;
+    gsize n = 0;
+    if (!g_file_get_contents(path, &data, &n, NULL)) return TRUE;
+    const guint8 *d = (const guint8 *) data;
+    gsize last_sos = 0, last_eoi = 0;
+    for (gsize i = 0; i + 1 < n; i++) {
+        if (d[i] != 0xff) continue;
+        if (d[i + 1] == 0xda) last_sos = i + 1;
+        else if (d[i + 1] == 0xd9) last_eoi = i + 1;
+    }
+    g_free(data);
+    return last_eoi > last_sos;
+}
+
+gboolean cli_image_load(const char *path, cli_image *out, char **warning, GError **error)
 {
     memset(out, 0, sizeof *out);
+    if (warning) *warning = NULL;
+    if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
+        g_set_error(error, CLI_IMAGE_ERROR, 1, "%s: is a folder, not an image", path);
+        return FALSE;
+    }
+    /* the size from the header, before anything is decoded */
+    int hw = 0, hh = 0;
+    GdkPixbufFormat *fmt = gdk_pixbuf_get_file_info(path, &hw, &hh);
+    if (fmt && (guint64) MAX(hw, 0) * (guint64) MAX(hh, 0) > CLI_IMAGE_MAX_PIXELS) {
+        g_set_error(error, CLI_IMAGE_ERROR, 1,
+                    "%s: %dx%d pixels is more than the %" G_GUINT64_FORMAT
+                    " megapixels this tool reads",
+                    path, hw, hh, (guint64) CLI_IMAGE_MAX_PIXELS / 1000000);
+        return FALSE;
+    }
     GError *local = NULL;
     GdkPixbuf *raw = gdk_pixbuf_new_from_file(path, &local);
     if (!raw) {
@@ -86,6 +119,11 @@ gboolean cli_image_load(const char *path, cli_image *out, GError **error)
         memcpy(out->pixels + (size_t) y * out->stride, src + (size_t) y * src_stride,
                out->stride);
     g_object_unref(pb);
+    if (warning && fmt && !g_strcmp0(gdk_pixbuf_format_get_name(fmt), "jpeg") &&
+        !jpeg_is_complete(path))
+        *warning = g_strdup_printf("%s: the JPEG data is cut short (no end marker); the "
+                                   "missing part was decoded as gray",
+                                   path);
     return TRUE;
 }
 
@@ -106,6 +144,45 @@ static const char *format_of_name(const char *path)
 gboolean cli_image_is_writable_name(const char *path)
 {
     return format_of_name(path) != NULL;
+}
+
+typedef struct save_data {
+    GdkPixbuf *pb;
+    const char *format;
+} save_data;
+
+typedef struct save_sink {
+    int fd;
+    const char *name;
+} save_sink;
+
+static gboolean save_chunk(const gchar *buf, gsize count, GError **error, gpointer data)
+{
+    save_sink *sink = data;
+    return cli_write_fd(sink->fd, buf, count, sink->name, error);
+}
+
+static gboolean save_pixbuf(int fd, gpointer data, const char *name, GError **error)
+{
+    save_data *sd = data;
+    save_sink sink = {fd, name};
+    GError *local = NULL;
+    gboolean ok;
+    if (!strcmp(sd->format, "jpeg"))
+        ok = gdk_pixbuf_save_to_callback(sd->pb, save_chunk, &sink, sd->format, &local,
+                                         "quality", "95", NULL);
+    else
+        ok = gdk_pixbuf_save_to_callback(sd->pb, save_chunk, &sink, sd->format, &local, NULL);
+    if (!ok) {
+        if (local && strstr(local->message, name))
+            g_propagate_error(error, local);
+        else {
+            g_set_error(error, CLI_IMAGE_ERROR, 1, "%s: could not be written: %s", name,
+                        local ? local->message : "unknown error");
+            g_clear_error(&local);
+        }
+    }
+    return ok;
 }
 
 gboolean cli_image_save(const cli_image *image, const char *path, GError **error)
@@ -144,33 +221,11 @@ gboolean cli_image_save(const cli_image *image, const char *path, GError **error
     GdkPixbuf *pb = gdk_pixbuf_new_from_data(buf, GDK_COLORSPACE_RGB, keep_alpha, 8,
                                              image->width, image->height, (int) stride, NULL,
                                              NULL);
-    /* Written to a temporary file beside the target, then renamed over it: a
-     * failed or interrupted write never leaves a half-written image, and an
-     * existing file at path stays as it was until the new one is complete. */
+    /* cli_write_file: a temporary file renamed over a regular file when complete, a FIFO
+     * or device written directly, a symbolic link's target replaced (link kept). */
     GError *local = NULL;
-    gboolean ok = FALSE;
-    char *dir = g_path_get_dirname(path), *base = g_path_get_basename(path);
-    char *tmp = g_strdup_printf("%s/.%s.XXXXXX", dir, base);
-    int fd = g_mkstemp_full(tmp, O_RDWR, 0666); /* mode as a plain create: 0666 & ~umask */
-    if (fd < 0) {
-        g_set_error(&local, G_FILE_ERROR, g_file_error_from_errno(errno), "%s", g_strerror(errno));
-    } else {
-        close(fd);
-        if (!strcmp(format, "jpeg"))
-            ok = gdk_pixbuf_save(pb, tmp, format, &local, "quality", "95", NULL);
-        else
-            ok = gdk_pixbuf_save(pb, tmp, format, &local, NULL);
-        if (ok && g_rename(tmp, path) != 0) {
-            g_set_error(&local, G_FILE_ERROR, g_file_error_from_errno(errno), "%s",
-                        g_strerror(errno));
-            ok = FALSE;
-        }
-        if (!ok)
-            g_unlink(tmp);
-    }
-    g_free(tmp);
-    g_free(dir);
-    g_free(base);
+    save_data sd = {pb, format};
+    gboolean ok = cli_write_file(path, save_pixbuf, &sd, &local);
     g_object_unref(pb);
     g_free(buf);
     if (!ok) {

@@ -70,6 +70,7 @@ void cli_result_clear(cli_result *r)
 {
     g_free(r->file);
     g_free(r->error);
+    g_free(r->warning);
     g_free(r->top);
     g_free(r->output);
     cam_explanation_clear(&r->ex);
@@ -95,9 +96,13 @@ static void json_image(GString *out, const cam_model *model, const cli_result *r
         g_string_append(out, "}");
         return;
     }
-    g_string_append_printf(out,
-                           ", \"status\": \"ok\", \"width\": %d, \"height\": %d, "
-                           "\"inverted\": %s,\n",
+    g_string_append(out, ", \"status\": \"ok\", ");
+    if (r->warning) {
+        g_string_append(out, "\"warning\": ");
+        cli_json_string(out, r->warning);
+        g_string_append(out, ", ");
+    }
+    g_string_append_printf(out, "\"width\": %d, \"height\": %d, \"inverted\": %s,\n",
                            r->width, r->height, r->inverted ? "true" : "false");
     g_string_append(out, "     \"predictions\": [");
     for (int i = 0; i < r->n_top; i++) {

@@ -14,6 +14,8 @@
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
+#include <glib/gstdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PROGRAM "cam-heatmap"
@@ -78,19 +80,6 @@ void cli_progress_free(cli_progress *p)
     g_mutex_clear(&p->lock);
     g_free(p->what);
     g_free(p);
-}
-
-gboolean cli_write_text(const char *path, const char *text, size_t length, GError **error)
-{
-    if (!strcmp(path, "-")) {
-        if (fwrite(text, 1, length, stdout) != length || fflush(stdout) != 0) {
-            g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
-                        "standard output: %s", g_strerror(errno));
-            return FALSE;
-        }
-        return TRUE;
-    }
-    return g_file_set_contents(path, text, (gssize) length, error);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -230,7 +219,8 @@ static const char description[] =
     "Exit status:\n"
     "  0  everything succeeded\n"
     "  1  some inputs failed (each is reported; the others were written)\n"
-    "  2  usage error (bad option, unknown method, class, layer or colormap)\n"
+    "  2  usage error (bad option, unknown method, class, layer or colormap, an output that\n"
+    "     is an input or another output, an output path that is a folder)\n"
     "  3  the model or the data set could not be loaded\n"
     "  4  internal error (out of memory, JSON file not writable)\n"
     "\n"
@@ -273,15 +263,6 @@ static int compare_predictions(const void *a, const void *b)
     const cli_prediction *x = a, *y = b;
     if (x->probability != y->probability) return x->probability > y->probability ? -1 : 1;
     return x->class_index - y->class_index;
-}
-
-static gboolean same_file(const char *a, const char *b)
-{
-    char *ca = g_canonicalize_filename(a, NULL), *cb = g_canonicalize_filename(b, NULL);
-    gboolean same = strcmp(ca, cb) == 0;
-    g_free(ca);
-    g_free(cb);
-    return same;
 }
 
 /* Writes the heatmap or blend of `image` to `path`. */
@@ -378,7 +359,7 @@ static void process_one(run *rn, cam_workspace *ws, const char *ws_error, float 
         res->error = g_strdup_printf("%s: %s", path, ws_error);
         return;
     }
-    if (!cli_image_load(path, &image, &error)) {
+    if (!cli_image_load(path, &image, &res->warning, &error)) {
         res->error = g_strdup(error->message);
         g_error_free(error);
         return;
@@ -429,11 +410,6 @@ static void process_one(run *rn, cam_workspace *ws, const char *ws_error, float 
     /* output */
     const char *out_path = rn->outputs ? rn->outputs[i] : NULL;
     if (out_path) {
-        if (same_file(out_path, path)) {
-            res->error = g_strdup_printf("%s: not written: the output %s is the input itself",
-                                         path, out_path);
-            goto out;
-        }
         if (!render_and_save(rn, &image, &info, &res->ex, out_path, &error)) {
             res->error = g_strdup(error->message);
             g_error_free(error);
@@ -487,8 +463,9 @@ static const char *format_extension(const char *format)
 
 /* Output names: one file, or DIR/<stem>.<ext> with -2, -3, ... for repeated stems. */
 static char **plan_outputs(char **inputs, int n, const char *output, const char *format,
-                           GError **error)
+                           gboolean *folder_mode, GError **error)
 {
+    *folder_mode = FALSE;
     if (!output) return NULL;
     const char *ext = format_extension(format);
     if (!ext) {
@@ -519,12 +496,13 @@ static char **plan_outputs(char **inputs, int n, const char *output, const char 
         g_free(outputs);
         return NULL;
     }
-    if (g_mkdir_with_parents(output, 0777) != 0) {
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
-                    "--output %s: cannot create the folder: %s", output, g_strerror(errno));
+    if (g_file_test(output, G_FILE_TEST_EXISTS) && !g_file_test(output, G_FILE_TEST_IS_DIR)) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--output %s: exists and is not a folder", output);
         g_free(outputs);
         return NULL;
     }
+    *folder_mode = TRUE; /* created by the caller once the plan is checked */
     GHashTable *taken = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     for (int i = 0; i < n; i++) {
         char *base = g_path_get_basename(inputs[i]);
@@ -542,6 +520,93 @@ static char **plan_outputs(char **inputs, int n, const char *output, const char 
     }
     g_hash_table_unref(taken);
     return outputs;
+}
+
+/* Checks the planned files before any work: no output may be an input or another output,
+ * the JSON file may be neither, and each must be writable (not a folder). Returns a usage
+ * error message, or NULL. */
+/* Character devices (/dev/null, a terminal) may take several outputs: nothing is replaced. */
+static gboolean is_char_device(const char *path)
+{
+    GStatBuf st;
+    return g_stat(path, &st) == 0 && S_ISCHR(st.st_mode);
+}
+
+static gboolean parent_is_folder(const char *path)
+{
+    char *dir = g_path_get_dirname(path);
+    gboolean ok = g_file_test(dir, G_FILE_TEST_IS_DIR);
+    g_free(dir);
+    return ok;
+}
+
+static char *check_planned_files(char **inputs, int n, char **outputs, gboolean folder_mode,
+                                 const char *json)
+{
+    char *msg = NULL;
+    GHashTable *ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    /* value: 1 + input index, or -(1 + output index) */
+    for (int i = 0; i < n; i++) {
+        char *id = cli_file_identity(inputs[i]);
+        if (!g_hash_table_contains(ids, id))
+            g_hash_table_insert(ids, id, GINT_TO_POINTER(i + 1));
+        else
+            g_free(id); /* the same input twice is harmless: it is only read */
+    }
+    for (int i = 0; outputs && i < n && !msg; i++) {
+        GError *error = NULL;
+        if (!cli_output_check(outputs[i], &error)) {
+            msg = g_strdup_printf("--output: the output of %s: %s", inputs[i], error->message);
+            g_error_free(error);
+            break;
+        }
+        if (!folder_mode && !parent_is_folder(outputs[i])) {
+            msg = g_strdup_printf("--output %s: its folder does not exist", outputs[i]);
+            break;
+        }
+        if (is_char_device(outputs[i])) continue;
+        char *id = cli_file_identity(outputs[i]);
+        gpointer v;
+        if (g_hash_table_lookup_extended(ids, id, NULL, &v)) {
+            int k = GPOINTER_TO_INT(v);
+            if (k > 0)
+                msg = g_strdup_printf("--output: the output of %s would be %s, which is the "
+                                      "input %s; nothing was written (choose another output "
+                                      "folder or name)",
+                                      inputs[i], outputs[i], inputs[k - 1]);
+            else
+                msg = g_strdup_printf("--output: the outputs of %s and %s would both be %s; "
+                                      "nothing was written",
+                                      inputs[-k - 1], inputs[i], outputs[i]);
+            g_free(id);
+        } else {
+            g_hash_table_insert(ids, id, GINT_TO_POINTER(-(i + 1)));
+        }
+    }
+    if (!msg && json && strcmp(json, "-") != 0) {
+        GError *error = NULL;
+        if (!cli_output_check(json, &error)) {
+            msg = g_strdup_printf("--json: %s", error->message);
+            g_error_free(error);
+        } else if (!parent_is_folder(json)) {
+            msg = g_strdup_printf("--json %s: its folder does not exist", json);
+        } else if (!is_char_device(json)) {
+            char *id = cli_file_identity(json);
+            gpointer v;
+            if (g_hash_table_lookup_extended(ids, id, NULL, &v)) {
+                int k = GPOINTER_TO_INT(v);
+                msg = k > 0 ? g_strdup_printf("--json %s is the input image %s; nothing was "
+                                              "written",
+                                              json, inputs[k - 1])
+                            : g_strdup_printf("--json %s is the output image of %s; nothing "
+                                              "was written",
+                                              json, inputs[-k - 1]);
+            }
+            g_free(id);
+        }
+    }
+    g_hash_table_unref(ids);
+    return msg;
 }
 
 static void print_summary(const run *rn)
@@ -671,13 +736,28 @@ static int run_images(const cam_model *model, int jobs)
     GError *error = NULL;
     rn.n = n;
     rn.inputs = opt_inputs;
-    rn.outputs = plan_outputs(opt_inputs, n, opt_output, opt_format, &error);
+    gboolean folder_mode = FALSE;
+    rn.outputs = plan_outputs(opt_inputs, n, opt_output, opt_format, &folder_mode, &error);
     if (error) {
         int code = error->domain == G_OPTION_ERROR ? CLI_EXIT_USAGE : CLI_EXIT_INTERNAL;
         if (code == CLI_EXIT_USAGE) usage_error("%s", error->message);
         else fprintf(stderr, "%s: %s\n", PROGRAM, error->message);
         g_error_free(error);
         return code;
+    }
+    char *clash = check_planned_files(opt_inputs, n, rn.outputs, folder_mode, opt_json);
+    if (clash) {
+        usage_error("%s", clash);
+        g_free(clash);
+        g_strfreev(rn.outputs);
+        return CLI_EXIT_USAGE;
+    }
+    if (folder_mode && g_mkdir_with_parents(opt_output, 0777) != 0) {
+        int e = errno;
+        fprintf(stderr, "%s: --output %s: cannot create the folder: %s\n", PROGRAM, opt_output,
+                g_strerror(e));
+        g_strfreev(rn.outputs);
+        return CLI_EXIT_INTERNAL;
     }
     rn.results = g_new0(cli_result, n);
     if (jobs > n) jobs = n;
@@ -695,6 +775,8 @@ static int run_images(const cam_model *model, int jobs)
 
     int failed = 0;
     for (int i = 0; i < n; i++) {
+        if (rn.results[i].warning)
+            fprintf(stderr, "%s: warning: %s\n", PROGRAM, rn.results[i].warning);
         if (!rn.results[i].ok) {
             fprintf(stderr, "%s: %s\n", PROGRAM, rn.results[i].error);
             failed++;
@@ -718,7 +800,7 @@ static int run_images(const cam_model *model, int jobs)
         GString *json = g_string_new(NULL);
         cli_json_images(json, model, &s, rn.results, n);
         if (!cli_write_text(opt_json, json->str, json->len, &error)) {
-            fprintf(stderr, "%s: --json %s: %s\n", PROGRAM, opt_json, error->message);
+            fprintf(stderr, "%s: --json: %s\n", PROGRAM, error->message);
             g_error_free(error);
             code = CLI_EXIT_INTERNAL;
         }
@@ -761,6 +843,7 @@ int main(int argc, char **argv)
     g_option_context_add_group(ctx, eval);
     g_option_context_set_help_enabled(ctx, TRUE);
 
+    cli_output_install_signal_handlers();
     GError *error = NULL;
     if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
         int rc = usage_error("%s", error->message);
@@ -806,7 +889,11 @@ int main(int argc, char **argv)
                 return usage_error("--method: %s", err.message);
         }
         const char *split = opt_split ? opt_split : "test";
-        cli_dataset *ds = cli_dataset_open(opt_evaluate, split, &error);
+        /* only what --offset and --limit select is read */
+        int max_images = 0;
+        if (opt_limit > 0)
+            max_images = opt_offset > G_MAXINT - opt_limit ? G_MAXINT : opt_offset + opt_limit;
+        cli_dataset *ds = cli_dataset_open(opt_evaluate, split, max_images, &error);
         if (!ds) {
             fprintf(stderr, "%s: --evaluate: %s\n", PROGRAM, error->message);
             g_error_free(error);

@@ -40,9 +40,14 @@ typedef struct cli_image {
     size_t stride;
 } cli_image;
 
+/* The largest image read: 268 megapixels (16384 x 16384), 1 GiB as 8-bit RGBA. */
+#define CLI_IMAGE_MAX_PIXELS ((guint64) 16384 * 16384)
+
 /* Reads PNG, JPEG, TIFF, WebP (whatever GdkPixbuf's loaders read), applies the EXIF
- * orientation. The error message names the file and says why. */
-gboolean cli_image_load(const char *path, cli_image *out, GError **error);
+ * orientation. The error message names the file and says why (a folder, more than
+ * CLI_IMAGE_MAX_PIXELS by its header, undecodable). `warning` (may be NULL) receives a
+ * message for an image read with a problem (a JPEG cut short), else NULL (g_free). */
+gboolean cli_image_load(const char *path, cli_image *out, char **warning, GError **error);
 /* Writes by the file name's extension: .png, .jpg/.jpeg, .tif/.tiff, .bmp, .webp. */
 gboolean cli_image_save(const cli_image *image, const char *path, GError **error);
 /* Is the extension of `path` one that cli_image_save writes? */
@@ -71,6 +76,7 @@ typedef struct cli_result {
     char *file;           /* as given on the command line */
     gboolean ok;
     char *error;          /* when !ok: why (names the file) */
+    char *warning;        /* a problem that did not stop it (a truncated JPEG), or NULL */
     int width, height;    /* the image after EXIF orientation */
     gboolean inverted;    /* cam_preprocess inverted the colours */
     int n_top;
@@ -117,8 +123,12 @@ typedef struct cli_dataset cli_dataset;
  *    (test_batch.bin[.gz] for "test", data_batch_1..5.bin[.gz] for "train");
  *  - a folder with one sub-folder per class (named by the model's label or class index)
  *    holding images.
- * `split` is "test" or "train" (used for folders of IDX/CIFAR files). */
-cli_dataset *cli_dataset_open(const char *path, const char *split, GError **error);
+ * `split` is "test" or "train" (used for folders of IDX/CIFAR files).
+ * IDX and CIFAR files are streamed: only the first `max_images` images are read
+ * (<= 0: all); the header is checked against the file's size (or the gzip trailer's), and
+ * more than CLI_DATASET_MAX_BYTES (1 GiB) of pixels is refused with a message. */
+cli_dataset *cli_dataset_open(const char *path, const char *split, int max_images,
+                              GError **error);
 void cli_dataset_free(cli_dataset *ds);
 cli_dataset_format cli_dataset_get_format(const cli_dataset *ds);
 const char *cli_dataset_describe(const cli_dataset *ds); /* "IDX /path/t10k-images-idx3-ubyte.gz" */
@@ -168,7 +178,31 @@ cli_progress *cli_progress_new(const char *what, int total, gboolean enabled);
 void cli_progress_step(cli_progress *p);
 void cli_progress_free(cli_progress *p);
 
-/* Writes `text` to `path` ("-" = stdout). */
+/* ------------------------------------------------------------------------ */
+/* Output files (cam-heatmap-output.c)                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Writes the data to `fd`; `name` is the file name to use in messages. */
+typedef gboolean (*cli_writer)(int fd, gpointer data, const char *name, GError **error);
+
+/* Writes through `writer` to `path`, respecting what is there: nothing or a regular file:
+ * a temporary file renamed over it when complete (mode kept); a symbolic link: its final
+ * target is written that way, the link kept; a FIFO or character device: written directly;
+ * "-": standard output; a folder or other special file: an error. No temporary file is left
+ * by a failure or by SIGINT/SIGTERM/SIGHUP (cli_output_install_signal_handlers). */
+gboolean cli_write_file(const char *path, cli_writer writer, gpointer data, GError **error);
+/* Writes `text` to `path` the same way. */
 gboolean cli_write_text(const char *path, const char *text, size_t length, GError **error);
+/* Writes all of `data` to `fd` (retries short writes); the error names `name`. */
+gboolean cli_write_fd(int fd, const void *data, size_t length, const char *name, GError **error);
+/* Can `path` be written by cli_write_file? FALSE (with a message naming it) for a folder,
+ * a socket or a block device, or a loop of symbolic links. */
+gboolean cli_output_check(const char *path, GError **error);
+/* A string equal for two names of the same file (device and inode when it exists; else the
+ * folder's identity and the name, symbolic links followed). g_free it. */
+char *cli_file_identity(const char *path);
+/* Removes registered temporary files on SIGINT, SIGTERM and SIGHUP, then dies of the
+ * signal. */
+void cli_output_install_signal_handlers(void);
 
 #endif /* CAM_HEATMAP_H */

@@ -332,6 +332,12 @@ error_case("error_mask", mask_image, model="cifar10")
 error_case("error_channel", channel_image, model="cifar10")
 error_case("error_outside_selection", outside_selection, model="cifar10")
 error_case("error_two_layers", two_layers, model="cifar10")
+# unknown choices and out-of-range numbers (issue 17): a calling error naming the argument
+error_case("error_choice_model", plain, model="nope")
+error_case("error_choice_method", plain, model="cifar10", method="nope")
+error_case("error_choice_colormap", plain, model="cifar10", colormap="nope")
+error_case("error_choice_output", plain, model="cifar10", output="nope")
+error_case("error_alpha_negative", plain, model="cifar10", alpha=-0.5)
 
 with open(os.path.join(WORK, "results.json"), "w") as f:
     json.dump(results, f, indent=1)

@@ -44,11 +44,15 @@ work = gimp.work
 shutil.copy(gimptest.SAMPLE, os.path.join(work, "sample.png"))
 
 
+last_rc = [None]
+
+
 def run(command):
     args = shlex.split(command)
     args[0] = gimp.console
     p = subprocess.run(args, env=gimp.env, cwd=work, capture_output=True, text=True, timeout=300)
     gimptest.check_sanitizers(p.stdout + p.stderr)
+    last_rc[0] = p.returncode
     return p.stdout + p.stderr
 
 
@@ -109,6 +113,10 @@ for name in ("car", "gray", "half-transparent"):
     check(re.search(r"photos/%s\.png: .+ [0-9.]+%% \(class \d+\) -> heatmaps/%s\.png" % (name, name),
                     out) is not None, f"{name}.png reported")
 check("photos/broken.png: FAILED" in out, "the unreadable file is reported:\n" + out[-2000:])
+check(last_rc[0] != 0, f"a folder run with a failed image: gimp-console exit {last_rc[0]}, "
+      "expected non-zero")
+check("gimp-cam-heatmap-folder: 1 of 4 images failed" in out,
+      "the folder helper reports the count of failures:\n" + out[-2000:])
 check(not os.path.exists(os.path.join(work, "heatmaps", "notes.png")), "non-images skipped")
 for name in ("car", "gray"):
     path = os.path.join(work, "heatmaps", name + ".png")
@@ -117,5 +125,39 @@ for name in ("car", "gray"):
         close(gimptest.read_png(path)[:, :, :3],
               cli_blend(os.path.join(photos, name + ".png"), "-m", "cifar10", "-M", "grad-cam"),
               f"folder: {name}.png = cam-heatmap's blend")
+
+# 3b. The folder helper's own failures (issue 17): a missing input or output folder is an
+# error before any work, and an output that is an input file is never overwritten.
+for cmd, text in ((FOLDER.replace('"photos"', '"no-such-photos"'),
+                   "the input folder no-such-photos does not exist"),
+                  (FOLDER.replace('"heatmaps"', '"no-such-heatmaps"'),
+                   "the output folder no-such-heatmaps does not exist")):
+    out = run(cmd)
+    check(last_rc[0] != 0, f"{text}: gimp-console exit {last_rc[0]}, expected non-zero")
+    check(text in out, f"the helper says: {text}:\n" + out[-1500:])
+inplace = os.path.join(work, "inplace")
+os.makedirs(inplace)
+sample.save(os.path.join(inplace, "car.png"))
+before = open(os.path.join(inplace, "car.png"), "rb").read()
+out = run(FOLDER.replace('"photos"', '"inplace"').replace('"heatmaps"', '"inplace"'))
+check(open(os.path.join(inplace, "car.png"), "rb").read() == before,
+      "the folder helper overwrote its input inplace/car.png")
+check(last_rc[0] != 0 and "is an input file; not overwritten" in out,
+      f"in-place folder run: exit {last_rc[0]}, reported:\n" + out[-1500:])
+
+# 4. Strict arguments through Script-Fu (issue 17): an unknown choice is a calling error
+# naming the argument and its valid values, and gimp-console exits non-zero (GIMP alone
+# replaced the value by the default with a warning and ran). The other choices and alpha
+# are checked in test_plugin.py.
+bad = CALL.replace('#:method "grad-cam"', '#:method "nope"')
+check(bad != CALL, "the command with #:method \"nope\" was built")
+args = shlex.split(bad)
+args[0] = gimp.console
+p = subprocess.run(args, env=gimp.env, cwd=work, capture_output=True, text=True, timeout=300)
+gimptest.check_sanitizers(p.stdout + p.stderr)
+out = p.stdout + p.stderr
+check(p.returncode != 0, f'#:method "nope": gimp-console exit {p.returncode}, expected non-zero')
+check('Argument "method": unknown value "nope"; the valid values are "default", "cam"' in out,
+      '#:method "nope": the error names the argument and the valid values:\n' + out[-1500:])
 
 gimptest.finish()

@@ -194,6 +194,15 @@ ERRORS = {
     "error_channel": "is a channel",
     "error_outside_selection": "does not overlap",
     "error_two_layers": "exactly one layer",
+    "error_choice_model": 'Argument "model": unknown value "nope"; the valid values are '
+                          '"fashion-mnist", "cifar10", "file"',
+    "error_choice_method": 'Argument "method": unknown value "nope"; the valid values are '
+                           '"default", "cam", "grad-cam", "grad-cam-tutorial"',
+    "error_choice_colormap": 'Argument "colormap": unknown value "nope"; the valid values are '
+                             '"default", "jet", "turbo"',
+    "error_choice_output": 'Argument "output": unknown value "nope"; the valid values are '
+                           '"heatmap", "blend"',
+    "error_alpha_negative": 'Argument "alpha": -0.5 is not an opacity',
 }
 for name, text in ERRORS.items():
     c = cases.get(name, {})
