@@ -147,7 +147,9 @@ CAM_API cam_status cam_method_from_name(const char *name, cam_method *out, cam_e
  * The first match wins; CAM_ERROR_NOT_FOUND lists every folder searched.
  *
  * WHAT LOADS. Any ONNX graph (opsets 7 to 22, float32 weights stored in the file)
- * with one image input N x C x H x W (N = 1 or symbolic; C, H, W fixed) whose
+ * with one image input N x C x H x W (N = 1 or symbolic; C, H, W fixed; an
+ * N x H x W x C input read through a Transpose to NCHW, as TensorFlow converters
+ * write it, is taken in its NCHW form) whose
  * first output is the class scores, N x classes (the logits, or the probabilities
  * of a final Softmax, whose input is then taken as the logits). Branches, residual
  * connections, concatenations, attention and shape computations are fine: at load

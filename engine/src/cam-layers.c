@@ -299,9 +299,45 @@ static cam_status find_layers(cam_model *m, cam_error *err)
     return CAM_OK;
 }
 
+/* An NHWC input read only by a Transpose to NCHW (TensorFlow converters): the
+ * Transpose's output becomes the graph input, so images are given as NCHW like
+ * for any other model. Returns -1 on no memory. */
+static int take_nchw_input(cam_graph *g, int k)
+{
+    int in = g->inputs[k];
+    const cam_tensor *t = &g->tensors[in];
+    if (t->rank != 4 || t->n_consumers != 1)
+        return 0;
+    cam_node *n = &g->nodes[t->consumers[0]];
+    if (strcmp(n->op_type, "Transpose") != 0 || n->n_outputs != 1 || n->outputs[0] < 0)
+        return 0;
+    const cam_attr *perm = cam_node_attr(n, "perm");
+    static const int64_t nhwc_to_nchw[4] = {0, 3, 1, 2};
+    if (!perm || perm->type != CAM_ATTR_INTS || perm->n != 4 ||
+        memcmp(perm->ints, nhwc_to_nchw, sizeof nhwc_to_nchw) != 0)
+        return 0;
+    int out = n->outputs[0];
+    for (int i = 0; i < g->n_outputs; i++)
+        if (g->outputs[i] == out)
+            return 0;
+    g->tensors[out].kind = CAM_TENSOR_INPUT;
+    g->tensors[out].producer = -1;
+    g->inputs[k] = out;
+    n->dead = 1;
+    int m = 0;
+    for (int i = 0; i < g->n_order; i++)
+        if (!g->nodes[g->order[i]].dead)
+            g->order[m++] = g->order[i];
+    g->n_order = m;
+    return cam_graph_link(g);
+}
+
 cam_status cam_model_init_structure(cam_model *m, cam_error *err)
 {
     cam_graph *g = m->graph;
+    for (int i = 0; i < g->n_inputs; i++)
+        if (g->tensors[g->inputs[i]].kind != CAM_TENSOR_CONSTANT && take_nchw_input(g, i) != 0)
+            return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
     /* the image input */
     m->input = -1;
     for (int i = 0; i < g->n_inputs; i++) {

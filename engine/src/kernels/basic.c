@@ -1,5 +1,5 @@
 /*
- * cam-ops.c -- the element-wise, pooling, dense and softmax ops, each as a
+ * basic.c -- the element-wise, pooling, dense and softmax ops, each as a
  * forward/backward pair. Convolution is in kernels/conv-im2col.c. See cam-kernels.h.
  */
 #include "kernels/cam-kernels.h"

@@ -81,7 +81,7 @@ void cam_col2im(const cam_conv_shape *s, const float *col, int c0, int cg, float
  * portable paths (another GEMM kernel). */
 int cam_cpu_avx512(void);
 
-/* ---- Direct convolution (cam-ops-conv-direct.c) ----------------------------
+/* ---- Direct convolution (conv-direct.c) ----------------------------
  * For small feature maps (at most 256 output pixels, K = C*kh*kw >= 64, M a multiple
  * of 16, one group) on CPUs with AVX-512: weights packed once (at model load), the
  * input read in place, each output one FMA chain over k. The loader packs the
