@@ -9,15 +9,18 @@
  *    that is 1 x C x H x W, or 1 x (1 + g*g) x C (the tokens of a vision
  *    transformer: the class token is dropped and the rest laid out g x g, as
  *    pytorch-grad-cam's vit_reshape_transform does), in run order.
- *  - The automatic layer: the last layer with more than 1 x 1 positions that
- *    every path from the input to the logits passes through (a dominator: for a
- *    ResNet the output of the last block, not a tensor inside a residual
- *    branch) and on which Grad-CAM is not identically zero: for a transformer
- *    the gradient reaches the patch tokens only through attention, so the
- *    tokens after the last attention (whose class token alone feeds the head)
- *    are skipped, which leaves the last block's first LayerNorm output, as
- *    pytorch-grad-cam recommends. That last condition is checked on token
- *    tensors by one forward and backward pass on a fixed input at load time.
+ *  - The automatic layer of a CNN: the last layer with more than 1 x 1 positions
+ *    and more than one channel that every path from the input to the logits
+ *    passes through (a dominator: for a ResNet the output of the last block,
+ *    not a tensor inside a residual branch).
+ *  - Of a transformer: the last token tensor of the stream's width on which
+ *    Grad-CAM is not identically zero. After the last attention only the class
+ *    token feeds the head and every op is token-wise, so the patch tokens get
+ *    no gradient there; that leaves the last block's first LayerNorm output
+ *    (the attention's input), as pytorch-grad-cam recommends. Dominators do not
+ *    work here: the residual stream bypasses that LayerNorm. The gradients are
+ *    probed by one forward pass on a fixed input and one backward pass per
+ *    candidate at load time.
  *  - CAM head: A -> GlobalAveragePool | ReduceMean(2,3) -> reshapes -> Gemm |
  *    MatMul(+bias) with constant weights -> logits.
  */
@@ -213,6 +216,39 @@ static int tokens_get_gradient(const cam_model *m, cam_executor *x, int t)
     return nonzero;
 }
 
+/* An executor holding one forward pass on a fixed pseudo-random input. */
+static cam_status probe_forward(const cam_model *m, cam_executor **out, cam_error *err)
+{
+    const cam_graph *g = m->graph;
+    *out = NULL;
+    cam_executor *x = cam_executor_new(g, 1, err);
+    if (!x)
+        return err ? err->status : CAM_ERROR_NO_MEMORY;
+    size_t n = g->tensors[m->input].numel;
+    float *probe = malloc(n * sizeof *probe);
+    if (!probe) {
+        cam_executor_free(x);
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+    }
+    uint32_t s = 12345;
+    for (size_t p = 0; p < n; p++) {
+        s = s * 1664525u + 1013904223u;
+        probe[p] = (float)(s >> 8) / 16777216.0f - 0.5f;
+    }
+    const float *inputs[64] = {0};
+    for (int i = 0; i < g->n_inputs && i < 64; i++)
+        if (g->inputs[i] == m->input)
+            inputs[i] = probe;
+    cam_status st = cam_executor_forward(x, inputs, 1, err);
+    free(probe);
+    if (st != CAM_OK) {
+        cam_executor_free(x);
+        return st;
+    }
+    *out = x;
+    return CAM_OK;
+}
+
 static cam_status find_layers(cam_model *m, cam_error *err)
 {
     const cam_graph *g = m->graph;
@@ -259,37 +295,35 @@ static cam_status find_layers(cam_model *m, cam_error *err)
 
     /* the automatic layer */
     m->auto_layer = -1;
+    int width = -1; /* a transformer: the width of its token stream (the last token layer's) */
+    for (int i = m->n_layers - 1; i >= 0 && width < 0; i--)
+        if (m->layers[i].tokens)
+            width = m->layers[i].channels;
     cam_executor *x = NULL;
     for (int i = m->n_layers - 1; i >= 0 && m->auto_layer < 0; i--) {
         const cam_layer *l = &m->layers[i];
-        if (l->height * l->width <= 1 || !dominates(g, m->input, m->logits, l->tensor, mark))
+        if (width < 0) {
+            /* CNN: a dominator with a spatial extent and more than one channel (not,
+             * say, an N x 1 x 1 x F tensor of a head's channels-last LayerNorm) */
+            if (l->height * l->width > 1 && l->channels > 1 &&
+                dominates(g, m->input, m->logits, l->tensor, mark))
+                m->auto_layer = i;
             continue;
-        if (l->tokens) {
-            if (!x) {
-                x = cam_executor_new(g, 1, NULL);
-                float *probe = x ? malloc(g->tensors[m->input].numel * sizeof *probe) : NULL;
-                if (!probe) {
-                    cam_executor_free(x);
-                    free(mark);
-                    return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
-                }
-                uint32_t s = 12345;
-                for (size_t p = 0; p < g->tensors[m->input].numel; p++) {
-                    s = s * 1664525u + 1013904223u;
-                    probe[p] = (float)(s >> 8) / 16777216.0f - 0.5f;
-                }
-                cam_status st = cam_executor_forward(x, (const float *const *)&probe, 1, err);
-                free(probe);
-                if (st != CAM_OK) {
-                    cam_executor_free(x);
-                    free(mark);
-                    return st;
-                }
-            }
-            if (!tokens_get_gradient(m, x, l->tensor))
-                continue;
         }
-        m->auto_layer = i;
+        /* transformer: the last stream-wide token tensor whose patch tokens get a
+         * gradient (the residual stream itself carries none to them after the last
+         * attention; the attention's inner tensors are narrower or wider) */
+        if (!l->tokens || l->channels != width)
+            continue;
+        if (!x) {
+            cam_status st = probe_forward(m, &x, err);
+            if (st != CAM_OK) {
+                free(mark);
+                return st;
+            }
+        }
+        if (tokens_get_gradient(m, x, l->tensor))
+            m->auto_layer = i;
     }
     cam_executor_free(x);
     free(mark);
