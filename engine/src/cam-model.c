@@ -21,14 +21,6 @@
 
 #define MAX_MODEL_FILE_SIZE ((size_t)INT32_MAX)
 
-static char *dup_string(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *copy = malloc(n);
-    if (copy)
-        memcpy(copy, s, n);
-    return copy;
-}
 
 const char *cam_model_get_metadata(const cam_model *model, const char *key)
 {
@@ -163,7 +155,7 @@ static cam_status read_labels(cam_model *model, cam_error *err)
         for (int i = 0; i < n; i++) {
             char label[32];
             snprintf(label, sizeof label, "class %d", i);
-            if (!(model->labels[i] = dup_string(label)))
+            if (!(model->labels[i] = cam_strdup(label)))
                 return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
         }
         return CAM_OK;
@@ -219,7 +211,7 @@ static cam_status read_info(cam_model *model, cam_error *err)
     cam_model_info *info = &model->info;
     const char *name = cam_model_get_metadata(model, "cam.name");
     char stem[256];
-    model->name = dup_string(name && *name ? name : stem_of(model->origin, stem, sizeof stem));
+    model->name = cam_strdup(name && *name ? name : stem_of(model->origin, stem, sizeof stem));
     if (!model->name)
         return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
     info->name = model->name;
@@ -314,7 +306,7 @@ static cam_status model_create(cam_graph *graph, cam_metadata_entry *metadata, i
     model->n_metadata = n_metadata;
     model->auto_layer = -1;
     cam_status s = CAM_OK;
-    model->origin = dup_string(origin ? origin : "(memory)");
+    model->origin = cam_strdup(origin ? origin : "(memory)");
     if (!model->origin)
         s = cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
     if (s == CAM_OK && graph->n_outputs > 1)

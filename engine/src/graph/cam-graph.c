@@ -163,7 +163,7 @@ static int *copy_ints(const int *v, int n)
     return copy;
 }
 
-static char *copy_string(const char *s)
+char *cam_strdup(const char *s)
 {
     size_t len = strlen(s) + 1;
     char *copy = malloc(len);
@@ -187,8 +187,8 @@ int cam_graph_add_node(cam_graph *g, const char *name, const char *op_type, cons
     }
     cam_node *n = &g->nodes[g->n_nodes];
     memset(n, 0, sizeof *n);
-    n->name = copy_string(name);
-    n->op_type = copy_string(op_type);
+    n->name = cam_strdup(name);
+    n->op_type = cam_strdup(op_type);
     n->inputs = copy_ints(inputs, n_inputs);
     n->outputs = copy_ints(outputs, n_outputs);
     if (!n->name || !n->op_type || !n->inputs || !n->outputs) {

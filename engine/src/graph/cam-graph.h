@@ -53,6 +53,8 @@ typedef enum cam_dtype {
 size_t cam_dtype_size(cam_dtype dtype);
 /* "float32", "int64", "bool". */
 const char *cam_dtype_name(cam_dtype dtype);
+/* A malloc'ed copy of s, or NULL when out of memory. */
+char *cam_strdup(const char *s);
 
 typedef enum cam_tensor_kind {
     CAM_TENSOR_INPUT = 0, /* a graph input */

@@ -1,5 +1,5 @@
 /*
- * cam-ops-conv-direct.c -- a direct convolution for layers with small feature
+ * conv-direct.c -- a direct convolution for layers with small feature
  * maps, on x86-64 CPUs with AVX-512 (see cam-kernels.h, "Direct convolution").
  *
  * Why: a 7x7 or 3x3 feature map makes the im2col GEMM short and wide (N = 49 or 9

@@ -36,14 +36,6 @@ static int default_domain(const char *domain)
     return !domain || !*domain || strcmp(domain, "ai.onnx") == 0;
 }
 
-static char *dup_string(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *copy = malloc(n);
-    if (copy)
-        memcpy(copy, s, n);
-    return copy;
-}
 
 static cam_status no_memory(cam_error *err)
 {
@@ -168,7 +160,7 @@ static cam_status copy_attributes(cam_graph *g, int ni, const Onnx__NodeProto *n
                                  "node '%s' (%s): attribute '%s' is given twice", n->name,
                                  n->op_type, an);
         cam_attr *c = &n->attrs[n->n_attrs];
-        c->name = dup_string(an);
+        c->name = cam_strdup(an);
         c->tensor = -1;
         if (!c->name)
             return no_memory(err);
@@ -470,8 +462,8 @@ static cam_status read_metadata(const Onnx__ModelProto *m, cam_metadata_entry **
         const Onnx__StringStringEntryProto *e = m->metadata_props[i];
         if (!e || !e->key)
             continue;
-        md[count].key = dup_string(e->key);
-        md[count].value = dup_string(STR(e->value));
+        md[count].key = cam_strdup(e->key);
+        md[count].value = cam_strdup(STR(e->value));
         count++;
         if (!md[count - 1].key || !md[count - 1].value) {
             cam_metadata_free(md, count);

@@ -238,6 +238,20 @@ cam_status cam_op_broadcast(const cam_graph *g, const cam_node *node, const cam_
     return CAM_OK;
 }
 
+cam_status cam_op_auto_pad(const cam_graph *g, const cam_node *node, const char *auto_pad,
+                           int *mode, cam_error *err)
+{
+    static const char *const names[] = {"NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(auto_pad, names[i]) == 0) {
+            *mode = i;
+            return CAM_OK;
+        }
+    return cam_op_fail(g, node, err, CAM_ERROR_INVALID_MODEL,
+                       "attribute 'auto_pad' = '%s' is not one of NOTSET, VALID, SAME_UPPER, "
+                       "SAME_LOWER", auto_pad);
+}
+
 size_t cam_dims_product(const int64_t *dims, int from, int to)
 {
     size_t p = 1;

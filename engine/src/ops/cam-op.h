@@ -146,6 +146,10 @@ cam_status cam_op_axis(const cam_graph *g, const cam_node *node, int64_t axis, i
 /* numpy broadcast of two shapes into out (rank *out_rank); error names both shapes. */
 cam_status cam_op_broadcast(const cam_graph *g, const cam_node *node, const cam_tensor *a,
                             const cam_tensor *b, int *out_rank, int64_t *out, cam_error *err);
+/* ONNX auto_pad of Conv and the pools: *mode = 0 NOTSET, 1 VALID, 2 SAME_UPPER,
+ * 3 SAME_LOWER; another value is an error naming it. */
+cam_status cam_op_auto_pad(const cam_graph *g, const cam_node *node, const char *auto_pad,
+                           int *mode, cam_error *err);
 /* Product of dims[from..to). */
 size_t cam_dims_product(const int64_t *dims, int from, int to);
 

@@ -21,8 +21,11 @@
  *    into NEW constant tensors (W' = W * s, B' = (B - mean) * s + beta with
  *    s = scale / sqrt(var + eps), in double); the conv then writes the BN's output.
  *  - Relu: the conv gets a second output, relu(y), computed in the same pass
- *    over the output (output 0 stays y). The backward receives the gradients of
- *    both and adds them (the Relu's through its mask y > 0) before the conv's.
+ *    over the output (output 0 stays y). The backward adds a gradient given on
+ *    output 1 through the mask y > 0 to the one on output 0. (The passes keep
+ *    the Relu node, fused_into the conv: its forward is skipped but its own
+ *    backward runs, so the executor passes gout[1] = NULL and the sum reduces
+ *    to gout[0].)
  *
  * Choices: when auto_pad is SAME_* or VALID the pads attribute is ignored (as
  * ONNX Runtime does). A file's Conv has one output; two are refused at typing.
@@ -286,19 +289,8 @@ static cam_status conv_type(cam_graph *g, cam_node *node, cam_error *err)
         return st;
 
     int pad_mode;
-    if (strcmp(auto_pad, "NOTSET") == 0)
-        pad_mode = 0;
-    else if (strcmp(auto_pad, "VALID") == 0)
-        pad_mode = 1;
-    else if (strcmp(auto_pad, "SAME_UPPER") == 0)
-        pad_mode = 2;
-    else if (strcmp(auto_pad, "SAME_LOWER") == 0)
-        pad_mode = 3;
-    else
-        return cam_op_fail(g, node, err, CAM_ERROR_INVALID_MODEL,
-                           "attribute 'auto_pad' = '%s' is not one of NOTSET, VALID, "
-                           "SAME_UPPER, SAME_LOWER",
-                           auto_pad);
+    if ((st = cam_op_auto_pad(g, node, auto_pad, &pad_mode, err)) != CAM_OK)
+        return st;
 
     kernel[0] = w->dims[2];
     kernel[1] = w->dims[3];

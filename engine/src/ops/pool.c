@@ -198,19 +198,8 @@ static cam_status pool_type(cam_graph *g, cam_node *node, int is_max, cam_error 
     }
 
     int pad_mode;
-    if (strcmp(auto_pad, "NOTSET") == 0)
-        pad_mode = 0;
-    else if (strcmp(auto_pad, "VALID") == 0)
-        pad_mode = 1;
-    else if (strcmp(auto_pad, "SAME_UPPER") == 0)
-        pad_mode = 2;
-    else if (strcmp(auto_pad, "SAME_LOWER") == 0)
-        pad_mode = 3;
-    else
-        return cam_op_fail(g, node, err, CAM_ERROR_INVALID_MODEL,
-                           "attribute 'auto_pad' = '%s' is not one of NOTSET, VALID, "
-                           "SAME_UPPER, SAME_LOWER",
-                           auto_pad);
+    if ((st = cam_op_auto_pad(g, node, auto_pad, &pad_mode, err)) != CAM_OK)
+        return st;
     if (n_kernel != (size_t)nd)
         return cam_op_fail(g, node, err, CAM_ERROR_INVALID_MODEL,
                            "attribute 'kernel_shape' has %zu values; the input has %d spatial "
