@@ -73,7 +73,8 @@ typedef struct cam_exec {
 typedef struct cam_op_def {
     const char *name;        /* ONNX op_type */
     int since, until;        /* default-domain opset versions served, inclusive */
-    int min_inputs, max_inputs;
+    int min_inputs, max_inputs; /* the first min_inputs are required: the typing refuses
+                                   an empty name there, so `type` may rely on them */
     int min_outputs, max_outputs;
     unsigned flags;
     cam_status (*type)(cam_graph *g, cam_node *node, cam_error *err);
@@ -134,7 +135,8 @@ cam_status cam_op_need_float(const cam_graph *g, const cam_node *node, int i, ca
 /* Input i must be CONSTANT (a weight, or a shape folded at load). */
 cam_status cam_op_need_constant(const cam_graph *g, const cam_node *node, int i, const char *what,
                                 cam_error *err);
-/* The values of a constant int64 (or float, truncated) input as int64; *n its numel. */
+/* The values of a constant int64 (or float, truncated) input of rank 0 or 1 as int64;
+ * *n its numel. */
 cam_status cam_op_constant_ints(const cam_graph *g, const cam_node *node, int i, const char *what,
                                 int64_t *out, size_t max, size_t *n, cam_error *err);
 /* Sets output j's shape; refuses dims < 0, dims > CAM_GRAPH_MAX_DIM or numel too large. */

@@ -261,16 +261,26 @@ static int box_next(const copy_box *b, int n, int64_t *idx, int64_t *dst, int64_
     return 0;
 }
 
-/* One element of type T; memcpy keeps it free of alignment assumptions and
- * compiles to a plain load and store. */
-#define MOVE_ELEMENT(T, d, s)                                                                      \
-    do {                                                                                           \
-        T v_;                                                                                      \
-        memcpy(&v_, (s), sizeof v_);                                                               \
-        memcpy((d), &v_, sizeof v_);                                                               \
-    } while (0)
+/* n elements from src (stride ss elements) to dst (stride ds elements). Element
+ * types are the buffers' own (float32, int64, bool): their data is allocated,
+ * so aligned for them. */
+#define COPY_LINE(T)                                                                               \
+    static void copy_line_##T(T *dst, int64_t ds, const T *src, int64_t ss, int64_t n)             \
+    {                                                                                              \
+        if (ss == 0) {                                                                             \
+            const T v = src[0];                                                                    \
+            for (int64_t i = 0; i < n; i++)                                                        \
+                dst[i * ds] = v;                                                                   \
+        } else {                                                                                   \
+            for (int64_t i = 0; i < n; i++)                                                        \
+                dst[i * ds] = src[i * ss];                                                         \
+        }                                                                                          \
+    }
+COPY_LINE(uint8_t)
+COPY_LINE(uint32_t)
+COPY_LINE(uint64_t)
+#undef COPY_LINE
 
-/* n elements from src (stride ss elements) to dst (stride ds elements). */
 static void copy_line(unsigned char *dst, int64_t ds, const unsigned char *src, int64_t ss,
                       int64_t n, size_t esize)
 {
@@ -278,47 +288,61 @@ static void copy_line(unsigned char *dst, int64_t ds, const unsigned char *src, 
         memcpy(dst, src, (size_t)n * esize);
         return;
     }
-    const int64_t db = ds * (int64_t)esize, sb = ss * (int64_t)esize;
-#define COPY_LINE(T)                                                                               \
-    for (int64_t i = 0; i < n; i++)                                                                \
-        MOVE_ELEMENT(T, dst + i * db, src + i * sb);
     switch (esize) {
-    case 1: COPY_LINE(uint8_t) break;
-    case 4: COPY_LINE(uint32_t) break;
-    case 8: COPY_LINE(uint64_t) break;
+    case 1: copy_line_uint8_t(dst, ds, src, ss, n); break;
+    case 4:
+        copy_line_uint32_t((uint32_t *)(void *)dst, ds, (const uint32_t *)(const void *)src, ss, n);
+        break;
+    case 8:
+        copy_line_uint64_t((uint64_t *)(void *)dst, ds, (const uint64_t *)(const void *)src, ss, n);
+        break;
     default:
         for (int64_t i = 0; i < n; i++)
-            memcpy(dst + i * db, src + i * sb, esize);
+            memcpy(dst + i * ds * (int64_t)esize, src + i * ss * (int64_t)esize, esize);
     }
-#undef COPY_LINE
 }
 
 /* dst[r * dst_row + c] = src[r + c * src_col] for r < rows, c < cols, in square
- * tiles so that both sides stay in cache. */
+ * tiles so that both sides stay in cache. Element types are the buffers' own
+ * (float32, int64, bool): their data is allocated, so aligned for them. */
 #define TRANSPOSE_TILE 32
+#define TRANSPOSE_2D(T)                                                                            \
+    static void transpose_2d_##T(T *dst, int64_t dst_row, const T *src, int64_t src_col,           \
+                                 int64_t rows, int64_t cols)                                       \
+    {                                                                                              \
+        for (int64_t r0 = 0; r0 < rows; r0 += TRANSPOSE_TILE) {                                    \
+            const int64_t r1 = r0 + TRANSPOSE_TILE < rows ? r0 + TRANSPOSE_TILE : rows;            \
+            for (int64_t c0 = 0; c0 < cols; c0 += TRANSPOSE_TILE) {                                \
+                const int64_t c1 = c0 + TRANSPOSE_TILE < cols ? c0 + TRANSPOSE_TILE : cols;        \
+                for (int64_t r = r0; r < r1; r++)                                                  \
+                    for (int64_t c = c0; c < c1; c++)                                              \
+                        dst[r * dst_row + c] = src[r + c * src_col];                               \
+            }                                                                                      \
+        }                                                                                          \
+    }
+TRANSPOSE_2D(uint8_t)
+TRANSPOSE_2D(uint32_t)
+TRANSPOSE_2D(uint64_t)
+#undef TRANSPOSE_2D
+
 static void transpose_2d(unsigned char *dst, int64_t dst_row, const unsigned char *src,
                          int64_t src_col, int64_t rows, int64_t cols, size_t esize)
 {
-    const int64_t e = (int64_t)esize;
-    for (int64_t r0 = 0; r0 < rows; r0 += TRANSPOSE_TILE) {
-        const int64_t r1 = r0 + TRANSPOSE_TILE < rows ? r0 + TRANSPOSE_TILE : rows;
-        for (int64_t c0 = 0; c0 < cols; c0 += TRANSPOSE_TILE) {
-            const int64_t c1 = c0 + TRANSPOSE_TILE < cols ? c0 + TRANSPOSE_TILE : cols;
-#define TRANSPOSE_TILE_LOOP(T)                                                                     \
-    for (int64_t r = r0; r < r1; r++)                                                              \
-        for (int64_t c = c0; c < c1; c++)                                                          \
-            MOVE_ELEMENT(T, dst + (r * dst_row + c) * e, src + (r + c * src_col) * e);
-            switch (esize) {
-            case 1: TRANSPOSE_TILE_LOOP(uint8_t) break;
-            case 4: TRANSPOSE_TILE_LOOP(uint32_t) break;
-            case 8: TRANSPOSE_TILE_LOOP(uint64_t) break;
-            default:
-                for (int64_t r = r0; r < r1; r++)
-                    for (int64_t c = c0; c < c1; c++)
-                        memcpy(dst + (r * dst_row + c) * e, src + (r + c * src_col) * e, esize);
-            }
-#undef TRANSPOSE_TILE_LOOP
-        }
+    switch (esize) {
+    case 1: transpose_2d_uint8_t(dst, dst_row, src, src_col, rows, cols); break;
+    case 4:
+        transpose_2d_uint32_t((uint32_t *)(void *)dst, dst_row, (const uint32_t *)(const void *)src,
+                              src_col, rows, cols);
+        break;
+    case 8:
+        transpose_2d_uint64_t((uint64_t *)(void *)dst, dst_row, (const uint64_t *)(const void *)src,
+                              src_col, rows, cols);
+        break;
+    default:
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = 0; c < cols; c++)
+                memcpy(dst + (r * dst_row + c) * (int64_t)esize,
+                       src + (r + c * src_col) * (int64_t)esize, esize);
     }
 }
 
@@ -677,7 +701,6 @@ static cam_status dropout_type_v10(cam_graph *g, cam_node *node, cam_error *err)
 {
     float ratio;
     TRY(cam_op_attr_float(g, node, "ratio", 0.5f, &ratio, err));
-    cam_op_attr_ignore(node, "is_test");
     return dropout_common(g, node, CAM_DTYPE_BOOL, err);
 }
 
@@ -760,7 +783,7 @@ static cam_status transpose_type(cam_graph *g, cam_node *node, cam_error *err)
     return CAM_OK;
 }
 
-/* Shared by Transpose and Slice: one box each way (Slice's backward zeroes first). */
+/* Transpose, Slice and Expand: one box copy. */
 static void box_forward(const cam_exec *x)
 {
     const box_params *p = x->node->params;
