@@ -87,7 +87,7 @@ fi
 # 4. lintian: no errors.
 step "4. lintian"
 changes=$(ls "$out"/*.changes | head -1)
-lintian --fail-on error --no-tag-display-limit "$changes" >"$out/lintian.log" 2>&1
+lintian --fail-on error --tag-display-limit 0 "$changes" >"$out/lintian.log" 2>&1
 rc=$?
 cat "$out/lintian.log"
 errors=$(grep -c '^E: ' "$out/lintian.log")
