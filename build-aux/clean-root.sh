@@ -60,8 +60,13 @@ else
     say "no overlayfs here: copying the clean root"
 fi
 
+# A private mount namespace; inside a chroot (build-aux/gimp3-env.sh) "/" is not a
+# mount point and cannot be made private, but there the namespace we are in is private
+# already, so the new one may keep its (private) propagation.
+propagation=private
+unshare --mount --propagation private true 2>/dev/null || propagation=unchanged
 set +e
-unshare --mount --propagation private bash -euc '
+unshare --mount --propagation "$propagation" bash -euc '
     clean=$1 scratch=$2 base=$3 rundir=$4 layers=$5; shift 5
     m=$scratch/merged
     mkdir -p "$m"
