@@ -18,6 +18,7 @@
 #   --no-leak DIR    a source or build tree that must not be used (repeatable): the
 #                    model search must not list it, nothing may resolve into it
 #   --work DIR       scratch folder (default: a new one under /tmp)
+#   --no-plugin      the build has no plug-in (no GIMP 3 development files): skip its checks
 #   --env NAME=VAL   add to the environment of the pkg-config program's run (e.g. the
 #                    LD_LIBRARY_PATH that README.md gives for a non-system prefix)
 #
@@ -27,7 +28,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-stage='' home='' plugin='' scripts='' work='' leaks=() user_env=()
+stage='' home='' plugin='' scripts='' work='' leaks=() user_env=() with_plugin=1
 while [ $# -gt 1 ]; do
   case $1 in
     --stage) stage=$2; shift 2;;
@@ -37,6 +38,7 @@ while [ $# -gt 1 ]; do
     --no-leak) leaks+=("$2"); shift 2;;
     --work) work=$2; shift 2;;
     --env) user_env+=("$2"); shift 2;;
+    --no-plugin) with_plugin=0; shift;;
     *) break;;
   esac
 done
@@ -87,6 +89,7 @@ for m in cifar10 fashion-mnist; do
   check "bundled model $m" test -f "$root/share/gimp-cam/models/$m.onnx"
 done
 check "man page cam-heatmap.1" compgen -G "$root/share/man/man1/cam-heatmap.1*" >/dev/null
+if [ $with_plugin = 1 ]; then
 if [ -z "$plugin" ]; then
   plugin=$(find "$root"/lib* -path '*/gimp/3.0/plug-ins/gimp-cam/gimp-cam' 2>/dev/null | head -1)
   plugin=${plugin#"$stage"}
@@ -98,6 +101,7 @@ for lang in de fr; do
 done
 [ -n "$scripts" ] || scripts=$prefix/share/gimp/3.0/scripts
 check "Script-Fu helper in $scripts" test -f "$stage$scripts/gimp-cam-batch.scm"
+fi
 
 # --- the tools ----------------------------------------------------------------------
 cp "$here/sample.png" "$work/sample.png" 2>/dev/null || cp "$here/../plugin/data/sample.png" "$work/sample.png"
@@ -168,7 +172,9 @@ fi
 
 # --- GIMP 3: the installed plug-in and helper, nothing else ---------------------------
 console=$(command -v gimp-console-3.0 || command -v gimp-console || true)
-if [ -z "$console" ]; then
+if [ $with_plugin = 0 ]; then
+  echo "install-check: (no plug-in in this build: GIMP not checked)"
+elif [ -z "$console" ]; then
   fail "gimp-console-3.0 not found"
 else
   gimp_env=("${clean_env[@]}" XDG_CONFIG_HOME="$home/.config" XDG_DATA_HOME="$home/.local/share"

@@ -26,6 +26,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 tmp=$(mktemp -d /tmp/cam-install-test.XXXXXX)
 case $tmp/ in "$src"/* | "$build"/*) echo "scratch folder $tmp is inside the trees" >&2; exit 1;; esac
 status=0
+noplugin=()
+[ -x "$build/plugin/gimp-cam" ] || noplugin=(--no-plugin)   # configured without GIMP 3
 say() { printf '\n=== install test: %s\n' "$*"; }
 finish() {
   if [ $status -eq 0 ]; then rm -rf "$tmp"; else echo "(scratch files kept in $tmp)"; fi
@@ -42,7 +44,7 @@ print(next(str(o["value"]) for o in json.load(sys.stdin) if o["name"] == sys.arg
 say "1. meson install --destdir (this build tree, prefix $(option "$build" prefix))"
 prefix=$(option "$build" prefix)
 if meson install -C "$build" --no-rebuild --destdir "$tmp/stage" >"$tmp/stage.log" 2>&1; then
-  "$here/install-check.sh" --stage "$tmp/stage" --work "$tmp/work-stage" \
+  "$here/install-check.sh" "${noplugin[@]}" --stage "$tmp/stage" --work "$tmp/work-stage" \
     --no-leak "$src" --no-leak "$build" "$prefix" || status=1
 else
   cat "$tmp/stage.log"; echo "meson install --destdir FAILED"; status=1
@@ -65,7 +67,7 @@ if "${fresh[@]}" meson setup "$tmp/build" "$src" --prefix="$tmp/prefix" -Duser-p
     status=1
   fi
   libdir=$(dirname "$(find "$tmp/prefix" -name libcamengine.so.0 | head -1)")
-  "$here/install-check.sh" --home "$tmp/home" --work "$tmp/work-prefix" \
+  "$here/install-check.sh" "${noplugin[@]}" --home "$tmp/home" --work "$tmp/work-prefix" \
     --plugin "$tmp/home/.config/GIMP/3.0/plug-ins/gimp-cam/gimp-cam" \
     --scripts "$tmp/home/.config/GIMP/3.0/scripts" \
     --env "LD_LIBRARY_PATH=$libdir" \
