@@ -19,6 +19,8 @@
 #   CAM_ENV_MIRROR  Debian mirror for debootstrap (default http://deb.debian.org/debian)
 #   CAM_ENV_NATIVE  1 = never use a chroot (fail if the host cannot provide GIMP 3)
 #   CAM_DATA_DIR    datasets (default: ../shared/data beside the source tree)
+#   CAM_CLEAN_ROOT  the clean Debian 13 root of build-aux/clean-root.sh (default: beside
+#                   CAM_ENV_ROOT, .../trixie-clean); bind-mounted at the same path
 set -euo pipefail
 
 die() { printf 'gimp3-env: error: %s\n' "$*" >&2; exit 1; }
@@ -130,13 +132,23 @@ flock -u 9
 # 3. Run the command inside, with the source tree (and datasets) at the same paths.
 binds=("$src")
 [ -n "$data_dir" ] && [ -d "$data_dir" ] && binds+=("$(cd "$data_dir" && pwd)")
+# A git worktree's .git is a file naming the main repository's: bind that too, so git
+# (meson dist) works inside.
+if [ -f "$src/.git" ] && command -v git >/dev/null; then
+    common=$(cd "$src" && git rev-parse --path-format=absolute --git-common-dir 2>/dev/null) || common=
+    case $common in "$src"/* | "") ;; *) [ -d "$common" ] && binds+=("$common");; esac
+fi
+# The clean Debian 13 root where build-aux/package-check.sh installs the .debs.
+clean_root=${CAM_CLEAN_ROOT:-$(dirname "$root")/trixie-clean}
+mkdir -p "$clean_root"
+binds+=("$clean_root")
 cwd=$(pwd)
 case "$cwd/" in "$src"/*) ;; *) cwd=$src ;; esac
 
 cmd=$(printf '%q ' "$@")
 exec unshare --mount --propagation private bash -c '
     set -e
-    root=$1; shift; cwd=$1; shift; cmd=$1; shift; data=$1; shift
+    root=$1; shift; cwd=$1; shift; cmd=$1; shift; data=$1; shift; clean=$1; shift; mirror=$1; shift
     trap "umount -R -l \"\$root/proc\" \"\$root/dev\" 2>/dev/null || true" EXIT INT TERM
     mount -t proc proc "$root/proc"
     mount --rbind /dev "$root/dev"
@@ -145,5 +157,6 @@ exec unshare --mount --propagation private bash -c '
     chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
         LANG=C.UTF-8 TERM="${TERM:-dumb}" CI="${CI:-}" ${data:+CAM_DATA_DIR=$data} \
         ${CAM_MODEL_PATH:+CAM_MODEL_PATH=$CAM_MODEL_PATH} ${CAM_BENCH_FULL:+CAM_BENCH_FULL=$CAM_BENCH_FULL} ${CAM_NO_AVX512:+CAM_NO_AVX512=$CAM_NO_AVX512} \
+        CAM_CLEAN_ROOT="$clean" CAM_ENV_MIRROR="$mirror" \
         /bin/bash -c "cd \"$cwd\" && $cmd"
-' _ "$root" "$cwd" "$cmd" "$data_dir" "${binds[@]}"
+' _ "$root" "$cwd" "$cmd" "$data_dir" "$clean_root" "$mirror" "${binds[@]}"

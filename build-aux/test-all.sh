@@ -3,8 +3,12 @@
 #   _build           debugoptimized, warnings are errors
 #   _build-sanitize  the same with AddressSanitizer + UndefinedBehaviorSanitizer;
 #                    any sanitizer report fails the test that triggered it
+# and then checks the release artefacts (build-aux/package-check.sh: the meson dist
+# tarball built and tested from itself, the Debian packages built once, lintian, and
+# the packages installed into a clean Debian 13 root and tested there).
 # Run it inside the GIMP 3 environment:  build-aux/gimp3-env.sh build-aux/test-all.sh
-# Extra arguments go to `meson test` (e.g. --suite engine).
+# Extra arguments go to `meson test` (e.g. --suite engine); with them, or with
+# CAM_PACKAGES=0, the package checks are left out.
 # Exit status: 0 when every test of both builds passed (skips allowed), else 1.
 set -uo pipefail
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,6 +38,18 @@ for dir in _build _build-sanitize; do
   summary+=("$dir: $line")
   [ $rc -eq 0 ] || status=1
 done
+if [ $# -gt 0 ] || [ "${CAM_PACKAGES:-1}" = 0 ]; then
+  summary+=("packages: not checked (test arguments given or CAM_PACKAGES=0)")
+elif [ -f _build/build.ninja ] && [ -x _build/engine/cli/cam-heatmap ]; then
+  echo "=== packages: build-aux/package-check.sh"
+  build-aux/package-check.sh _build 2>&1 | tee _build-package.log
+  rc=${PIPESTATUS[0]}
+  summary+=("packages: $(sed -n '/=== package-check summary/,$p' _build-package.log | sed 1d | tr -s ' ' | tr '\n' ';')")
+  [ $rc -eq 0 ] || status=1
+else
+  summary+=("packages: not checked (_build failed)")
+  status=1
+fi
 echo
 echo "=== summary"
 printf '  %s\n' "${summary[@]}"
