@@ -42,6 +42,6 @@ method_display_name (cam_method method)
     case CAM_METHOD_CAM:               return _("CAM");
     case CAM_METHOD_GRAD_CAM:          return _("Grad-CAM");
     case CAM_METHOD_GRAD_CAM_TUTORIAL: return _("Grad-CAM (tutorial)");
-    default:                           return cam_method_name (method);
+    default:                           return ""; /* not a method (cam_method_name: NULL) */
     }
 }

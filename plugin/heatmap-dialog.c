@@ -44,8 +44,7 @@ typedef struct DialogState {
   float               *probabilities;
   gint                 n_classes;
   ResolvedSettings     resolved;
-  cam_explanation      explanation;
-  gboolean             have_explanation;
+  cam_explanation     *explanation;   /* NULL until explained */
 
   guchar              *thumbnail;     /* the region scaled to the preview size, RGBA u8 */
   gint                 thumb_w, thumb_h;
@@ -64,8 +63,7 @@ show_message (DialogState *state, const gchar *message)
 static void
 release_model (DialogState *state)
 {
-  cam_explanation_clear (&state->explanation);
-  state->have_explanation = FALSE;
+  g_clear_pointer (&state->explanation, cam_explanation_free);
   g_clear_pointer (&state->input, g_free);
   g_clear_pointer (&state->probabilities, g_free);
   if (state->model)
@@ -131,8 +129,7 @@ update_model (DialogState *state, GError **error)
       release_model (state);
       return FALSE;
     }
-  workspace = cam_workspace_new (state->model, 1, &err);
-  if (workspace == NULL ||
+  if (cam_workspace_new (state->model, 1, &workspace, &err) != CAM_OK ||
       cam_forward (workspace, state->input, 1, state->probabilities, NULL, &err) != CAM_OK)
     {
       cam_workspace_free (workspace);
@@ -178,12 +175,10 @@ update_explanation (DialogState *state, GError **error)
   cam_workspace *workspace;
   cam_error      err = { 0 };
 
-  cam_explanation_clear (&state->explanation);
-  state->have_explanation = FALSE;
+  g_clear_pointer (&state->explanation, cam_explanation_free);
   if (! plugin_settings_resolve (&state->settings, state->model, &state->resolved, error))
     return FALSE;
-  workspace = cam_workspace_new (state->model, 1, &err);
-  if (workspace == NULL ||
+  if (cam_workspace_new (state->model, 1, &workspace, &err) != CAM_OK ||
       cam_explain (workspace, state->input, &state->resolved.explain, &state->explanation,
                    &err) != CAM_OK)
     {
@@ -192,7 +187,6 @@ update_explanation (DialogState *state, GError **error)
       return FALSE;
     }
   cam_workspace_free (workspace);
-  state->have_explanation = TRUE;
   return TRUE;
 }
 
@@ -216,9 +210,9 @@ update_preview (DialogState *state, GError **error)
     return FALSE;
   /* The preview shows how the result looks: the blend, for both outputs. */
   options = heatmap_render_options (state->model, &state->resolved, state->resolved.explain.method,
-                                    state->explanation.probability, TRUE);
-  if (cam_preprocess_info_map_window (&state->info, state->explanation.map_width,
-                                      state->explanation.map_height, &options.window,
+                                    state->explanation->probability, TRUE);
+  if (cam_preprocess_info_map_window (&state->info, state->explanation->map_width,
+                                      state->explanation->map_height, &options.window,
                                       &err) != CAM_OK)
     goto engine_failed;
 
@@ -227,8 +221,8 @@ update_preview (DialogState *state, GError **error)
                       (size_t) state->thumb_w * 4 };
   dst = (cam_image) { pixels, state->thumb_w, state->thumb_h, 4, CAM_SAMPLE_U8,
                       (size_t) state->thumb_w * 4 };
-  if (cam_render_image (state->explanation.map, state->explanation.map_width,
-                        state->explanation.map_height, &options, &src, &dst, &err) != CAM_OK)
+  if (cam_render_image (state->explanation->map, state->explanation->map_width,
+                        state->explanation->map_height, &options, &src, &dst, &err) != CAM_OK)
     {
       g_free (pixels);
       goto engine_failed;
@@ -240,7 +234,7 @@ update_preview (DialogState *state, GError **error)
   g_object_unref (pixbuf);
 
   name = heatmap_layer_name (state->model, state->resolved.explain.method,
-                             state->explanation.class_index, state->explanation.probability);
+                             state->explanation->class_index, state->explanation->probability);
   gtk_widget_set_tooltip_text (state->preview, name);
   g_free (name);
   return TRUE;
@@ -266,7 +260,7 @@ update_idle (gpointer data)
     ok = FALSE;
   if (ok && (pending >= UPDATE_MODEL || state->model == NULL))
     ok = update_model (state, &error);
-  if (ok && (pending >= UPDATE_EXPLAIN || ! state->have_explanation))
+  if (ok && (pending >= UPDATE_EXPLAIN || state->explanation == NULL))
     ok = update_explanation (state, &error);
   if (ok)
     ok = update_preview (state, &error);

@@ -26,7 +26,7 @@ struct HeatmapJob {
   HeatmapSource       source;
   cam_model          *model;
   ResolvedSettings    resolved;
-  cam_explanation     explanation;
+  cam_explanation    *explanation;   /* NULL until computed */
   cam_preprocess_info info;
   GeglBuffer         *result;        /* the new layer's pixels, at result_rect */
   const Babl         *result_format;
@@ -300,8 +300,7 @@ heatmap_job_compute (HeatmapJob *job, gboolean show_progress, GError **error)
   if (show_progress)
     gimp_progress_update (0.05);
 
-  workspace = cam_workspace_new (model, 1, &err);
-  if (workspace == NULL)
+  if (cam_workspace_new (model, 1, &workspace, &err) != CAM_OK)
     {
       g_free (input);
       return engine_error (error, &err, _("Preparing the model failed"));
@@ -318,17 +317,17 @@ heatmap_job_compute (HeatmapJob *job, gboolean show_progress, GError **error)
     gimp_progress_update (0.1);
 
   options = heatmap_render_options (model, &job->resolved, job->resolved.explain.method,
-                                    job->explanation.probability, blend);
-  if (cam_preprocess_info_map_window (&job->info, job->explanation.map_width,
-                                      job->explanation.map_height, &options.window,
+                                    job->explanation->probability, blend);
+  if (cam_preprocess_info_map_window (&job->info, job->explanation->map_width,
+                                      job->explanation->map_height, &options.window,
                                       &err) != CAM_OK)
     return engine_error (error, &err, _("Placing the map failed"));
 
   out_w = job->info.source_rect.width;
   out_h = job->info.source_rect.height;
-  renderer = cam_renderer_new (job->explanation.map, job->explanation.map_width,
-                               job->explanation.map_height, out_w, out_h, &options, &err);
-  if (renderer == NULL)
+  if (cam_renderer_new (job->explanation->map, job->explanation->map_width,
+                        job->explanation->map_height, out_w, out_h, &options, &renderer,
+                        &err) != CAM_OK)
     return engine_error (error, &err, _("Rendering the heatmap failed"));
 
   job->result_rect.x      = source->x + job->info.source_rect.x;
@@ -337,8 +336,8 @@ heatmap_job_compute (HeatmapJob *job, gboolean show_progress, GError **error)
   job->result_rect.height = out_h;
   job->opacity            = blend ? 100.0 : 100.0 * options.alpha;
   job->layer_name         = heatmap_layer_name (model, job->resolved.explain.method,
-                                                job->explanation.class_index,
-                                                job->explanation.probability);
+                                                job->explanation->class_index,
+                                                job->explanation->probability);
 
   /* The blend of a high-precision image keeps 16 bits; a heatmap is 8-bit colours. */
   wide               = blend && source->high_precision;
@@ -464,7 +463,7 @@ heatmap_job_free (HeatmapJob *job)
   if (job == NULL)
     return;
   heatmap_source_close (&job->source);
-  cam_explanation_clear (&job->explanation);
+  cam_explanation_free (job->explanation);
   g_clear_object (&job->result);
   if (job->model)
     cam_model_free (job->model);
@@ -476,17 +475,17 @@ heatmap_job_free (HeatmapJob *job)
 gint
 heatmap_job_class_index (const HeatmapJob *job)
 {
-  return job->explanation.class_index;
+  return job->explanation->class_index;
 }
 
 const gchar *
 heatmap_job_label (const HeatmapJob *job)
 {
-  return cam_model_class_label (job->model, job->explanation.class_index);
+  return cam_model_class_label (job->model, job->explanation->class_index);
 }
 
 gdouble
 heatmap_job_probability (const HeatmapJob *job)
 {
-  return job->explanation.probability;
+  return job->explanation->probability;
 }

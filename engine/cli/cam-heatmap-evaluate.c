@@ -60,7 +60,7 @@ typedef struct eval_run {
     int first, count;
     int n_methods;
     method_entry methods[CAM_METHOD_COUNT + 1];
-    char layers[CAM_METHOD_COUNT + 1][128]; /* the layer each method used */
+    char *layers[CAM_METHOD_COUNT + 1]; /* the layer each method used (NULL: none yet) */
     GMutex layer_lock;
     float mean[4], std[4];
     image_eval *images;
@@ -189,22 +189,22 @@ static gboolean explanation_map(eval_run *ev, worker_state *w, int image_index, 
     eo.method = me->method;
     eo.class_index = c;
     if (ev->opt->layer) eo.layer = ev->opt->layer;
-    cam_explanation ex = {0};
+    cam_explanation *ex;
     if (cam_explain(w->ws, w->input, &eo, &ex, err) != CAM_OK) return FALSE;
     g_mutex_lock(&ev->layer_lock);
-    if (!ev->layers[m][0]) g_strlcpy(ev->layers[m], ex.layer, sizeof ev->layers[m]);
+    if (!ev->layers[m]) ev->layers[m] = g_strdup(ex->layer);
     g_mutex_unlock(&ev->layer_lock);
     cam_render_options ro = cam_render_options_default();
     ro.upsample = CAM_UPSAMPLE_BILINEAR;
     ro.relu = me->method == CAM_METHOD_GRAD_CAM_TUTORIAL;
     ro.normalize = CAM_NORMALIZE_MINMAX_OUTPUT;
     ro.n_threads = 1;
-    cam_renderer *r = cam_renderer_new(ex.map, ex.map_width, ex.map_height, W, H, &ro, err);
-    cam_explanation_clear(&ex);
-    if (!r) return FALSE;
+    cam_renderer *r;
+    cam_status st = cam_renderer_new(ex->map, ex->map_width, ex->map_height, W, H, &ro, &r, err);
+    cam_explanation_free(ex);
+    if (st != CAM_OK) return FALSE;
     cam_rect all = {0, 0, W, H};
-    cam_status st = cam_renderer_values_rect(r, all, CAM_VALUES_NORMALIZED, w->e, (size_t) W,
-                                             err);
+    st = cam_renderer_values_rect(r, all, CAM_VALUES_NORMALIZED, w->e, (size_t) W, err);
     cam_renderer_free(r);
     return st == CAM_OK;
 }
@@ -276,8 +276,8 @@ static gpointer eval_worker(gpointer data)
     cam_error err = {0};
     size_t size = cam_model_input_size(ev->model);
     int batch = MIN(MAX_BATCH, ev->opt->steps + 1);
-    w.ws = cam_workspace_new(ev->model, batch, &err);
-    if (!w.ws) g_strlcpy(w.ws_error, err.message, sizeof w.ws_error);
+    if (cam_workspace_new(ev->model, batch, &w.ws, &err) != CAM_OK)
+        g_strlcpy(w.ws_error, err.message, sizeof w.ws_error);
     w.input = g_new(float, size);
     w.batch = g_new(float, size * (size_t) batch);
     w.probs = g_new(float, (size_t) cam_model_n_classes(ev->model) * batch);
@@ -479,9 +479,9 @@ int cli_evaluate(const cam_model *model, cli_dataset *ds, const cli_evaluate_opt
                    "average drop", "increase", "deletion AUC", "insertion AUC");
             for (int m = 0; m < ev.n_methods; m++) {
                 printf("%-18s %-28s %7d %12.2f%% %10.2f%% %13.4f %14.4f\n", ev.methods[m].name,
-                       ev.methods[m].random ? "-" : ev.layers[m], ms[m].images,
-                       100.0 * ms[m].average_drop, 100.0 * ms[m].increase, ms[m].deletion,
-                       ms[m].insertion);
+                       ev.methods[m].random ? "-" : ev.layers[m] ? ev.layers[m] : "",
+                       ms[m].images, 100.0 * ms[m].average_drop, 100.0 * ms[m].increase,
+                       ms[m].deletion, ms[m].insertion);
             }
             printf("(average drop and deletion AUC: lower is better; increase in confidence "
                    "and insertion AUC: higher is better)\n");
@@ -544,7 +544,7 @@ int cli_evaluate(const cam_model *model, cli_dataset *ds, const cli_evaluate_opt
                 if (ev.methods[m].random)
                     g_string_append(j, "null");
                 else
-                    cli_json_string(j, ev.layers[m]);
+                    cli_json_string(j, ev.layers[m] ? ev.layers[m] : "");
                 g_string_append_printf(j, ", \"images\": %d, \"average_drop\": ", ms[m].images);
                 cli_json_float(j, ms[m].average_drop);
                 g_string_append(j, ", \"increase_in_confidence\": ");
@@ -640,6 +640,7 @@ int cli_evaluate(const cam_model *model, cli_dataset *ds, const cli_evaluate_opt
     g_free(confusion);
     g_free(class_images);
     g_free(class_correct);
+    for (int m = 0; m < CAM_METHOD_COUNT + 1; m++) g_free(ev.layers[m]);
     g_mutex_clear(&ev.layer_lock);
     if (evaluated == 0) code = CLI_EXIT_SOME_FAILED;
     return code;

@@ -73,7 +73,7 @@ void cli_result_clear(cli_result *r)
     g_free(r->warning);
     g_free(r->top);
     g_free(r->output);
-    cam_explanation_clear(&r->ex);
+    cam_explanation_free(r->ex);
     memset(r, 0, sizeof *r);
 }
 
@@ -110,19 +110,19 @@ static void json_image(GString *out, const cam_model *model, const cli_result *r
         json_class(out, model, r->top[i].class_index, r->top[i].probability);
     }
     g_string_append(out, "],\n     \"class\": ");
-    json_class(out, model, r->ex.class_index, r->ex.probability);
+    json_class(out, model, r->ex->class_index, r->ex->probability);
     g_string_append(out, ",\n     \"method\": ");
     cli_json_string(out, cam_method_name(r->method));
     g_string_append(out, ", \"layer\": ");
-    cli_json_string(out, r->ex.layer);
+    cli_json_string(out, r->ex->layer);
     g_string_append(out, ", \"colormap\": ");
     cli_json_string(out, r->colormap);
     g_string_append_printf(out, ",\n     \"map\": {\"height\": %d, \"width\": %d, \"values\": [",
-                           r->ex.map_height, r->ex.map_width);
-    size_t n = (size_t) r->ex.map_height * r->ex.map_width;
+                           r->ex->map_height, r->ex->map_width);
+    size_t n = (size_t) r->ex->map_height * r->ex->map_width;
     for (size_t i = 0; i < n; i++) {
         if (i) g_string_append(out, ", ");
-        cli_json_float(out, r->ex.map[i]);
+        cli_json_float(out, r->ex->map[i]);
     }
     g_string_append(out, "], \"min\": ");
     cli_json_float(out, r->map_min);

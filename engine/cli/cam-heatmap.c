@@ -283,9 +283,10 @@ static gboolean render_and_save(const run *rn, const cli_image *image,
         CAM_OK)
         goto engine_error;
     const cam_rect sr = info->source_rect;
-    cam_renderer *r = cam_renderer_new(ex->map, ex->map_width, ex->map_height, sr.width,
-                                       sr.height, &ro, &err);
-    if (!r) goto engine_error;
+    cam_renderer *r;
+    if (cam_renderer_new(ex->map, ex->map_width, ex->map_height, sr.width, sr.height, &ro, &r,
+                         &err) != CAM_OK)
+        goto engine_error;
 
     cli_image out = {0};
     gboolean partial = sr.x != 0 || sr.y != 0 || sr.width != image->width ||
@@ -378,21 +379,21 @@ static void process_one(run *rn, cam_workspace *ws, const char *ws_error, float 
         goto out;
     }
     /* top N */
-    int nc = res->ex.n_classes;
+    int nc = res->ex->n_classes;
     cli_prediction *all = g_new(cli_prediction, nc);
     for (int c = 0; c < nc; c++) {
         all[c].class_index = c;
-        all[c].probability = res->ex.probabilities[c];
+        all[c].probability = res->ex->probabilities[c];
     }
     qsort(all, (size_t) nc, sizeof *all, compare_predictions);
     res->n_top = MIN(rn->top, nc);
     res->top = all;
     /* raw map statistics */
-    size_t n = (size_t) res->ex.map_height * res->ex.map_width;
+    size_t n = (size_t) res->ex->map_height * res->ex->map_width;
     double sum = 0;
-    float lo = n ? res->ex.map[0] : 0, hi = lo;
+    float lo = n ? res->ex->map[0] : 0, hi = lo;
     for (size_t k = 0; k < n; k++) {
-        float v = res->ex.map[k];
+        float v = res->ex->map[k];
         lo = MIN(lo, v);
         hi = MAX(hi, v);
         sum += v;
@@ -402,15 +403,15 @@ static void process_one(run *rn, cam_workspace *ws, const char *ws_error, float 
     res->map_mean = n ? (float) (sum / (double) n) : 0;
     {
         cam_render_options ro = cam_render_options_for_model(rn->model, rn->explain.method,
-                                                             res->ex.probability);
+                                                             res->ex->probability);
         cam_colormap cm = rn->colormap_given ? rn->colormap : ro.colormap;
-        res->colormap = cam_colormap_name(cam_colormap_resolve(cm, res->ex.probability,
+        res->colormap = cam_colormap_name(cam_colormap_resolve(cm, res->ex->probability,
                                                                ro.threshold));
     }
     /* output */
     const char *out_path = rn->outputs ? rn->outputs[i] : NULL;
     if (out_path) {
-        if (!render_and_save(rn, &image, &info, &res->ex, out_path, &error)) {
+        if (!render_and_save(rn, &image, &info, res->ex, out_path, &error)) {
             res->error = g_strdup(error->message);
             g_error_free(error);
             goto out;
@@ -426,7 +427,8 @@ static gpointer worker(gpointer data)
 {
     run *rn = data;
     cam_error err = {0};
-    cam_workspace *ws = cam_workspace_new(rn->model, 1, &err);
+    cam_workspace *ws = NULL; /* NULL on failure: process_one reports err for each image */
+    cam_workspace_new(rn->model, 1, &ws, &err);
     float *input = g_new(float, cam_model_input_size(rn->model));
     for (;;) {
         int i = g_atomic_int_add(&rn->next, 1);
@@ -615,8 +617,8 @@ static void print_summary(const run *rn)
         const cli_result *r = &rn->results[i];
         if (!r->ok) continue;
         printf("%s: %s %.2f%% (%s, layer %s)", r->file,
-               cam_model_class_label(rn->model, r->ex.class_index),
-               100.0 * r->ex.probability, cam_method_name(r->method), r->ex.layer);
+               cam_model_class_label(rn->model, r->ex->class_index),
+               100.0 * r->ex->probability, cam_method_name(r->method), r->ex->layer);
         printf(" | top:");
         for (int k = 0; k < r->n_top; k++)
             printf("%s %s %.2f%%", k ? "," : "",

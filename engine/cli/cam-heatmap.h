@@ -82,7 +82,7 @@ typedef struct cli_result {
     int n_top;
     cli_prediction *top;  /* n_top predictions, most probable first */
     cam_method method;    /* the method used */
-    cam_explanation ex;   /* class, probability, layer, raw map */
+    cam_explanation *ex;  /* class, probability, layer, raw map (NULL unless ok) */
     const char *colormap; /* the plain colormap used (greens-reds resolved) */
     float map_min, map_max, map_mean;
     char *output;         /* the file written, or NULL */

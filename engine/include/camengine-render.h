@@ -108,10 +108,10 @@
  *  and put it at source_rect's offset in the image:
  *
  *      cam_render_options ro = cam_render_options_default();
- *      cam_preprocess_info_map_window(&info, ex.map_width, ex.map_height, &ro.window);
- *      cam_renderer *r = cam_renderer_new(ex.map, ex.map_width, ex.map_height,
- *                                         info.source_rect.width, info.source_rect.height,
- *                                         &ro, &err);
+ *      cam_preprocess_info_map_window(&info, ex->map_width, ex->map_height, &ro.window, &err);
+ *      cam_renderer *r;
+ *      cam_renderer_new(ex->map, ex->map_width, ex->map_height, info.source_rect.width,
+ *                       info.source_rect.height, &ro, &r, &err);
  *      // output pixel (x, y) belongs at image (source_rect.x + x, source_rect.y + y)
  *
  *  With a window, output pixel x samples the map at
@@ -199,7 +199,10 @@ typedef enum cam_aspect {
     CAM_ASPECT_COUNT
 } cam_aspect;
 
-/* Names: "stretch", "crop", "pad". */
+/* Names: "stretch", "crop", "pad". Every cam_X_name / cam_X_from_name pair of
+ * this header follows camengine.h's CONVENTIONS: the canonical lower-case name
+ * or NULL out of range; from_name ignores case, CAM_ERROR_NOT_FOUND lists the
+ * known names. */
 CAM_API const char *cam_aspect_name(cam_aspect aspect);
 CAM_API cam_status cam_aspect_from_name(const char *name, cam_aspect *out, cam_error *err);
 
@@ -215,10 +218,13 @@ CAM_API const char *cam_invert_name(cam_invert invert);
 CAM_API cam_status cam_invert_from_name(const char *name, cam_invert *out, cam_error *err);
 
 typedef struct cam_preprocess_options {
+    size_t size;          /* sizeof (cam_preprocess_options), set by cam_preprocess_options_default */
     cam_aspect aspect;    /* default CAM_ASPECT_STRETCH */
     cam_invert invert;    /* default CAM_INVERT_AUTO */
 } cam_preprocess_options;
 
+/* The only way to make preprocessing options (see camengine.h, CONVENTIONS):
+ * size set, the defaults above; then set fields. */
 CAM_API cam_preprocess_options cam_preprocess_options_default(void);
 
 /* What cam_preprocess did; needed to place the heatmap. */
@@ -246,7 +252,9 @@ CAM_API cam_status cam_input_spec_from_model(const cam_model *model, cam_input_s
                                              cam_error *err);
 
 /* Preprocess an image for a model: writes cam_model_input_size(model) floats
- * (C x H x W) to input_out. opt NULL = defaults; info_out may be NULL. */
+ * (C x H x W) to input_out. opt NULL = defaults; an opt whose size is too small
+ * (not made by cam_preprocess_options_default) is CAM_ERROR_INVALID_ARGUMENT;
+ * info_out may be NULL. */
 CAM_API cam_status cam_preprocess(const cam_model *model, const cam_image *img,
                                   const cam_preprocess_options *opt, float *input_out,
                                   cam_preprocess_info *info_out, cam_error *err);
@@ -336,6 +344,7 @@ CAM_API const char *cam_output_name(cam_output mode);
 CAM_API cam_status cam_output_from_name(const char *name, cam_output *out, cam_error *err);
 
 typedef struct cam_render_options {
+    size_t size;             /* sizeof (cam_render_options), set by the initialisers below */
     cam_upsample upsample;   /* default BILINEAR */
     cam_colormap colormap;   /* default JET */
     float probability;       /* for GREENS_REDS: the class probability (default 1) */
@@ -351,9 +360,11 @@ typedef struct cam_render_options {
     int n_threads;           /* threads per render call: 0 = all online cores (default), 1 = none */
 } cam_render_options;
 
+/* The two ways to make render options (see camengine.h, CONVENTIONS): size set,
+ * the defaults above; then set fields. */
 CAM_API cam_render_options cam_render_options_default(void);
 
-/* Defaults from a model's metadata (alpha, colormap, threshold) and the
+/* The defaults with a model's metadata (alpha, colormap, threshold) and the
  * method (relu for CAM_METHOD_GRAD_CAM_TUTORIAL); probability as given. */
 CAM_API cam_render_options cam_render_options_for_model(const cam_model *model, cam_method method,
                                                         float probability);
@@ -361,11 +372,14 @@ CAM_API cam_render_options cam_render_options_for_model(const cam_model *model, 
 typedef struct cam_renderer cam_renderer; /* opaque; read-only after creation */
 
 /* A renderer for a map_w x map_h map (row-major floats, copied: the caller may
- * free `map` afterwards) to an out_w x out_h output. options NULL = defaults.
- * Sizes: 1 .. 1<<20 each. NaN/Inf in the map -> CAM_ERROR_NUMERIC. */
-CAM_API cam_renderer *cam_renderer_new(const float *map, int map_w, int map_h, int out_w,
-                                       int out_h, const cam_render_options *options,
-                                       cam_error *err);
+ * free `map` afterwards) to an out_w x out_h output, stored in *out (NULL on
+ * failure; free it with cam_renderer_free). options NULL = defaults; options
+ * whose size is too small (not made by an initialiser above) or with a value
+ * out of range are CAM_ERROR_INVALID_ARGUMENT. Sizes: 1 .. 1<<20 each. NaN/Inf
+ * in the map -> CAM_ERROR_NUMERIC. */
+CAM_API cam_status cam_renderer_new(const float *map, int map_w, int map_h, int out_w, int out_h,
+                                    const cam_render_options *options, cam_renderer **out,
+                                    cam_error *err);
 CAM_API void cam_renderer_free(cam_renderer *r);
 
 /* The normalisation range in use (after ReLU if enabled). */
@@ -397,7 +411,8 @@ typedef enum cam_values {
 CAM_API cam_status cam_renderer_values_rect(const cam_renderer *r, cam_rect rect, cam_values kind,
                                             float *out, size_t out_stride, cam_error *err);
 
-/* One shot: the whole output at dst's size (src for BLEND: the image, same size). */
+/* One shot: the whole output at dst's size (src for BLEND: the image, same size);
+ * options as for cam_renderer_new. */
 CAM_API cam_status cam_render_image(const float *map, int map_w, int map_h,
                                     const cam_render_options *options, const cam_image *src,
                                     cam_image *dst, cam_error *err);

@@ -14,15 +14,17 @@
  *     cam_error err;
  *     if (cam_model_load("cifar10", &model, &err) != CAM_OK)        // name or path
  *         fprintf(stderr, "%s\n", err.message);
- *     cam_workspace *ws = cam_workspace_new(model, 1, &err);         // one per thread
+ *     cam_workspace *ws;
+ *     cam_workspace_new(model, 1, &ws, &err);                        // one per thread
  *     float *input = malloc(cam_model_input_size(model) * sizeof *input);
  *     cam_preprocess(model, &image, NULL, input, NULL, &err);        // see camengine-render.h
- *     cam_explain_options opt = cam_explain_options_default(model);
- *     cam_explanation ex = {0};
+ *     cam_explain_options opt = cam_explain_options_default(model);  // then set fields
+ *     cam_explanation *ex;
  *     cam_explain(ws, input, &opt, &ex, &err);                       // forward + map
- *     ... ex.class_index, ex.probability, ex.map (ex.map_height x ex.map_width) ...
- *     cam_render_*(...)                                              // see camengine-render.h
- *     cam_explanation_clear(&ex);
+ *     ... ex->class_index, ex->probability, ex->layer,
+ *         ex->map (ex->map_height x ex->map_width) ...
+ *     cam_renderer_new(ex->map, ...), cam_render_*(...)              // see camengine-render.h
+ *     cam_explanation_free(ex);
  *     cam_workspace_free(ws);
  *     cam_model_free(model);
  *
@@ -34,6 +36,27 @@
  *    cam_error * (may be NULL) that receives a message naming the file, node,
  *    tensor or argument at fault. The library never prints, exits or aborts on bad
  *    input; out-of-memory is reported as CAM_ERROR_NO_MEMORY.
+ *  - Objects: every function that makes one returns cam_status and stores it
+ *    through its `T **out` argument (set to NULL on failure): cam_model_load,
+ *    cam_workspace_new, cam_explain, cam_renderer_new. Each has a free function
+ *    (cam_model_free, ...) that accepts NULL.
+ *  - Options structs (cam_explain_options, cam_preprocess_options,
+ *    cam_render_options) start with `size_t size`. Get one from its initialiser
+ *    (cam_explain_options_default(), ...), which sets size and every default,
+ *    then set the fields you need; never build one with `= {0}` or positional
+ *    initialisers. A function given a struct whose size is below the sizeof this
+ *    library was built with refuses it with CAM_ERROR_INVALID_ARGUMENT naming the
+ *    struct and its initialiser; a larger size (a newer header) is accepted and
+ *    the fields this library does not know are ignored. Fields are only ever
+ *    added at the end. NULL options always means the defaults.
+ *  - Results the library allocates (cam_explanation) are read through the pointer
+ *    it returns and freed with their free function. They may grow at the end in
+ *    later versions: never allocate, copy or embed one yourself.
+ *  - Enum names: cam_X_name(value) returns the canonical lower-case name (a
+ *    static string), or NULL for a value out of range. cam_X_from_name(name,
+ *    &value, err) ignores ASCII case; a NULL argument is
+ *    CAM_ERROR_INVALID_ARGUMENT, an unknown name CAM_ERROR_NOT_FOUND with a
+ *    message listing the known names (value is then left unchanged).
  *  - Threads: a loaded cam_model is read-only and may be shared by any number of
  *    threads; each thread uses its own cam_workspace. Results are bit-identical
  *    whatever the number of threads or the composition of a batch.
@@ -103,7 +126,8 @@ typedef struct cam_error {
     char message[CAM_ERROR_MESSAGE_SIZE]; /* one line, no trailing newline */
 } cam_error;
 
-/* A short constant name for a status ("CAM_ERROR_PARSE" -> "parse error"). */
+/* A short lower-case name for a status (CAM_ERROR_PARSE -> "parse error"),
+ * NULL for a value out of range. */
 CAM_API const char *cam_status_name(cam_status status);
 
 /* Library version at run time (compare with CAM_VERSION_* from the header). */
@@ -132,7 +156,8 @@ typedef enum cam_method {
     CAM_METHOD_COUNT
 } cam_method;
 
-/* Canonical method names: "cam", "grad-cam", "grad-cam-tutorial". */
+/* Names: "cam", "grad-cam", "grad-cam-tutorial" (see CONVENTIONS: NULL out of
+ * range; from_name ignores case). */
 CAM_API const char *cam_method_name(cam_method method);
 CAM_API cam_status cam_method_from_name(const char *name, cam_method *out, cam_error *err);
 
@@ -263,11 +288,44 @@ typedef struct cam_workspace cam_workspace; /* per-thread scratch memory */
  * network for max_batch images (the outputs of reshaping ops share their input's
  * memory), one image's gradients and the ops' scratch, allocated once here
  * (cam_forward, cam_backward and cam_explain then allocate nothing but the
- * explanation they return). About max_batch x (sum of the activation sizes)
- * floats: 1.3 MB per image for CIFAR-10, 0.2 MB for Fashion-MNIST.
- * The model must outlive the workspace. NULL on failure (err says why). */
-CAM_API cam_workspace *cam_workspace_new(const cam_model *model, int max_batch, cam_error *err);
+ * explanation they return, and the gradient memory, sized by the first
+ * backward pass to each tensor). It keeps EVERY activation of the last
+ * cam_forward, so cam_backward and cam_get_tensor work on any tensor: about
+ * max_batch x (sum of the activation sizes) floats: 1.3 MB per image for
+ * CIFAR-10, 0.2 MB for Fashion-MNIST, 24 MB for ResNet-18 and 106 MB for
+ * ResNet-50 at 224x224. Gradients reuse memory by liveness: a tensor's gradient
+ * is freed for others once the node that computed the tensor has used it.
+ * The model must outlive the workspace. Stores it in *out (NULL on failure:
+ * a NULL model or out, max_batch outside 1..1<<20, CAM_ERROR_INVALID_ARGUMENT;
+ * out of memory, CAM_ERROR_NO_MEMORY); free it with cam_workspace_free. */
+CAM_API cam_status cam_workspace_new(const cam_model *model, int max_batch, cam_workspace **out,
+                                     cam_error *err);
+
+/* A workspace that keeps only what explaining some layers needs, and reuses the
+ * memory of every other activation as soon as the forward pass has no further
+ * use for it (activations planned by liveness). Kept after cam_forward: the
+ * logits and probabilities, the layers listed (a NULL-terminated list of tensor
+ * names; NULL = none), the model's default layer (cam_model_info.default_layer)
+ * and the CAM feature tensor, and every activation a backward pass from the
+ * logits to one of those needs. So cam_explain works with its default layer,
+ * with CAM, and with any listed layer; cam_backward works on those layers and on
+ * the tensors between them and the logits; cam_get_tensor on the kept tensors.
+ * Results are bit-identical to those of cam_workspace_new. A backward pass (or
+ * Grad-CAM) to a tensor that is not kept is refused with
+ * CAM_ERROR_INVALID_ARGUMENT naming it; an unknown name in layers is
+ * CAM_ERROR_NOT_FOUND. cam_get_tensor of a tensor that is not kept
+ * (cam_workspace_keeps_tensor) is CAM_ERROR_INVALID_ARGUMENT too: its memory
+ * holds other values after the forward. For ResNet-50 at 224x224 the activations of one image take
+ * about 10 MB instead of 106 MB (ResNet-18: 7 MB instead of 24 MB).
+ * Stores it in *out (NULL on failure, as cam_workspace_new). */
+CAM_API cam_status cam_workspace_new_for_layers(const cam_model *model, int max_batch,
+                                                const char *const *layers, cam_workspace **out,
+                                                cam_error *err);
 CAM_API void cam_workspace_free(cam_workspace *ws);
+/* 1 when the workspace keeps the tensor's values of the last cam_forward, so
+ * that cam_get_tensor may read it (every run-time tensor, for a workspace from
+ * cam_workspace_new), 0 otherwise (also for NULL arguments and unknown names). */
+CAM_API int cam_workspace_keeps_tensor(const cam_workspace *ws, const char *tensor_name);
 
 /* OpenBLAS thread policy. The library never changes OpenBLAS's thread count by
  * itself: until this is called, OpenBLAS's own default applies
@@ -333,6 +391,7 @@ CAM_API cam_status cam_get_tensor(cam_workspace *ws, int image, const char *tens
 /* ------------------------------------------------------------------------ */
 
 typedef struct cam_explain_options {
+    size_t size;            /* sizeof (cam_explain_options), set by cam_explain_options_default */
     cam_method method;
     int class_index;        /* -1 = the top prediction (the first on ties) */
     const char *layer;      /* tensor name; NULL or "" = the model's default layer
@@ -341,8 +400,9 @@ typedef struct cam_explain_options {
                                another layer with CAM is CAM_ERROR_INVALID_ARGUMENT. */
 } cam_explain_options;
 
-/* Defaults from the model's metadata: its default method, class -1 (top-1),
- * layer NULL (the model's default layer). */
+/* The only way to make options (see CONVENTIONS): size set, and the defaults
+ * from the model's metadata: its default method, class -1 (top-1), layer NULL
+ * (the model's default layer). model NULL: method grad-cam. */
 CAM_API cam_explain_options cam_explain_options_default(const cam_model *model);
 
 /* The maps, for class c and the feature tensor A (K x H x W) of the layer (for
@@ -358,13 +418,17 @@ CAM_API cam_explain_options cam_explain_options_default(const cam_model *model);
  *                        image, and a ReLU does not commute with resizing, so it is
  *                        the renderer's job (camengine-render.h), not applied here.
  * Sums over k are accumulated in double. No normalisation is applied to any map
- * (see cam_map_normalize). */
+ * (see cam_map_normalize).
+ *
+ * Made by cam_explain, freed by cam_explanation_free. The fields are public and
+ * may be read; the struct may grow at the end in later versions, so never
+ * allocate, copy or embed one yourself. */
 typedef struct cam_explanation {
     int class_index;        /* the explained class */
     float probability;      /* its softmax probability */
     int n_classes;
     float *probabilities;   /* n_classes values (owned) */
-    char layer[128];        /* the layer used (tensor name, truncated to 127 bytes) */
+    char *layer;            /* the layer used: its tensor name, whole (owned) */
     int map_height, map_width;
     float *map;             /* the raw, un-normalised map at feature resolution (owned),
                                map_height x map_width, row-major; see above */
@@ -374,15 +438,17 @@ typedef struct cam_explanation {
 
 /* One image (input: C x H x W): forward, then the map for the chosen class.
  * Uses image 0 of the workspace (the previous batch's activations are replaced).
- * *out is overwritten without being freed: pass a zeroed or cleared struct. On
- * error *out is left zeroed. Errors: unknown method/class/layer
+ * options NULL = cam_explain_options_default(model). Stores a new explanation
+ * in *out (free it with cam_explanation_free); on error *out is NULL. Errors:
+ * options not made by cam_explain_options_default (size too small,
+ * CAM_ERROR_INVALID_ARGUMENT), unknown method/class/layer
  * (CAM_ERROR_INVALID_ARGUMENT or CAM_ERROR_NOT_FOUND, naming it), CAM on a model
  * without the CAM structure (CAM_ERROR_UNSUPPORTED, suggesting grad-cam). */
 CAM_API cam_status cam_explain(cam_workspace *ws, const float *input,
-                               const cam_explain_options *options, cam_explanation *out,
+                               const cam_explain_options *options, cam_explanation **out,
                                cam_error *err);
-/* Frees what cam_explain allocated and zeroes the struct (NULL is fine). */
-CAM_API void cam_explanation_clear(cam_explanation *ex);
+/* Frees an explanation and everything in it (NULL is fine). */
+CAM_API void cam_explanation_free(cam_explanation *ex);
 
 /* Min-max normalisation into [0,1] (out may equal map): (v - min) / (max - min),
  * computed in double. Never yields NaN: a constant map (or all zeros, or n = 0)

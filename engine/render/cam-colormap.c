@@ -29,27 +29,24 @@ const char *cam_colormap_name(cam_colormap cmap)
 
 cam_status cam_colormap_from_name(const char *name, cam_colormap *out, cam_error *err)
 {
-    if (!name || !out)
-        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
-                             "cam_colormap_from_name: name and out must not be NULL");
-    for (int i = 0; i < CAM_COLORMAP_COUNT; i++) {
-        if (strcasecmp(name, colormap_names[i]) == 0) {
-            *out = (cam_colormap)i;
+    /* Aliases first; everything else (NULL arguments, canonical names, the
+     * message for an unknown name) is the shared rule. */
+    if (name && out) {
+        if (strcasecmp(name, "grey") == 0) {
+            *out = CAM_COLORMAP_GRAY;
+            return CAM_OK;
+        }
+        if (strcasecmp(name, "confidence") == 0 || strcasecmp(name, "greens_reds") == 0) {
+            *out = CAM_COLORMAP_GREENS_REDS;
             return CAM_OK;
         }
     }
-    if (strcasecmp(name, "grey") == 0) {
-        *out = CAM_COLORMAP_GRAY;
-        return CAM_OK;
-    }
-    if (strcasecmp(name, "confidence") == 0 || strcasecmp(name, "greens_reds") == 0) {
-        *out = CAM_COLORMAP_GREENS_REDS;
-        return CAM_OK;
-    }
-    return cam_set_error(err, CAM_ERROR_NOT_FOUND,
-                         "unknown colormap \"%s\" (known: jet, turbo, viridis, inferno, magma, "
-                         "plasma, cividis, gray, greens, reds, greens-reds)",
-                         name);
+    int v = 0;
+    cam_status st = cam_enum_from_name("cam_colormap_from_name", "colormap", colormap_names,
+                                       CAM_COLORMAP_COUNT, name, out ? &v : NULL, err);
+    if (st == CAM_OK)
+        *out = (cam_colormap)v;
+    return st;
 }
 
 cam_colormap cam_colormap_resolve(cam_colormap cmap, float probability, float threshold)

@@ -32,6 +32,10 @@ cam_status cam_preprocess(const cam_model *model, const cam_image *img,
                           const cam_preprocess_options *opt, float *input_out,
                           cam_preprocess_info *info_out, cam_error *err)
 {
+    if (opt && cam_check_options_size("cam_preprocess", "cam_preprocess_options",
+                                      "cam_preprocess_options_default", opt->size, sizeof *opt,
+                                      err) != CAM_OK)
+        return CAM_ERROR_INVALID_ARGUMENT;
     cam_input_spec spec;
     cam_status st = cam_input_spec_from_model(model, &spec, err);
     if (st != CAM_OK)

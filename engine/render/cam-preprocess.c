@@ -9,7 +9,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define CAM_PREPROCESS_MAX_INPUT (1 << 16)
 
@@ -23,15 +22,12 @@ const char *cam_aspect_name(cam_aspect aspect)
 
 cam_status cam_aspect_from_name(const char *name, cam_aspect *out, cam_error *err)
 {
-    for (int i = 0; name && out && i < CAM_ASPECT_COUNT; i++) {
-        if (strcasecmp(name, aspect_names[i]) == 0) {
-            *out = (cam_aspect)i;
-            return CAM_OK;
-        }
-    }
-    return cam_set_error(err, name && out ? CAM_ERROR_NOT_FOUND : CAM_ERROR_INVALID_ARGUMENT,
-                         "unknown aspect mode \"%s\" (known: stretch, crop, pad)",
-                         name ? name : "(null)");
+    int v = 0;
+    cam_status st = cam_enum_from_name("cam_aspect_from_name", "aspect mode", aspect_names,
+                                       CAM_ASPECT_COUNT, name, out ? &v : NULL, err);
+    if (st == CAM_OK)
+        *out = (cam_aspect)v;
+    return st;
 }
 
 const char *cam_invert_name(cam_invert invert)
@@ -41,21 +37,19 @@ const char *cam_invert_name(cam_invert invert)
 
 cam_status cam_invert_from_name(const char *name, cam_invert *out, cam_error *err)
 {
-    for (int i = 0; name && out && i < CAM_INVERT_COUNT; i++) {
-        if (strcasecmp(name, invert_names[i]) == 0) {
-            *out = (cam_invert)i;
-            return CAM_OK;
-        }
-    }
-    return cam_set_error(err, name && out ? CAM_ERROR_NOT_FOUND : CAM_ERROR_INVALID_ARGUMENT,
-                         "unknown invert mode \"%s\" (known: auto, off, on)",
-                         name ? name : "(null)");
+    int v = 0;
+    cam_status st = cam_enum_from_name("cam_invert_from_name", "invert mode", invert_names,
+                                       CAM_INVERT_COUNT, name, out ? &v : NULL, err);
+    if (st == CAM_OK)
+        *out = (cam_invert)v;
+    return st;
 }
 
 cam_preprocess_options cam_preprocess_options_default(void)
 {
     cam_preprocess_options o;
     memset(&o, 0, sizeof o);
+    o.size = sizeof o;
     o.aspect = CAM_ASPECT_STRETCH;
     o.invert = CAM_INVERT_AUTO;
     return o;
@@ -257,6 +251,10 @@ cam_status cam_preprocess_spec(const cam_input_spec *spec, const cam_image *img,
         return st;
     if (!input_out)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "preprocess: input_out is NULL");
+    if (options && cam_check_options_size("cam_preprocess_spec", "cam_preprocess_options",
+                                          "cam_preprocess_options_default", options->size,
+                                          sizeof *options, err) != CAM_OK)
+        return CAM_ERROR_INVALID_ARGUMENT;
     cam_preprocess_options opt = options ? *options : cam_preprocess_options_default();
     if ((unsigned)opt.aspect >= CAM_ASPECT_COUNT || (unsigned)opt.invert >= CAM_INVERT_COUNT)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,

@@ -6,10 +6,8 @@
 
 #include <float.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -65,25 +63,6 @@ static const char *const normalize_names[CAM_NORMALIZE_COUNT] = {"minmax", "minm
                                                                  "range"};
 static const char *const output_names[CAM_OUTPUT_COUNT] = {"heatmap", "blend"};
 
-static cam_status from_name(const char *what, const char *const *names, int n, const char *name,
-                            int *out, cam_error *err)
-{
-    if (!name || !out)
-        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "%s name: NULL argument", what);
-    for (int i = 0; i < n; i++) {
-        if (strcasecmp(name, names[i]) == 0) {
-            *out = i;
-            return CAM_OK;
-        }
-    }
-    char known[160] = "";
-    size_t len = 0;
-    for (int i = 0; i < n && len < sizeof known; i++)
-        len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "", names[i]);
-    return cam_set_error(err, CAM_ERROR_NOT_FOUND, "unknown %s \"%s\" (known: %s)", what, name,
-                         known);
-}
-
 const char *cam_upsample_name(cam_upsample mode)
 {
     return (unsigned)mode < CAM_UPSAMPLE_COUNT ? upsample_names[mode] : NULL;
@@ -92,7 +71,8 @@ const char *cam_upsample_name(cam_upsample mode)
 cam_status cam_upsample_from_name(const char *name, cam_upsample *out, cam_error *err)
 {
     int v = 0;
-    cam_status st = from_name("upsampling mode", upsample_names, CAM_UPSAMPLE_COUNT, name, &v, err);
+    cam_status st = cam_enum_from_name("cam_upsample_from_name", "upsampling mode", upsample_names,
+                                       CAM_UPSAMPLE_COUNT, name, out ? &v : NULL, err);
     if (st == CAM_OK)
         *out = (cam_upsample)v;
     return st;
@@ -106,8 +86,8 @@ const char *cam_normalize_name(cam_normalize mode)
 cam_status cam_normalize_from_name(const char *name, cam_normalize *out, cam_error *err)
 {
     int v = 0;
-    cam_status st =
-        from_name("normalisation", normalize_names, CAM_NORMALIZE_COUNT, name, &v, err);
+    cam_status st = cam_enum_from_name("cam_normalize_from_name", "normalisation", normalize_names,
+                                       CAM_NORMALIZE_COUNT, name, out ? &v : NULL, err);
     if (st == CAM_OK)
         *out = (cam_normalize)v;
     return st;
@@ -121,7 +101,8 @@ const char *cam_output_name(cam_output mode)
 cam_status cam_output_from_name(const char *name, cam_output *out, cam_error *err)
 {
     int v = 0;
-    cam_status st = from_name("output mode", output_names, CAM_OUTPUT_COUNT, name, &v, err);
+    cam_status st = cam_enum_from_name("cam_output_from_name", "output mode", output_names,
+                                       CAM_OUTPUT_COUNT, name, out ? &v : NULL, err);
     if (st == CAM_OK)
         *out = (cam_output)v;
     return st;
@@ -142,6 +123,7 @@ cam_render_options cam_render_options_default(void)
 {
     cam_render_options o;
     memset(&o, 0, sizeof o);
+    o.size = sizeof o;
     o.upsample = CAM_UPSAMPLE_BILINEAR;
     o.colormap = CAM_COLORMAP_JET;
     o.probability = 1.0f;
@@ -692,88 +674,73 @@ void cam_renderer_free(cam_renderer *r)
     free(r);
 }
 
-cam_renderer *cam_renderer_new(const float *map, int map_w, int map_h, int out_w, int out_h,
-                               const cam_render_options *options, cam_error *err)
+cam_status cam_renderer_new(const float *map, int map_w, int map_h, int out_w, int out_h,
+                            const cam_render_options *options, cam_renderer **out, cam_error *err)
 {
+    if (out)
+        *out = NULL;
+    if (!out)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_renderer_new: out is NULL");
+    if (options && cam_check_options_size("cam_renderer_new", "cam_render_options",
+                                          "cam_render_options_default", options->size,
+                                          sizeof *options, err) != CAM_OK)
+        return CAM_ERROR_INVALID_ARGUMENT;
     cam_render_options opt = options ? *options : cam_render_options_default();
-    if (!map) {
-        cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_renderer_new: map is NULL");
-        return NULL;
-    }
-    if (map_w < 1 || map_h < 1 || map_w > CAM_RENDER_MAX_SIZE || map_h > CAM_RENDER_MAX_SIZE) {
-        cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
-                      "cam_renderer_new: map size %dx%d (each side must be 1..%d)", map_w, map_h,
-                      CAM_RENDER_MAX_SIZE);
-        return NULL;
-    }
-    if (out_w < 1 || out_h < 1 || out_w > CAM_RENDER_MAX_SIZE || out_h > CAM_RENDER_MAX_SIZE) {
-        cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
-                      "cam_renderer_new: output size %dx%d (each side must be 1..%d)", out_w,
-                      out_h, CAM_RENDER_MAX_SIZE);
-        return NULL;
-    }
-    if ((unsigned)opt.upsample >= CAM_UPSAMPLE_COUNT) {
-        cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "render options: upsample %d is invalid",
-                      (int)opt.upsample);
-        return NULL;
-    }
-    if ((unsigned)opt.colormap >= CAM_COLORMAP_COUNT) {
-        cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "render options: colormap %d is invalid",
-                      (int)opt.colormap);
-        return NULL;
-    }
-    if ((unsigned)opt.normalize >= CAM_NORMALIZE_COUNT) {
-        cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "render options: normalize %d is invalid",
-                      (int)opt.normalize);
-        return NULL;
-    }
-    if ((unsigned)opt.output >= CAM_OUTPUT_COUNT) {
-        cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "render options: output %d is invalid",
-                      (int)opt.output);
-        return NULL;
-    }
-    if (!(opt.alpha >= 0.0f && opt.alpha <= 1.0f)) {
-        cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
-                      "render options: alpha %g is outside 0..1", (double)opt.alpha);
-        return NULL;
-    }
+    if (!map)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_renderer_new: map is NULL");
+    if (map_w < 1 || map_h < 1 || map_w > CAM_RENDER_MAX_SIZE || map_h > CAM_RENDER_MAX_SIZE)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "cam_renderer_new: map size %dx%d (each side must be 1..%d)", map_w,
+                             map_h, CAM_RENDER_MAX_SIZE);
+    if (out_w < 1 || out_h < 1 || out_w > CAM_RENDER_MAX_SIZE || out_h > CAM_RENDER_MAX_SIZE)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "cam_renderer_new: output size %dx%d (each side must be 1..%d)",
+                             out_w, out_h, CAM_RENDER_MAX_SIZE);
+    if ((unsigned)opt.upsample >= CAM_UPSAMPLE_COUNT)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "render options: upsample %d is invalid", (int)opt.upsample);
+    if ((unsigned)opt.colormap >= CAM_COLORMAP_COUNT)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "render options: colormap %d is invalid", (int)opt.colormap);
+    if ((unsigned)opt.normalize >= CAM_NORMALIZE_COUNT)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "render options: normalize %d is invalid", (int)opt.normalize);
+    if ((unsigned)opt.output >= CAM_OUTPUT_COUNT)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "render options: output %d is invalid", (int)opt.output);
+    if (!(opt.alpha >= 0.0f && opt.alpha <= 1.0f))
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "render options: alpha %g is outside 0..1", (double)opt.alpha);
     if (opt.colormap == CAM_COLORMAP_GREENS_REDS &&
-        !(isfinite(opt.probability) && isfinite(opt.threshold))) {
-        cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
-                      "render options: probability and threshold must be finite for greens-reds");
-        return NULL;
-    }
+        !(isfinite(opt.probability) && isfinite(opt.threshold)))
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "render options: probability and threshold must be finite for "
+                             "greens-reds");
     if (opt.normalize == CAM_NORMALIZE_RANGE &&
-        !(isfinite(opt.range_min) && isfinite(opt.range_max) && opt.range_max > opt.range_min)) {
-        cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
-                      "render options: range %g..%g (need finite range_min < range_max)",
-                      (double)opt.range_min, (double)opt.range_max);
-        return NULL;
-    }
+        !(isfinite(opt.range_min) && isfinite(opt.range_max) && opt.range_max > opt.range_min))
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "render options: range %g..%g (need finite range_min < range_max)",
+                             (double)opt.range_min, (double)opt.range_max);
     const int whole = !(opt.window.width > 0.0f && opt.window.height > 0.0f);
     if (!whole && !(isfinite(opt.window.x) && isfinite(opt.window.y) &&
-                    isfinite(opt.window.width) && isfinite(opt.window.height))) {
-        cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "render options: window is not finite");
-        return NULL;
-    }
+                    isfinite(opt.window.width) && isfinite(opt.window.height)))
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "render options: window is not finite");
     /* Check the map before allocating anything large. */
     const size_t n = (size_t)map_w * (size_t)map_h;
     float mlo = FLT_MAX, mhi = -FLT_MAX;
     for (size_t i = 0; i < n; i++) {
-        if (!isfinite(map[i])) {
-            cam_set_error(err, CAM_ERROR_NUMERIC,
-                          "map value at row %zu, column %zu is %s (the map must be finite)",
-                          i / (size_t)map_w, i % (size_t)map_w, isnan(map[i]) ? "NaN" : "Inf");
-            return NULL;
-        }
-        if (fabsf(map[i]) > CAM_RENDER_MAX_VALUE) {
-            cam_set_error(err, CAM_ERROR_NUMERIC,
-                          "map value at row %zu, column %zu is %g (magnitudes above %g could "
-                          "overflow while interpolating)",
-                          i / (size_t)map_w, i % (size_t)map_w, (double)map[i],
-                          (double)CAM_RENDER_MAX_VALUE);
-            return NULL;
-        }
+        if (!isfinite(map[i]))
+            return cam_set_error(err, CAM_ERROR_NUMERIC,
+                                 "map value at row %zu, column %zu is %s (the map must be finite)",
+                                 i / (size_t)map_w, i % (size_t)map_w,
+                                 isnan(map[i]) ? "NaN" : "Inf");
+        if (fabsf(map[i]) > CAM_RENDER_MAX_VALUE)
+            return cam_set_error(err, CAM_ERROR_NUMERIC,
+                                 "map value at row %zu, column %zu is %g (magnitudes above %g "
+                                 "could overflow while interpolating)",
+                                 i / (size_t)map_w, i % (size_t)map_w, (double)map[i],
+                                 (double)CAM_RENDER_MAX_VALUE);
         mlo = map[i] < mlo ? map[i] : mlo;
         mhi = map[i] > mhi ? map[i] : mhi;
     }
@@ -781,8 +748,7 @@ cam_renderer *cam_renderer_new(const float *map, int map_w, int map_h, int out_w
     cam_renderer *r = calloc(1, sizeof *r);
     if (!r || !(r->map = malloc(n * sizeof *r->map))) {
         free(r);
-        cam_set_error(err, CAM_ERROR_NO_MEMORY, "renderer for a %dx%d map", map_w, map_h);
-        return NULL;
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "renderer for a %dx%d map", map_w, map_h);
     }
     memcpy(r->map, map, n * sizeof *r->map);
     r->map_w = map_w;
@@ -794,23 +760,26 @@ cam_renderer *cam_renderer_new(const float *map, int map_w, int map_h, int out_w
     if (whole) {
         r->opt.window = (cam_window){0.0f, 0.0f, (float)map_w, (float)map_h};
     }
-    if (cam_axis_weights_interpolate(&r->cols, opt.upsample, map_w, out_w, r->opt.window.x,
-                                     r->opt.window.width, err) != CAM_OK ||
-        cam_axis_weights_interpolate(&r->rows, opt.upsample, map_h, out_h, r->opt.window.y,
-                                     r->opt.window.height, err) != CAM_OK) {
+    cam_status st = cam_axis_weights_interpolate(&r->cols, opt.upsample, map_w, out_w,
+                                                 r->opt.window.x, r->opt.window.width, err);
+    if (st == CAM_OK)
+        st = cam_axis_weights_interpolate(&r->rows, opt.upsample, map_h, out_h, r->opt.window.y,
+                                          r->opt.window.height, err);
+    if (st != CAM_OK) {
         cam_renderer_free(r);
-        return NULL;
+        return st;
     }
     r->hmap = malloc((size_t)map_h * (size_t)out_w * sizeof *r->hmap);
     if (!r->hmap) {
-        cam_set_error(err, CAM_ERROR_NO_MEMORY, "renderer: %dx%d intermediate map", out_w, map_h);
         cam_renderer_free(r);
-        return NULL;
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "renderer: %dx%d intermediate map", out_w,
+                             map_h);
     }
     horizontal_pass(r);
-    if (build_tables(r, err) != CAM_OK) {
+    st = build_tables(r, err);
+    if (st != CAM_OK) {
         cam_renderer_free(r);
-        return NULL;
+        return st;
     }
 
     switch (opt.normalize) {
@@ -827,9 +796,10 @@ cam_renderer *cam_renderer_new(const float *map, int map_w, int map_h, int out_w
     case CAM_NORMALIZE_MINMAX_OUTPUT: {
         render_job job = {.r = r, .rect = {0, 0, out_w, out_h}};
         size_t per_thread = (size_t)out_w * sizeof(float);
-        if (run_job(&job, range_job_run, per_thread, err) != CAM_OK) {
+        st = run_job(&job, range_job_run, per_thread, err);
+        if (st != CAM_OK) {
             cam_renderer_free(r);
-            return NULL;
+            return st;
         }
         float lo = FLT_MAX, hi = -FLT_MAX;
         for (int t = 0; t < job.n_threads; t++) {
@@ -846,7 +816,8 @@ cam_renderer *cam_renderer_new(const float *map, int map_w, int map_h, int out_w
     }
     case CAM_NORMALIZE_COUNT: break;
     }
-    return r;
+    *out = r;
+    return CAM_OK;
 }
 
 void cam_renderer_get_range(const cam_renderer *r, float *lo, float *hi)
@@ -957,14 +928,16 @@ cam_status cam_render_image(const float *map, int map_w, int map_h,
 {
     if (!dst)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_render_image: dst is NULL");
-    cam_error local;
-    cam_error *e = err ? err : &local;
-    e->status = CAM_OK;
-    cam_renderer *r = cam_renderer_new(map, map_w, map_h, dst->width, dst->height, options, e);
-    if (!r)
-        return e->status != CAM_OK ? e->status : CAM_ERROR_NO_MEMORY;
+    if (options && cam_check_options_size("cam_render_image", "cam_render_options",
+                                          "cam_render_options_default", options->size,
+                                          sizeof *options, err) != CAM_OK)
+        return CAM_ERROR_INVALID_ARGUMENT;
+    cam_renderer *r;
+    cam_status st = cam_renderer_new(map, map_w, map_h, dst->width, dst->height, options, &r, err);
+    if (st != CAM_OK)
+        return st;
     cam_rect rect = {0, 0, dst->width, dst->height};
-    cam_status st = cam_renderer_render_rect(r, rect, src, dst, err);
+    st = cam_renderer_render_rect(r, rect, src, dst, err);
     cam_renderer_free(r);
     return st;
 }

@@ -121,6 +121,10 @@ cam_status cam_get_tensor(cam_workspace *ws, int image, const char *tensor_name,
     int t = check_tensor_args(ws, image, tensor_name, "cam_get_tensor", &status, err);
     if (t < 0)
         return status;
+    if (!cam_executor_resident(ws->exec, t))
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "cam_get_tensor: tensor '%s' is not kept by this workspace (name it "
+                             "in cam_workspace_new_for_layers)", tensor_name);
     size_t numel = ws->graph->tensors[t].numel;
     if (!out)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_get_tensor: out is NULL");

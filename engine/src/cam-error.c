@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 const char *cam_status_name(cam_status status)
 {
@@ -19,7 +20,7 @@ const char *cam_status_name(cam_status status)
     case CAM_ERROR_NUMERIC: return "numeric error";
     case CAM_STATUS_COUNT: break;
     }
-    return "unknown status";
+    return NULL;
 }
 
 const char *cam_version_string(void)
@@ -77,4 +78,39 @@ void cam_error_prefix(cam_error *err, const char *format, ...)
             err->message[at++] = *c;
     err->message[at] = '\0';
     one_line(err->message);
+}
+
+cam_status cam_enum_from_name(const char *function, const char *what, const char *const *names,
+                              int n, const char *name, int *out, cam_error *err)
+{
+    if (!name || !out)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "%s: %s is NULL", function,
+                             name ? "out" : "name");
+    for (int i = 0; i < n; i++) {
+        if (strcasecmp(name, names[i]) == 0) {
+            *out = i;
+            return CAM_OK;
+        }
+    }
+    char known[CAM_ERROR_MESSAGE_SIZE] = "";
+    size_t len = 0;
+    for (int i = 0; i < n && len < sizeof known; i++) {
+        int w = snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "", names[i]);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+    return cam_set_error(err, CAM_ERROR_NOT_FOUND, "%s: unknown %s \"%s\" (known: %s)", function,
+                         what, name, known);
+}
+
+cam_status cam_check_options_size(const char *function, const char *type, const char *initialiser,
+                                  size_t size, size_t known, cam_error *err)
+{
+    if (size >= known)
+        return CAM_OK;
+    return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                         "%s: %s.size is %zu, expected at least %zu: initialise the options with "
+                         "%s() and then set their fields",
+                         function, type, size, known, initialiser);
 }

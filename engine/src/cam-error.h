@@ -21,4 +21,19 @@ __attribute__((format(printf, 2, 3)))
 #endif
 void cam_error_prefix(cam_error *err, const char *format, ...);
 
+/* The one implementation of every public cam_X_from_name(): finds `name` among
+ * names[0 .. n-1] ignoring ASCII case and stores its index in *out. NULL name or
+ * out: CAM_ERROR_INVALID_ARGUMENT ("<function>: name is NULL"); no match:
+ * CAM_ERROR_NOT_FOUND ("<function>: unknown <what> "<name>" (known: a, b, c)").
+ * *out is left unchanged on error. */
+cam_status cam_enum_from_name(const char *function, const char *what, const char *const *names,
+                              int n, const char *name, int *out, cam_error *err);
+
+/* The one check of an options struct's `size` member (its first member, set by
+ * its initialiser): refuses, with CAM_ERROR_INVALID_ARGUMENT, a size below
+ * `known` (the sizeof this library was built with), naming the function, the
+ * type and the initialiser to use. `size` is read only when options != NULL. */
+cam_status cam_check_options_size(const char *function, const char *type, const char *initialiser,
+                                  size_t size, size_t known, cam_error *err);
+
 #endif /* CAM_ERROR_H */

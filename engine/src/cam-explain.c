@@ -35,42 +35,38 @@ static const char *const method_names[CAM_METHOD_COUNT] = {
 
 const char *cam_method_name(cam_method method)
 {
-    if ((int)method < 0 || method >= CAM_METHOD_COUNT)
-        return "unknown";
-    return method_names[method];
+    return (unsigned)method < CAM_METHOD_COUNT ? method_names[method] : NULL;
 }
 
 cam_status cam_method_from_name(const char *name, cam_method *out, cam_error *err)
 {
-    if (!name || !out)
-        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_method_from_name: %s is NULL",
-                             name ? "out" : "name");
-    for (int m = 0; m < CAM_METHOD_COUNT; m++)
-        if (strcmp(name, method_names[m]) == 0) {
-            *out = (cam_method)m;
-            return CAM_OK;
-        }
-    return cam_set_error(err, CAM_ERROR_NOT_FOUND,
-                         "unknown method '%s' (expected cam, grad-cam or grad-cam-tutorial)", name);
+    int v = 0;
+    cam_status st = cam_enum_from_name("cam_method_from_name", "method", method_names,
+                                       CAM_METHOD_COUNT, name, out ? &v : NULL, err);
+    if (st == CAM_OK)
+        *out = (cam_method)v;
+    return st;
 }
 
 cam_explain_options cam_explain_options_default(const cam_model *model)
 {
     cam_explain_options opt;
     memset(&opt, 0, sizeof opt);
+    opt.size = sizeof opt;
     opt.method = model ? cam_model_get_info(model)->default_method : CAM_METHOD_GRAD_CAM;
     opt.class_index = -1;
     opt.layer = NULL;
     return opt;
 }
 
-void cam_explanation_clear(cam_explanation *ex)
+void cam_explanation_free(cam_explanation *ex)
 {
     if (!ex)
         return;
     free(ex->probabilities);
+    free(ex->layer);
     free(ex->map);
-    memset(ex, 0, sizeof *ex);
+    free(ex);
 }
 
 /* The layer of the explanation into *l, or 0 with *status/err set. */
@@ -178,18 +174,23 @@ static void weighted_sum(const float *a, const layer_view *v, const double *weig
 }
 
 cam_status cam_explain(cam_workspace *ws, const float *input, const cam_explain_options *options,
-                       cam_explanation *out, cam_error *err)
+                       cam_explanation **out, cam_error *err)
 {
+    if (out)
+        *out = NULL;
     if (!ws)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_explain: workspace is NULL");
     if (!out)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_explain: out is NULL");
-    memset(out, 0, sizeof *out);
     if (!input)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_explain: input is NULL");
+    if (options && cam_check_options_size("cam_explain", "cam_explain_options",
+                                          "cam_explain_options_default", options->size,
+                                          sizeof *options, err) != CAM_OK)
+        return CAM_ERROR_INVALID_ARGUMENT;
     cam_explain_options opt =
         options ? *options : cam_explain_options_default(ws->model);
-    if ((int)opt.method < 0 || opt.method >= CAM_METHOD_COUNT)
+    if ((unsigned)opt.method >= CAM_METHOD_COUNT)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_explain: unknown method %d",
                              (int)opt.method);
     const cam_model *model = ws->model;
@@ -219,12 +220,16 @@ cam_status cam_explain(cam_workspace *ws, const float *input, const cam_explain_
 
     const layer_view v = view_of(layer);
     const float *a = cam_executor_value(ws->exec, layer->tensor, 0);
-    out->probabilities = malloc((size_t)n_classes * sizeof *out->probabilities);
-    out->map = malloc(v.spatial * sizeof *out->map);
+    cam_explanation *ex = calloc(1, sizeof *ex);
+    if (ex) {
+        ex->probabilities = malloc((size_t)n_classes * sizeof *ex->probabilities);
+        ex->map = malloc(v.spatial * sizeof *ex->map);
+        ex->layer = strdup(g->tensors[layer->tensor].name);
+    }
     double *acc = ws->explain_scratch;                    /* spatial <= max_layer */
     double *weight = ws->explain_scratch + ws->max_layer; /* channels <= max_layer */
-    if (!out->probabilities || !out->map) {
-        cam_explanation_clear(out);
+    if (!ex || !ex->probabilities || !ex->map || !ex->layer) {
+        cam_explanation_free(ex);
         return cam_set_error(err, CAM_ERROR_NO_MEMORY, "cam_explain: out of memory");
     }
 
@@ -232,13 +237,13 @@ cam_status cam_explain(cam_workspace *ws, const float *input, const cam_explain_
         const float *w = model->cam_head.weight + (size_t)c * model->cam_head.n_channels;
         for (int k = 0; k < v.channels; k++)
             weight[k] = w[k];
-        weighted_sum(a, &v, weight, 0.0, out->map, acc);
+        weighted_sum(a, &v, weight, 0.0, ex->map, acc);
     } else {
         const cam_score score =
             opt.method == CAM_METHOD_GRAD_CAM ? CAM_SCORE_LOGIT : CAM_SCORE_PROBABILITY;
         status = cam_backward_to(ws, 0, c, score, layer->tensor, err);
         if (status != CAM_OK) {
-            cam_explanation_clear(out);
+            cam_explanation_free(ex);
             return status;
         }
         const float *grad = ws->grad;
@@ -250,20 +255,20 @@ cam_status cam_explain(cam_workspace *ws, const float *input, const cam_explain_
             weight[k] = sum / (double)v.spatial;
         }
         if (opt.method == CAM_METHOD_GRAD_CAM) {
-            weighted_sum(a, &v, weight, 0.0, out->map, acc);
-            cam_relu_forward(v.spatial, out->map, out->map);
+            weighted_sum(a, &v, weight, 0.0, ex->map, acc);
+            cam_relu_forward(v.spatial, ex->map, ex->map);
         } else {
-            weighted_sum(a, &v, weight, 1.0, out->map, acc);
+            weighted_sum(a, &v, weight, 1.0, ex->map, acc);
         }
     }
-    memcpy(out->probabilities, probs, (size_t)n_classes * sizeof *probs);
-    out->class_index = c;
-    out->probability = probs[c];
-    out->n_classes = n_classes;
-    out->method = opt.method;
-    snprintf(out->layer, sizeof out->layer, "%s", g->tensors[layer->tensor].name);
-    out->map_height = layer->height;
-    out->map_width = layer->width;
+    memcpy(ex->probabilities, probs, (size_t)n_classes * sizeof *probs);
+    ex->class_index = c;
+    ex->probability = probs[c];
+    ex->n_classes = n_classes;
+    ex->method = opt.method;
+    ex->map_height = layer->height;
+    ex->map_width = layer->width;
+    *out = ex;
     return CAM_OK;
 }
 

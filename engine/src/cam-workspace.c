@@ -14,35 +14,33 @@ const float *cam_workspace_probabilities(const cam_workspace *ws, int image)
     return ws->probs + (size_t)image * ws->model->n_classes;
 }
 
-cam_workspace *cam_workspace_new(const cam_model *model, int max_batch, cam_error *err)
+/* plan NULL: every activation kept (cam_workspace_new). *out is set on success only. */
+static cam_status workspace_new(const cam_model *model, int max_batch,
+                                const cam_executor_plan *plan, const char *function,
+                                cam_workspace **out, cam_error *err)
 {
-    if (!model) {
-        cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_workspace_new: model is NULL");
-        return NULL;
-    }
-    if (max_batch < 1 || max_batch > 1 << 20) {
-        cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
-                      "cam_workspace_new: max_batch %d is outside 1..%d", max_batch, 1 << 20);
-        return NULL;
-    }
     cam_workspace *ws = calloc(1, sizeof *ws);
     if (!ws)
         goto no_memory;
     ws->model = model;
     ws->graph = model->graph;
     ws->max_batch = max_batch;
-    ws->exec = cam_executor_new(model->graph, max_batch, err);
+    cam_error local;
+    cam_error *e = err ? err : &local;
+    e->status = CAM_OK;
+    ws->exec = cam_executor_new_planned(model->graph, max_batch, plan, e);
     if (!ws->exec) {
         cam_workspace_free(ws);
-        if (err)
-            cam_error_prefix(err, "cam_workspace_new");
-        return NULL;
+        cam_error_prefix(e, "%s", function);
+        return e->status != CAM_OK ? e->status : CAM_ERROR_NO_MEMORY;
     }
-    /* any explainable tensor (also those the layer list leaves out) fits */
+    /* any explainable tensor (also those the layer list leaves out) fits: every
+     * kept one (a tensor that is not kept can be neither read nor explained) */
     size_t max_layer = (size_t)model->n_classes;
     for (int t = 0; t < model->graph->n_tensors; t++) {
         const cam_tensor *tensor = &model->graph->tensors[t];
-        if (tensor->kind != CAM_TENSOR_CONSTANT && tensor->numel > max_layer)
+        if (tensor->kind != CAM_TENSOR_CONSTANT && tensor->numel > max_layer &&
+            cam_executor_resident(ws->exec, t))
             max_layer = tensor->numel;
     }
     ws->max_layer = max_layer;
@@ -52,13 +50,92 @@ cam_workspace *cam_workspace_new(const cam_model *model, int max_batch, cam_erro
     ws->explain_scratch = malloc(2 * max_layer * sizeof(double));
     if (!ws->probs || !ws->seed || !ws->grad || !ws->explain_scratch)
         goto no_memory;
-    return ws;
+    *out = ws;
+    return CAM_OK;
 
 no_memory:
     cam_workspace_free(ws);
-    cam_set_error(err, CAM_ERROR_NO_MEMORY,
-                  "cam_workspace_new: out of memory for a workspace of %d image(s)", max_batch);
-    return NULL;
+    return cam_set_error(err, CAM_ERROR_NO_MEMORY,
+                         "%s: out of memory for a workspace of %d image(s)", function, max_batch);
+}
+
+/* Sets *out to NULL first (when out is not NULL). */
+static cam_status check_args(const cam_model *model, int max_batch, cam_workspace **out,
+                             const char *function, cam_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!out)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "%s: out is NULL", function);
+    if (!model)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "%s: model is NULL", function);
+    if (max_batch < 1 || max_batch > 1 << 20)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "%s: max_batch %d is outside 1..%d",
+                             function, max_batch, 1 << 20);
+    return CAM_OK;
+}
+
+cam_status cam_workspace_new(const cam_model *model, int max_batch, cam_workspace **out,
+                             cam_error *err)
+{
+    cam_status st = check_args(model, max_batch, out, "cam_workspace_new", err);
+    if (st != CAM_OK)
+        return st;
+    return workspace_new(model, max_batch, NULL, "cam_workspace_new", out, err);
+}
+
+cam_status cam_workspace_new_for_layers(const cam_model *model, int max_batch,
+                                        const char *const *layers, cam_workspace **out,
+                                        cam_error *err)
+{
+    static const char function[] = "cam_workspace_new_for_layers";
+    cam_status st = check_args(model, max_batch, out, function, err);
+    if (st != CAM_OK)
+        return st;
+    const cam_graph *g = model->graph;
+    int n_layers = 0;
+    while (layers && layers[n_layers])
+        n_layers++;
+    /* the listed layers, the default layer and the CAM feature tensor */
+    int *targets = malloc(((size_t)n_layers + 2) * sizeof *targets);
+    if (!targets)
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "%s: out of memory", function);
+    int n_targets = 0;
+    for (int i = 0; i < n_layers; i++) {
+        int t = cam_graph_find_tensor(g, layers[i]);
+        if (t < 0 || g->tensors[t].kind == CAM_TENSOR_CONSTANT ||
+            g->tensors[t].dtype != CAM_DTYPE_FLOAT) {
+            free(targets);
+            return cam_set_error(err, CAM_ERROR_NOT_FOUND,
+                                 "%s: tensor '%s' is not an activation of model '%s'", function,
+                                 layers[i], model->info.name ? model->info.name : "?");
+        }
+        targets[n_targets++] = t;
+    }
+    if (model->info.default_layer && model->info.default_layer[0]) {
+        int t = cam_graph_find_tensor(g, model->info.default_layer);
+        if (t >= 0 && g->tensors[t].kind != CAM_TENSOR_CONSTANT)
+            targets[n_targets++] = t;
+    }
+    if (model->cam_head.present)
+        targets[n_targets++] = model->cam_head.feature_tensor;
+    int keep[2], n_keep = 0;
+    keep[n_keep++] = model->logits;
+    if (model->probabilities >= 0)
+        keep[n_keep++] = model->probabilities;
+    cam_executor_plan plan = {keep, n_keep, targets, n_targets, &model->logits, 1};
+    st = workspace_new(model, max_batch, &plan, function, out, err);
+    free(targets);
+    return st;
+}
+
+int cam_workspace_keeps_tensor(const cam_workspace *ws, const char *tensor_name)
+{
+    if (!ws || !tensor_name)
+        return 0;
+    int t = cam_graph_find_tensor(ws->graph, tensor_name);
+    return t >= 0 && ws->graph->tensors[t].kind != CAM_TENSOR_CONSTANT &&
+           cam_executor_resident(ws->exec, t);
 }
 
 void cam_workspace_free(cam_workspace *ws)

@@ -6,6 +6,14 @@
  * executor's activations and gradients (graph/cam-executor.h), the softmax
  * probabilities of every image, and the buffers of an explanation. The model
  * is only read.
+ *
+ * cam_workspace_new keeps every activation (the executor without a plan);
+ * cam_workspace_new_for_layers plans the executor (graph/cam-executor.h) with
+ * keep = {logits, probabilities}, seeds = {logits} and targets = the listed
+ * layers, the default layer and the CAM feature tensor, so that the forward
+ * reuses every other activation's memory. max_layer then counts only the kept
+ * tensors: a tensor that is not kept can be neither read nor explained (the
+ * executor refuses the backward pass before writing ws->grad).
  */
 #ifndef CAM_WORKSPACE_H
 #define CAM_WORKSPACE_H
@@ -23,7 +31,7 @@ struct cam_workspace {
     float *seed;          /* n_classes: d score / d logits */
     float *grad;          /* the largest layer, one image */
     double *explain_scratch; /* explanations: 2 x max_layer doubles */
-    size_t max_layer;     /* floats of the largest run-time tensor (and n_classes) */
+    size_t max_layer;     /* floats of the largest kept run-time tensor (and n_classes) */
 };
 
 /* Probabilities of image i of the last forward (n_classes floats). */

@@ -163,23 +163,27 @@ static double
 engine_latency(const cam_model *model, const images *im, what w, const char *layer, int repeats)
 {
     cam_error err;
-    cam_workspace *ws = cam_workspace_new(model, 1, &err);
+    cam_workspace *ws = NULL;
+    cam_workspace_new(model, 1, &ws, &err);
     int n_classes = cam_model_n_classes(model);
     float *probs = malloc(sizeof(float) * (size_t) n_classes);
     double *times = malloc(sizeof(double) * (size_t) repeats), median = NAN;
-    cam_explain_options opt = {w == CAM ? CAM_METHOD_CAM : CAM_METHOD_GRAD_CAM, -1, layer};
+    cam_explain_options opt = cam_explain_options_default(model);
+    opt.method = w == CAM ? CAM_METHOD_CAM : CAM_METHOD_GRAD_CAM;
+    opt.class_index = -1;
+    opt.layer = layer;
     if (!ws) {
         fprintf(stderr, "bench: cam_workspace_new: %s\n", err.message);
         goto out;
     }
     for (int i = -repeats / 5 - 10; i < repeats; i++) {
         const float *x = im->data + (size_t) ((i + repeats) % im->n) * im->size;
-        cam_explanation ex = {0};
+        cam_explanation *ex = NULL;
         double t0 = now();
         cam_status st = w == FORWARD ? cam_forward(ws, x, 1, probs, NULL, &err)
                                      : cam_explain(ws, x, &opt, &ex, &err);
         double t = now() - t0;
-        cam_explanation_clear(&ex);
+        cam_explanation_free(ex);
         if (st != CAM_OK) {
             fprintf(stderr, "bench: %s\n", err.message);
             goto out;
@@ -210,18 +214,22 @@ gradcam_job(void *arg)
 {
     job *j = arg;
     cam_error err;
-    cam_workspace *ws = cam_workspace_new(j->model, 1, &err);
-    cam_explain_options opt = {CAM_METHOD_GRAD_CAM, -1, j->layer};
+    cam_workspace *ws = NULL;
+    cam_workspace_new(j->model, 1, &ws, &err);
+    cam_explain_options opt = cam_explain_options_default(j->model);
+    opt.method = CAM_METHOD_GRAD_CAM;
+    opt.class_index = -1;
+    opt.layer = j->layer;
     j->ok = ws != NULL;
     for (int i = j->first; j->ok && i < j->last; i++) {
-        cam_explanation ex = {0};
+        cam_explanation *ex = NULL;
         if (cam_explain(ws, j->im->data + (size_t) i * j->im->size, &opt, &ex, &err) != CAM_OK) {
             fprintf(stderr, "bench: %s\n", err.message);
             j->ok = 0;
         } else {
-            j->checksum += ex.map[0];
+            j->checksum += ex->map[0];
         }
-        cam_explanation_clear(&ex);
+        cam_explanation_free(ex);
     }
     cam_workspace_free(ws);
     return NULL;

@@ -81,7 +81,8 @@ static void test_hand_network(void)
     static const float fixed[] = {1, -1, 0, 0, /* conv */ 1, 2, 3, -1, 0, 0 /* gemm */};
     cam_model *model = test_net_model(1, 2, 2, layers, 6, 1, 0, fixed);
     cam_error err = {0};
-    cam_workspace *ws = cam_workspace_new(model, 1, &err);
+    cam_workspace *ws = NULL;
+    cam_workspace_new(model, 1, &ws, &err);
     CHECK(ws != NULL);
     CHECK(cam_model_supports_cam(model));
     const float x[4] = {1, -2, 3, 0};
@@ -118,29 +119,34 @@ static void test_hand_network(void)
         opt.method = cases[i].method;
         opt.class_index = cases[i].class_index;
         opt.layer = cases[i].method == CAM_METHOD_CAM ? NULL : "Relu_1";
-        cam_explanation ex = {0};
+        cam_explanation *ex = NULL;
         CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
+        CHECK(ex != NULL);
+        if (!ex)
+            continue;
         int want_class = cases[i].class_index < 0 ? 1 : cases[i].class_index;
-        CHECK(ex.class_index == want_class);
-        CHECK(fabs(ex.probability - (want_class ? p1 : p0)) < 1e-6);
-        CHECK(ex.map_height == 2 && ex.map_width == 2);
-        CHECK(strcmp(ex.layer, "Relu_1") == 0);
-        CHECK(ex.method == cases[i].method);
-        CHECK(ex.n_classes == 2 && ex.probabilities && fabs(ex.probabilities[1] - p1) < 1e-6);
+        CHECK(ex->class_index == want_class);
+        CHECK(fabs(ex->probability - (want_class ? p1 : p0)) < 1e-6);
+        CHECK(ex->map_height == 2 && ex->map_width == 2);
+        CHECK(ex->layer && strcmp(ex->layer, "Relu_1") == 0);
+        CHECK(ex->method == cases[i].method);
+        CHECK(ex->n_classes == 2 && ex->probabilities && fabs(ex->probabilities[1] - p1) < 1e-6);
         char what[64];
         snprintf(what, sizeof what, "hand map case %zu", i);
-        if (ex.map)
-            check_floats(what, ex.map, cases[i].map, 4, 1e-6);
-        cam_explanation_clear(&ex);
-        CHECK(ex.map == NULL && ex.probabilities == NULL);
+        if (ex->map)
+            check_floats(what, ex->map, cases[i].map, 4, 1e-6);
+        cam_explanation_free(ex);
     }
 
-    /* CAM on another layer than the pooled one is refused. */
-    cam_explain_options opt = {CAM_METHOD_CAM, -1, "Conv_0"};
-    cam_explanation ex = {0};
+    /* CAM on another layer than the pooled one is refused, and *out is NULL. */
+    cam_explain_options opt = cam_explain_options_default(model);
+    opt.method = CAM_METHOD_CAM;
+    opt.layer = "Conv_0";
+    _Alignas(64) static unsigned char not_an_explanation[64];
+    cam_explanation *ex = (cam_explanation *)not_an_explanation; /* must be set to NULL */
     CHECK(cam_explain(ws, x, &opt, &ex, &err) == CAM_ERROR_INVALID_ARGUMENT);
     CHECK(strstr(err.message, "Conv_0") != NULL);
-    CHECK(ex.map == NULL);
+    CHECK(ex == NULL);
     cam_workspace_free(ws);
     cam_model_free(model);
 }
@@ -190,7 +196,8 @@ static void fd_check_at(int first, int c, cam_score score)
 {
     cam_error err = {0};
     cam_model *full = test_net_model(2, 9, 9, every_op, EVERY_OP_N, EVERY_OP_SEED, 0, NULL);
-    cam_workspace *ws = cam_workspace_new(full, 1, &err);
+    cam_workspace *ws = NULL;
+    cam_workspace_new(full, 1, &ws, &err);
     float x[2 * 9 * 9];
     for (int i = 0; i < 2 * 9 * 9; i++)
         x[i] = frand();
@@ -212,7 +219,8 @@ static void fd_check_at(int first, int c, cam_score score)
 
     cam_model *tail = test_net_model(tc, th, tw, every_op + first, EVERY_OP_N - first,
                                                     EVERY_OP_SEED, first, NULL);
-    cam_workspace *tws = cam_workspace_new(tail, 1, &err);
+    cam_workspace *tws = NULL;
+    cam_workspace_new(tail, 1, &tws, &err);
     /* The tail reproduces the full network. */
     float pf[5], pt[5];
     CHECK_OK(cam_forward(ws, x, 1, pf, NULL, &err));
@@ -279,7 +287,8 @@ static void test_grad_cam_definition_and_errors(void)
     cam_error err = {0};
     cam_model *model = test_net_model(2, 9, 9, every_op, EVERY_OP_N, EVERY_OP_SEED, 0, NULL);
     CHECK(!cam_model_supports_cam(model)); /* GAP -> Gemm -> Relu -> Gemm: not the CAM structure */
-    cam_workspace *ws = cam_workspace_new(model, 2, &err);
+    cam_workspace *ws = NULL;
+    cam_workspace_new(model, 2, &ws, &err);
     float x[2 * 9 * 9], g[150], a[150];
 
     /* Errors before any forward. */
@@ -290,10 +299,13 @@ static void test_grad_cam_definition_and_errors(void)
         x[i] = frand();
     for (int m = CAM_METHOD_GRAD_CAM; m <= CAM_METHOD_GRAD_CAM_TUTORIAL; m++) {
         for (int c = 0; c < 5; c++) {
-            cam_explain_options opt = {(cam_method)m, c, "Relu_6"};
-            cam_explanation ex = {0};
+            cam_explain_options opt = cam_explain_options_default(model);
+            opt.method = (cam_method)m;
+            opt.class_index = c;
+            opt.layer = "Relu_6";
+            cam_explanation *ex = NULL;
             CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
-            CHECK(ex.map_height == 5 && ex.map_width == 5);
+            CHECK(ex && ex->map_height == 5 && ex->map_width == 5);
             cam_score score = m == CAM_METHOD_GRAD_CAM ? CAM_SCORE_LOGIT : CAM_SCORE_PROBABILITY;
             CHECK_OK(cam_backward(ws, 0, c, score, "Relu_6", g, &err));
             CHECK_OK(cam_get_tensor(ws, 0, "Relu_6", a, 150, &err));
@@ -314,19 +326,19 @@ static void test_grad_cam_definition_and_errors(void)
                 nonzero += fabs(want[p] - (m == CAM_METHOD_GRAD_CAM ? 0.0 : 1.0));
             }
             CHECK(nonzero > 0);
-            if (ex.map)
-                check_floats("grad-cam definition", ex.map, want, 25, 1e-6);
-            cam_explanation_clear(&ex);
+            if (ex && ex->map)
+                check_floats("grad-cam definition", ex->map, want, 25, 1e-6);
+            cam_explanation_free(ex);
         }
     }
 
     /* Default layer: whatever the model picks, a map comes back. */
     cam_explain_options opt = cam_explain_options_default(model);
     CHECK(opt.method == CAM_METHOD_GRAD_CAM);
-    cam_explanation ex = {0};
+    cam_explanation *ex = NULL;
     CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
-    CHECK(ex.map != NULL && ex.layer[0] != '\0');
-    cam_explanation_clear(&ex);
+    CHECK(ex && ex->map != NULL && ex->layer && ex->layer[0] != '\0');
+    cam_explanation_free(ex);
 
     /* Error values. */
     opt.method = CAM_METHOD_CAM;
@@ -342,7 +354,32 @@ static void test_grad_cam_definition_and_errors(void)
     opt.class_index = 5;
     CHECK(cam_explain(ws, x, &opt, &ex, &err) == CAM_ERROR_INVALID_ARGUMENT);
     CHECK(cam_explain(NULL, x, &opt, &ex, &err) == CAM_ERROR_INVALID_ARGUMENT);
-    CHECK(ex.map == NULL);
+    CHECK(ex == NULL);
+    CHECK(cam_explain(ws, x, &opt, NULL, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(cam_explain(ws, NULL, &opt, &ex, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(ex == NULL);
+    cam_explanation_free(NULL);
+
+    /* Options not made by cam_explain_options_default: refused, naming the fix. */
+    cam_explain_options zero;
+    memset(&zero, 0, sizeof zero);
+    zero.method = CAM_METHOD_GRAD_CAM;
+    zero.class_index = -1;
+    CHECK(cam_explain(ws, x, &zero, &ex, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(ex == NULL);
+    CHECK(strstr(err.message, "cam_explain_options") != NULL);
+    CHECK(strstr(err.message, "cam_explain_options_default") != NULL);
+    zero.size = sizeof zero - 1;
+    CHECK(cam_explain(ws, x, &zero, &ex, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    zero.size = sizeof zero;
+    CHECK_OK(cam_explain(ws, x, &zero, &ex, &err));
+    cam_explanation_free(ex);
+    CHECK(cam_explain_options_default(model).size == sizeof(cam_explain_options));
+    CHECK(cam_explain_options_default(NULL).size == sizeof(cam_explain_options));
+    /* NULL options: the model's defaults. */
+    CHECK_OK(cam_explain(ws, x, NULL, &ex, &err));
+    CHECK(ex != NULL);
+    cam_explanation_free(ex);
 
     CHECK_OK(cam_forward(ws, x, 1, NULL, NULL, &err));
     CHECK(cam_backward(ws, 0, 0, CAM_SCORE_LOGIT, "Softmax_16", g, &err) == CAM_ERROR_INVALID_ARGUMENT);
@@ -355,8 +392,13 @@ static void test_grad_cam_definition_and_errors(void)
     CHECK(cam_forward(ws, x, 0, NULL, NULL, &err) == CAM_ERROR_INVALID_ARGUMENT);
     x[7] = NAN;
     CHECK(cam_forward(ws, x, 1, NULL, NULL, &err) == CAM_ERROR_NUMERIC);
-    CHECK(cam_workspace_new(model, 0, &err) == NULL && err.status == CAM_ERROR_INVALID_ARGUMENT);
-    CHECK(cam_workspace_new(NULL, 1, &err) == NULL);
+    _Alignas(64) static unsigned char not_a_workspace[64];
+    cam_workspace *none = (cam_workspace *)not_a_workspace; /* must be set to NULL */
+    CHECK(cam_workspace_new(model, 0, &none, &err) == CAM_ERROR_INVALID_ARGUMENT && none == NULL &&
+          err.status == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(cam_workspace_new(NULL, 1, &none, &err) == CAM_ERROR_INVALID_ARGUMENT && none == NULL);
+    CHECK(cam_workspace_new(model, 1, NULL, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(cam_workspace_new(model, 1 << 21, &none, NULL) == CAM_ERROR_INVALID_ARGUMENT);
     cam_workspace_free(NULL);
     cam_workspace_free(ws);
     cam_model_free(model);
@@ -389,13 +431,15 @@ static void run_one(const cam_model *model, cam_workspace *ws, const float *x, i
     cam_error err = {0};
     CHECK_OK(cam_forward(ws, x, 1, r->probs, r->logits, &err));
     CHECK_OK(cam_backward(ws, 0, 3, CAM_SCORE_LOGIT, "input", r->grad, &err));
-    cam_explain_options opt = {CAM_METHOD_GRAD_CAM, 3, "Relu_6"};
-    cam_explanation ex = {0};
+    cam_explain_options opt = cam_explain_options_default(model);
+    opt.method = CAM_METHOD_GRAD_CAM;
+    opt.class_index = 3;
+    opt.layer = "Relu_6";
+    cam_explanation *ex = NULL;
     CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
-    if (ex.map)
-        memcpy(r->map, ex.map, sizeof r->map);
-    cam_explanation_clear(&ex);
-    (void)model;
+    if (ex && ex->map)
+        memcpy(r->map, ex->map, sizeof r->map);
+    cam_explanation_free(ex);
 }
 
 typedef struct thread_job {
@@ -409,7 +453,8 @@ static void *thread_main(void *arg)
 {
     thread_job *job = arg;
     cam_error err = {0};
-    cam_workspace *ws = cam_workspace_new(job->model, 1, &err);
+    cam_workspace *ws = NULL;
+    cam_workspace_new(job->model, 1, &ws, &err);
     for (int i = job->first; i < job->first + job->count; i++)
         run_one(job->model, ws, job->inputs + (size_t)i * WIDE_IN, &job->results[i]);
     cam_workspace_free(ws);
@@ -432,7 +477,8 @@ static void test_bit_identity(void)
     image_result *other = calloc(WIDE_IMAGES, sizeof *other);
 
     int previous = cam_set_blas_threads(1);
-    cam_workspace *ws = cam_workspace_new(model, WIDE_IMAGES, &err);
+    cam_workspace *ws = NULL;
+    cam_workspace_new(model, WIDE_IMAGES, &ws, &err);
     for (int i = 0; i < WIDE_IMAGES; i++)
         run_one(model, ws, inputs + (size_t)i * WIDE_IN, &serial[i]);
 
@@ -500,29 +546,29 @@ static void test_bit_identity_bundled(const char *name)
         inputs[i] = 0.5f + 0.5f * frand();
     float *batch_logits = malloc((size_t)N_IMAGES * k * sizeof *batch_logits);
     float *logits = malloc((size_t)k * sizeof *logits);
-    cam_workspace *ws = cam_workspace_new(model, N_IMAGES, &err);
+    cam_workspace *ws = NULL;
+    cam_workspace_new(model, N_IMAGES, &ws, &err);
     cam_explain_options opt = cam_explain_options_default(model);
     opt.method = CAM_METHOD_GRAD_CAM;
-    cam_explanation ref[N_IMAGES];
-    memset(ref, 0, sizeof ref);
+    cam_explanation *ref[N_IMAGES] = {0};
     int previous = cam_set_blas_threads(1);
     for (int i = 0; i < N_IMAGES; i++)
         CHECK_OK(cam_explain(ws, inputs + i * in, &opt, &ref[i], &err));
     CHECK_OK(cam_forward(ws, inputs, N_IMAGES, NULL, batch_logits, &err));
     cam_set_blas_threads(2);
     for (int i = 0; i < N_IMAGES; i++) {
-        cam_explanation ex = {0};
+        cam_explanation *ex = NULL;
         CHECK_OK(cam_explain(ws, inputs + i * in, &opt, &ex, &err));
-        CHECK(ex.map && ref[i].map && ex.map_height == ref[i].map_height &&
-              ex.map_width == ref[i].map_width);
-        if (ex.map && ref[i].map) {
-            CHECK(memcmp(ex.map, ref[i].map, (size_t)ex.map_height * ex.map_width * sizeof(float)) == 0);
-            CHECK(memcmp(ex.probabilities, ref[i].probabilities, (size_t)k * sizeof(float)) == 0);
+        CHECK(ex && ref[i] && ex->map_height == ref[i]->map_height &&
+              ex->map_width == ref[i]->map_width);
+        if (ex && ref[i]) {
+            CHECK(memcmp(ex->map, ref[i]->map, (size_t)ex->map_height * ex->map_width * sizeof(float)) == 0);
+            CHECK(memcmp(ex->probabilities, ref[i]->probabilities, (size_t)k * sizeof(float)) == 0);
         }
         CHECK_OK(cam_forward(ws, inputs + i * in, 1, NULL, logits, &err));
         CHECK(memcmp(logits, batch_logits + i * k, (size_t)k * sizeof *logits) == 0);
-        cam_explanation_clear(&ex);
-        cam_explanation_clear(&ref[i]);
+        cam_explanation_free(ex);
+        cam_explanation_free(ref[i]);
     }
     cam_set_blas_threads(previous);
     printf("bundled %s: %d images bit-identical across batch and OpenBLAS threads\n", name,
@@ -578,15 +624,73 @@ static void test_method_names(void)
         CHECK(back == (cam_method)m);
     }
     CHECK(strcmp(cam_method_name(CAM_METHOD_GRAD_CAM_TUTORIAL), "grad-cam-tutorial") == 0);
-    cam_method m;
+    /* out of range: NULL (no "unknown" string) */
+    CHECK(cam_method_name(CAM_METHOD_COUNT) == NULL);
+    CHECK(cam_method_name((cam_method)-1) == NULL);
+    CHECK(cam_status_name(CAM_STATUS_COUNT) == NULL);
+    CHECK(cam_status_name((cam_status)-1) == NULL);
+    for (int s = 0; s < CAM_STATUS_COUNT; s++) /* lower-case names */
+        for (const char *c = cam_status_name((cam_status)s); c && *c; c++)
+            CHECK(!(*c >= 'A' && *c <= 'Z'));
+    /* from_name ignores case */
+    cam_method m = CAM_METHOD_CAM;
+    CHECK_OK(cam_method_from_name("Grad-CAM", &m, &err));
+    CHECK(m == CAM_METHOD_GRAD_CAM);
+    CHECK_OK(cam_method_from_name("GRAD-CAM-TUTORIAL", &m, &err));
+    CHECK(m == CAM_METHOD_GRAD_CAM_TUTORIAL);
+    /* unknown: NOT_FOUND, the name and every known name in the message, out unchanged */
     CHECK(cam_method_from_name("gradcam", &m, &err) == CAM_ERROR_NOT_FOUND);
+    CHECK(err.status == CAM_ERROR_NOT_FOUND);
     CHECK(strstr(err.message, "gradcam") != NULL);
+    CHECK(strstr(err.message, "cam, grad-cam, grad-cam-tutorial") != NULL);
+    CHECK(m == CAM_METHOD_GRAD_CAM_TUTORIAL);
+    /* NULL arguments: INVALID_ARGUMENT */
+    CHECK(cam_method_from_name(NULL, &m, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(cam_method_from_name("cam", NULL, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(cam_method_from_name("nope", &m, NULL) == CAM_ERROR_NOT_FOUND);
+}
+
+/* A layer name longer than the 128 bytes of the old fixed-size field comes back
+ * whole, as Grad-CAM and CAM layer. */
+static void test_long_layer_name(void)
+{
+    static const test_layer layers[] = {
+        {TEST_CONV, 2, 1, 1, 0, 1, 0}, {TEST_RELU, 0, 0, 0, 0, 0, 0},
+        {TEST_GLOBAL_AVERAGE_POOL, 0, 0, 0, 0, 0, 0}, {TEST_FLATTEN, 0, 0, 0, 0, 0, 0},
+        {TEST_GEMM, 2, 0, 0, 0, 0, 0}, {TEST_SOFTMAX, 0, 0, 0, 0, 0, 0},
+    };
+    char prefix[201];
+    for (int i = 0; i < 200; i++)
+        prefix[i] = (char)('a' + i % 26);
+    prefix[200] = '\0';
+    test_net_set_tensor_prefix(prefix);
+    char relu[320];
+    test_net_tensor_name(layers, 1, 0, relu, sizeof relu);
+    cam_model *model = test_net_model(1, 3, 3, layers, 6, 7, 0, NULL);
+    test_net_set_tensor_prefix(NULL);
+    CHECK(strlen(relu) > 128);
+    cam_error err = {0};
+    cam_workspace *ws = NULL;
+    cam_workspace_new(model, 1, &ws, &err);
+    const float x[9] = {1, -2, 3, 0, 0.5f, -1, 2, 1, -3};
+    for (int m = 0; m < CAM_METHOD_COUNT; m++) {
+        cam_explain_options opt = cam_explain_options_default(model);
+        opt.method = (cam_method)m;
+        opt.layer = m == CAM_METHOD_CAM ? NULL : relu;
+        cam_explanation *ex = NULL;
+        CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
+        CHECK(ex && ex->layer && strcmp(ex->layer, relu) == 0);
+        cam_explanation_free(ex);
+    }
+    cam_workspace_free(ws);
+    cam_model_free(model);
 }
 
 int main(void)
 {
     test_method_names();
     test_hand_network();
+    test_long_layer_name();
     test_finite_differences();
     test_grad_cam_definition_and_errors();
     test_bit_identity();

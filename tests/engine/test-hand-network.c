@@ -344,23 +344,26 @@ static void
 expect_map(cam_workspace *ws, cam_method method, int class_index, int expected_class,
            const float want[4], const char *what)
 {
-    cam_explain_options opt = {method, class_index, "relu"};
-    cam_explanation ex = {0};
+    cam_explain_options opt = cam_explain_options_default(NULL);
+    opt.method = method;
+    opt.class_index = class_index;
+    opt.layer = "relu";
+    cam_explanation *ex = NULL;
     cam_error err;
     checks++;
     if (cam_explain(ws, X, &opt, &ex, &err) != CAM_OK) {
         fail("%s: cam_explain: %s", what, err.message);
         return;
     }
-    if (ex.map_height != 2 || ex.map_width != 2 || !ex.map)
-        fail("%s: map is %dx%d, expected 2x2", what, ex.map_height, ex.map_width);
-    else if (ex.class_index != expected_class)
-        fail("%s: explained class %d, expected %d", what, ex.class_index, expected_class);
-    else if (strcmp(ex.layer, "relu") != 0)
-        fail("%s: explained layer %s, expected relu", what, ex.layer);
+    if (ex->map_height != 2 || ex->map_width != 2 || !ex->map)
+        fail("%s: map is %dx%d, expected 2x2", what, ex->map_height, ex->map_width);
+    else if (ex->class_index != expected_class)
+        fail("%s: explained class %d, expected %d", what, ex->class_index, expected_class);
+    else if (strcmp(ex->layer, "relu") != 0)
+        fail("%s: explained layer %s, expected relu", what, ex->layer);
     else
-        expect_values(what, ex.map, want, 4);
-    cam_explanation_clear(&ex);
+        expect_values(what, ex->map, want, 4);
+    cam_explanation_free(ex);
 }
 
 static cam_model *
@@ -416,7 +419,8 @@ static void
 check_gap_network(cam_model *model)
 {
     cam_error err;
-    cam_workspace *ws = cam_workspace_new(model, 2, &err);
+    cam_workspace *ws = NULL;
+    cam_workspace_new(model, 2, &ws, &err);
     const double p0 = 1.0 / (1.0 + exp(-1.75)), p1 = 1.0 - p0, pp = p0 * p1;
     float probs[4], logits[4], t[8], x2[18];
     const float want_logits[2] = {1.5f, -0.25f};
@@ -486,16 +490,18 @@ check_gap_network(cam_model *model)
 
     /* The explanation also reports the probability of the explained class. */
     {
-        cam_explain_options opt = {CAM_METHOD_CAM, 1, NULL};
-        cam_explanation ex = {0};
+        cam_explain_options opt = cam_explain_options_default(NULL);
+        opt.method = CAM_METHOD_CAM;
+        opt.class_index = 1;
+        cam_explanation *ex = NULL;
         checks++;
         if (cam_explain(ws, X, &opt, &ex, &err) != CAM_OK)
             fail("hand-gap: cam_explain(default layer): %s", err.message);
-        else if (!(fabs(ex.probability - p1) <= TOLERANCE) || ex.n_classes != 2 || !ex.probabilities
-                 || !(fabs(ex.probabilities[0] - p0) <= TOLERANCE) || strcmp(ex.layer, "relu") != 0)
+        else if (!(fabs(ex->probability - p1) <= TOLERANCE) || ex->n_classes != 2 || !ex->probabilities
+                 || !(fabs(ex->probabilities[0] - p0) <= TOLERANCE) || strcmp(ex->layer, "relu") != 0)
             fail("hand-gap: explanation of class 1: probability %.7f (expected %.7f), layer %s",
-                 (double) ex.probability, p1, ex.layer);
-        cam_explanation_clear(&ex);
+                 (double) ex->probability, p1, ex->layer);
+        cam_explanation_free(ex);
     }
     /* Normalisation: CAM_0 = (1 5 0 0) -> (0.2 1 0 0); a constant map -> zeros, not NaN. */
     {
@@ -518,16 +524,18 @@ static void
 check_maxpool_network(cam_model *model)
 {
     cam_error err = {0};
-    cam_workspace *ws = cam_workspace_new(model, 1, &err);
+    cam_workspace *ws = NULL;
+    cam_workspace_new(model, 1, &ws, &err);
     const double p0 = 1.0 / (1.0 + exp(-3.5));
     float probs[2], logits[2], t[8];
     const float want_logits[2] = {3.0f, -0.5f};
     const float want_probs[2] = {(float) p0, (float) (1.0 - p0)};
     const float want_grad_relu[8] = {0, 1, 0, 0, 0, 0, 0, -1};
     const float gc0[4] = {.25f, 1.25f, 0, 0}, gc1[4] = {0, 0, 0, .5f};
-    cam_explain_options opt = {CAM_METHOD_CAM, -1, NULL};
-    cam_explanation ex = {0};
+    cam_explain_options opt = cam_explain_options_default(NULL);
+    cam_explanation *ex = NULL;
 
+    opt.method = CAM_METHOD_CAM;
     check_common(model, "hand-maxpool");
     checks++;
     if (cam_model_supports_cam(model))
@@ -557,7 +565,7 @@ check_maxpool_network(cam_model *model)
         fail("hand-maxpool: CAM refused without a message");
     else
         printf("hand-maxpool: CAM refused: %s\n", err.message);
-    cam_explanation_clear(&ex);
+    cam_explanation_free(ex);
     cam_workspace_free(ws);
 }
 

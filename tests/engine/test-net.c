@@ -99,9 +99,16 @@ static const char *op_type(test_op op)
     return "?";
 }
 
+static char tensor_prefix[256];
+
+void test_net_set_tensor_prefix(const char *prefix)
+{
+    snprintf(tensor_prefix, sizeof tensor_prefix, "%s", prefix ? prefix : "");
+}
+
 void test_net_tensor_name(const test_layer *layers, int j, int layer_offset, char *buf, size_t size)
 {
-    snprintf(buf, size, "%s_%d", op_type(layers[j].op), j + layer_offset);
+    snprintf(buf, size, "%s%s_%d", tensor_prefix, op_type(layers[j].op), j + layer_offset);
 }
 
 /* ---- a minimal ONNX writer on the generated protobuf-c structs ---------------- */
@@ -200,7 +207,7 @@ cam_model *test_net_model(int channels, int height, int width, const test_layer 
     char *outputs_store[64][1];
     shape s = {3, channels, height, width};
     const float *fp = fixed;
-    char prev[64] = "input";
+    char prev[320] = "input";
     char *flat_in[1], *flat_out[1];
     if (n_layers > 0 && (layers[0].op == TEST_GEMM || layers[0].op == TEST_SOFTMAX)) {
         /* a tail that starts after the Flatten: the model input stays N x C x H x W */
@@ -229,7 +236,7 @@ cam_model *test_net_model(int channels, int height, int width, const test_layer 
             memcpy(wp, fp, nw * sizeof *wp);
             fp += nw;
         }
-        char node_name[64], out_name[64];
+        char node_name[64], out_name[320];
         snprintf(node_name, sizeof node_name, "%s#%d", op_type(l->op), j + layer_offset);
         test_net_tensor_name(layers, j, layer_offset, out_name, sizeof out_name);
         Onnx__NodeProto *node = &w->nodes[w->n_nodes];

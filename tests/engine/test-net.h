@@ -45,9 +45,13 @@ typedef struct test_layer {
 cam_model *test_net_model(int channels, int height, int width, const test_layer *layers,
                           int n_layers, unsigned seed, int layer_offset, const float *fixed);
 
-/* The name of the output tensor of layer j: "<Op>_<j + layer_offset>" ("Relu_1"). */
+/* The name of the output tensor of layer j: "<prefix><Op>_<j + layer_offset>" ("Relu_1"). */
 void test_net_tensor_name(const test_layer *layers, int j, int layer_offset, char *buf,
                           size_t size);
+
+/* The prefix of the tensor names of the networks built from now on (NULL or "" =
+ * none, the default; at most 255 bytes kept), for tests of long tensor names. */
+void test_net_set_tensor_prefix(const char *prefix);
 
 /* Shape of the output of layer j (for building tails). */
 void test_net_shape_after(int channels, int height, int width, const test_layer *layers, int j,

@@ -45,8 +45,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.message);
         return 1;
     }
-    cam_workspace *ws = cam_workspace_new(model, 1, &err);
-    if (!ws) {
+    cam_workspace *ws = NULL;
+    if (cam_workspace_new(model, 1, &ws, &err) != CAM_OK) {
         fprintf(stderr, "%s\n", err.message);
         cam_model_free(model);
         return 1;
@@ -63,21 +63,22 @@ int main(int argc, char **argv)
         }
     cam_image image = {pixels, W, H, 3, CAM_SAMPLE_U8, sizeof pixels[0]};
     float *input = malloc(cam_model_input_size(model) * sizeof *input);
-    cam_explanation ex = {0};
+    cam_explanation *ex = NULL;
     cam_explain_options opt = cam_explain_options_default(model);
     int ok = input && cam_preprocess(model, &image, NULL, input, NULL, &err) == CAM_OK &&
              cam_explain(ws, input, &opt, &ex, &err) == CAM_OK;
     if (!ok)
         fprintf(stderr, "%s\n", input ? err.message : "out of memory");
-    else if (ex.class_index < 0 || ex.class_index >= cam_model_n_classes(model) || !ex.map ||
-             ex.map_width < 1 || ex.map_height < 1 || !(ex.probability > 0 && ex.probability <= 1)) {
-        fprintf(stderr, "implausible explanation: class %d, p %g, map %dx%d\n", ex.class_index,
-                (double)ex.probability, ex.map_width, ex.map_height);
+    else if (ex->class_index < 0 || ex->class_index >= cam_model_n_classes(model) || !ex->map ||
+             ex->map_width < 1 || ex->map_height < 1 ||
+             !(ex->probability > 0 && ex->probability <= 1)) {
+        fprintf(stderr, "implausible explanation: class %d, p %g, map %dx%d\n", ex->class_index,
+                (double)ex->probability, ex->map_width, ex->map_height);
         ok = 0;
     } else
-        printf("class: %d %s %.4f\n", ex.class_index, cam_model_class_label(model, ex.class_index),
-               (double)ex.probability);
-    cam_explanation_clear(&ex);
+        printf("class: %d %s %.4f\n", ex->class_index,
+               cam_model_class_label(model, ex->class_index), (double)ex->probability);
+    cam_explanation_free(ex);
     free(input);
     cam_workspace_free(ws);
     cam_model_free(model);

@@ -397,8 +397,8 @@ check_maps(const char *cs, cam_workspace *ws1, const float *inputs, size_t input
     cam_error err;
     for (int i = 0; i < ref->n_records; i++) {
         const record *r = &ref->records[i];
-        cam_explain_options opt;
-        cam_explanation ex = {0};
+        cam_explain_options opt = cam_explain_options_default(NULL);
+        cam_explanation *ex = NULL;
         const record *rp;
         int top;
         if (cam_method_from_name(r->kind, &opt.method, NULL) != CAM_OK)
@@ -424,25 +424,24 @@ check_maps(const char *cs, cam_workspace *ws1, const float *inputs, size_t input
                          r->image, opt.class_index, err.message);
                 else
                     failures++;
-                cam_explanation_clear(&ex);
                 continue;
             }
             checks++;
-            if (ex.map_height != (int) r->dims[0] || ex.map_width != (int) r->dims[1] || !ex.map)
+            if (ex->map_height != (int) r->dims[0] || ex->map_width != (int) r->dims[1] || !ex->map)
                 fail("%s: %s %s image %d: map %dx%d, expected %ux%u", cs, r->kind, r->name, r->image,
-                     ex.map_height, ex.map_width, r->dims[0], r->dims[1]);
-            else if (ex.class_index != r->class_index)
+                     ex->map_height, ex->map_width, r->dims[0], r->dims[1]);
+            else if (ex->class_index != r->class_index)
                 fail("%s: %s image %d: explained class %d, expected %d", cs, r->kind, r->image,
-                     ex.class_index, r->class_index);
-            else if (strcmp(ex.layer, r->name) != 0)
+                     ex->class_index, r->class_index);
+            else if (strcmp(ex->layer, r->name) != 0)
                 fail("%s: %s image %d: explained layer %s, expected %s", cs, r->kind, r->image,
-                     ex.layer, r->name);
-            else if (rp && !(fabs((double) ex.probability - rp->data[r->class_index]) <= PROB_TOLERANCE))
+                     ex->layer, r->name);
+            else if (rp && !(fabs((double) ex->probability - rp->data[r->class_index]) <= PROB_TOLERANCE))
                 fail("%s: %s image %d: probability %.8f, expected %.8f", cs, r->kind, r->image,
-                     (double) ex.probability, (double) rp->data[r->class_index]);
+                     (double) ex->probability, (double) rp->data[r->class_index]);
             else
-                compare(cs, r, ex.map, MAP_TOLERANCE, 0);
-            cam_explanation_clear(&ex);
+                compare(cs, r, ex->map, MAP_TOLERANCE, 0);
+            cam_explanation_free(ex);
         }
     }
 }
@@ -452,9 +451,10 @@ static void
 check_cam_refused(const char *cs, cam_workspace *ws1, const float *input, const reference *ref)
 {
     cam_error err = {0};
-    cam_explain_options opt = {CAM_METHOD_CAM, -1, NULL};
-    cam_explanation ex = {0};
+    cam_explain_options opt = cam_explain_options_default(NULL);
+    cam_explanation *ex = NULL;
     const record *r = NULL;
+    opt.method = CAM_METHOD_CAM;
     for (int i = 0; i < ref->n_records; i++)
         if (strcmp(ref->records[i].kind, "supports-cam") == 0)
             r = &ref->records[i];
@@ -467,7 +467,7 @@ check_cam_refused(const char *cs, cam_workspace *ws1, const float *input, const 
         fail("%s: CAM refused without a message", cs);
     else
         printf("%s: CAM refused as expected: %s\n", cs, err.message);
-    cam_explanation_clear(&ex);
+    cam_explanation_free(ex);
 }
 
 static void
@@ -505,9 +505,8 @@ run_case(const char *onnx_path, const char *ref_path, const char *cs)
         }
         memcpy(inputs + (size_t) r->image * input_size, r->data, input_size * sizeof(float));
     }
-    ws_batch = cam_workspace_new(model, n_images, &err);
-    ws1 = ws_batch ? cam_workspace_new(model, 1, &err) : NULL;
-    if (!inputs || !ws1) {
+    if (!inputs || cam_workspace_new(model, n_images, &ws_batch, &err) != CAM_OK ||
+        cam_workspace_new(model, 1, &ws1, &err) != CAM_OK) {
         fail("%s: workspaces: %s", cs, err.message);
         goto out;
     }

@@ -30,6 +30,20 @@ static int n_checks;
               cam_status_name(st_), cam_status_name(expected), err.message);                \
     } while (0)
 
+/* cam_renderer_new as an expression: the renderer, or NULL on failure (err says
+ * why). Checks the construction contract: CAM_OK exactly when *out is set,
+ * err->status equal to the status returned. */
+static inline cam_renderer *new_renderer(const float *map, int mw, int mh, int ow, int oh,
+                                         const cam_render_options *o, cam_error *err)
+{
+    _Alignas(64) static unsigned char not_a_renderer[64];
+    cam_renderer *r = (cam_renderer *)not_a_renderer; /* not NULL: must be overwritten */
+    cam_status st = cam_renderer_new(map, mw, mh, ow, oh, o, &r, err);
+    CHECK((st == CAM_OK) == (r != NULL) && (st == CAM_OK || !err || err->status == st),
+          "cam_renderer_new: status %s with renderer %p", cam_status_name(st), (void *)r);
+    return st == CAM_OK ? r : NULL;
+}
+
 static int test_summary(const char *name)
 {
     printf("%s: %d checks, %d failed\n", name, n_checks, n_failures);

@@ -129,9 +129,8 @@ static int cmd_values(void)
     int mw = iarg("mw", 1), mh = iarg("mh", 1), ow = iarg("ow", 1), oh = iarg("oh", 1);
     float *map = read_file(arg("map", ""), sizeof(float) * mw * mh);
     cam_render_options o = render_options();
-    cam_renderer *r = cam_renderer_new(map, mw, mh, ow, oh, &o, &err);
-    if (!r)
-        check(err.status, &err);
+    cam_renderer *r;
+    check(cam_renderer_new(map, mw, mh, ow, oh, &o, &r, &err), &err);
     float *out = malloc(sizeof(float) * ow * oh);
     cam_values kind = strcmp(arg("kind", "raw"), "normalized") == 0 ? CAM_VALUES_NORMALIZED : CAM_VALUES_RAW;
     check(cam_renderer_values_rect(r, (cam_rect){0, 0, ow, oh}, kind, out, (size_t)ow, &err), &err);
@@ -172,9 +171,8 @@ static int cmd_render(void)
     if (strip <= 0) {
         check(cam_render_image(map, mw, mh, &o, src.pixels ? &src : NULL, &dst, &err), &err);
     } else {
-        cam_renderer *r = cam_renderer_new(map, mw, mh, ow, oh, &o, &err);
-        if (!r)
-            check(err.status, &err);
+        cam_renderer *r;
+        check(cam_renderer_new(map, mw, mh, ow, oh, &o, &r, &err), &err);
         for (int y = 0; y < oh; y += strip) {
             int n = oh - y < strip ? oh - y : strip;
             cam_image s = src, d = dst;

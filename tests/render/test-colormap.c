@@ -71,6 +71,74 @@ int main(void)
     CHECK_STATUS(cam_upsample_from_name("nearest", &u, &err), CAM_ERROR_NOT_FOUND);
     CHECK(strstr(err.message, "nearest") && strstr(err.message, "bicubic"), "%s", err.message);
 
+    /* One rule for every enum (camengine.h, CONVENTIONS): the name of a value out
+     * of range is NULL, names are lower case, from_name ignores case, NULL
+     * arguments are INVALID_ARGUMENT, an unknown name NOT_FOUND listing every
+     * known name, and the output is left alone on error. */
+    CHECK(cam_upsample_name(CAM_UPSAMPLE_COUNT) == NULL && cam_upsample_name((cam_upsample)-1) == NULL,
+          "upsample out of range");
+    CHECK(cam_normalize_name(CAM_NORMALIZE_COUNT) == NULL, "normalize out of range");
+    CHECK(cam_output_name(CAM_OUTPUT_COUNT) == NULL, "output out of range");
+    CHECK(cam_aspect_name(CAM_ASPECT_COUNT) == NULL, "aspect out of range");
+    CHECK(cam_invert_name(CAM_INVERT_COUNT) == NULL, "invert out of range");
+    CHECK(cam_colormap_name((cam_colormap)-1) == NULL, "colormap -1");
+    CHECK(cam_method_name(CAM_METHOD_COUNT) == NULL, "method out of range");
+    CHECK(cam_status_name(CAM_STATUS_COUNT) == NULL, "status out of range");
+    for (int i = 0; i < CAM_COLORMAP_COUNT; i++)
+        for (const char *p = cam_colormap_name((cam_colormap)i); *p; p++)
+            CHECK(!(*p >= 'A' && *p <= 'Z'), "colormap name %s is not lower case",
+                  cam_colormap_name((cam_colormap)i));
+    CHECK_STATUS(cam_upsample_from_name("BiCubic", &u, &err), CAM_OK);
+    CHECK(u == CAM_UPSAMPLE_BICUBIC, "BiCubic");
+    cam_normalize nm = CAM_NORMALIZE_MINMAX;
+    CHECK_STATUS(cam_normalize_from_name("MinMax-Output", &nm, &err), CAM_OK);
+    CHECK(nm == CAM_NORMALIZE_MINMAX_OUTPUT, "MinMax-Output");
+    cam_output ou = CAM_OUTPUT_HEATMAP;
+    CHECK_STATUS(cam_output_from_name("BLEND", &ou, &err), CAM_OK);
+    CHECK(ou == CAM_OUTPUT_BLEND, "BLEND");
+    cam_aspect as = CAM_ASPECT_STRETCH;
+    CHECK_STATUS(cam_aspect_from_name("Pad", &as, &err), CAM_OK);
+    CHECK(as == CAM_ASPECT_PAD, "Pad");
+    cam_invert iv = CAM_INVERT_AUTO;
+    CHECK_STATUS(cam_invert_from_name("ON", &iv, &err), CAM_OK);
+    CHECK(iv == CAM_INVERT_ON, "ON");
+    cam_method me = CAM_METHOD_CAM;
+    CHECK_STATUS(cam_method_from_name("Grad-Cam", &me, &err), CAM_OK);
+    CHECK(me == CAM_METHOD_GRAD_CAM, "Grad-Cam");
+    CHECK_STATUS(cam_colormap_from_name("GREENS-REDS", &c, &err), CAM_OK);
+    CHECK(c == CAM_COLORMAP_GREENS_REDS, "GREENS-REDS");
+#define CHECK_UNKNOWN(call, known)                                                          \
+    do {                                                                                    \
+        CHECK_STATUS(call, CAM_ERROR_NOT_FOUND);                                            \
+        CHECK(strstr(err.message, "\"x\"") && strstr(err.message, "known: " known),          \
+              "%s: message %s", #call, err.message);                                        \
+    } while (0)
+    CHECK_UNKNOWN(cam_upsample_from_name("x", &u, &err), "bilinear, bicubic");
+    CHECK_UNKNOWN(cam_normalize_from_name("x", &nm, &err), "minmax, minmax-output, range");
+    CHECK_UNKNOWN(cam_output_from_name("x", &ou, &err), "heatmap, blend");
+    CHECK_UNKNOWN(cam_aspect_from_name("x", &as, &err), "stretch, crop, pad");
+    CHECK_UNKNOWN(cam_invert_from_name("x", &iv, &err), "auto, off, on");
+    CHECK_UNKNOWN(cam_method_from_name("x", &me, &err), "cam, grad-cam, grad-cam-tutorial");
+    CHECK_UNKNOWN(cam_colormap_from_name("x", &c, &err),
+                  "jet, turbo, viridis, inferno, magma, plasma, cividis, gray, greens, reds, "
+                  "greens-reds");
+    CHECK(u == CAM_UPSAMPLE_BICUBIC && nm == CAM_NORMALIZE_MINMAX_OUTPUT && ou == CAM_OUTPUT_BLEND &&
+              as == CAM_ASPECT_PAD && iv == CAM_INVERT_ON && me == CAM_METHOD_GRAD_CAM &&
+              c == CAM_COLORMAP_GREENS_REDS,
+          "an unknown name changed the output");
+    CHECK_STATUS(cam_upsample_from_name(NULL, &u, &err), CAM_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(cam_upsample_from_name("bilinear", NULL, &err), CAM_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(cam_normalize_from_name(NULL, &nm, &err), CAM_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(cam_output_from_name(NULL, &ou, &err), CAM_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(cam_aspect_from_name(NULL, &as, &err), CAM_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(cam_aspect_from_name("pad", NULL, &err), CAM_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(cam_invert_from_name(NULL, &iv, &err), CAM_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(cam_method_from_name(NULL, &me, &err), CAM_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(cam_colormap_from_name(NULL, &c, &err), CAM_ERROR_INVALID_ARGUMENT);
+    CHECK_STATUS(cam_colormap_from_name("grey", NULL, &err), CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(strstr(err.message, "cam_colormap_from_name") != NULL, "NULL message: %s", err.message);
+    CHECK_STATUS(cam_invert_from_name("x", &iv, NULL), CAM_ERROR_NOT_FOUND);
+
     /* matplotlib's jet: 0 -> (0, 0, 0.5) -> 127 (bytes truncate), 1 -> (0.5, 0, 0). */
     check_rgb(CAM_COLORMAP_JET, 0.0f, 0, 0, 127);
     check_rgb(CAM_COLORMAP_JET, 1.0f, 127, 0, 0);

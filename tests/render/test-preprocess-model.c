@@ -52,22 +52,27 @@ static void test_fixture(cam_model *m)
     CHECK_NEAR(a[2 * 6 + 2], 2.0, 1e-5, "centre");
     CHECK_STATUS(cam_preprocess_spec(&spec, &img, NULL, b, NULL, &err), CAM_OK);
     CHECK(memcmp(a, b, sizeof a) == 0, "cam_preprocess != cam_preprocess_spec");
+    cam_preprocess_options zero;
+    memset(&zero, 0, sizeof zero);
+    CHECK_STATUS(cam_preprocess(m, &img, &zero, a, &info, &err), CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(strstr(err.message, "cam_preprocess:") && strstr(err.message, "cam_preprocess_options_default()"),
+          "zeroed options: %s", err.message);
 
     /* The preprocessed input runs through the model. */
-    cam_workspace *ws = cam_workspace_new(m, 1, &err);
-    CHECK(ws != NULL, "workspace: %s", err.message);
+    cam_workspace *ws = NULL;
+    CHECK_STATUS(cam_workspace_new(m, 1, &ws, &err), CAM_OK);
     if (ws) {
         cam_explain_options eo = cam_explain_options_default(m);
-        cam_explanation ex = {0};
+        cam_explanation *ex = NULL;
         CHECK_STATUS(cam_explain(ws, a, &eo, &ex, &err), CAM_OK);
-        if (ex.map) {
-            cam_render_options ro = cam_render_options_for_model(m, eo.method, ex.probability);
+        if (ex) {
+            cam_render_options ro = cam_render_options_for_model(m, eo.method, ex->probability);
             uint8_t out[12 * 12 * 4];
             cam_image dst = {out, 12, 12, 4, CAM_SAMPLE_U8, 48};
-            CHECK_STATUS(cam_render_image(ex.map, ex.map_width, ex.map_height, &ro, NULL, &dst, &err),
+            CHECK_STATUS(cam_render_image(ex->map, ex->map_width, ex->map_height, &ro, NULL, &dst, &err),
                          CAM_OK);
         }
-        cam_explanation_clear(&ex);
+        cam_explanation_free(ex);
         cam_workspace_free(ws);
     }
 

@@ -302,6 +302,14 @@ static void test_errors(void)
     cam_aspect a;
     CHECK_STATUS(cam_aspect_from_name("letterbox", &a, &err), CAM_ERROR_NOT_FOUND);
     CHECK(strstr(err.message, "letterbox") != NULL, "%s", err.message);
+    /* Options not made by cam_preprocess_options_default: refused, saying how. */
+    CHECK(cam_preprocess_options_default().size == sizeof(cam_preprocess_options), "default size");
+    cam_preprocess_options zero;
+    memset(&zero, 0, sizeof zero);
+    CHECK_STATUS(cam_preprocess_spec(&s, &img, &zero, out, NULL, &err), CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(strstr(err.message, "cam_preprocess_spec") && strstr(err.message, "cam_preprocess_options") &&
+              strstr(err.message, "cam_preprocess_options_default()"),
+          "zeroed options: %s", err.message);
 }
 
 int main(void)

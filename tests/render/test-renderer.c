@@ -119,7 +119,7 @@ static void test_ranges(void)
      * is 0..0.625, the map's own range 0..1. */
     const float map[3] = {0.0f, 1.0f, 0.0f};
     float vals[4];
-    cam_renderer *r = cam_renderer_new(map, 3, 1, 4, 1, &o, &err);
+    cam_renderer *r = new_renderer(map, 3, 1, 4, 1, &o, &err);
     CHECK(r != NULL, "renderer: %s", err.message);
     CHECK_STATUS(cam_renderer_values_rect(r, (cam_rect){0, 0, 4, 1}, CAM_VALUES_RAW, vals, 4, &err), CAM_OK);
     CHECK_NEAR(vals[0], 0.0, 1e-7, "v0");
@@ -131,7 +131,7 @@ static void test_ranges(void)
     CHECK(lo == 0.0f && hi == 1.0f, "minmax range %g..%g", (double)lo, (double)hi);
     cam_renderer_free(r);
     o.normalize = CAM_NORMALIZE_MINMAX_OUTPUT;
-    r = cam_renderer_new(map, 3, 1, 4, 1, &o, &err);
+    r = new_renderer(map, 3, 1, 4, 1, &o, &err);
     cam_renderer_get_range(r, &lo, &hi);
     CHECK(lo == 0.0f && fabsf(hi - 0.625f) < 1e-7f, "output range %g..%g", (double)lo, (double)hi);
     CHECK_STATUS(cam_renderer_values_rect(r, (cam_rect){0, 0, 4, 1}, CAM_VALUES_NORMALIZED, vals, 4, &err), CAM_OK);
@@ -142,7 +142,7 @@ static void test_ranges(void)
     const float neg[3] = {-1.0f, 0.0f, 2.0f};
     o = cam_render_options_default();
     o.relu = 1;
-    r = cam_renderer_new(neg, 3, 1, 3, 1, &o, &err);
+    r = new_renderer(neg, 3, 1, 3, 1, &o, &err);
     cam_renderer_get_range(r, &lo, &hi);
     CHECK(lo == 0.0f && hi == 2.0f, "relu range %g..%g", (double)lo, (double)hi);
     CHECK_STATUS(cam_renderer_values_rect(r, (cam_rect){0, 0, 3, 1}, CAM_VALUES_NORMALIZED, vals, 3, &err), CAM_OK);
@@ -151,7 +151,7 @@ static void test_ranges(void)
     cam_renderer_free(r);
     /* Without ReLU: t = 0, 1/3, 1. */
     o.relu = 0;
-    r = cam_renderer_new(neg, 3, 1, 3, 1, &o, &err);
+    r = new_renderer(neg, 3, 1, 3, 1, &o, &err);
     CHECK_STATUS(cam_renderer_values_rect(r, (cam_rect){0, 0, 3, 1}, CAM_VALUES_NORMALIZED, vals, 3, &err), CAM_OK);
     CHECK_NEAR(vals[1], 1.0 / 3.0, 1e-7, "no relu t1");
     cam_renderer_free(r);
@@ -160,7 +160,7 @@ static void test_ranges(void)
     o.normalize = CAM_NORMALIZE_RANGE;
     o.range_min = -2.0f;
     o.range_max = 2.0f;
-    r = cam_renderer_new(neg, 3, 1, 3, 1, &o, &err);
+    r = new_renderer(neg, 3, 1, 3, 1, &o, &err);
     CHECK_STATUS(cam_renderer_values_rect(r, (cam_rect){0, 0, 3, 1}, CAM_VALUES_NORMALIZED, vals, 3, &err), CAM_OK);
     CHECK(vals[0] == 0.5f && vals[1] == 0.5f && vals[2] == 1.0f, "relu+range t %g %g %g",
           (double)vals[0], (double)vals[1], (double)vals[2]);
@@ -168,7 +168,7 @@ static void test_ranges(void)
     cam_image d = image(px, 3, 1, 3, CAM_SAMPLE_U8);
     o.colormap = CAM_COLORMAP_GRAY;
     cam_renderer_free(r);
-    r = cam_renderer_new(neg, 3, 1, 3, 1, &o, &err);
+    r = new_renderer(neg, 3, 1, 3, 1, &o, &err);
     CHECK_STATUS(cam_renderer_render_rows(r, 0, 1, NULL, &d, &err), CAM_OK);
     /* gray index 128 for t = 0.5 -> matplotlib gray(128/255) = 128. */
     const uint8_t *gt = cam_colormap_table(CAM_COLORMAP_GRAY);
@@ -179,7 +179,7 @@ static void test_ranges(void)
     /* A constant map: t = 0 everywhere, never NaN. */
     const float flat[4] = {3.0f, 3.0f, 3.0f, 3.0f};
     o = cam_render_options_default();
-    r = cam_renderer_new(flat, 2, 2, 5, 5, &o, &err);
+    r = new_renderer(flat, 2, 2, 5, 5, &o, &err);
     float v25[25];
     CHECK_STATUS(cam_renderer_values_rect(r, (cam_rect){0, 0, 5, 5}, CAM_VALUES_NORMALIZED, v25, 5, &err), CAM_OK);
     int zeros = 0;
@@ -193,7 +193,7 @@ static int render_all(const float *map, int mw, int mh, int ow, int oh, const ca
                       const uint8_t *src, uint8_t *dst, int strip, int tile)
 {
     cam_error err = {0};
-    cam_renderer *r = cam_renderer_new(map, mw, mh, ow, oh, o, &err);
+    cam_renderer *r = new_renderer(map, mw, mh, ow, oh, o, &err);
     if (!r)
         return 0;
     int okay = 1;
@@ -287,7 +287,7 @@ static void test_edges_and_errors(void)
     /* 1xN map to 30000x20: monotonic map -> non-decreasing index along x. */
     const float ramp[4] = {0.0f, 1.0f, 2.0f, 3.0f};
     float *vals = malloc(sizeof(float) * 30000 * 20);
-    cam_renderer *r = cam_renderer_new(ramp, 4, 1, 30000, 20, &o, &err);
+    cam_renderer *r = new_renderer(ramp, 4, 1, 30000, 20, &o, &err);
     CHECK(r != NULL, "1x4 map: %s", err.message);
     CHECK_STATUS(cam_renderer_values_rect(r, (cam_rect){0, 0, 30000, 20}, CAM_VALUES_RAW, vals, 30000, &err), CAM_OK);
     int mono = 1;
@@ -302,24 +302,24 @@ static void test_edges_and_errors(void)
     /* Output 1x1 from a 3x3 map: torch samples the centre. */
     const float m9[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
     float v1;
-    r = cam_renderer_new(m9, 3, 3, 1, 1, &o, &err);
+    r = new_renderer(m9, 3, 3, 1, 1, &o, &err);
     CHECK_STATUS(cam_renderer_values_rect(r, (cam_rect){0, 0, 1, 1}, CAM_VALUES_RAW, &v1, 1, &err), CAM_OK);
     CHECK_NEAR(v1, 5.0, 1e-6, "3x3 -> 1x1");
     cam_renderer_free(r);
     /* The default window equals the whole map given explicitly. */
     float a[12], b[12];
-    r = cam_renderer_new(m9, 3, 3, 4, 3, &o, &err);
+    r = new_renderer(m9, 3, 3, 4, 3, &o, &err);
     cam_renderer_values_rect(r, (cam_rect){0, 0, 4, 3}, CAM_VALUES_RAW, a, 4, &err);
     cam_renderer_free(r);
     o.window = (cam_window){0.0f, 0.0f, 3.0f, 3.0f};
-    r = cam_renderer_new(m9, 3, 3, 4, 3, &o, &err);
+    r = new_renderer(m9, 3, 3, 4, 3, &o, &err);
     cam_renderer_values_rect(r, (cam_rect){0, 0, 4, 3}, CAM_VALUES_RAW, b, 4, &err);
     cam_renderer_free(r);
     CHECK(memcmp(a, b, sizeof a) == 0, "explicit whole window == default");
     /* A window of the map's middle column stretched over 2 pixels: samples at
      * src = 1 + (x + 0.5) * 0.5 - 0.5 = 0.75, 1.25 -> 4.75, 5.25 on the middle row. */
     o.window = (cam_window){1.0f, 1.0f, 1.0f, 1.0f};
-    r = cam_renderer_new(m9, 3, 3, 2, 1, &o, &err);
+    r = new_renderer(m9, 3, 3, 2, 1, &o, &err);
     float wv[2];
     cam_renderer_values_rect(r, (cam_rect){0, 0, 2, 1}, CAM_VALUES_RAW, wv, 2, &err);
     CHECK_NEAR(wv[0], 4.75, 1e-6, "window x0");
@@ -331,18 +331,18 @@ static void test_edges_and_errors(void)
     float bad[6] = {0, 1, 2, 3, 4, 5};
     bad[4] = NAN;
     err.status = CAM_OK;
-    CHECK(cam_renderer_new(bad, 3, 2, 10, 10, &o, &err) == NULL, "NaN map accepted");
+    CHECK(new_renderer(bad, 3, 2, 10, 10, &o, &err) == NULL, "NaN map accepted");
     CHECK(err.status == CAM_ERROR_NUMERIC && strstr(err.message, "row 1, column 1") &&
               strstr(err.message, "NaN"),
           "NaN message: %s", err.message);
     bad[4] = 4;
     bad[0] = -INFINITY;
-    CHECK(cam_renderer_new(bad, 3, 2, 10, 10, &o, &err) == NULL, "Inf map accepted");
+    CHECK(new_renderer(bad, 3, 2, 10, 10, &o, &err) == NULL, "Inf map accepted");
     CHECK(err.status == CAM_ERROR_NUMERIC && strstr(err.message, "row 0, column 0") &&
               strstr(err.message, "Inf"),
           "Inf message: %s", err.message);
     bad[0] = 2e37f;
-    CHECK(cam_renderer_new(bad, 3, 2, 10, 10, &o, &err) == NULL, "huge map value accepted");
+    CHECK(new_renderer(bad, 3, 2, 10, 10, &o, &err) == NULL, "huge map value accepted");
     CHECK(err.status == CAM_ERROR_NUMERIC && strstr(err.message, "row 0, column 0"), "huge: %s",
           err.message);
     bad[0] = -INFINITY;
@@ -352,24 +352,24 @@ static void test_edges_and_errors(void)
     CHECK_STATUS(cam_render_image(bad, 3, 2, &o, NULL, &d, NULL), CAM_ERROR_NUMERIC);
 
     /* Argument errors. */
-    CHECK(cam_renderer_new(m9, 0, 3, 10, 10, &o, &err) == NULL && err.status == CAM_ERROR_INVALID_ARGUMENT,
+    CHECK(new_renderer(m9, 0, 3, 10, 10, &o, &err) == NULL && err.status == CAM_ERROR_INVALID_ARGUMENT,
           "map width 0");
-    CHECK(cam_renderer_new(m9, 3, 3, 10, 0, &o, &err) == NULL && err.status == CAM_ERROR_INVALID_ARGUMENT,
+    CHECK(new_renderer(m9, 3, 3, 10, 0, &o, &err) == NULL && err.status == CAM_ERROR_INVALID_ARGUMENT,
           "output height 0");
     o.alpha = 1.5f;
-    CHECK(cam_renderer_new(m9, 3, 3, 10, 10, &o, &err) == NULL && strstr(err.message, "alpha"),
+    CHECK(new_renderer(m9, 3, 3, 10, 10, &o, &err) == NULL && strstr(err.message, "alpha"),
           "alpha 1.5: %s", err.message);
     o = cam_render_options_default();
     o.normalize = CAM_NORMALIZE_RANGE;
     o.range_min = o.range_max = 1.0f;
-    CHECK(cam_renderer_new(m9, 3, 3, 10, 10, &o, &err) == NULL && strstr(err.message, "range"),
+    CHECK(new_renderer(m9, 3, 3, 10, 10, &o, &err) == NULL && strstr(err.message, "range"),
           "empty range: %s", err.message);
     o = cam_render_options_default();
     o.colormap = CAM_COLORMAP_COUNT;
-    CHECK(cam_renderer_new(m9, 3, 3, 10, 10, &o, &err) == NULL && strstr(err.message, "colormap"),
+    CHECK(new_renderer(m9, 3, 3, 10, 10, &o, &err) == NULL && strstr(err.message, "colormap"),
           "bad colormap: %s", err.message);
     o = cam_render_options_default();
-    r = cam_renderer_new(m9, 3, 3, 10, 10, &o, &err);
+    r = new_renderer(m9, 3, 3, 10, 10, &o, &err);
     CHECK_STATUS(cam_renderer_render_rect(r, (cam_rect){5, 5, 6, 5}, NULL, &d, &err),
                  CAM_ERROR_INVALID_ARGUMENT);
     CHECK(strstr(err.message, "not inside") != NULL, "rect message: %s", err.message);
@@ -378,7 +378,7 @@ static void test_edges_and_errors(void)
     CHECK_STATUS(cam_renderer_render_rows(r, 0, 10, NULL, &two, &err), CAM_ERROR_INVALID_ARGUMENT);
     cam_renderer_free(r);
     o.output = CAM_OUTPUT_BLEND;
-    r = cam_renderer_new(m9, 3, 3, 10, 10, &o, &err);
+    r = new_renderer(m9, 3, 3, 10, 10, &o, &err);
     CHECK_STATUS(cam_renderer_render_rows(r, 0, 10, NULL, &d, &err), CAM_ERROR_INVALID_ARGUMENT);
     CHECK(strstr(err.message, "source") != NULL, "missing source: %s", err.message);
     cam_image narrow = d;
@@ -390,6 +390,61 @@ static void test_edges_and_errors(void)
     free(vals);
 }
 
+/* Construction returns a status and stores the renderer through its out
+ * argument, NULL on failure; options carry their size and a struct not made
+ * by cam_render_options_default (or _for_model) is refused, saying so. */
+static void test_construction_and_options_size(void)
+{
+    cam_error err = {0};
+    const float m4[4] = {0, 1, 2, 3};
+    cam_render_options o = cam_render_options_default();
+    CHECK(o.size == sizeof(cam_render_options), "default size %zu", o.size);
+    CHECK(cam_render_options_for_model(NULL, CAM_METHOD_GRAD_CAM, 1.0f).size ==
+              sizeof(cam_render_options),
+          "for_model size");
+    cam_renderer *r = NULL;
+    CHECK_STATUS(cam_renderer_new(m4, 2, 2, 4, 4, &o, &r, &err), CAM_OK);
+    CHECK(r != NULL, "renderer");
+    cam_renderer_free(r);
+    CHECK_STATUS(cam_renderer_new(m4, 2, 2, 4, 4, NULL, &r, &err), CAM_OK); /* NULL = defaults */
+    CHECK(r != NULL, "renderer with NULL options");
+    cam_renderer_free(r);
+    CHECK_STATUS(cam_renderer_new(m4, 2, 2, 4, 4, &o, NULL, &err), CAM_ERROR_INVALID_ARGUMENT);
+    r = new_renderer(NULL, 2, 2, 4, 4, &o, &err); /* a failure sets *out to NULL */
+    CHECK(r == NULL && err.status == CAM_ERROR_INVALID_ARGUMENT, "NULL map");
+    CHECK(new_renderer(NULL, 2, 2, 4, 4, &o, NULL) == NULL, "NULL map, NULL err");
+
+    /* A zero-initialised struct (or one filled positionally): refused. */
+    cam_render_options zero;
+    memset(&zero, 0, sizeof zero);
+    zero.alpha = 0.5f;
+    CHECK(new_renderer(m4, 2, 2, 4, 4, &zero, &err) == NULL, "zeroed options accepted");
+    CHECK(err.status == CAM_ERROR_INVALID_ARGUMENT && strstr(err.message, "cam_renderer_new") &&
+              strstr(err.message, "cam_render_options.size") &&
+              strstr(err.message, "cam_render_options_default()"),
+          "zeroed options message: %s", err.message);
+    uint8_t px[4 * 16];
+    cam_image d = image(px, 4, 4, 4, CAM_SAMPLE_U8);
+    CHECK_STATUS(cam_render_image(m4, 2, 2, &zero, NULL, &d, &err), CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(strstr(err.message, "cam_render_image") && strstr(err.message, "cam_render_options_default"),
+          "cam_render_image message: %s", err.message);
+    zero = cam_render_options_default();
+    zero.size = sizeof zero - 1; /* an older, smaller struct */
+    CHECK(new_renderer(m4, 2, 2, 4, 4, &zero, &err) == NULL, "short options accepted");
+    /* Larger (a newer header, fields this library does not know): accepted. */
+    struct {
+        cam_render_options o;
+        int later_field;
+    } newer;
+    memset(&newer, 0, sizeof newer);
+    newer.o = cam_render_options_default();
+    newer.o.size = sizeof newer;
+    newer.later_field = 7;
+    r = new_renderer(m4, 2, 2, 4, 4, &newer.o, &err);
+    CHECK(r != NULL, "larger options refused: %s", err.message);
+    cam_renderer_free(r);
+}
+
 int main(void)
 {
     test_blend_hand();
@@ -397,5 +452,6 @@ int main(void)
     test_strips();
     test_large();
     test_edges_and_errors();
+    test_construction_and_options_size();
     return test_summary("test-renderer");
 }

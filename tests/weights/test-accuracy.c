@@ -58,7 +58,8 @@ run_job(void *arg)
     job *j = arg;
     size_t size = cam_model_input_size(j->model);
     int n_classes = cam_model_n_classes(j->model);
-    cam_workspace *ws = cam_workspace_new(j->model, BATCH, &j->err);
+    cam_workspace *ws = NULL;
+    cam_workspace_new(j->model, BATCH, &ws, &j->err);
     float *input = malloc(size * BATCH * sizeof *input);
     float *probs = malloc((size_t) n_classes * BATCH * sizeof *probs);
     j->status = CAM_ERROR_NO_MEMORY;

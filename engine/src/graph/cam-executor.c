@@ -2,11 +2,14 @@
  * cam-executor.c -- forward and backward passes over a typed graph (see
  * cam-executor.h).
  *
- * Memory: every run-time tensor (graph input or node output) gets a buffer of
- * max_batch instances, except the outputs of VIEW ops (Reshape, Flatten, ...),
- * which share the buffer of their input ("root" below): their forward is free
- * and their gradient is their input's gradient. Gradients exist for one
- * instance: one buffer per root, written when first reached (the op's backward
+ * Memory: every run-time tensor (graph input or node output) has a place in
+ * each image's activation arena, except the outputs of VIEW ops (Reshape,
+ * Flatten, ...), which share the place of their input ("root" below): their
+ * forward is free and their gradient is their input's gradient. Places are
+ * planned at creation by liveness (pack() below): two roots share memory only
+ * when no forward step needs both, and resident roots live to the end. Gradients
+ * exist for one instance: one place per root in the gradient arena, planned per
+ * backward by reverse liveness, written when first reached (the op's backward
  * overwrites it) and summed into afterwards (through a temporary), so a tensor
  * read by several nodes gets the sum of their contributions.
  *
@@ -20,27 +23,55 @@
 
 #include "cam-error.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Places are multiples of 16 floats (64 bytes). */
+#define ALIGN_FLOATS 16
+
+/* An item to place: a root tensor live over steps [first, last]. */
+typedef struct pack_item {
+    int id;
+    int first, last;
+    size_t size;          /* floats, a multiple of ALIGN_FLOATS */
+} pack_item;
+
+typedef struct pack_span {
+    size_t begin, end;
+} pack_span;
 
 struct cam_executor {
     const cam_graph *graph;
     int max_batch;
     int n_images;
-    int *root;            /* per tensor: the tensor whose buffer it uses */
-    float **value;        /* per root tensor: max_batch x numel, else NULL */
-    float **grad;         /* per root tensor: numel (one instance) */
-    float *storage;       /* behind value[] */
-    float *grad_storage;  /* behind grad[] */
+    int planned;          /* 0: every tensor resident */
+    int *root;            /* per tensor: the tensor whose place it uses */
+    size_t *offset;       /* per root tensor: floats from the start of an image's arena */
+    char *resident;       /* per tensor: its value survives the forward */
+    float *storage;       /* max_batch arenas of `stride` floats */
+    size_t stride;
+    size_t unplanned;     /* floats of one place per root, one image */
     float *scratch;
     size_t scratch_size;
+    /* backward */
     char *has_grad;       /* per tensor, during backward */
     char *from_target;    /* per tensor, during backward */
     char *to_seed;        /* per tensor, during backward */
     float *temp;          /* gradient contributions to add: max_temp floats */
     size_t max_temp;
-    size_t max_numel;
+    float *grad_arena;    /* grad_cap floats */
+    size_t grad_cap;
+    size_t *grad_offset;  /* per root: its gradient's place in grad_arena (cached plan) */
+    int *gfirst, *glast;  /* per root: planning */
+    int no_grad_reuse;    /* tests: one gradient place per root (no reuse) */
+    int cached;           /* the gradient plan is for cache_target and cache_seeds */
+    int cache_target, cache_n_seeds;
+    int *cache_seeds;
+    /* pack() work: one per root */
+    pack_item *items;
+    pack_span *spans;
 };
 
 static int is_runtime(const cam_tensor *t)
@@ -48,164 +79,81 @@ static int is_runtime(const cam_tensor *t)
     return t->kind != CAM_TENSOR_CONSTANT;
 }
 
+static size_t aligned(size_t numel)
+{
+    return (numel + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+}
+
+static int cmp_items(const void *pa, const void *pb)
+{
+    const pack_item *a = pa, *b = pb;
+    if (a->size != b->size)
+        return a->size > b->size ? -1 : 1;
+    if (a->first != b->first)
+        return a->first < b->first ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static int cmp_spans(const void *pa, const void *pb)
+{
+    const pack_span *a = pa, *b = pb;
+    return a->begin < b->begin ? -1 : a->begin > b->begin;
+}
+
+/* Places n items (largest first, each at the lowest offset free over its live
+ * steps) so that items whose live ranges intersect do not overlap. Writes
+ * offset[item.id]; returns the floats needed. spans: n work entries. */
+static size_t pack(pack_item *items, int n, pack_span *spans, size_t *offset)
+{
+    qsort(items, (size_t)n, sizeof *items, cmp_items);
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        pack_item *it = &items[i];
+        int n_spans = 0;
+        for (int j = 0; j < i; j++) {
+            const pack_item *o = &items[j];
+            if (o->size == 0 || o->last < it->first || it->last < o->first)
+                continue;
+            spans[n_spans].begin = offset[o->id];
+            spans[n_spans].end = offset[o->id] + o->size;
+            n_spans++;
+        }
+        qsort(spans, (size_t)n_spans, sizeof *spans, cmp_spans);
+        size_t at = 0;
+        for (int j = 0; j < n_spans; j++) {
+            if (at + it->size <= spans[j].begin)
+                break;
+            if (spans[j].end > at)
+                at = spans[j].end;
+        }
+        offset[it->id] = at;
+        if (at + it->size > total)
+            total = at + it->size;
+    }
+    return total;
+}
+
 void cam_executor_free(cam_executor *x)
 {
     if (!x)
         return;
     free(x->root);
-    free(x->value);
-    free(x->grad);
+    free(x->offset);
+    free(x->resident);
     free(x->storage);
-    free(x->grad_storage);
     free(x->scratch);
     free(x->has_grad);
     free(x->from_target);
     free(x->to_seed);
     free(x->temp);
+    free(x->grad_arena);
+    free(x->grad_offset);
+    free(x->gfirst);
+    free(x->glast);
+    free(x->cache_seeds);
+    free(x->items);
+    free(x->spans);
     free(x);
-}
-
-cam_executor *cam_executor_new(const cam_graph *g, int max_batch, cam_error *err)
-{
-    if (max_batch < 1 || max_batch > 1 << 20) {
-        cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "max_batch %d is outside 1..%d", max_batch,
-                      1 << 20);
-        return NULL;
-    }
-    cam_executor *x = calloc(1, sizeof *x);
-    if (!x)
-        goto no_memory;
-    x->graph = g;
-    x->max_batch = max_batch;
-    size_t nt = (size_t)g->n_tensors + 1;
-    x->root = malloc(nt * sizeof *x->root);
-    x->value = calloc(nt, sizeof *x->value);
-    x->grad = calloc(nt, sizeof *x->grad);
-    x->has_grad = calloc(nt, 1);
-    x->from_target = calloc(nt, 1);
-    x->to_seed = calloc(nt, 1);
-    if (!x->root || !x->value || !x->grad || !x->has_grad || !x->from_target || !x->to_seed)
-        goto no_memory;
-    for (int t = 0; t < g->n_tensors; t++)
-        x->root[t] = t;
-    size_t scratch = 1;
-    for (int k = 0; k < g->n_order; k++) {
-        const cam_node *n = &g->nodes[g->order[k]];
-        if ((n->def->flags & CAM_OP_VIEW) && n->outputs[0] >= 0 &&
-            is_runtime(&g->tensors[n->inputs[0]]))
-            x->root[n->outputs[0]] = x->root[n->inputs[0]];
-        if (n->scratch > scratch)
-            scratch = n->scratch;
-    }
-    size_t total = 0, max_numel = 1;
-    for (int t = 0; t < g->n_tensors; t++) {
-        const cam_tensor *tensor = &g->tensors[t];
-        if (!is_runtime(tensor))
-            continue;
-        if (tensor->numel > max_numel)
-            max_numel = tensor->numel;
-        if (x->root[t] == t)
-            total += tensor->numel;
-    }
-    if (total > SIZE_MAX / sizeof(float) / (size_t)max_batch)
-        goto no_memory;
-    x->storage = malloc((total ? total : 1) * (size_t)max_batch * sizeof(float));
-    x->grad_storage = malloc((total ? total : 1) * sizeof(float));
-    x->scratch = malloc(scratch * sizeof(float));
-    if (!x->storage || !x->grad_storage || !x->scratch)
-        goto no_memory;
-    x->scratch_size = scratch;
-    x->max_numel = max_numel;
-    float *next = x->storage, *gnext = x->grad_storage;
-    for (int t = 0; t < g->n_tensors; t++) {
-        const cam_tensor *tensor = &g->tensors[t];
-        if (!is_runtime(tensor) || x->root[t] != t)
-            continue;
-        x->value[t] = next;
-        x->grad[t] = gnext;
-        next += tensor->numel * (size_t)max_batch;
-        gnext += tensor->numel;
-    }
-    for (int t = 0; t < g->n_tensors; t++)
-        if (is_runtime(&g->tensors[t]) && x->root[t] != t) {
-            x->value[t] = x->value[x->root[t]];
-            x->grad[t] = x->grad[x->root[t]];
-        }
-    return x;
-
-no_memory:
-    cam_executor_free(x);
-    cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory for the activations of %d image(s)",
-                  max_batch);
-    return NULL;
-}
-
-/* Pointers to instance i of each input and output of node n. */
-static void node_pointers(const cam_executor *x, const cam_node *n, int i, const void **in,
-                          void **out)
-{
-    const cam_graph *g = x->graph;
-    for (int k = 0; k < n->n_inputs; k++) {
-        int t = n->inputs[k];
-        if (t < 0)
-            in[k] = NULL;
-        else if (!is_runtime(&g->tensors[t]))
-            in[k] = g->tensors[t].data;
-        else
-            in[k] = x->value[t] + (size_t)i * g->tensors[t].numel;
-    }
-    for (int k = 0; k < n->n_outputs; k++) {
-        int t = n->outputs[k];
-        out[k] = t < 0 ? NULL : x->value[t] + (size_t)i * g->tensors[t].numel;
-    }
-}
-
-#define MAX_NODE_IO 4096
-
-cam_status cam_executor_forward(cam_executor *x, const float *const *inputs, int n, cam_error *err)
-{
-    const cam_graph *g = x->graph;
-    if (n < 1 || n > x->max_batch)
-        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
-                             "n = %d images, the workspace holds 1..%d", n, x->max_batch);
-    x->n_images = 0;
-    for (int k = 0; k < g->n_inputs; k++) {
-        int t = g->inputs[k];
-        if (!is_runtime(&g->tensors[t]))
-            continue;
-        if (!inputs[k])
-            return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "input '%s' is NULL",
-                                 g->tensors[t].name);
-        memcpy(x->value[t], inputs[k], (size_t)n * g->tensors[t].numel * sizeof(float));
-    }
-    const void **in = malloc(MAX_NODE_IO * sizeof *in);
-    void **out = malloc(MAX_NODE_IO * sizeof *out);
-    if (!in || !out) {
-        free(in);
-        free(out);
-        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
-    }
-    for (int i = 0; i < n; i++)
-        for (int k = 0; k < g->n_order; k++) {
-            const cam_node *node = &g->nodes[g->order[k]];
-            if ((node->def->flags & CAM_OP_VIEW) || node->fused_into >= 0)
-                continue; /* shares its input's buffer / computed by its host */
-            node_pointers(x, node, i, in, out);
-            cam_exec e = {g, node, in, out, x->scratch};
-            node->def->forward(&e);
-        }
-    free(in);
-    free(out);
-    x->n_images = n;
-    return CAM_OK;
-}
-
-const void *cam_executor_value(const cam_executor *x, int t, int image)
-{
-    const cam_tensor *tensor = &x->graph->tensors[t];
-    if (!is_runtime(tensor))
-        return tensor->data;
-    return x->value[t] + (size_t)image * tensor->numel;
 }
 
 /* Is node n differentiable w.r.t. input k (a run-time float input)? */
@@ -234,6 +182,345 @@ static void mark_from(const cam_graph *g, int target, char *mark)
     }
 }
 
+/* to_seed[t] = t leads to one of the seeds (any edge). */
+static void mark_to(const cam_graph *g, int n_seeds, const int *seeds, char *mark)
+{
+    memset(mark, 0, (size_t)g->n_tensors);
+    for (int s = 0; s < n_seeds; s++)
+        mark[seeds[s]] = 1;
+    for (int k = g->n_order - 1; k >= 0; k--) {
+        const cam_node *n = &g->nodes[g->order[k]];
+        int hit = 0;
+        for (int j = 0; j < n->n_outputs; j++)
+            if (n->outputs[j] >= 0 && mark[n->outputs[j]])
+                hit = 1;
+        if (hit)
+            for (int j = 0; j < n->n_inputs; j++)
+                if (n->inputs[j] >= 0)
+                    mark[n->inputs[j]] = 1;
+    }
+}
+
+static int valid_tensor(const cam_graph *g, int t)
+{
+    return t >= 0 && t < g->n_tensors && is_runtime(&g->tensors[t]);
+}
+
+/* Marks (by root) the resident tensors of a plan into x->resident. */
+static void mark_resident(cam_executor *x, const cam_executor_plan *plan)
+{
+    const cam_graph *g = x->graph;
+    char *keep = x->resident;
+    memset(keep, 0, (size_t)g->n_tensors);
+    for (int k = 0; k < g->n_outputs; k++)
+        if (valid_tensor(g, g->outputs[k]))
+            keep[x->root[g->outputs[k]]] = 1;
+    for (int k = 0; k < plan->n_keep; k++)
+        if (valid_tensor(g, plan->keep[k]))
+            keep[x->root[plan->keep[k]]] = 1;
+    int n_seeds = 0;
+    for (int s = 0; s < plan->n_seeds; s++)
+        n_seeds += valid_tensor(g, plan->seeds[s]);
+    if (n_seeds > 0)
+        mark_to(g, plan->n_seeds, plan->seeds, x->to_seed);
+    for (int k = 0; k < plan->n_targets; k++) {
+        int target = plan->targets[k];
+        if (!valid_tensor(g, target))
+            continue;
+        keep[x->root[target]] = 1;
+        if (n_seeds == 0)
+            continue;
+        /* every node a backward from the seeds to the target may run: all of its
+         * run-time inputs and outputs (its backward hook receives them all) */
+        mark_from(g, target, x->from_target);
+        for (int i = 0; i < g->n_order; i++) {
+            const cam_node *n = &g->nodes[g->order[i]];
+            if ((n->def->flags & CAM_OP_VIEW) || !n->def->backward)
+                continue;
+            int in = 0, out = 0;
+            for (int j = 0; j < n->n_inputs; j++)
+                if (n->inputs[j] >= 0 && x->from_target[n->inputs[j]] && passes_gradient(g, n, j))
+                    in = 1;
+            for (int j = 0; j < n->n_outputs; j++)
+                if (n->outputs[j] >= 0 && x->to_seed[n->outputs[j]])
+                    out = 1;
+            if (!in || !out)
+                continue;
+            for (int j = 0; j < n->n_inputs; j++)
+                if (valid_tensor(g, n->inputs[j]))
+                    keep[x->root[n->inputs[j]]] = 1;
+            for (int j = 0; j < n->n_outputs; j++)
+                if (valid_tensor(g, n->outputs[j]))
+                    keep[x->root[n->outputs[j]]] = 1;
+        }
+    }
+    /* aliases follow their root (roots precede their aliases' marks above) */
+    for (int t = 0; t < g->n_tensors; t++)
+        keep[t] = is_runtime(&g->tensors[t]) ? keep[x->root[t]] : 1;
+}
+
+/* Live ranges of the roots over the forward steps (0: the inputs are copied in;
+ * k + 1: the k-th node of the run order; end = n_order + 1: after the forward),
+ * then their places. Returns the floats of one image's arena. */
+static size_t plan_forward(cam_executor *x)
+{
+    const cam_graph *g = x->graph;
+    const int end = g->n_order + 1;
+    int *first = x->gfirst, *last = x->glast; /* borrowed: unused until a backward */
+    int *step = malloc(((size_t)g->n_nodes + 1) * sizeof *step);
+    if (!step)
+        return SIZE_MAX;
+    for (int i = 0; i < g->n_nodes; i++)
+        step[i] = 0;
+    for (int k = 0; k < g->n_order; k++)
+        step[g->order[k]] = k + 1;
+    for (int t = 0; t < g->n_tensors; t++) {
+        first[t] = INT_MAX;
+        last[t] = -1;
+    }
+    for (int k = 0; k < g->n_inputs; k++) {
+        int t = g->inputs[k];
+        if (valid_tensor(g, t))
+            first[x->root[t]] = 0;
+    }
+    for (int k = 0; k < g->n_order; k++) {
+        const cam_node *n = &g->nodes[g->order[k]];
+        if (n->def->flags & CAM_OP_VIEW)
+            continue; /* no work: its output is its input's place */
+        /* a fused node's outputs are written by its host's forward */
+        int write = n->fused_into >= 0 ? step[n->fused_into] : k + 1;
+        for (int j = 0; j < n->n_outputs; j++) {
+            int t = n->outputs[j];
+            if (!valid_tensor(g, t))
+                continue;
+            int r = x->root[t];
+            if (write < first[r])
+                first[r] = write;
+            if (k + 1 > last[r])
+                last[r] = k + 1;
+        }
+        for (int j = 0; j < n->n_inputs; j++) {
+            int t = n->inputs[j];
+            if (!valid_tensor(g, t))
+                continue;
+            int r = x->root[t];
+            if (k + 1 > last[r])
+                last[r] = k + 1;
+        }
+    }
+    free(step);
+    int n_items = 0;
+    size_t total = 0;
+    for (int t = 0; t < g->n_tensors; t++) {
+        if (!is_runtime(&g->tensors[t]) || x->root[t] != t)
+            continue;
+        size_t size = aligned(g->tensors[t].numel);
+        x->unplanned += g->tensors[t].numel;
+        if (first[t] == INT_MAX) /* never written (a tensor no node computes) */
+            first[t] = 0;
+        if (last[t] < first[t])
+            last[t] = first[t];
+        if (x->resident[t])
+            last[t] = end;
+        if (!x->planned) { /* everything lives to the end: one place after the other */
+            x->offset[t] = total;
+            total += size;
+            continue;
+        }
+        x->items[n_items].id = t;
+        x->items[n_items].first = first[t];
+        x->items[n_items].last = last[t];
+        x->items[n_items].size = size;
+        n_items++;
+    }
+    if (x->planned)
+        total = pack(x->items, n_items, x->spans, x->offset);
+    return total;
+}
+
+static cam_status plan_backward(cam_executor *x, int n_seeds, const int *seed_tensors, int target,
+                                cam_error *err);
+
+cam_executor *cam_executor_new_planned(const cam_graph *g, int max_batch,
+                                       const cam_executor_plan *plan, cam_error *err)
+{
+    if (max_batch < 1 || max_batch > 1 << 20) {
+        cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "max_batch %d is outside 1..%d", max_batch,
+                      1 << 20);
+        return NULL;
+    }
+    cam_executor *x = calloc(1, sizeof *x);
+    if (!x)
+        goto no_memory;
+    x->graph = g;
+    x->max_batch = max_batch;
+    x->planned = plan != NULL;
+    x->cache_target = -1;
+    size_t nt = (size_t)g->n_tensors + 1;
+    x->root = malloc(nt * sizeof *x->root);
+    x->offset = calloc(nt, sizeof *x->offset);
+    x->resident = calloc(nt, 1);
+    x->grad_offset = calloc(nt, sizeof *x->grad_offset);
+    x->gfirst = malloc(nt * sizeof *x->gfirst);
+    x->glast = malloc(nt * sizeof *x->glast);
+    x->items = malloc(nt * sizeof *x->items);
+    x->spans = malloc(nt * sizeof *x->spans);
+    x->has_grad = calloc(nt, 1);
+    x->from_target = calloc(nt, 1);
+    x->to_seed = calloc(nt, 1);
+    if (!x->root || !x->offset || !x->resident || !x->grad_offset || !x->gfirst || !x->glast ||
+        !x->items || !x->spans || !x->has_grad || !x->from_target || !x->to_seed)
+        goto no_memory;
+    for (int t = 0; t < g->n_tensors; t++)
+        x->root[t] = t;
+    size_t scratch = 1;
+    for (int k = 0; k < g->n_order; k++) {
+        const cam_node *n = &g->nodes[g->order[k]];
+        if ((n->def->flags & CAM_OP_VIEW) && n->outputs[0] >= 0 &&
+            is_runtime(&g->tensors[n->inputs[0]]))
+            x->root[n->outputs[0]] = x->root[n->inputs[0]];
+        if (n->scratch > scratch)
+            scratch = n->scratch;
+    }
+    if (plan)
+        mark_resident(x, plan);
+    else
+        memset(x->resident, 1, (size_t)g->n_tensors);
+    size_t stride = plan_forward(x);
+    if (stride == SIZE_MAX || stride > SIZE_MAX / sizeof(float) / (size_t)max_batch)
+        goto no_memory;
+    x->stride = stride;
+    x->storage = malloc((stride ? stride : 1) * (size_t)max_batch * sizeof(float));
+    x->scratch = malloc(scratch * sizeof(float));
+    if (!x->storage || !x->scratch)
+        goto no_memory;
+    x->scratch_size = scratch;
+    for (int t = 0; t < g->n_tensors; t++)
+        if (is_runtime(&g->tensors[t]) && x->root[t] != t)
+            x->offset[t] = x->offset[x->root[t]];
+    /* size the gradient memory for the planned backward passes now (the last
+     * one's places stay cached) */
+    if (plan && plan->n_seeds > 0)
+        for (int k = 0; k < plan->n_targets; k++) {
+            int target = plan->targets[k];
+            if (!valid_tensor(g, target))
+                continue;
+            cam_status s = plan_backward(x, plan->n_seeds, plan->seeds, target, NULL);
+            if (s == CAM_ERROR_NO_MEMORY)
+                goto no_memory;
+        }
+    return x;
+
+no_memory:
+    cam_executor_free(x);
+    cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory for the activations of %d image(s)",
+                  max_batch);
+    return NULL;
+}
+
+cam_executor *cam_executor_new(const cam_graph *g, int max_batch, cam_error *err)
+{
+    return cam_executor_new_planned(g, max_batch, NULL, err);
+}
+
+static float *value_at(const cam_executor *x, int t, int image)
+{
+    return x->storage + (size_t)image * x->stride + x->offset[t];
+}
+
+/* Pointers to instance i of each input and output of node n. */
+static void node_pointers(const cam_executor *x, const cam_node *n, int i, const void **in,
+                          void **out)
+{
+    const cam_graph *g = x->graph;
+    for (int k = 0; k < n->n_inputs; k++) {
+        int t = n->inputs[k];
+        if (t < 0)
+            in[k] = NULL;
+        else if (!is_runtime(&g->tensors[t]))
+            in[k] = g->tensors[t].data;
+        else
+            in[k] = value_at(x, t, i);
+    }
+    for (int k = 0; k < n->n_outputs; k++) {
+        int t = n->outputs[k];
+        out[k] = t < 0 ? NULL : value_at(x, t, i);
+    }
+}
+
+#define MAX_NODE_IO 4096
+
+cam_status cam_executor_forward(cam_executor *x, const float *const *inputs, int n, cam_error *err)
+{
+    const cam_graph *g = x->graph;
+    if (n < 1 || n > x->max_batch)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "n = %d images, the workspace holds 1..%d", n, x->max_batch);
+    x->n_images = 0;
+    for (int k = 0; k < g->n_inputs; k++) {
+        int t = g->inputs[k];
+        if (!is_runtime(&g->tensors[t]))
+            continue;
+        if (!inputs[k])
+            return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "input '%s' is NULL",
+                                 g->tensors[t].name);
+    }
+    const void **in = malloc(MAX_NODE_IO * sizeof *in);
+    void **out = malloc(MAX_NODE_IO * sizeof *out);
+    if (!in || !out) {
+        free(in);
+        free(out);
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < g->n_inputs; k++) {
+            int t = g->inputs[k];
+            if (!is_runtime(&g->tensors[t]))
+                continue;
+            size_t numel = g->tensors[t].numel;
+            memcpy(value_at(x, t, i), inputs[k] + (size_t)i * numel, numel * sizeof(float));
+        }
+        for (int k = 0; k < g->n_order; k++) {
+            const cam_node *node = &g->nodes[g->order[k]];
+            if ((node->def->flags & CAM_OP_VIEW) || node->fused_into >= 0)
+                continue; /* shares its input's buffer / computed by its host */
+            node_pointers(x, node, i, in, out);
+            cam_exec e = {g, node, in, out, x->scratch};
+            node->def->forward(&e);
+        }
+    }
+    free(in);
+    free(out);
+    x->n_images = n;
+    return CAM_OK;
+}
+
+const void *cam_executor_value(const cam_executor *x, int t, int image)
+{
+    const cam_tensor *tensor = &x->graph->tensors[t];
+    if (!is_runtime(tensor))
+        return tensor->data;
+    return value_at(x, t, image);
+}
+
+int cam_executor_resident(const cam_executor *x, int t)
+{
+    return t >= 0 && t < x->graph->n_tensors && x->resident[t];
+}
+
+void cam_executor_memory_use(const cam_executor *x, cam_executor_memory *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!x)
+        return;
+    size_t batch = (size_t)x->max_batch;
+    out->activations = x->stride * batch * sizeof(float);
+    out->activations_unplanned = x->unplanned * batch * sizeof(float);
+    out->gradients = x->grad_cap * sizeof(float);
+    out->gradients_unplanned = x->unplanned * sizeof(float);
+    out->other = (x->scratch_size + x->max_temp) * sizeof(float);
+}
+
 int cam_graph_reaches(const cam_graph *g, int from, int to)
 {
     if (from < 0 || to < 0 || from >= g->n_tensors || to >= g->n_tensors ||
@@ -254,33 +541,18 @@ static void add_into(float *dst, const float *src, size_t n)
         dst[i] += src[i];
 }
 
-cam_status cam_executor_backward(cam_executor *x, int image, int n_seeds, const int *seed_tensors,
-                                 const float *const *seeds, int target, float *grad,
-                                 cam_error *err)
+/* The gradient places for a backward from these seeds to this target: checks
+ * what the backward needs (reach, differentiable nodes, resident values), then
+ * the live range of each root's gradient over the reverse walk (0: the seeds
+ * are written; n_order - k: the k-th node of the run order; the target's lives
+ * to the end) and their places. Cached for the next call with the same key. */
+static cam_status plan_backward(cam_executor *x, int n_seeds, const int *seed_tensors, int target,
+                                cam_error *err)
 {
     const cam_graph *g = x->graph;
-    if (x->n_images < 1 || image < 0 || image >= x->n_images)
-        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
-                             "image %d is not in the last forward pass (%d images)", image,
-                             x->n_images);
-    if (target < 0 || target >= g->n_tensors || !is_runtime(&g->tensors[target]))
-        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
-                             "the target is not a value computed from the input");
+    x->cached = 0;
     /* Which tensors lead to a seed. */
-    memset(x->to_seed, 0, (size_t)g->n_tensors);
-    for (int s = 0; s < n_seeds; s++)
-        x->to_seed[seed_tensors[s]] = 1;
-    for (int k = g->n_order - 1; k >= 0; k--) {
-        const cam_node *n = &g->nodes[g->order[k]];
-        int hit = 0;
-        for (int j = 0; j < n->n_outputs; j++)
-            if (n->outputs[j] >= 0 && x->to_seed[n->outputs[j]])
-                hit = 1;
-        if (hit)
-            for (int j = 0; j < n->n_inputs; j++)
-                if (n->inputs[j] >= 0)
-                    x->to_seed[n->inputs[j]] = 1;
-    }
+    mark_to(g, n_seeds, seed_tensors, x->to_seed);
     mark_from(g, target, x->from_target);
     int reaches = 0;
     for (int s = 0; s < n_seeds; s++)
@@ -301,14 +573,163 @@ cam_status cam_executor_backward(cam_executor *x, int image, int n_seeds, const 
                                      "computed on tensor '%s' before it", n->name, n->op_type,
                                      g->tensors[target].name);
     }
+    if (!x->resident[target])
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "tensor '%s' was not planned for a backward pass in this workspace: "
+                             "it is not kept (name the layer when creating the workspace)",
+                             g->tensors[target].name);
+    /* The walk of cam_executor_backward, without the arithmetic. */
+    const int end = g->n_order + 1;
+    int *first = x->gfirst, *last = x->glast;
+    for (int t = 0; t < g->n_tensors; t++)
+        first[t] = last[t] = -1;
+    memset(x->has_grad, 0, (size_t)g->n_tensors);
+    for (int s = 0; s < n_seeds; s++) {
+        int r = x->root[seed_tensors[s]];
+        x->has_grad[r] = 1;
+        first[r] = 0;
+        last[r] = 0;
+    }
+    for (int k = g->n_order - 1; k >= 0; k--) {
+        const cam_node *n = &g->nodes[g->order[k]];
+        const int step = g->n_order - k;
+        if ((n->def->flags & CAM_OP_VIEW) || n->n_inputs > MAX_NODE_IO || n->n_outputs > 64)
+            continue;
+        int any_out = 0, any_in = 0;
+        for (int j = 0; j < n->n_outputs; j++) {
+            int t = n->outputs[j];
+            if (t >= 0 && g->tensors[t].producer == g->order[k] && x->has_grad[x->root[t]])
+                any_out = 1;
+        }
+        for (int j = 0; j < n->n_inputs; j++) {
+            int t = n->inputs[j];
+            if (t >= 0 && x->from_target[t] && passes_gradient(g, n, j))
+                any_in = 1;
+        }
+        if (!any_out || !any_in)
+            continue;
+        /* the node runs: its backward reads all its inputs and outputs */
+        for (int j = 0; j < n->n_inputs + n->n_outputs; j++) {
+            int t = j < n->n_inputs ? n->inputs[j] : n->outputs[j - n->n_inputs];
+            if (t >= 0 && !x->resident[t])
+                return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                                     "tensor '%s' was not planned for a backward pass in this "
+                                     "workspace: node '%s' (%s) needs tensor '%s', which it "
+                                     "does not keep (name the layer when creating the workspace)",
+                                     g->tensors[target].name, n->name, n->op_type,
+                                     g->tensors[t].name);
+        }
+        for (int j = 0; j < n->n_outputs; j++) { /* gradients consumed here */
+            int t = n->outputs[j];
+            if (t >= 0 && g->tensors[t].producer == g->order[k] && x->has_grad[x->root[t]])
+                last[x->root[t]] = step;
+        }
+        for (int j = 0; j < n->n_inputs; j++) { /* gradients written here */
+            int t = n->inputs[j];
+            if (t < 0 || !x->from_target[t] || !passes_gradient(g, n, j))
+                continue;
+            int r = x->root[t];
+            if (first[r] < 0)
+                first[r] = step;
+            last[r] = step;
+            x->has_grad[r] = 1;
+        }
+    }
+    if (first[x->root[target]] >= 0)
+        last[x->root[target]] = end;
+    if (x->no_grad_reuse)
+        for (int t = 0; t < g->n_tensors; t++)
+            if (first[t] >= 0) {
+                first[t] = 0;
+                last[t] = end;
+            }
+    int n_items = 0;
+    for (int t = 0; t < g->n_tensors; t++) {
+        if (first[t] < 0)
+            continue;
+        x->items[n_items].id = t;
+        x->items[n_items].first = first[t];
+        x->items[n_items].last = last[t];
+        x->items[n_items].size = aligned(g->tensors[t].numel);
+        n_items++;
+    }
+    size_t need = pack(x->items, n_items, x->spans, x->grad_offset);
+    if (need > x->grad_cap) {
+        if (need > SIZE_MAX / sizeof(float))
+            return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory in the backward pass");
+        float *arena = malloc(need * sizeof *arena);
+        if (!arena)
+            return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory in the backward pass");
+        free(x->grad_arena);
+        x->grad_arena = arena;
+        x->grad_cap = need;
+    }
+    if (n_seeds > x->cache_n_seeds || !x->cache_seeds) {
+        int *seeds = malloc((size_t)n_seeds * sizeof *seeds + sizeof *seeds);
+        if (!seeds)
+            return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory in the backward pass");
+        free(x->cache_seeds);
+        x->cache_seeds = seeds;
+    }
+    memcpy(x->cache_seeds, seed_tensors, (size_t)n_seeds * sizeof *seed_tensors);
+    x->cache_n_seeds = n_seeds;
+    x->cache_target = target;
+    x->cached = 1;
+    return CAM_OK;
+}
+
+void cam_executor_set_gradient_reuse(cam_executor *x, int on)
+{
+    x->no_grad_reuse = !on;
+    x->cached = 0;
+}
+
+static int plan_cached(const cam_executor *x, int n_seeds, const int *seed_tensors, int target)
+{
+    if (!x->cached || x->cache_target != target || x->cache_n_seeds != n_seeds)
+        return 0;
+    for (int s = 0; s < n_seeds; s++)
+        if (x->cache_seeds[s] != seed_tensors[s])
+            return 0;
+    return 1;
+}
+
+static float *grad_of(const cam_executor *x, int root)
+{
+    return x->grad_arena + x->grad_offset[root];
+}
+
+cam_status cam_executor_backward(cam_executor *x, int image, int n_seeds, const int *seed_tensors,
+                                 const float *const *seeds, int target, float *grad,
+                                 cam_error *err)
+{
+    const cam_graph *g = x->graph;
+    if (x->n_images < 1 || image < 0 || image >= x->n_images)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "image %d is not in the last forward pass (%d images)", image,
+                             x->n_images);
+    if (target < 0 || target >= g->n_tensors || !is_runtime(&g->tensors[target]))
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "the target is not a value computed from the input");
+    if (n_seeds < 1)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "no seed gradient");
+    for (int s = 0; s < n_seeds; s++)
+        if (!valid_tensor(g, seed_tensors[s]))
+            return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                                 "seed %d is not a value computed from the input", s);
+    if (!plan_cached(x, n_seeds, seed_tensors, target)) {
+        cam_status s = plan_backward(x, n_seeds, seed_tensors, target, err);
+        if (s != CAM_OK)
+            return s;
+    } /* else from_target still holds the cached plan's marks (only plan_backward writes it) */
     memset(x->has_grad, 0, (size_t)g->n_tensors);
     for (int s = 0; s < n_seeds; s++) {
         int t = seed_tensors[s], r = x->root[t];
         size_t numel = g->tensors[t].numel;
         if (x->has_grad[r])
-            add_into(x->grad[r], seeds[s], numel);
+            add_into(grad_of(x, r), seeds[s], numel);
         else
-            memcpy(x->grad[r], seeds[s], numel * sizeof(float));
+            memcpy(grad_of(x, r), seeds[s], numel * sizeof(float));
         x->has_grad[r] = 1;
     }
 
@@ -329,7 +750,7 @@ cam_status cam_executor_backward(cam_executor *x, int image, int n_seeds, const 
             int t = n->outputs[j];
             /* an output that a fused node owns gets its gradient through that node */
             int owned = t >= 0 && g->tensors[t].producer == g->order[k];
-            gout[j] = owned && x->has_grad[x->root[t]] ? x->grad[x->root[t]] : NULL;
+            gout[j] = owned && x->has_grad[x->root[t]] ? grad_of(x, x->root[t]) : NULL;
             any_out |= gout[j] != NULL;
         }
         if (!any_out)
@@ -349,7 +770,7 @@ cam_status cam_executor_backward(cam_executor *x, int image, int n_seeds, const 
                 if (gin[i] && n->inputs[i] >= 0 && x->root[n->inputs[i]] == r)
                     taken = 1;
             if (!taken) {
-                gin[j] = x->grad[r];
+                gin[j] = grad_of(x, r);
             } else {
                 temp_at[j] = temp_need;
                 temp_need += g->tensors[t].numel;
@@ -377,7 +798,7 @@ cam_status cam_executor_backward(cam_executor *x, int image, int n_seeds, const 
                 continue;
             int r = x->root[n->inputs[j]];
             if (temp_at[j] != SIZE_MAX)
-                add_into(x->grad[r], gin[j], g->tensors[n->inputs[j]].numel);
+                add_into(grad_of(x, r), gin[j], g->tensors[n->inputs[j]].numel);
             x->has_grad[r] = 1;
         }
     }
@@ -386,7 +807,7 @@ cam_status cam_executor_backward(cam_executor *x, int image, int n_seeds, const 
     size_t numel = g->tensors[target].numel;
     int r = x->root[target];
     if (x->has_grad[r])
-        memcpy(grad, x->grad[r], numel * sizeof *grad);
+        memcpy(grad, grad_of(x, r), numel * sizeof *grad);
     else
         memset(grad, 0, numel * sizeof *grad);
     return CAM_OK;
@@ -397,7 +818,9 @@ cam_status cam_graph_run(const cam_graph *g, const float *const *inputs, float *
 {
     for (int k = 0; k < g->n_outputs; k++)
         outputs[k] = NULL;
-    cam_executor *x = cam_executor_new(g, 1, err);
+    /* only the outputs are read back: everything else may be reused */
+    static const cam_executor_plan outputs_only = {NULL, 0, NULL, 0, NULL, 0};
+    cam_executor *x = cam_executor_new_planned(g, 1, &outputs_only, err);
     if (!x)
         return err ? err->status : CAM_ERROR_NO_MEMORY;
     cam_status s = cam_executor_forward(x, inputs, 1, err);

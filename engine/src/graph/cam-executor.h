@@ -3,38 +3,107 @@
  * seed gradients to any tensor (graph/cam-executor.c).
  *
  * An executor holds the memory of one thread: activation buffers for up to
- * max_batch instances, planned at creation (views share their input's buffer),
- * the gradient buffers of one instance, and the op scratch. The graph is only read.
+ * max_batch instances, planned at creation, the gradient buffers of one
+ * instance, and the op scratch. The graph is only read.
  *
- * Backward: from seed gradients on some tensors of one instance of the last
- * forward, walk the nodes that lie between the target tensor and the seeds in
- * reverse topological order; gradients are summed where a tensor feeds several
- * nodes; nothing outside that set is computed.
+ * ACTIVATION MEMORY (the plan)
+ *  Every run-time root tensor (graph input or node output; the outputs of VIEW
+ *  ops share their input's buffer) is live from the step that writes it to its
+ *  last reader in the forward order, or to the end of the forward when it must
+ *  stay RESIDENT. Tensors whose live ranges do not intersect share memory
+ *  (offsets packed once, at creation; an op's outputs never share memory with
+ *  its inputs or with each other). Each image has an arena of its own laid out
+ *  by the same plan, so images are independent whatever the batch.
+ *  - plan NULL (cam_executor_new): every tensor is resident -- nothing is
+ *    reused, and cam_executor_value / cam_executor_backward work on any tensor
+ *    of the last forward.
+ *  - a plan: resident are the graph outputs, plan->keep, plan->targets and, for
+ *    a backward from plan->seeds to each target, every run-time input and output
+ *    of every node that backward may run (op backward hooks receive all of a
+ *    node's inputs and outputs, so all are kept: conservative). Everything else
+ *    is reused as soon as its last forward reader has run.
+ *  cam_executor_resident() says whether a tensor's value survives the forward;
+ *  cam_executor_value() of a tensor that is not resident points at memory that
+ *  later tensors overwrote (callers check cam_executor_resident first).
+ *
+ * GRADIENT MEMORY
+ *  Backward from seed gradients on some tensors of one instance of the last
+ *  forward walks the nodes that lie between the target tensor and the seeds in
+ *  reverse topological order; gradients are summed where a tensor feeds several
+ *  nodes; nothing outside that set is computed. A gradient buffer is live from
+ *  its first write (a seed, or the backward of its first consumer in the reverse
+ *  walk) to the backward of its producer, which consumes it (the target's lives
+ *  to the end); buffers with disjoint live ranges share memory. The offsets are
+ *  planned per (target, seeds) and cached for the next call with the same ones;
+ *  the arena grows to the largest plan seen. A backward that would run a node
+ *  whose inputs or outputs are not resident is refused (CAM_ERROR_INVALID_ARGUMENT,
+ *  naming the tensor) before anything is computed.
+ *
+ * Results do not depend on the plan: the same kernels run in the same order on
+ * the same values, and every gradient is overwritten by its first contribution
+ * and summed with the next ones in the same order.
  */
 #ifndef CAM_EXECUTOR_H
 #define CAM_EXECUTOR_H
 
 #include "graph/cam-graph.h"
 
+#include <stddef.h>
+
 typedef struct cam_executor cam_executor;
 
+/* What a planned executor must keep (tensor indices; arrays may be NULL when
+ * their count is 0). */
+typedef struct cam_executor_plan {
+    const int *keep;      /* values needed after the forward (graph outputs always are) */
+    int n_keep;
+    const int *targets;   /* tensors a backward may target (their values are kept too) */
+    int n_targets;
+    const int *seeds;     /* tensors a backward starts from (the logits) */
+    int n_seeds;
+} cam_executor_plan;
+
+/* Everything resident (no reuse of activations). */
 cam_executor *cam_executor_new(const cam_graph *graph, int max_batch, cam_error *err);
+/* plan NULL: as cam_executor_new. */
+cam_executor *cam_executor_new_planned(const cam_graph *graph, int max_batch,
+                                       const cam_executor_plan *plan, cam_error *err);
 void cam_executor_free(cam_executor *x);
 
 /* inputs: one pointer per graph input (graph->inputs order), each n instances
  * one after another; CONSTANT inputs are skipped (pass NULL). */
 cam_status cam_executor_forward(cam_executor *x, const float *const *inputs, int n, cam_error *err);
 
-/* Tensor t of instance `image` of the last forward (constants: their data; any dtype). */
+/* Tensor t of instance `image` of the last forward (constants: their data; any dtype).
+ * Valid only when cam_executor_resident(x, t). */
 const void *cam_executor_value(const cam_executor *x, int t, int image);
+
+/* Does tensor t's value survive the forward (constants: always)? */
+int cam_executor_resident(const cam_executor *x, int t);
 
 /* d(sum_s <seed_s, tensor_s>) / d target for instance `image`: n_seeds pairs of
  * (tensor index, gradient of that tensor's numel floats). The result (target's
  * numel floats) is written to grad. CAM_ERROR_INVALID_ARGUMENT when the target
- * does not lead to any seed, or when a node on the way has no backward (names it). */
+ * does not lead to any seed, or when the plan did not keep what this backward
+ * needs; CAM_ERROR_UNSUPPORTED when a node on the way has no backward (names it). */
 cam_status cam_executor_backward(cam_executor *x, int image, int n_seeds, const int *seed_tensors,
                                  const float *const *seeds, int target, float *grad,
                                  cam_error *err);
+
+/* Memory held by an executor, in bytes. */
+typedef struct cam_executor_memory {
+    size_t activations;          /* the activation arenas (max_batch images) */
+    size_t activations_unplanned; /* one buffer per root tensor, max_batch images */
+    size_t gradients;            /* the gradient arena (the largest backward so far) */
+    size_t gradients_unplanned;  /* one gradient buffer per root tensor */
+    size_t other;                /* op scratch and the backward's temporary */
+} cam_executor_memory;
+
+void cam_executor_memory_use(const cam_executor *x, cam_executor_memory *out);
+
+/* Tests: on = 0 gives every gradient a place of its own (the reference the
+ * reuse is checked against); 1 (the default) reuses by reverse liveness. */
+void cam_executor_set_gradient_reuse(cam_executor *x, int on);
 
 /* Do gradients flow from tensor `from` to tensor `to` (is there a path of float
  * runtime values with differentiable nodes)? */
