@@ -179,6 +179,7 @@ for out_name in ("old-cam.png", "new-cam.png"):
     p = subprocess.run(args, env=gimp.env, cwd=work, capture_output=True, text=True,
                        timeout=300, preexec_fn=limit_files)
     out = p.stdout + p.stderr
+    gimptest.check_sanitizers(out)
     check(p.returncode != 0, f"export of full/{out_name} over a 1 MiB file-size limit: "
           f"gimp-console exit {p.returncode}, expected non-zero:\n" + out[-1500:])
     check("Cannot export to" in out and out_name in out,
