@@ -28,7 +28,10 @@
 ; folder is an error before any image is read (Script-Fu cannot create folders: create
 ; the output folder first). An output that would be one of the input files (the output
 ; folder is the input folder and it holds <name>.png) is a failure, never overwritten;
-; gimp-cam-heatmap-file refuses an output equal to its input. Unknown model or method
+; gimp-cam-heatmap-file refuses an output equal to its input. The result is exported by
+; the plug-in (its export-file argument) to a temporary file beside the output, renamed
+; over it only when the export succeeded: a failed export (a full disk) is an error and
+; leaves no partial file; a previous file at the output stays as it was. Unknown model or method
 ; values are calling errors of plug-in-cam-heatmap naming the argument.
 ; gimp-cam-heatmap-file returns (class-index label probability), the canonical
 ; (untranslated) label.
@@ -57,19 +60,34 @@
 (define (gimp-cam-percent probability)
   (number->string (/ (round (* probability 1000)) 10)))
 
-; The work on one loaded image; returns (class-index label probability).
-(define (gimp-cam-explain-image image model method)
+; The work on one loaded image; returns (class-index label probability). With an
+; export path ("" for none) the plug-in also exports the result, merged, to that file:
+; under a temporary name in the same folder, renamed over the file only when the export
+; succeeded (Script-Fu has no rename), so a full disk leaves no partial file.
+(define (gimp-cam-explain-image image model method export)
   (let* ((layer (vector-ref (car (gimp-image-get-selected-layers image)) 0))
          (is-file (and (> (string-length model) 5)
                        (string=? (gimp-cam-file-extension model) "onnx")))
+         (exporting (> (string-length export) 0))
          (result
-          (if is-file
-              (plug-in-cam-heatmap #:run-mode RUN-NONINTERACTIVE #:image image
-                                   #:drawables (vector layer)
-                                   #:model "file" #:model-file model #:method method)
-              (plug-in-cam-heatmap #:run-mode RUN-NONINTERACTIVE #:image image
-                                   #:drawables (vector layer)
-                                   #:model model #:method method))))
+          (cond
+           ((and is-file exporting)
+            (plug-in-cam-heatmap #:run-mode RUN-NONINTERACTIVE #:image image
+                                 #:drawables (vector layer)
+                                 #:model "file" #:model-file model #:method method
+                                 #:export-file export))
+           (is-file
+            (plug-in-cam-heatmap #:run-mode RUN-NONINTERACTIVE #:image image
+                                 #:drawables (vector layer)
+                                 #:model "file" #:model-file model #:method method))
+           (exporting
+            (plug-in-cam-heatmap #:run-mode RUN-NONINTERACTIVE #:image image
+                                 #:drawables (vector layer)
+                                 #:model model #:method method #:export-file export))
+           (else
+            (plug-in-cam-heatmap #:run-mode RUN-NONINTERACTIVE #:image image
+                                 #:drawables (vector layer)
+                                 #:model model #:method method)))))
     (list (car result) (cadr result) (caddr result))))
 
 (define (gimp-cam-exists? path)
@@ -80,9 +98,7 @@
       (error (string-append "gimp-cam-heatmap-file: the output " output
                             " is the input; it would be overwritten")))
   (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE input)))
-         (result (gimp-cam-explain-image image model method)))
-    (gimp-image-merge-visible-layers image CLIP-TO-IMAGE)
-    (gimp-file-save RUN-NONINTERACTIVE image output -1)
+         (result (gimp-cam-explain-image image model method output)))
     (gimp-image-delete image)
     (display (string-append input ": " (cadr result) " "
                             (gimp-cam-percent (caddr result)) "% (class "

@@ -13,6 +13,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
 #include <libgimp/gimp.h>
 #include <libgimp/gimpui.h>
 #include <glib/gi18n.h>
@@ -153,6 +158,17 @@ cam_plug_in_create_procedure (GimpPlugIn *plug_in, const gchar *name)
      _("Classify what is visible in the image instead of the layer alone"),
      FALSE, G_PARAM_READWRITE);
 
+  /* Not in the dialog, and used only by non-interactive calls (the batch helpers):
+   * an interactive run never writes a file, whatever the last values hold. */
+  gimp_procedure_add_file_argument
+    (procedure, "export-file", _("_Export file"),
+     _("Non-interactive calls only: when set, the image with the new layer, its visible "
+       "layers merged (on a copy; the image itself is unchanged), is exported to this file, "
+       "in the format its extension names. The export goes to a temporary file in the same "
+       "folder that replaces the file only when the export succeeded, so a failed export "
+       "(a full disk) leaves no partial file and keeps a previous file unchanged."),
+     GIMP_FILE_CHOOSER_ACTION_SAVE, TRUE, NULL, G_PARAM_READWRITE);
+
   gimp_procedure_add_int_return_value
     (procedure, "class-index", "Class index", "The explained class (0-based)",
      -1, G_MAXINT, -1, G_PARAM_READWRITE);
@@ -176,6 +192,98 @@ cam_heatmap_error (GimpProcedure *procedure, GError *error)
   if (error && error->domain == PLUGIN_ERROR && error->code == PLUGIN_ERROR_ARGUMENT)
     status = GIMP_PDB_CALLING_ERROR;
   return gimp_procedure_new_return_values (procedure, status, error);
+}
+
+/* Exports the visible layers of (a copy of) image to file: written under a temporary
+ * name in the file's folder (".<name>.XXXXXX.<ext>", the extension choosing the format)
+ * and renamed over the file only once the export succeeded; the temporary file is
+ * removed on any failure. */
+static gboolean
+cam_export_merged (GimpImage *image, GFile *file, GError **error)
+{
+  gchar       *path = g_file_get_path (file);
+  gchar       *dir, *base, *tmpl;
+  const gchar *dot;
+  GimpImage   *copy;
+  GFile       *tmp;
+  gboolean     ok;
+  gint         fd;
+
+  if (! path)
+    {
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_ARGUMENT,
+                   _("Argument \"export-file\": the file must be a local file."));
+      return FALSE;
+    }
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_ARGUMENT,
+                   _("Argument \"export-file\": %s is a folder."), path);
+      g_free (path);
+      return FALSE;
+    }
+  dir  = g_path_get_dirname (path);
+  base = g_path_get_basename (path);
+  dot  = strrchr (base, '.');
+  if (! dot || dot == base || ! dot[1])
+    {
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_ARGUMENT,
+                   _("Argument \"export-file\": %s has no extension to choose the format "
+                     "(for example .png)."), path);
+      g_free (dir);
+      g_free (base);
+      g_free (path);
+      return FALSE;
+    }
+  tmpl = g_strdup_printf ("%s/.%.*s.XXXXXX%s", dir, (int) (dot - base), base, dot);
+  fd = g_mkstemp_full (tmpl, O_RDWR | O_CLOEXEC, 0666);
+  if (fd < 0)
+    {
+      int e = errno;
+
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION,
+                   _("Cannot export to %s: cannot create a temporary file in %s: %s"),
+                   path, dir, g_strerror (e));
+      g_free (tmpl);
+      g_free (dir);
+      g_free (base);
+      g_free (path);
+      return FALSE;
+    }
+  close (fd);
+
+  tmp  = g_file_new_for_path (tmpl);
+  copy = gimp_image_duplicate (image);
+  ok   = copy && gimp_image_merge_visible_layers (copy, GIMP_CLIP_TO_IMAGE) != NULL &&
+         gimp_file_save (GIMP_RUN_NONINTERACTIVE, copy, tmp, NULL);
+  if (! ok)
+    {
+      const gchar *why = gimp_pdb_get_last_error (gimp_get_pdb ());
+
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION,
+                   _("Cannot export to %s: %s (nothing was written there)"), path,
+                   why && *why ? why : _("the export failed"));
+    }
+  if (copy)
+    gimp_image_delete (copy);
+  if (ok && g_rename (tmpl, path) != 0)
+    {
+      int e = errno;
+
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION,
+                   _("Cannot export to %s: %s (nothing was written there)"), path,
+                   g_strerror (e));
+      ok = FALSE;
+    }
+  if (! ok)
+    g_unlink (tmpl);
+
+  g_object_unref (tmp);
+  g_free (tmpl);
+  g_free (dir);
+  g_free (base);
+  g_free (path);
+  return ok;
 }
 
 static GimpValueArray *
@@ -216,8 +324,24 @@ cam_heatmap_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *imag
       return cam_heatmap_error (procedure, error);
     }
 
-  if (run_mode != GIMP_RUN_NONINTERACTIVE)
-    gimp_displays_flush ();
+  if (run_mode == GIMP_RUN_NONINTERACTIVE)
+    {
+      GFile *export_file = NULL;
+
+      g_object_get (config, "export-file", &export_file, NULL);
+      if (export_file && ! cam_export_merged (image, export_file, &error))
+        {
+          g_object_unref (export_file);
+          heatmap_job_free (job);
+          plugin_settings_clear (&settings);
+          return cam_heatmap_error (procedure, error);
+        }
+      g_clear_object (&export_file);
+    }
+  else
+    {
+      gimp_displays_flush ();
+    }
 
   values = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
   GIMP_VALUES_SET_INT (values, 1, heatmap_job_class_index (job));

@@ -85,6 +85,8 @@ gboolean cli_image_load(const char *path, cli_image *out, char **warning, GError
         g_clear_error(&local);
         return FALSE;
     }
+    /* Some loaders (GIF with a bad frame) return an image and set an error too. */
+    g_clear_error(&local);
     GdkPixbuf *pb = gdk_pixbuf_apply_embedded_orientation(raw);
     g_object_unref(raw);
     if (!pb) {
@@ -119,11 +121,12 @@ gboolean cli_image_load(const char *path, cli_image *out, char **warning, GError
         memcpy(out->pixels + (size_t) y * out->stride, src + (size_t) y * src_stride,
                out->stride);
     g_object_unref(pb);
-    if (warning && fmt && !g_strcmp0(gdk_pixbuf_format_get_name(fmt), "jpeg") &&
-        !jpeg_is_complete(path))
+    char *format = fmt ? gdk_pixbuf_format_get_name(fmt) : NULL; /* a copy (transfer full) */
+    if (warning && !g_strcmp0(format, "jpeg") && !jpeg_is_complete(path))
         *warning = g_strdup_printf("%s: the JPEG data is cut short (no end marker); the "
                                    "missing part was decoded as gray",
                                    path);
+    g_free(format);
     return TRUE;
 }
 

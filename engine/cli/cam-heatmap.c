@@ -11,6 +11,7 @@
 #include "cam-heatmap.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <stdlib.h>
 #include <string.h>
@@ -828,7 +829,7 @@ static int load_model(const char *name, cam_model **model)
     return CLI_EXIT_OK;
 }
 
-int main(int argc, char **argv)
+static int cli_main(int argc, char **argv)
 {
     /* messages and --help in the user's charset; numbers always with '.' (the engine parses
      * model metadata with the C library) */
@@ -946,4 +947,47 @@ int main(int argc, char **argv)
     }
     cam_model_free(model);
     return rc;
+}
+
+/* Standard output that was closed when the program started (`>&-`): fd 1 is then taken
+ * by /dev/full, so that no file the program opens gets fd 1 and receives the summary,
+ * and so that a summary line written there fails and is reported below. fds 0 and 2
+ * are taken by /dev/null likewise. */
+static gboolean stdout_was_closed;
+
+static void claim_standard_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        int got = open(fd == 1 ? "/dev/full" : "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (got < 0 && fd == 1) got = open("/dev/null", O_WRONLY);
+        if (got >= 0 && got != fd) { /* cannot happen: the lowest free fd is fd */
+            dup2(got, fd);
+            close(got);
+        }
+        if (fd == 1) stdout_was_closed = TRUE;
+    }
+}
+
+/* Summary lines, reports and --json - go to standard output: one that could not be
+ * written (stdout closed, a full disk or /dev/full, a reader that went away) makes the
+ * exit status CLI_EXIT_INTERNAL, with a message on stderr, never a silent 0. */
+static int finish_stdout(int rc)
+{
+    errno = 0;
+    int flush_failed = fflush(stdout) != 0;
+    int e = errno;
+    if (!flush_failed && !ferror(stdout)) return rc;
+    if (stdout_was_closed)
+        fprintf(stderr, "%s: cannot write to standard output: it is closed\n", PROGRAM);
+    else
+        fprintf(stderr, "%s: cannot write to standard output: %s\n", PROGRAM,
+                e ? g_strerror(e) : "a write failed");
+    return rc == CLI_EXIT_OK || rc == CLI_EXIT_SOME_FAILED ? CLI_EXIT_INTERNAL : rc;
+}
+
+int main(int argc, char **argv)
+{
+    claim_standard_fds();
+    return finish_stdout(cli_main(argc, argv));
 }

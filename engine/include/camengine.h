@@ -123,7 +123,10 @@ typedef enum cam_status {
 
 typedef struct cam_error {
     cam_status status;
-    char message[CAM_ERROR_MESSAGE_SIZE]; /* one line, no trailing newline */
+    /* One line of valid UTF-8, no trailing newline. Names and values quoted from a
+     * model file are shown as they are when they are valid UTF-8; a byte that is not
+     * part of a valid UTF-8 sequence, or a control character, appears as \xNN. */
+    char message[CAM_ERROR_MESSAGE_SIZE];
 } cam_error;
 
 /* A short lower-case name for a status (CAM_ERROR_PARSE -> "parse error"),

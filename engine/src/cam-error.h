@@ -6,7 +6,8 @@
 
 /* Sets err->status and a printf-formatted one-line message; returns status.
  * err may be NULL (then only the status is returned). The message is truncated
- * to CAM_ERROR_MESSAGE_SIZE - 1 bytes; newlines become spaces. */
+ * to CAM_ERROR_MESSAGE_SIZE - 1 bytes (never inside a character); newlines become
+ * spaces, control characters and bytes that are not valid UTF-8 become \xNN. */
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif

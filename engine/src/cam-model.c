@@ -8,6 +8,7 @@
  */
 #include "cam-model.h"
 #include "cam-error.h"
+#include "camengine-render.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -144,6 +145,31 @@ bad:
                          channels);
 }
 
+/* The scaling must give a finite input for every pixel value 0..255: the image side
+ * computes v * (255 * scale / std) + (-mean / std) in float for v in 0..1 (the
+ * extremes 0 and 1 bound every other value), so those are checked the same way. */
+static cam_status check_input_range(cam_model *model, cam_error *err)
+{
+    const cam_model_info *info = &model->info;
+    int channels = model->channels < 4 ? model->channels : 4;
+    for (int c = 0; c < channels; c++) {
+        const float mul = 255.0f * info->input_scale / info->input_std[c];
+        const float add = -info->input_mean[c] / info->input_std[c];
+        if (isfinite(mul) && isfinite(add) && isfinite(mul + add))
+            continue;
+        const char *std = cam_model_get_metadata(model, "cam.input.std");
+        const char *mean = cam_model_get_metadata(model, "cam.input.mean");
+        const char *scale = cam_model_get_metadata(model, "cam.input.scale");
+        return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
+                             "metadata 'cam.input.std' is '%.40s', 'cam.input.mean' '%.40s' and "
+                             "'cam.input.scale' '%.40s': the input of channel %d is not finite "
+                             "for pixel values 0..255 ((255 * scale - mean) / std must be finite)",
+                             std ? std : "1 (default)", mean ? mean : "0 (default)",
+                             scale ? scale : "1/255 (default)", c);
+    }
+    return CAM_OK;
+}
+
 static cam_status read_labels(cam_model *model, cam_error *err)
 {
     int n = model->n_classes;
@@ -227,6 +253,8 @@ static cam_status read_info(cam_model *model, cam_error *err)
         return s;
     if ((s = metadata_channels(model, "cam.input.std", 1.0f, 1, info->input_std, err)) != CAM_OK)
         return s;
+    if ((s = check_input_range(model, err)) != CAM_OK)
+        return s;
 
     const char *background = cam_model_get_metadata(model, "cam.input.background");
     info->background = CAM_BACKGROUND_NONE;
@@ -284,8 +312,12 @@ static cam_status read_info(cam_model *model, cam_error *err)
                             &info->colormap_threshold, err)) != CAM_OK)
         return s;
     const char *colormap = cam_model_get_metadata(model, "cam.display.colormap");
-    if (colormap && !*colormap)
-        return cam_set_error(err, CAM_ERROR_INVALID_MODEL, "metadata 'cam.display.colormap' is empty");
+    cam_colormap cmap;
+    if (colormap && cam_colormap_from_name(colormap, &cmap, NULL) != CAM_OK)
+        return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
+                             "metadata 'cam.display.colormap' is '%.40s'; one of jet, turbo, "
+                             "viridis, inferno, magma, plasma, cividis, gray, greens, reds or "
+                             "greens-reds is expected", colormap);
     info->default_colormap = colormap ? colormap : "jet";
     return CAM_OK;
 }

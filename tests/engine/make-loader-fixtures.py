@@ -287,6 +287,18 @@ def malformed():
     files["alpha-out-of-range"] = m
     m = tiny_cam(metadata={"cam.default.layer": "no-such-tensor"})
     files["unknown-default-layer"] = m
+    # metadata values that cannot be used (issue 17): each refused at load, naming the key
+    files["unknown-colormap"] = tiny_cam(metadata={"cam.display.colormap": "rainbow"})
+    files["unknown-method"] = tiny_cam(metadata={"cam.default.method": "gradcam"})
+    files["unknown-background"] = tiny_cam(metadata={"cam.input.background": "grey"})
+    files["unexplainable-default-layer"] = tiny_cam(metadata={"cam.default.layer": "logits"})
+    files["threshold-out-of-range"] = tiny_cam(metadata={"cam.display.threshold": "-0.5"})
+    # a std that is not zero but so small that 1/std overflows: every input is infinite
+    files["tiny-std"] = tiny_cam(metadata={"cam.input.std": "1e-45"})
+    # a finite mean whose mean/std overflows float
+    files["huge-mean"] = tiny_cam(metadata={"cam.input.mean": "1e38", "cam.input.std": "0.001"})
+    # a scale that is in range but 255 * scale / std overflows
+    files["huge-scale"] = tiny_cam(metadata={"cam.input.scale": "1e30", "cam.input.std": "1e-10"})
     m = tiny_cam()
     m.opset_import[0].version = 99
     files["future-opset"] = m

@@ -4,6 +4,7 @@
  * malformed file in tests/engine/data/bad-*.onnx is refused with the right
  * status and a message naming the fault. Fixtures: make-loader-fixtures.py.
  */
+#include "cam-error.h"
 #include "cam-model.h"
 #include "ops/cam-op.h"
 
@@ -366,6 +367,14 @@ static const bad_case bad_cases[] = {
     {"bad-label-count", CAM_ERROR_INVALID_MODEL, {"cam.labels", "2 labels", "3 classes"}},
     {"bad-alpha-out-of-range", CAM_ERROR_INVALID_MODEL, {"cam.display.alpha", "1.5"}},
     {"bad-unknown-default-layer", CAM_ERROR_INVALID_MODEL, {"cam.default.layer", "no-such-tensor"}},
+    {"bad-unexplainable-default-layer", CAM_ERROR_INVALID_MODEL, {"cam.default.layer", "'logits'"}},
+    {"bad-unknown-colormap", CAM_ERROR_INVALID_MODEL, {"cam.display.colormap", "'rainbow'", "greens-reds"}},
+    {"bad-unknown-method", CAM_ERROR_INVALID_MODEL, {"cam.default.method", "'gradcam'", "grad-cam"}},
+    {"bad-unknown-background", CAM_ERROR_INVALID_MODEL, {"cam.input.background", "'grey'"}},
+    {"bad-threshold-out-of-range", CAM_ERROR_INVALID_MODEL, {"cam.display.threshold", "-0.5"}},
+    {"bad-tiny-std", CAM_ERROR_INVALID_MODEL, {"cam.input.std", "'1e-45'", "not finite"}},
+    {"bad-huge-mean", CAM_ERROR_INVALID_MODEL, {"cam.input.mean", "'1e38'", "not finite"}},
+    {"bad-huge-scale", CAM_ERROR_INVALID_MODEL, {"cam.input.scale", "'1e30'", "not finite"}},
     {"bad-future-opset", CAM_ERROR_UNSUPPORTED, {"opset 99"}},
     {"bad-uint8-input", CAM_ERROR_UNSUPPORTED, {"'input'", "UINT8"}},
     {"bad-external-data", CAM_ERROR_UNSUPPORTED, {"'c1.b'", "external"}},
@@ -450,6 +459,128 @@ static void test_deep_nesting(void)
     free(b);
 }
 
+/* Is s valid UTF-8 (strict: no overlong forms, surrogates or code points above U+10FFFF)
+ * without control characters? Written apart from cam-error.c's check on purpose. */
+static int clean_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        if (*p < 0x20 || *p == 0x7f)
+            return 0;
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        int n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc0 ? 2 : 0;
+        if (n == 0 || *p > 0xf4)
+            return 0;
+        unsigned long c = *p & (0x7f >> n);
+        for (int i = 1; i < n; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                return 0;
+            c = (c << 6) | (p[i] & 0x3f);
+        }
+        static const unsigned long min[5] = {0, 0, 0x80, 0x800, 0x10000};
+        if (c < min[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+            return 0;
+        p += n;
+    }
+    return 1;
+}
+
+/* Error messages quote names and values from model files: whatever bytes those hold,
+ * a message is one line of valid UTF-8 (issue 17: invalid UTF-8 was echoed raw). */
+static void test_messages_utf8(void)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"plain 'name'", "plain 'name'"},
+        {"valid \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 kept", "valid \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 kept"},
+        {"bad \xff byte", "bad \\xff byte"},
+        {"lone \x80 continuation", "lone \\x80 continuation"},
+        {"overlong \xc0\xaf slash", "overlong \\xc0\\xaf slash"},
+        {"surrogate \xed\xa0\x80.", "surrogate \\xed\\xa0\\x80."},
+        {"too high \xf5\x80\x80\x80.", "too high \\xf5\\x80\\x80\\x80."},
+        {"cut \xe2\x82 short", "cut \\xe2\\x82 short"},
+        {"at the end \xe2\x82", "at the end \\xe2\\x82"},
+        {"escape \x1b[31m red", "escape \\x1b[31m red"},
+        {"two\nlines\r", "two lines "},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cam_error err;
+        EXPECT(cam_set_error(&err, CAM_ERROR_INVALID_MODEL, "%s", cases[i].in) ==
+               CAM_ERROR_INVALID_MODEL);
+        if (strcmp(err.message, cases[i].out) != 0 || !clean_utf8(err.message)) {
+            fprintf(stderr, "FAILED: message of case %zu is \"%s\", expected \"%s\"\n", i,
+                    err.message, cases[i].out);
+            failures++;
+        }
+        /* the prefix path: the old message is cleaned again, a bad prefix too */
+        cam_error_prefix(&err, "pre\xfe");
+        char want[CAM_ERROR_MESSAGE_SIZE];
+        snprintf(want, sizeof want, "pre\\xfe: %s", cases[i].out);
+        if (strcmp(err.message, want) != 0 || !clean_utf8(err.message)) {
+            fprintf(stderr, "FAILED: prefixed message of case %zu is \"%s\"\n", i, err.message);
+            failures++;
+        }
+    }
+    /* A long message of two-byte characters cut by the size limit: valid, never cut
+     * inside a character, and as long as fits. Likewise with bytes to escape. */
+    static char big[4 * CAM_ERROR_MESSAGE_SIZE];
+    for (size_t i = 0; i + 2 < sizeof big; i += 2)
+        big[i] = (char)0xc3, big[i + 1] = (char)0xa9, big[i + 2] = '\0';
+    for (int offset = 0; offset < 2; offset++) {
+        cam_error err;
+        cam_set_error(&err, CAM_ERROR_IO, "%.*s%s", offset, "x", big);
+        size_t n = strlen(err.message);
+        EXPECT(clean_utf8(err.message));
+        EXPECT(n >= CAM_ERROR_MESSAGE_SIZE - 3 && n <= CAM_ERROR_MESSAGE_SIZE - 1);
+        cam_error_prefix(&err, "p");
+        EXPECT(clean_utf8(err.message) && strncmp(err.message, "p: ", 3) == 0);
+    }
+    memset(big, 0xff, sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    cam_error err;
+    cam_set_error(&err, CAM_ERROR_IO, "%s", big);
+    EXPECT(clean_utf8(err.message) && strlen(err.message) >= CAM_ERROR_MESSAGE_SIZE - 4 &&
+           strncmp(err.message, "\\xff\\xff", 8) == 0);
+
+    /* Through the loader: a metadata value and a node's op type that are not UTF-8,
+     * patched into copies of fixtures (the bytes keep their length). */
+    static const struct {
+        const char *file, *find, *replace, *shown;
+    } patches[] = {
+        {"bad-unknown-colormap", "rainbow", "rai\xff\xc3\x28w", "'rai\\xff\\xc3(w'"},
+        {"bad-unsupported-lstm", "LSTM", "L\x1b\xe2M", "'L\\x1b\\xe2M'"},
+    };
+    for (size_t i = 0; i < sizeof patches / sizeof patches[0]; i++) {
+        static unsigned char buf[1 << 16];
+        FILE *f = fopen(fixture(patches[i].file), "rb");
+        size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+        if (f)
+            fclose(f);
+        size_t k = strlen(patches[i].find), at = 0, found = 0;
+        for (; at + k <= n; at++)
+            if (memcmp(buf + at, patches[i].find, k) == 0) {
+                memcpy(buf + at, patches[i].replace, k);
+                found++;
+            }
+        EXPECT(found >= 1);
+        cam_model *m = NULL;
+        cam_error e;
+        EXPECT(cam_model_load_memory(buf, n, "mem\xe9", &m, &e) != CAM_OK && m == NULL);
+        if (!strstr(e.message, patches[i].shown) || !clean_utf8(e.message) ||
+            strncmp(e.message, "mem\\xe9: ", 9) != 0) {
+            fprintf(stderr, "FAILED: %s patched: \"%s\" should show %s\n", patches[i].file,
+                    e.message, patches[i].shown);
+            failures++;
+        } else {
+            printf("ok %s patched: %s\n", patches[i].file, e.message);
+        }
+    }
+}
+
 static void test_arguments(void)
 {
     cam_model *m = NULL;
@@ -481,6 +612,7 @@ int main(void)
     test_locale();
     test_bad_files();
     test_deep_nesting();
+    test_messages_utf8();
     test_arguments();
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);

@@ -18,9 +18,12 @@ if [ -z "$fuzzer" ] || [ ! -x "$fuzzer" ]; then
 fi
 rm -rf "$work"
 mkdir -p "$work/corpus" || exit 1
-cp "$seeds"/*.onnx "$work/corpus/" || exit 1
+cp "$seeds"/* "$work/corpus/" || exit 1
 # Sanitizer reports go to stderr; libFuzzer exits non-zero on any of them.
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}allocator_may_return_null=1"
 export ASAN_OPTIONS
+# libFuzzer's own failure exit code is 77 by default, which meson reads as "skipped":
+# every finding (crash, leak, timeout, out of memory) must exit 1 instead.
 exec "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=16384 \
+    -error_exitcode=1 -timeout_exitcode=1 \
     -print_final_stats=1 -artifact_prefix="$work/" $dict "$work/corpus"

@@ -145,6 +145,56 @@ check(open(os.path.join(inplace, "car.png"), "rb").read() == before,
 check(last_rc[0] != 0 and "is an input file; not overwritten" in out,
       f"in-place folder run: exit {last_rc[0]}, reported:\n" + out[-1500:])
 
+# 3c. A full disk never leaves a partial file (issue 17): the file helper's export, cut
+# short by a 1 MiB file-size limit (RLIMIT_FSIZE, inherited by GIMP's exporter), is an
+# error; a previous file at the output keeps its bytes, no new file appears and no
+# temporary file is left. (The helper used to write with gimp-file-save directly: a
+# truncated PNG.) Without the limit the same command writes a complete PNG.
+import resource  # noqa: E402
+
+full = os.path.join(work, "full")
+os.makedirs(full)
+rng = np.random.default_rng(17)
+Image.fromarray(rng.integers(0, 256, (1100, 1100, 3), dtype=np.uint8)).save(
+    os.path.join(full, "noise.png"))
+shutil.copy(gimptest.SAMPLE, os.path.join(full, "old-cam.png"))
+old_bytes = open(os.path.join(full, "old-cam.png"), "rb").read()
+LIMIT = 1 << 20
+
+
+def limit_files():
+    resource.setrlimit(resource.RLIMIT_FSIZE, (LIMIT, LIMIT))
+
+
+def helper(out_name):
+    cmd = SINGLE.replace('"sample.png"', '"full/noise.png"').replace(
+        '"sample-cam.png"', '"full/%s"' % out_name)
+    check(cmd != SINGLE, "the full-disk command was built")
+    return cmd
+
+
+for out_name in ("old-cam.png", "new-cam.png"):
+    args = shlex.split(helper(out_name))
+    args[0] = gimp.console
+    p = subprocess.run(args, env=gimp.env, cwd=work, capture_output=True, text=True,
+                       timeout=300, preexec_fn=limit_files)
+    out = p.stdout + p.stderr
+    gimptest.check_sanitizers(out)
+    check(p.returncode != 0, f"export of full/{out_name} over a 1 MiB file-size limit: "
+          f"gimp-console exit {p.returncode}, expected non-zero:\n" + out[-1500:])
+    check("Cannot export to" in out and out_name in out,
+          f"full/{out_name}: the error names the file:\n" + out[-1500:])
+    left = sorted(n for n in os.listdir(full) if n not in ("noise.png", "old-cam.png"))
+    check(left == [], f"full/{out_name}: nothing written and no temporary file left: {left}")
+    check(open(os.path.join(full, "old-cam.png"), "rb").read() == old_bytes,
+          "the previous full/old-cam.png keeps its bytes")
+out = run(helper("old-cam.png"))
+check(last_rc[0] == 0, f"without the limit the export succeeds (exit {last_rc[0]}):\n" + out[-1500:])
+written = os.path.join(full, "old-cam.png")
+if check(os.path.getsize(written) > LIMIT, "the complete export is larger than the limit"):
+    check(gimptest.read_png(written).shape[:2] == (1100, 1100), "the export is a complete PNG")
+check(sorted(os.listdir(full)) == ["noise.png", "old-cam.png"], "no temporary file left")
+
 # 4. Strict arguments through Script-Fu (issue 17): an unknown choice is a calling error
 # naming the argument and its valid values, and gimp-console exits non-zero (GIMP alone
 # replaced the value by the default with a warning and ran). The other choices and alpha
