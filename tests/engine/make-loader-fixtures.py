@@ -279,6 +279,9 @@ def malformed():
     node(m, "relu2").output[0] = "c1"
     files["produced-twice"] = m
     m = tiny_cam()
+    node(m, "pool1").input[0] = ""  # a required input left out (found by the loader fuzzer)
+    files["empty-required-input"] = m
+    m = tiny_cam()
     m.graph.output[0].name = "nowhere"
     files["dangling-output"] = m
     m = tiny_cam(metadata={"cam.labels": "one\ntwo"})

@@ -363,6 +363,7 @@ static const bad_case bad_cases[] = {
     {"bad-dense-mismatch", CAM_ERROR_INVALID_MODEL, {"'fc'", "inner dimensions"}},
     {"bad-window-too-large", CAM_ERROR_INVALID_MODEL, {"'pool1'", "larger than the padded input"}},
     {"bad-produced-twice", CAM_ERROR_INVALID_MODEL, {"'relu2'", "'c1'", "already produced"}},
+    {"bad-empty-required-input", CAM_ERROR_INVALID_MODEL, {"'pool1'", "input 0 is required"}},
     {"bad-dangling-output", CAM_ERROR_INVALID_MODEL, {"'nowhere'"}},
     {"bad-label-count", CAM_ERROR_INVALID_MODEL, {"cam.labels", "2 labels", "3 classes"}},
     {"bad-alpha-out-of-range", CAM_ERROR_INVALID_MODEL, {"cam.display.alpha", "1.5"}},

@@ -184,6 +184,10 @@ static cam_status type_node(cam_graph *g, cam_node *n, cam_error *err)
     if (n->n_inputs < def->min_inputs || n->n_inputs > def->max_inputs)
         return cam_op_fail(g, n, err, CAM_ERROR_INVALID_MODEL, "has %d inputs; %d to %d expected",
                            n->n_inputs, def->min_inputs, def->max_inputs);
+    for (int k = 0; k < def->min_inputs; k++)
+        if (n->inputs[k] < 0) /* an empty name: only optional inputs may be left out */
+            return cam_op_fail(g, n, err, CAM_ERROR_INVALID_MODEL,
+                               "input %d is required but its name is empty", k);
     if (n->n_outputs < def->min_outputs || n->n_outputs > def->max_outputs)
         return cam_op_fail(g, n, err, CAM_ERROR_INVALID_MODEL, "has %d outputs; %d to %d expected",
                            n->n_outputs, def->min_outputs, def->max_outputs);
