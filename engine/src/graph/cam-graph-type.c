@@ -191,10 +191,6 @@ static cam_status type_node(cam_graph *g, cam_node *n, cam_error *err)
     if (n->n_outputs < def->min_outputs || n->n_outputs > def->max_outputs)
         return cam_op_fail(g, n, err, CAM_ERROR_INVALID_MODEL, "has %d outputs; %d to %d expected",
                            n->n_outputs, def->min_outputs, def->max_outputs);
-    for (int k = 0; k < def->min_inputs && k < n->n_inputs; k++)
-        if (n->inputs[k] < 0) /* required inputs come first in ONNX's op schemas */
-            return cam_op_fail(g, n, err, CAM_ERROR_INVALID_MODEL,
-                               "input %d is required but its name is empty", k);
     int all_constant = present > 0;
     for (int k = 0; k < n->n_inputs; k++) {
         if (n->inputs[k] < 0)
