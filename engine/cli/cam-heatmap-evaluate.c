@@ -276,7 +276,9 @@ static gpointer eval_worker(gpointer data)
     cam_error err = {0};
     size_t size = cam_model_input_size(ev->model);
     int batch = MIN(MAX_BATCH, ev->opt->steps + 1);
-    if (cam_workspace_new(ev->model, batch, &w.ws, &err) != CAM_OK)
+    /* what the forward passes and every method's map need (the methods share the layer) */
+    const char *layers[] = {ev->opt->layer, NULL};
+    if (cam_workspace_new_for_layers(ev->model, batch, layers, &w.ws, &err) != CAM_OK)
         g_strlcpy(w.ws_error, err.message, sizeof w.ws_error);
     w.input = g_new(float, size);
     w.batch = g_new(float, size * (size_t) batch);

@@ -429,7 +429,7 @@ static gpointer worker(gpointer data)
     run *rn = data;
     cam_error err = {0};
     cam_workspace *ws = NULL; /* NULL on failure: process_one reports err for each image */
-    cam_workspace_new(rn->model, 1, &ws, &err);
+    cam_workspace_new_for_explain(rn->model, 1, &rn->explain, &ws, &err);
     float *input = g_new(float, cam_model_input_size(rn->model));
     for (;;) {
         int i = g_atomic_int_add(&rn->next, 1);
