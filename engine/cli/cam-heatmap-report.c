@@ -258,7 +258,7 @@ static const char *const method_colours[] = {"#1f77b4", "#e6550d", "#2ca02c", "#
  * deleted (or inserted), one line per method. */
 static void svg_chart(GString *h, const cli_report *r, gboolean insertion)
 {
-    enum { W = 520, H = 300, L = 52, R = 150, T = 18, B = 44 };
+    enum { W = 580, H = 300, L = 52, R = 200, T = 18, B = 44 };
     const int pw = W - L - R, ph = H - T - B;
     const char *what = insertion ? "insertion" : "deletion";
     g_string_append_printf(h,
