@@ -6,7 +6,7 @@
 #    data sets in $CAM_DATA_DIR and chromium)
 #
 # docs/gallery.png: `cam-heatmap --gallery` of the first Fashion-MNIST test images
-#   labelled Shirt (the class the model confuses most): green maps above 95%, red below,
+#   labelled Pullover: green maps above 95%, red below,
 #   wrong predictions framed in red.
 # docs/report.png: headless chromium's screenshot of the top of the HTML report of
 #   `cam-heatmap --evaluate --report` on the first 500 Fashion-MNIST test images.
@@ -29,10 +29,10 @@ work=$(mktemp -d "$build/screenshot-report-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 "$cli" -m fashion-mnist --gallery "$src/docs/gallery.png" --dataset "$data/fashion-mnist" \
-       --true-class Shirt --limit 12 --columns 6 -q
+       --true-class Pullover --limit 12 --columns 6 -q
 "$cli" -m fashion-mnist --evaluate "$data/fashion-mnist" --limit 500 --report "$work/report" -q
 HOME=$work "$browser" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
-    --no-first-run --hide-scrollbars --user-data-dir="$work/profile" --window-size=1200,1900 \
+    --no-first-run --hide-scrollbars --user-data-dir="$work/profile" --window-size=1200,2230 --virtual-time-budget=3000 \
     --screenshot="$work/report.png" "file://$work/report/index.html" 2>"$work/chromium.log" ||
     { cat "$work/chromium.log" >&2; die "chromium failed"; }
 mv "$work/report.png" "$src/docs/.report.png.tmp"

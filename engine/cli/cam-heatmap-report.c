@@ -258,8 +258,10 @@ static const char *const method_colours[] = {"#1f77b4", "#e6550d", "#2ca02c", "#
  * deleted (or inserted), one line per method. */
 static void svg_chart(GString *h, const cli_report *r, gboolean insertion)
 {
-    enum { W = 580, H = 300, L = 52, R = 200, T = 18, B = 44 };
-    const int pw = W - L - R, ph = H - T - B;
+    /* the plot, then the legend below it (one line per method) */
+    enum { W = 540, L = 52, R = 16, T = 18, PH = 238, B = 44, LEGEND_LINE = 18 };
+    const int pw = W - L - R, ph = PH;
+    const int H = T + PH + B + LEGEND_LINE * r->n_methods + 6;
     const char *what = insertion ? "insertion" : "deletion";
     g_string_append_printf(h,
                            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
@@ -289,7 +291,7 @@ static void svg_chart(GString *h, const cli_report *r, gboolean insertion)
     g_string_append_printf(h,
                            "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">fraction of pixels "
                            "%s</text>\n",
-                           L + pw / 2, H - 8, insertion ? "restored" : "deleted");
+                           L + pw / 2, T + ph + 34, insertion ? "restored" : "deleted");
     g_string_append_printf(h,
                            "<text x=\"14\" y=\"%d\" text-anchor=\"middle\" "
                            "transform=\"rotate(-90 14 %d)\">probability of the predicted "
@@ -316,15 +318,16 @@ static void svg_chart(GString *h, const cli_report *r, gboolean insertion)
             g_string_append_printf(h, "%s%.2f,%.2f", k ? " " : "", px, py);
         }
         g_string_append(h, "\"/>\n");
-        int ly = T + 10 + 20 * m;
+        int ly = T + PH + B + LEGEND_LINE * m + 6;
         g_string_append_printf(h,
                                "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
                                "stroke-width=\"2\"%s/>\n<text x=\"%d\" y=\"%d\">",
-                               L + pw + 12, ly, L + pw + 34, ly, colour,
-                               me->layer ? "" : " stroke-dasharray=\"5 4\"", L + pw + 40,
+                               L, ly, L + 22, ly, colour,
+                               me->layer ? "" : " stroke-dasharray=\"5 4\"", L + 28,
                                ly + 4);
         html_text(h, me->name);
-        char *auc = g_strdup_printf(" (%.3f)", insertion ? me->insertion : me->deletion);
+        char *auc = g_strdup_printf(" (%s AUC %.4f)", what,
+                                    insertion ? me->insertion : me->deletion);
         g_string_append_printf(h, "%s</text>\n", auc);
         g_free(auc);
     }
