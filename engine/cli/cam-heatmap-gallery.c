@@ -16,6 +16,7 @@
 #include "cam-heatmap.h"
 
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <pango/pangocairo.h>
 #include <string.h>
@@ -518,6 +519,15 @@ gboolean cli_sheet_compose(const cam_model *model, const cli_tile *tiles, int n,
     return TRUE;
 }
 
+void cli_text_shutdown(void)
+{
+    /* the font map (and with it pango's fonts), cairo's font caches, then fontconfig's
+     * configuration and caches: nothing drawn later, nothing left for leak checkers */
+    pango_cairo_font_map_set_default(NULL);
+    cairo_debug_reset_static_data();
+    FcFini();
+}
+
 /* ---- --gallery ------------------------------------------------------------- */
 
 /* Indices of the data set samples to show: the first `limit` from `offset` whose label
@@ -825,5 +835,6 @@ int cli_gallery(const cam_model *model, cli_dataset *dataset, char **files, int 
     g_free(title);
     for (int k = 0; k < n; k++) cli_tile_clear(&tiles[k]);
     g_free(tiles);
+    cli_text_shutdown();
     return code;
 }

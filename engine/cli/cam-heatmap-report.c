@@ -510,6 +510,7 @@ gboolean cli_report_write(const char *dir, const cli_report *r, GError **error)
     section_faithfulness(h, r);
     section_curves(h, r);
     gboolean ok = section_galleries(h, dir, r, error);
+    cli_text_shutdown();
     if (ok) {
         g_string_append(h, "</body>\n</html>\n");
         char *index = g_build_filename(dir, "index.html", NULL);

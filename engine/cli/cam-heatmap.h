@@ -244,6 +244,10 @@ gboolean cli_sheet_compose(const cam_model *model, const cli_tile *tiles, int n,
                            const cli_sheet_options *options, cli_image *sheet,
                            cam_rect *positions, GError **error);
 
+/* Releases what drawing text (cli_sheet_compose) keeps until the process ends: pango's
+ * font map, cairo's font caches, fontconfig. Call once after the last sheet. */
+void cli_text_shutdown(void);
+
 typedef struct cli_gallery_options {
     const char *output;        /* the sheet (.png, .jpg, ...) */
     cli_tile_settings tiles;
