@@ -756,6 +756,8 @@ int cli_gallery(const cam_model *model, cli_dataset *dataset, char **files, int 
     } else {
         if (o.offset >= n_files) o.offset = n_files;
         int count = n_files - o.offset;
+        /* without a class filter only the first --limit files are needed */
+        if (o.class_index < 0 && o.limit > 0) count = MIN(count, o.limit);
         int *indices = g_new(int, MAX(count, 1));
         for (int k = 0; k < count; k++) indices[k] = o.offset + k;
         tiles = g_new0(cli_tile, MAX(count, 1));

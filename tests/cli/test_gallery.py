@@ -104,7 +104,12 @@ if doc:
         T.check([t["name"] for t in doc2["tiles"]] == want,
                 f"--class {cls}: {[t['name'] for t in doc2['tiles']]}, expected {want}")
 
-# CIFAR-10 (jet), --heatmap tiles, a tile size that reduces a large image
+# --offset and --limit count the files
+rc, se, out, doc = gallery(["-m", FASHION, "--offset", "1", "--limit", "2"] + files, "slice")
+T.check(rc == 0 and doc and [t["name"] for t in doc["tiles"]] == files[1:3],
+        f"--offset 1 --limit 2: {doc and [t['name'] for t in doc['tiles']]} {se}")
+
+# CIFAR-10 (jet), a tile size that reduces a large image
 big = os.path.join(d, "big.png")
 T.write_png(big, T.test_image(7, 150, 200, 3))
 rc, se, out, doc = gallery(["-m", CIFAR, "--tile-size", "96", files[1], files[2]], "cifar")
