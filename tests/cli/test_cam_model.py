@@ -228,6 +228,36 @@ def main():
     check(rc == 2 and "unknown command" in err, "an unknown command: usage error")
     check(not [f for f in os.listdir(d) if ".tmp-" in f], "no temporary files after errors")
 
+    # an NHWC input read through its Transpose (TensorFlow converters): info says so,
+    # --layout nhwc is accepted, nchw refused
+    from onnx import TensorProto, helper
+    rng = np.random.default_rng(3)
+
+    def init(name, shape):
+        return helper.make_tensor(name, TensorProto.FLOAT, shape,
+                                  rng.standard_normal(shape).astype(np.float32).ravel().tolist())
+    g = helper.make_graph(
+        [helper.make_node("Transpose", ["image"], ["nchw"], perm=[0, 3, 1, 2]),
+         helper.make_node("Conv", ["nchw", "w", "b"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+         helper.make_node("Relu", ["c"], ["features"]),
+         helper.make_node("GlobalAveragePool", ["features"], ["gap"]),
+         helper.make_node("Flatten", ["gap"], ["flat"]),
+         helper.make_node("Gemm", ["flat", "fw", "fb"], ["logits"], transB=1)],
+        "nhwc", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 8, 8, 3])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 4])],
+        initializer=[init("w", [5, 3, 3, 3]), init("b", [5]), init("fw", [4, 5]), init("fb", [4])])
+    nhwc = os.path.join(d, "nhwc.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), nhwc)
+    rc, out, err = cam_model("info", nhwc)
+    check(rc == 0 and "input:       image  N x 8 x 8 x 3 (N x H x W x C, read through its Transpose)" in out,
+          "info: an NHWC input (%d %s)" % (rc, err))
+    rc, _, err = cam_model("set", nhwc, "-o", os.path.join(d, "nhwc-ok.onnx"), "--layout", "nhwc")
+    check(rc == 0 and metadata(os.path.join(d, "nhwc-ok.onnx")).get("cam.input.layout") == "nhwc",
+          "set --layout nhwc on an NHWC model (%s)" % err.strip())
+    rc, _, err = cam_model("set", nhwc, "-o", os.path.join(d, "nhwc-bad.onnx"), "--layout", "nchw")
+    check(rc == 2 and "--layout nchw" in err and not os.path.exists(os.path.join(d, "nhwc-bad.onnx")),
+          "set --layout nchw on an NHWC model is refused (%s)" % err.strip())
+
     # cam-heatmap with the same flags
     img = os.path.join(d, "wide.png")
     write_png(img, test_image(7, 32, 64, 3))
