@@ -266,6 +266,15 @@ def main():
     top = doc.get("images", [{}])[0].get("predictions", []) if doc else []
     check(rc == 0 and top and all(t["label"].startswith("thing ") for t in top),
           "cam-heatmap --labels FILE: the JSON uses the labels (%d %s)" % (rc, err))
+    inp = doc.get("model", {}).get("input", {}) if doc else {}
+    check(inp.get("channel_order") == "rgb" and inp.get("resize_policy") == "stretch"
+          and "resize_policy" in inp.get("assumed", []) and "scale" not in inp.get("assumed", ["scale"]),
+          "cam-heatmap --json: the model's preprocessing and what was assumed (%s)" % inp)
+    rc, o, err = run(["-m", bare, "--resize", "36", "--mean", "0.5", "--json", "-", "-q", img])
+    inp = json.loads(o).get("model", {}).get("input", {}) if rc == 0 else {}
+    check(inp.get("resize_policy") == "crop" and inp.get("resize") == 36
+          and inp.get("mean") == [0.5, 0.5, 0.5] and inp.get("assumed") == ["scale", "channel_order"],
+          "cam-heatmap --json with --resize and --mean (%s)" % inp)
     rc, o, err = run(["-m", cifar, "--labels", short, img])
     check(rc == 2 and "--labels" in err and "3 labels, but the model has 10 classes" in err,
           "cam-heatmap --labels with the wrong count: exit 2 (%s)" % err.strip())
