@@ -83,8 +83,9 @@
  *  cam.input.resize        for crop: the shorter side the image is resized to  "256"
  *                          before the centre crop to the input size, as
  *                          torchvision's Resize(256) + CenterCrop(224); at least
- *                          the input's height and width (default: none, the
- *                          largest centred rectangle of the input's aspect)
+ *                          the input's height and width; needs resize-policy
+ *                          crop (default: none, the largest centred rectangle
+ *                          of the input's aspect)
  *  cam.input.crop          the centre crop, "224" or "HxW": only checked      "224"
  *                          against the input size (torchvision's crop_size)
  *  cam.input.interpolation area|bilinear|bicubic (default area; see          "bilinear"
@@ -98,6 +99,11 @@
  *  cam.display.colormap    colormap name, or "greens-reds"         "jet"
  *  cam.display.threshold   probability threshold of greens-reds   "0.95"
  *  cam.provenance.*        free text (dataset checksum, epochs, accuracy, command)
+ *  Without cam.input.scale, mean and std the input is assumed to be pixels / 255,
+ *  RGB, stretched (cam_model_info.input_assumed and .input_notice say so). The
+ *  cam-model tool writes these keys into a copy of any ONNX file
+ *  (cam_model_file_set_metadata); weights/import-torchvision.py writes them for
+ *  torchvision's classifiers.
  *  Unknown keys are kept and readable with cam_model_get_metadata().
  */
 #ifndef CAMENGINE_H
