@@ -126,7 +126,7 @@
  *  of PAD is dropped; outside source_rect there is no heatmap (a CROP's
  *  heatmap leaves the rest of the image transparent).
  *  Render a heatmap of source_rect's size, with options.window set by
- *  cam_preprocess_info_map_window() (the content rectangle in map units),
+ *  cam_preprocess_info_map_window() (the content window in map units),
  *  and put it at source_rect's offset in the image:
  *
  *      cam_render_options ro = cam_render_options_default();
@@ -293,8 +293,9 @@ CAM_API cam_status cam_preprocess_spec(const cam_input_spec *spec, const cam_ima
                                        const cam_preprocess_options *opt, float *input_out,
                                        cam_preprocess_info *info_out, cam_error *err);
 
-/* The content rectangle of `info`, in the coordinates of a map_w x map_h map
- * that covers the whole model input: the window to render for source_rect. */
+/* The content window of `info` (content_rect for an info whose content_window
+ * is empty), in the coordinates of a map_w x map_h map that covers the whole
+ * model input: the window to render for source_rect. */
 CAM_API cam_status cam_preprocess_info_map_window(const cam_preprocess_info *info, int map_w,
                                                   int map_h, cam_window *window_out,
                                                   cam_error *err);
