@@ -379,7 +379,7 @@ int cli_evaluate(const cam_model *model, cli_dataset *ds, const cli_evaluate_opt
     }
 
     /* preprocessing: raw data sets are in the model's own distribution: no inversion */
-    ev.pre = cam_preprocess_options_default();
+    ev.pre = cam_preprocess_options_for_model(model);
     ev.pre.invert = cli_dataset_get_format(ds) == CLI_DATASET_FOLDERS ? CAM_INVERT_AUTO
                                                                       : CAM_INVERT_OFF;
     if (opt->invert && cam_invert_from_name(opt->invert, &ev.pre.invert, &err) != CAM_OK) {

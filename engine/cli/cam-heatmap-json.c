@@ -5,7 +5,10 @@
  * engine/cli/README-fragment.md for every field):
  *
  *   {"format": "cam-heatmap", "version": 1, "program": "cam-heatmap 0.1.0",
- *    "model": {"name", "path", "input": {"channels","height","width"}, "classes": [labels]},
+ *    "model": {"name", "path", "input": {"channels", "height", "width", "scale", "mean",
+ *              "std", "channel_order", "resize_policy", "resize", "interpolation",
+ *              "assumed": [what the metadata did not say: "scale", "mean_std",
+ *              "channel_order", "resize_policy"]}, "classes": [labels]},
  *    "settings": {"method", "colormap", "alpha", "output_kind"},
  *    "images": [
  *      {"file", "status": "ok", "width", "height",
@@ -145,11 +148,40 @@ void cli_json_model(GString *out, const cam_model *model, const char *indent)
     cli_json_string(out, info->name);
     g_string_append(out, ", \"path\": ");
     cli_json_string(out, info->origin);
+    const int channels = cam_model_input_channels(model);
     g_string_append_printf(out,
-                           ",\n%s \"input\": {\"channels\": %d, \"height\": %d, \"width\": %d},"
-                           "\n%s \"classes\": [",
-                           indent, cam_model_input_channels(model), cam_model_input_height(model),
-                           cam_model_input_width(model), indent);
+                           ",\n%s \"input\": {\"channels\": %d, \"height\": %d, \"width\": %d, "
+                           "\"scale\": ",
+                           indent, channels, cam_model_input_height(model),
+                           cam_model_input_width(model));
+    cli_json_float(out, info->input_scale);
+    for (int k = 0; k < 2; k++) {
+        g_string_append(out, k ? ", \"std\": [" : ", \"mean\": [");
+        for (int c = 0; c < channels && c < 4; c++) {
+            if (c) g_string_append(out, ", ");
+            cli_json_float(out, k ? info->input_std[c] : info->input_mean[c]);
+        }
+        g_string_append(out, "]");
+    }
+    g_string_append(out, ", \"channel_order\": ");
+    cli_json_string(out, cam_channel_order_name(info->channel_order));
+    g_string_append(out, ", \"resize_policy\": ");
+    cli_json_string(out, cam_aspect_name(info->resize_policy));
+    g_string_append_printf(out, ", \"resize\": %d, \"interpolation\": ", info->resize_size);
+    cli_json_string(out, cam_resample_name(info->interpolation));
+    /* what the metadata did not say (the engine's defaults were used) */
+    static const struct { unsigned bit; const char *name; } assumed[] = {
+        {CAM_ASSUMED_SCALE, "scale"}, {CAM_ASSUMED_MEAN_STD, "mean_std"},
+        {CAM_ASSUMED_CHANNEL_ORDER, "channel_order"}, {CAM_ASSUMED_RESIZE_POLICY, "resize_policy"}};
+    g_string_append(out, ", \"assumed\": [");
+    gboolean first = TRUE;
+    for (size_t i = 0; i < G_N_ELEMENTS(assumed); i++) {
+        if (!(info->input_assumed & assumed[i].bit)) continue;
+        if (!first) g_string_append(out, ", ");
+        cli_json_string(out, assumed[i].name);
+        first = FALSE;
+    }
+    g_string_append_printf(out, "]},\n%s \"classes\": [", indent);
     for (int c = 0; c < cam_model_n_classes(model); c++) {
         if (c) g_string_append(out, ", ");
         cli_json_string(out, cam_model_class_label(model, c));

@@ -9,6 +9,7 @@
  * index, so the output does not depend on the number of jobs.
  */
 #include "cam-heatmap.h"
+#include "cam-cli-metadata.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -161,7 +162,8 @@ static const GOptionEntry main_entries[] = {
     {"alpha-from-map", 0, 0, G_OPTION_ARG_NONE, &opt_alpha_from_map,
      "Per-pixel opacity alpha * map value, so cold regions stay clear", NULL},
     {"aspect", 0, 0, G_OPTION_ARG_STRING, &opt_aspect,
-     "How the image is fitted to the model's input: stretch, crop or pad (default: stretch)",
+     "How the image is fitted to the model's input: stretch, crop or pad (default: the "
+     "model's resize policy, else stretch)",
      "MODE"},
     {"invert", 0, 0, G_OPTION_ARG_STRING, &opt_invert,
      "Invert the colours for models trained on light objects on black: auto (judged from the "
@@ -689,7 +691,7 @@ static int parse_image_settings(const cam_model *model, cam_explain_options *exp
     if (opt_heatmap && opt_blend) return usage_error("--heatmap and --blend exclude each other");
     render->output_kind = opt_heatmap ? CAM_OUTPUT_HEATMAP : CAM_OUTPUT_BLEND;
     render->alpha_from_map = opt_alpha_from_map;
-    *preprocess = cam_preprocess_options_default();
+    *preprocess = cam_preprocess_options_for_model(model);
     if (opt_aspect && cam_aspect_from_name(opt_aspect, &preprocess->aspect, &err) != CAM_OK)
         return usage_error("--aspect: %s", err.message);
     if (opt_invert && cam_invert_from_name(opt_invert, &preprocess->invert, &err) != CAM_OK)
@@ -874,6 +876,11 @@ static int run_gallery(int n_inputs, int jobs)
 /* main                                                                     */
 /* ------------------------------------------------------------------------ */
 
+static cli_model_flags model_flags;
+
+/* Loads the model, with the model-describing flags (--labels, --mean, ...) applied
+ * as metadata over the file's; prints the engine's notice about assumed
+ * preprocessing once, on stderr. */
 static int load_model(const char *name, cam_model **model)
 {
     cam_error err = {0};
@@ -881,6 +888,34 @@ static int load_model(const char *name, cam_model **model)
         fprintf(stderr, "%s: cannot load model %s: %s\n", PROGRAM, name, err.message);
         return CLI_EXIT_MODEL;
     }
+    cli_edits edits;
+    cli_edits_init(&edits);
+    GError *error = NULL;
+    int rc = CLI_EXIT_OK;
+    if (!cli_model_flags_to_edits(&model_flags, *model, &edits, &error)) {
+        rc = usage_error("%s", error->message);
+        g_error_free(error);
+    } else if (cli_edits_count(&edits) > 0) {
+        cam_model *edited = NULL;
+        if (cam_model_load_with_metadata(name, (const char *const *) edits.keys->pdata,
+                                         (const char *const *) edits.values->pdata,
+                                         cli_edits_count(&edits), &edited, &err) != CAM_OK) {
+            char *msg = cli_edits_describe_error(&edits, err.message);
+            rc = usage_error("%s", msg);
+            g_free(msg);
+        } else {
+            cam_model_free(*model);
+            *model = edited;
+        }
+    }
+    cli_edits_clear(&edits);
+    if (rc != CLI_EXIT_OK) {
+        cam_model_free(*model);
+        *model = NULL;
+        return rc;
+    }
+    const char *notice = cam_model_get_info(*model)->input_notice;
+    if (notice && *notice) fprintf(stderr, "%s: notice: %s\n", PROGRAM, notice);
     return CLI_EXIT_OK;
 }
 
@@ -904,6 +939,11 @@ static int cli_main(int argc, char **argv)
                                                NULL);
     g_option_group_add_entries(gallery, gallery_entries);
     g_option_context_add_group(ctx, gallery);
+    GOptionGroup *describe = g_option_group_new(
+        "model", "Model description options (override the model's metadata; see cam-model):",
+        "Show the options that describe the model's input and labels", NULL, NULL);
+    g_option_group_add_entries(describe, cli_model_flag_entries(&model_flags, FALSE));
+    g_option_context_add_group(ctx, describe);
     g_option_context_set_help_enabled(ctx, TRUE);
 
     cli_output_install_signal_handlers();

@@ -23,10 +23,15 @@
  *  1. Region. STRETCH (default, the tutorials' behaviour): the whole image is
  *     resized to the input size, ignoring the aspect ratio. CROP: the largest
  *     centred rectangle of the input's aspect ratio (integer pixels, offsets
- *     rounded down) is cut out and resized. PAD: the whole image is resized
+ *     rounded down) is cut out and resized; or, when the spec has a resize
+ *     size S (cam.input.resize), torchvision's Resize(S) + CenterCrop(H, W):
+ *     the image is resized so that its shorter side is S and the longer
+ *     int(S * long / short) (Python's truncation), then the centre H x W is
+ *     taken, offsets int(round((size - crop) / 2)) with Python's round (half
+ *     to even). PAD: the whole image is resized
  *     to fit inside the input keeping its aspect ratio (size rounded to the
  *     nearest pixel, at least 1), centred (offsets rounded down); the rest of
- *     the input is background.
+ *     the input is background (letterbox).
  *  2. Colour. 1-channel models get luminance Y = 0.299 R + 0.587 G + 0.114 B
  *     (Rec. 601 on the non-linear values, as PIL convert("L") and OpenCV do);
  *     3-channel models get RGB, a gray image replicated into R=G=B.
@@ -40,13 +45,26 @@
  *     background: v' = a v + (1 - a) b, b = 0 for BLACK and NONE, 1 for WHITE,
  *     so a transparent part of the image looks like the training background
  *     whether or not the colours were inverted. PAD fills with b too.
- *  5. Resampling, separably per axis: an axis that shrinks uses area
+ *  5. Resampling, separably per axis (spec.resample, cam.input.interpolation):
+ *     CAM_RESAMPLE_AREA (default): an axis that shrinks uses area
  *     averaging (each output pixel is the coverage-weighted mean of the source
  *     pixels under it, as OpenCV INTER_AREA / PIL BOX: antialiased); an axis
  *     that grows uses bilinear interpolation with pixel-centre alignment
  *     (torch interpolate align_corners=False); an equal axis is copied.
+ *     CAM_RESAMPLE_BILINEAR / _BICUBIC: exactly
+ *     torchvision.transforms.v2.functional.resize(float tensor, antialias=True)
+ *     (= torch interpolate(mode='bilinear'|'bicubic', antialias=True,
+ *     align_corners=False)): output pixel o centred at c = (o + 0.5) * s,
+ *     s = in / out, reads the source pixels i with |i + 0.5 - c| < support,
+ *     weighted by the filter (triangle; cubic with a = -0.5) of
+ *     (i + 0.5 - c) / max(s, 1), the weights normalised to sum 1, support =
+ *     max(s, 1) (bicubic: 2 max(s, 1)). For downscaling this is PIL's
+ *     antialiased filter; torchvision on a uint8 tensor or a PIL image gives
+ *     the same values rounded to 8 bits after the resize (up to 0.5/255 apart).
  *  6. Scaling: input[c] = (v' * 255 * scale - mean[c]) / std[c] with scale,
- *     mean, std from the model's metadata (cam.input.scale/mean/std).
+ *     mean, std from the model's metadata (cam.input.scale/mean/std), the
+ *     channels in the model's order (spec.channel_order: BGR puts blue in
+ *     plane 0, and mean[0], std[0] are blue's).
  *  The result is C x H x W float32 (planar, NCHW for one image), ready for
  *  cam_forward / cam_explain.
  *
@@ -101,10 +119,14 @@
  * PLACING THE MAP (aspect modes other than STRETCH)
  *  The map covers the model's whole input. cam_preprocess fills a
  *  cam_preprocess_info: source_rect is the part of the image the model saw
- *  (the whole image for STRETCH and PAD, the crop for CROP) and content_rect
- *  where that part lies in the input (the whole input except for PAD).
+ *  (the whole image for STRETCH and PAD, the crop for CROP: with a resize
+ *  size, the pixels whose centres lie inside the crop) and content_rect
+ *  where that part lies in the input (the whole input except for PAD);
+ *  content_window is the same in exact (fractional) input pixels. The pad
+ *  of PAD is dropped; outside source_rect there is no heatmap (a CROP's
+ *  heatmap leaves the rest of the image transparent).
  *  Render a heatmap of source_rect's size, with options.window set by
- *  cam_preprocess_info_map_window() (the content rectangle in map units),
+ *  cam_preprocess_info_map_window() (the content window in map units),
  *  and put it at source_rect's offset in the image:
  *
  *      cam_render_options ro = cam_render_options_default();
@@ -192,12 +214,7 @@ typedef struct cam_window {
 /* Preprocessing                                                            */
 /* ------------------------------------------------------------------------ */
 
-typedef enum cam_aspect {
-    CAM_ASPECT_STRETCH = 0, /* resize the whole image to the input, ignoring aspect (tutorials) */
-    CAM_ASPECT_CROP,        /* centre crop to the input's aspect, then resize */
-    CAM_ASPECT_PAD,         /* fit inside the input, fill the rest with the background */
-    CAM_ASPECT_COUNT
-} cam_aspect;
+/* cam_aspect (stretch, crop, pad) is declared in camengine.h (cam_model_info uses it). */
 
 /* Names: "stretch", "crop", "pad". Every cam_X_name / cam_X_from_name pair of
  * this header follows camengine.h's CONVENTIONS: the canonical lower-case name
@@ -234,6 +251,8 @@ typedef struct cam_preprocess_info {
     cam_rect content_rect; /* where it lies in the model input (input pixels) */
     int input_width, input_height;
     float border_luminance;/* mean luminance of the border ring (-1 if fully transparent) */
+    cam_window content_window; /* source_rect's edges in input pixels, exactly (content_rect
+                                  unless a resize size made them fractional) */
 } cam_preprocess_info;
 
 /* The model-dependent part of preprocessing, as plain values. */
@@ -244,6 +263,10 @@ typedef struct cam_input_spec {
     float mean[4];         /* per channel, subtracted after scaling */
     float std[4];          /* per channel, divided after the mean; nonzero */
     cam_background background;
+    cam_channel_order channel_order; /* order of a 3-channel input (default rgb) */
+    cam_resample resample; /* the resampling filter (default area) */
+    int resize;            /* for CROP: the shorter side before the centre crop; 0 = none.
+                              At least width and height. */
 } cam_input_spec;
 
 /* The spec of a loaded model (input shape and cam_model_info). Fails with
@@ -251,8 +274,13 @@ typedef struct cam_input_spec {
 CAM_API cam_status cam_input_spec_from_model(const cam_model *model, cam_input_spec *out,
                                              cam_error *err);
 
+/* cam_preprocess_options_default() with the model's resize policy
+ * (cam.input.resize-policy) as aspect: what cam_preprocess uses for NULL options. */
+CAM_API cam_preprocess_options cam_preprocess_options_for_model(const cam_model *model);
+
 /* Preprocess an image for a model: writes cam_model_input_size(model) floats
- * (C x H x W) to input_out. opt NULL = defaults; an opt whose size is too small
+ * (C x H x W) to input_out. opt NULL = cam_preprocess_options_for_model(model);
+ * an opt whose size is too small
  * (not made by cam_preprocess_options_default) is CAM_ERROR_INVALID_ARGUMENT;
  * info_out may be NULL. */
 CAM_API cam_status cam_preprocess(const cam_model *model, const cam_image *img,
@@ -265,8 +293,9 @@ CAM_API cam_status cam_preprocess_spec(const cam_input_spec *spec, const cam_ima
                                        const cam_preprocess_options *opt, float *input_out,
                                        cam_preprocess_info *info_out, cam_error *err);
 
-/* The content rectangle of `info`, in the coordinates of a map_w x map_h map
- * that covers the whole model input: the window to render for source_rect. */
+/* The content window of `info` (content_rect for an info whose content_window
+ * is empty), in the coordinates of a map_w x map_h map that covers the whole
+ * model input: the window to render for source_rect. */
 CAM_API cam_status cam_preprocess_info_map_window(const cam_preprocess_info *info, int map_w,
                                                   int map_h, cam_window *window_out,
                                                   cam_error *err);

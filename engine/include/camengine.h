@@ -74,12 +74,36 @@
  *  cam.input.std           per-channel std after mean             "1.0"
  *  cam.input.background    training background: none|black|white  "black"
  *  cam.input.description   free text ("28x28 grayscale, light object on black")
+ *  cam.input.channel-order rgb|bgr: the order of the input's 3 channels (Caffe-   "bgr"
+ *                          converted models want BGR); mean and std are given
+ *                          in this order too (default rgb)
+ *  cam.input.resize-policy how an image is fitted to the input:           "crop"
+ *                          stretch|crop|pad (default stretch; see
+ *                          cam_preprocess in camengine-render.h)
+ *  cam.input.resize        for crop: the shorter side the image is resized to  "256"
+ *                          before the centre crop to the input size, as
+ *                          torchvision's Resize(256) + CenterCrop(224); at least
+ *                          the input's height and width; needs resize-policy
+ *                          crop (default: none, the largest centred rectangle
+ *                          of the input's aspect)
+ *  cam.input.crop          the centre crop, "224" or "HxW": only checked      "224"
+ *                          against the input size (torchvision's crop_size)
+ *  cam.input.interpolation area|bilinear|bicubic (default area; see          "bilinear"
+ *                          cam_resample)
+ *  cam.input.layout        nchw|nhwc: informative; an NHWC input is read through
+ *                          its Transpose (see cam_model_load); a value that
+ *                          contradicts the graph fails the load
  *  cam.default.method      cam|grad-cam|grad-cam-tutorial
  *  cam.default.layer       tensor name of the default explanation layer
  *  cam.display.alpha       heatmap opacity 0..1                    "0.5"
  *  cam.display.colormap    colormap name, or "greens-reds"         "jet"
  *  cam.display.threshold   probability threshold of greens-reds   "0.95"
  *  cam.provenance.*        free text (dataset checksum, epochs, accuracy, command)
+ *  Without cam.input.scale, mean and std the input is assumed to be pixels / 255,
+ *  RGB, stretched (cam_model_info.input_assumed and .input_notice say so). The
+ *  cam-model tool writes these keys into a copy of any ONNX file
+ *  (cam_model_file_set_metadata); weights/import-torchvision.py writes them for
+ *  torchvision's classifiers.
  *  Unknown keys are kept and readable with cam_model_get_metadata().
  */
 #ifndef CAMENGINE_H
@@ -151,6 +175,50 @@ typedef enum cam_background {
     CAM_BACKGROUND_COUNT
 } cam_background;
 
+/* The order of the 3 channels of an RGB model's input. */
+typedef enum cam_channel_order {
+    CAM_CHANNEL_ORDER_RGB = 0,
+    CAM_CHANNEL_ORDER_BGR,       /* Caffe-converted models */
+    CAM_CHANNEL_ORDER_COUNT
+} cam_channel_order;
+
+/* Names: "rgb", "bgr" (see CONVENTIONS). */
+CAM_API const char *cam_channel_order_name(cam_channel_order order);
+CAM_API cam_status cam_channel_order_from_name(const char *name, cam_channel_order *out,
+                                               cam_error *err);
+
+/* How an image is fitted to the model's input (cam_preprocess, camengine-render.h). */
+typedef enum cam_aspect {
+    CAM_ASPECT_STRETCH = 0, /* resize the whole image to the input, ignoring aspect (tutorials) */
+    CAM_ASPECT_CROP,        /* centre crop to the input's aspect (after resizing the shorter side
+                               to cam_model_info.resize_size when the model sets one), then resize */
+    CAM_ASPECT_PAD,         /* fit inside the input, fill the rest with the background (letterbox) */
+    CAM_ASPECT_COUNT
+} cam_aspect;
+
+/* The resampling filter of preprocessing (image -> input size). */
+typedef enum cam_resample {
+    CAM_RESAMPLE_AREA = 0,  /* area averaging when an axis shrinks (OpenCV INTER_AREA, PIL BOX),
+                               bilinear when it grows (the bundled models' training pipeline) */
+    CAM_RESAMPLE_BILINEAR,  /* torchvision.transforms.v2.functional.resize of a float tensor,
+                               InterpolationMode.BILINEAR, antialias=True (triangle filter
+                               widened by the scale when shrinking, as PIL's bilinear) */
+    CAM_RESAMPLE_BICUBIC,   /* the same with InterpolationMode.BICUBIC (cubic a = -0.5) */
+    CAM_RESAMPLE_COUNT
+} cam_resample;
+
+/* Names: "area", "bilinear", "bicubic" (see CONVENTIONS). */
+CAM_API const char *cam_resample_name(cam_resample resample);
+CAM_API cam_status cam_resample_from_name(const char *name, cam_resample *out, cam_error *err);
+
+/* Bits of cam_model_info.input_assumed: what the metadata did not say. */
+enum {
+    CAM_ASSUMED_SCALE = 1 << 0,         /* no cam.input.scale: 1/255 */
+    CAM_ASSUMED_MEAN_STD = 1 << 1,      /* no cam.input.mean nor cam.input.std: 0 and 1 */
+    CAM_ASSUMED_CHANNEL_ORDER = 1 << 2, /* no cam.input.channel-order (3-channel input): rgb */
+    CAM_ASSUMED_RESIZE_POLICY = 1 << 3, /* no cam.input.resize-policy: stretch */
+};
+
 typedef enum cam_method {
     CAM_METHOD_CAM = 0,          /* Zhou et al. 2016: sum_k W[k,c] A_k (needs conv -> GAP -> dense) */
     CAM_METHOD_GRAD_CAM,         /* Selvaraju et al. 2017: ReLU(sum_k mean(dy_c/dA_k) A_k), y_c = logit */
@@ -205,6 +273,14 @@ CAM_API cam_status cam_model_load(const char *name_or_path, cam_model **out, cam
 /* Load from bytes already in memory; `origin` names them in error messages. */
 CAM_API cam_status cam_model_load_memory(const void *data, size_t size, const char *origin,
                                          cam_model **out, cam_error *err);
+/* Load with metadata overridden, as if the file's metadata_props said so (the
+ * file is not touched): for each i < n, key keys[i] set to values[i], or removed
+ * when values[i] is NULL. Command-line flags use it (cam-heatmap --labels, --mean,
+ * ...). Values are checked as at any load (CAM_ERROR_INVALID_MODEL naming the key). */
+CAM_API cam_status cam_model_load_with_metadata(const char *name_or_path,
+                                                const char *const *keys,
+                                                const char *const *values, int n,
+                                                cam_model **out, cam_error *err);
 /* Resolve a name to the path cam_model_load would open (malloc'ed; free()). */
 CAM_API cam_status cam_model_find(const char *name_or_path, char **path_out, cam_error *err);
 CAM_API void cam_model_free(cam_model *model);
@@ -226,6 +302,16 @@ CAM_API const char *cam_model_class_label(const cam_model *model, int class_inde
 CAM_API cam_status cam_model_find_class(const cam_model *model, const char *index_or_label,
                                         int *class_index, cam_error *err);
 
+/* Class labels for a model's metadata (cam.labels) from `name_or_path`: a text
+ * file with one label per line (UTF-8; \n or \r\n line ends, a final newline
+ * allowed, no empty line), or the name of a set shipped with gimp-cam:
+ * "imagenet", the 1000 ImageNet-1k classes in torchvision's order
+ * (<datadir>/gimp-cam/labels/imagenet.txt). A name without '/' that is not an
+ * existing file is taken as a set's name. Stores the labels joined by '\n'
+ * (malloc'ed; free()) and their count. Errors name the file and the line. */
+CAM_API cam_status cam_labels_read(const char *name_or_path, char **labels_out, int *count_out,
+                                   cam_error *err);
+
 /* Everything the metadata says (or the defaults). Strings live as long as the model. */
 typedef struct cam_model_info {
     const char *name;            /* "fashion-mnist"; metadata "cam.name", else file name stem */
@@ -244,11 +330,33 @@ typedef struct cam_model_info {
     float default_alpha;         /* "cam.display.alpha" (default 0.5) */
     const char *default_colormap;/* "cam.display.colormap": a colormap name or "greens-reds" (default "jet") */
     float colormap_threshold;    /* "cam.display.threshold" for greens-reds (default 0.95) */
+    /* input description, continued (fields are only ever added here, at the end) */
+    cam_channel_order channel_order; /* "cam.input.channel-order" (default rgb) */
+    cam_aspect resize_policy;    /* "cam.input.resize-policy" (default stretch) */
+    int resize_size;             /* "cam.input.resize": the shorter side before a centre crop,
+                                    0 = none (crop the largest centred rectangle) */
+    cam_resample interpolation;  /* "cam.input.interpolation" (default area) */
+    unsigned input_assumed;      /* CAM_ASSUMED_* bits: 0 when the metadata describes the
+                                    input (scale, mean/std, channel order, resize policy) */
+    const char *input_notice;    /* "" when the metadata has any cam.input.scale, mean or std
+                                    key, else one line saying what was assumed ("no
+                                    preprocessing metadata: assumed ..."), for programs to
+                                    show once */
+    int input_nhwc;              /* 1 when the graph's input is N x H x W x C, read through
+                                    its Transpose ("cam.input.layout" may say nhwc) */
+    const char *input_name;      /* the graph's image input, as named in the file */
+    const char *output_name;     /* the graph output used (its first): the class scores */
+    const char *logits_name;     /* the logits (the Softmax's input when the graph ends
+                                    with one, else output_name) */
 } cam_model_info;
 
 CAM_API const cam_model_info *cam_model_get_info(const cam_model *model);
-/* Any metadata_props value by key, or NULL. */
+/* Any metadata_props value by key, or NULL (the first entry when a key repeats). */
 CAM_API const char *cam_model_get_metadata(const cam_model *model, const char *key);
+/* The metadata_props entries in file order: their number, and the key of entry
+ * `index` (NULL out of range). */
+CAM_API int cam_model_n_metadata(const cam_model *model);
+CAM_API const char *cam_model_metadata_key(const cam_model *model, int index);
 
 /* Explanation layers: the tensors a map can be computed on, in run order: every
  * tensor computed from the image from which a gradient reaches the logits and
@@ -280,6 +388,38 @@ CAM_API const char *cam_model_auto_layer(const cam_model *model);
  * constant weights -> logits (-> Softmax)? Then the map of class c is
  * sum_k W[k,c] A_k over A's channels k. */
 CAM_API int cam_model_supports_cam(const cam_model *model);
+
+/* ------------------------------------------------------------------------ */
+/* Model files: writing gimp-cam's metadata into any ONNX file              */
+/* ------------------------------------------------------------------------ */
+
+/* The ONNX bytes `data` with ModelProto.metadata_props edited at the protobuf
+ * wire level: for each i < n, the entry with key keys[i] gets values[i] (NULL:
+ * the entry is removed; the last edit of a key wins). Every other byte of the
+ * file is kept as it is and in its order (graph, weights, opsets, unknown
+ * fields); the entries of other keys are kept too; an edited key's entry takes
+ * the place of its first old entry (later duplicates are dropped), a new key is
+ * appended at the end. Stores a malloc'ed buffer in *out (free() it) and its
+ * size in *out_size. Errors: bytes that are not well-formed protobuf
+ * (CAM_ERROR_PARSE, naming `origin`), a NULL or empty key
+ * (CAM_ERROR_INVALID_ARGUMENT). Values are not checked here (see below). */
+CAM_API cam_status cam_model_edit_metadata(const void *data, size_t size, const char *origin,
+                                           const char *const *keys,
+                                           const char *const *values, int n, void **out,
+                                           size_t *out_size, cam_error *err);
+
+/* Writes the ONNX file `path` to `out_path` (which may be `path`) with its
+ * metadata edited as cam_model_edit_metadata. The result is loaded first, so a
+ * value the loader refuses (an unknown colormap, a layer one cannot explain, a
+ * mean with the wrong number of channels, labels that do not match the classes:
+ * CAM_ERROR_INVALID_MODEL naming the key) leaves out_path untouched. The file is
+ * written to a temporary file in out_path's folder and renamed over out_path
+ * only when complete (mode: out_path's if it exists, else path's): never half a
+ * file. I/O errors name the file. */
+CAM_API cam_status cam_model_file_set_metadata(const char *path, const char *out_path,
+                                               const char *const *keys,
+                                               const char *const *values, int n,
+                                               cam_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Inference                                                                */

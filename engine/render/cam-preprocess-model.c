@@ -25,7 +25,19 @@ cam_status cam_input_spec_from_model(const cam_model *model, cam_input_spec *out
         out->std[c] = info ? info->input_std[c] : 1.0f;
     }
     out->background = info ? info->background : CAM_BACKGROUND_NONE;
+    out->channel_order = info ? info->channel_order : CAM_CHANNEL_ORDER_RGB;
+    out->resample = info ? info->interpolation : CAM_RESAMPLE_AREA;
+    out->resize = info ? info->resize_size : 0;
     return CAM_OK;
+}
+
+cam_preprocess_options cam_preprocess_options_for_model(const cam_model *model)
+{
+    cam_preprocess_options o = cam_preprocess_options_default();
+    const cam_model_info *info = model ? cam_model_get_info(model) : NULL;
+    if (info)
+        o.aspect = info->resize_policy;
+    return o;
 }
 
 cam_status cam_preprocess(const cam_model *model, const cam_image *img,
@@ -40,7 +52,8 @@ cam_status cam_preprocess(const cam_model *model, const cam_image *img,
     cam_status st = cam_input_spec_from_model(model, &spec, err);
     if (st != CAM_OK)
         return st;
-    return cam_preprocess_spec(&spec, img, opt, input_out, info_out, err);
+    cam_preprocess_options model_opt = cam_preprocess_options_for_model(model);
+    return cam_preprocess_spec(&spec, img, opt ? opt : &model_opt, input_out, info_out, err);
 }
 
 cam_render_options cam_render_options_for_model(const cam_model *model, cam_method method,

@@ -12,23 +12,7 @@
 
 #define CAM_PREPROCESS_MAX_INPUT (1 << 16)
 
-static const char *const aspect_names[CAM_ASPECT_COUNT] = {"stretch", "crop", "pad"};
 static const char *const invert_names[CAM_INVERT_COUNT] = {"auto", "off", "on"};
-
-const char *cam_aspect_name(cam_aspect aspect)
-{
-    return (unsigned)aspect < CAM_ASPECT_COUNT ? aspect_names[aspect] : NULL;
-}
-
-cam_status cam_aspect_from_name(const char *name, cam_aspect *out, cam_error *err)
-{
-    int v = 0;
-    cam_status st = cam_enum_from_name("cam_aspect_from_name", "aspect mode", aspect_names,
-                                       CAM_ASPECT_COUNT, name, out ? &v : NULL, err);
-    if (st == CAM_OK)
-        *out = (cam_aspect)v;
-    return st;
-}
 
 const char *cam_invert_name(cam_invert invert)
 {
@@ -133,12 +117,67 @@ static long long round_div(long long a, long long b)
     return (a + b / 2) / b;
 }
 
+/* Where the pixels go. The image's `read` rectangle is resampled to `resized`
+ * samples per axis, of which the `content` rectangle of the input keeps
+ * resized_x0 .. resized_x0 + content.width - 1 (a centre crop; 0 and the whole
+ * resized size otherwise). `source` is the part of the image the heatmap covers
+ * and `window` where its edges lie in the input, in input pixels. */
+typedef struct layout {
+    cam_rect read, source, content;
+    int resized_w, resized_h, resized_x0, resized_y0;
+    cam_window window;
+} layout;
+
+/* Python's int(round(x / 2)) for a whole x >= 0 (round half to even). */
+static int python_round_half(int x)
+{
+    int k = x / 2;
+    return (x % 2 == 0 || k % 2 == 0) ? k : k + 1;
+}
+
+/* First and one-past-last image pixel whose centre lies in [lo, hi) (image units). */
+static void pixels_centred_in(double lo, double hi, int n, int *first, int *count)
+{
+    int a = (int)ceil(lo - 0.5), b = (int)ceil(hi - 0.5);
+    a = a < 0 ? 0 : a > n - 1 ? n - 1 : a;
+    b = b > n ? n : b;
+    if (b <= a)
+        b = a + 1;
+    *first = a;
+    *count = b - a;
+}
+
 static void geometry(const cam_input_spec *spec, const cam_image *img, cam_aspect aspect,
-                     cam_rect *source, cam_rect *content)
+                     layout *l)
 {
     const long long iw = img->width, ih = img->height, W = spec->width, H = spec->height;
+    cam_rect *source = &l->source, *content = &l->content;
     *source = (cam_rect){0, 0, img->width, img->height};
     *content = (cam_rect){0, 0, spec->width, spec->height};
+    if (aspect == CAM_ASPECT_CROP && spec->resize > 0) {
+        /* torchvision: Resize(S) (shorter side S, longer int(S * long / short)), then
+         * CenterCrop(H, W) */
+        const long long S = spec->resize;
+        if (iw <= ih) {
+            l->resized_w = (int)S;
+            l->resized_h = (int)((double)(S * ih) / (double)iw);
+        } else {
+            l->resized_h = (int)S;
+            l->resized_w = (int)((double)(S * iw) / (double)ih);
+        }
+        l->resized_x0 = python_round_half(l->resized_w - (int)W);
+        l->resized_y0 = python_round_half(l->resized_h - (int)H);
+        l->read = *source;
+        const double sx = (double)iw / l->resized_w, sy = (double)ih / l->resized_h;
+        pixels_centred_in(l->resized_x0 * sx, (l->resized_x0 + W) * sx, img->width, &source->x,
+                          &source->width);
+        pixels_centred_in(l->resized_y0 * sy, (l->resized_y0 + H) * sy, img->height, &source->y,
+                          &source->height);
+        l->window = (cam_window){(float)(source->x / sx - l->resized_x0),
+                                 (float)(source->y / sy - l->resized_y0),
+                                 (float)(source->width / sx), (float)(source->height / sy)};
+        return;
+    }
     if (aspect == CAM_ASPECT_CROP) {
         if (iw * H > ih * W) { /* wider than the input: cut the sides */
             long long w = round_div(ih * W, H);
@@ -164,6 +203,12 @@ static void geometry(const cam_input_spec *spec, const cam_image *img, cam_aspec
             content->x = (int)((W - w) / 2);
         }
     }
+    l->read = *source;
+    l->resized_w = content->width;
+    l->resized_h = content->height;
+    l->resized_x0 = l->resized_y0 = 0;
+    l->window = (cam_window){(float)content->x, (float)content->y, (float)content->width,
+                             (float)content->height};
 }
 
 /* ------------------------------------------------------------------------ */
@@ -194,6 +239,17 @@ static cam_status check_spec(const cam_input_spec *spec, cam_error *err)
     if ((unsigned)spec->background >= CAM_BACKGROUND_COUNT)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "preprocess: invalid background %d",
                              (int)spec->background);
+    if ((unsigned)spec->channel_order >= CAM_CHANNEL_ORDER_COUNT ||
+        (unsigned)spec->resample >= CAM_RESAMPLE_COUNT)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "preprocess: invalid channel order %d or resampling %d",
+                             (int)spec->channel_order, (int)spec->resample);
+    if (spec->resize != 0 && (spec->resize < spec->width || spec->resize < spec->height ||
+                              spec->resize > CAM_PREPROCESS_MAX_INPUT))
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "preprocess: resize size %d is smaller than the input %dx%d (or "
+                             "above %d)", spec->resize, spec->width, spec->height,
+                             CAM_PREPROCESS_MAX_INPUT);
     return CAM_OK;
 }
 
@@ -262,8 +318,9 @@ cam_status cam_preprocess_spec(const cam_input_spec *spec, const cam_image *img,
                              (int)opt.aspect, (int)opt.invert);
 
     const int C = spec->channels, W = spec->width, H = spec->height;
-    cam_rect src, content;
-    geometry(spec, img, opt.aspect, &src, &content);
+    layout lay;
+    geometry(spec, img, opt.aspect, &lay);
+    const cam_rect src = lay.read, content = lay.content;
 
     for (int y = 0; y < src.height; y++) {
         const void *row = (const char *)img->pixels + img->stride * (size_t)(src.y + y);
@@ -272,7 +329,7 @@ cam_status cam_preprocess_spec(const cam_input_spec *spec, const cam_image *img,
     }
 
     /* Inversion. */
-    const float border = border_luminance(img, src);
+    const float border = border_luminance(img, lay.source);
     int inverted = 0;
     if (opt.invert == CAM_INVERT_ON)
         inverted = 1;
@@ -286,8 +343,10 @@ cam_status cam_preprocess_spec(const cam_input_spec *spec, const cam_image *img,
     cam_axis_weights cols = {0}, rows = {0};
     int *row_start = NULL, *row_out = NULL;
     float *row_weight = NULL, *acc = NULL, *line = NULL, *hline = NULL;
-    if ((st = cam_axis_weights_resize(&cols, src.width, content.width, err)) != CAM_OK ||
-        (st = cam_axis_weights_resize(&rows, src.height, content.height, err)) != CAM_OK)
+    if ((st = cam_axis_weights_resample(&cols, spec->resample, src.width, lay.resized_w,
+                                        lay.resized_x0, content.width, err)) != CAM_OK ||
+        (st = cam_axis_weights_resample(&rows, spec->resample, src.height, lay.resized_h,
+                                        lay.resized_y0, content.height, err)) != CAM_OK)
         goto done;
     /* Invert the row weights: for each source row, the output rows it feeds. */
     const size_t n_taps = (size_t)rows.n_out * rows.taps;
@@ -394,10 +453,12 @@ cam_status cam_preprocess_spec(const cam_input_spec *spec, const cam_image *img,
         }
     }
 
-    /* Place in the input, fill the rest with the background, scale. */
+    /* Place in the input (plane c of the model's channel order holds colour k),
+     * fill the rest with the background, scale. */
     for (int c = 0; c < C; c++) {
         const float mul = 255.0f * spec->scale / spec->std[c];
         const float add = -spec->mean[c] / spec->std[c];
+        const int k = (C == 3 && spec->channel_order == CAM_CHANNEL_ORDER_BGR) ? 2 - c : c;
         float *plane = input_out + (size_t)c * W * H;
         const float fill = bg * mul + add;
         for (int y = 0; y < H; y++) {
@@ -405,7 +466,7 @@ cam_status cam_preprocess_spec(const cam_input_spec *spec, const cam_image *img,
             const int in_rows = y >= content.y && y < content.y + content.height;
             for (int x = 0; x < W; x++) {
                 if (in_rows && x >= content.x && x < content.x + content.width) {
-                    float v = acc[((size_t)c * content.height + (y - content.y)) * content.width +
+                    float v = acc[((size_t)k * content.height + (y - content.y)) * content.width +
                                   (x - content.x)];
                     o[x] = v * mul + add;
                 } else {
@@ -416,8 +477,9 @@ cam_status cam_preprocess_spec(const cam_input_spec *spec, const cam_image *img,
     }
     if (info_out) {
         info_out->inverted = inverted;
-        info_out->source_rect = src;
+        info_out->source_rect = lay.source;
         info_out->content_rect = content;
+        info_out->content_window = lay.window;
         info_out->input_width = W;
         info_out->input_height = H;
         info_out->border_luminance = border;
@@ -446,9 +508,14 @@ cam_status cam_preprocess_info_map_window(const cam_preprocess_info *info, int m
                              "cam_preprocess_info_map_window: map %dx%d, input %dx%d", map_w,
                              map_h, info->input_width, info->input_height);
     const double sx = (double)map_w / info->input_width, sy = (double)map_h / info->input_height;
-    window_out->x = (float)(info->content_rect.x * sx);
-    window_out->y = (float)(info->content_rect.y * sy);
-    window_out->width = (float)(info->content_rect.width * sx);
-    window_out->height = (float)(info->content_rect.height * sy);
+    /* content_window when set (an info filled by this library), else content_rect */
+    cam_window cw = info->content_window;
+    if (!(cw.width > 0.0f && cw.height > 0.0f))
+        cw = (cam_window){(float)info->content_rect.x, (float)info->content_rect.y,
+                          (float)info->content_rect.width, (float)info->content_rect.height};
+    window_out->x = (float)(cw.x * sx);
+    window_out->y = (float)(cw.y * sy);
+    window_out->width = (float)(cw.width * sx);
+    window_out->height = (float)(cw.height * sy);
     return CAM_OK;
 }

@@ -30,6 +30,13 @@ cam_status cam_axis_weights_interpolate(cam_axis_weights *w, cam_upsample mode, 
  * and a valid index. */
 cam_status cam_axis_weights_resize(cam_axis_weights *w, int n_in, int n_out, cam_error *err);
 
+/* Resizing n_in samples to n_resized with a preprocessing filter, keeping the
+ * outputs first .. first + n_out - 1 (a crop of the resized axis): AREA as
+ * cam_axis_weights_resize, BILINEAR / BICUBIC as torch interpolate with
+ * antialias=True (camengine-render.h, PREPROCESSING step 5). */
+cam_status cam_axis_weights_resample(cam_axis_weights *w, cam_resample mode, int n_in,
+                                     int n_resized, int first, int n_out, cam_error *err);
+
 void cam_axis_weights_clear(cam_axis_weights *w);
 
 /* Threads for a job of `work` units (0 = all online cores), at least 1. */

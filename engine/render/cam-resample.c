@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 void cam_axis_weights_clear(cam_axis_weights *w)
 {
@@ -118,5 +119,87 @@ cam_status cam_axis_weights_resize(cam_axis_weights *w, int n_in, int n_out, cam
             wt[k] = hi > lo ? (float)((hi - lo) / s) : 0.0f;
         }
     }
+    return CAM_OK;
+}
+
+/* torch's antialiasing filters (aten/src/ATen/native/cpu/UpSampleKernel.cpp): the
+ * triangle for bilinear, Keys' cubic with a = -0.5 for bicubic. */
+static float aa_filter(cam_resample mode, float x)
+{
+    x = fabsf(x);
+    if (mode == CAM_RESAMPLE_BICUBIC) {
+        const float a = -0.5f;
+        if (x < 1.0f)
+            return cubic1(x, a);
+        if (x < 2.0f)
+            return cubic2(x, a);
+        return 0.0f;
+    }
+    return x < 1.0f ? (float)(1.0 - x) : 0.0f;
+}
+
+/* torch interpolate(antialias=True, align_corners=False) weights from n_in samples
+ * to n_resized, for the outputs first .. first + n_out - 1. The arithmetic follows
+ * torch's float kernel: scale = n_in / n_resized in float, centre and filter
+ * arguments rounded to float where torch stores them in float. */
+static cam_status axis_weights_antialias(cam_axis_weights *w, cam_resample mode, int n_in,
+                                         int n_resized, int first, int n_out, cam_error *err)
+{
+    const float scale = (float)n_in / (float)n_resized;
+    const float interp_size = mode == CAM_RESAMPLE_BICUBIC ? 4.0f : 2.0f;
+    const float support = scale >= 1.0f ? (float)(interp_size * 0.5 * scale)
+                                        : (float)(interp_size * 0.5);
+    const int taps = (int)ceilf(support) * 2 + 1;
+    cam_status st = axis_alloc(w, n_out, taps, err);
+    if (st != CAM_OK)
+        return st;
+    const float invscale = scale >= 1.0f ? (float)(1.0 / scale) : 1.0f;
+    for (int o = 0; o < n_out; o++) {
+        const long i = (long)first + o;
+        const float center = (float)(scale * ((double)i + 0.5));
+        long xmin = (long)((double)(center - support) + 0.5);
+        if (xmin < 0)
+            xmin = 0;
+        long xmax = (long)((double)(center + support) + 0.5);
+        if (xmax > n_in)
+            xmax = n_in;
+        long xsize = xmax - xmin;
+        if (xsize < 0)
+            xsize = 0;
+        if (xsize > taps)
+            xsize = taps;
+        int *idx = w->index + (size_t)o * taps;
+        float *wt = w->weight + (size_t)o * taps;
+        float total = 0.0f;
+        for (long j = 0; j < xsize; j++) {
+            const float d = (float)(j + xmin) - center;
+            wt[j] = aa_filter(mode, (float)(((double)d + 0.5) * invscale));
+            idx[j] = (int)(xmin + j);
+            total += wt[j];
+        }
+        if (total != 0.0f)
+            for (long j = 0; j < xsize; j++)
+                wt[j] /= total;
+        for (long j = xsize; j < taps; j++) {
+            wt[j] = 0.0f;
+            idx[j] = clamp_index(xmin, n_in);
+        }
+    }
+    return CAM_OK;
+}
+
+cam_status cam_axis_weights_resample(cam_axis_weights *w, cam_resample mode, int n_in,
+                                     int n_resized, int first, int n_out, cam_error *err)
+{
+    if (mode == CAM_RESAMPLE_BILINEAR || mode == CAM_RESAMPLE_BICUBIC)
+        return axis_weights_antialias(w, mode, n_in, n_resized, first, n_out, err);
+    cam_status st = cam_axis_weights_resize(w, n_in, n_resized, err);
+    if (st != CAM_OK || (first == 0 && n_out == n_resized))
+        return st;
+    /* keep the rows of outputs first .. first + n_out - 1 */
+    const size_t taps = (size_t)w->taps;
+    memmove(w->index, w->index + (size_t)first * taps, (size_t)n_out * taps * sizeof *w->index);
+    memmove(w->weight, w->weight + (size_t)first * taps, (size_t)n_out * taps * sizeof *w->weight);
+    w->n_out = n_out;
     return CAM_OK;
 }

@@ -422,9 +422,16 @@ static int take_nchw_input(cam_graph *g, int k)
 cam_status cam_model_init_structure(cam_model *m, cam_error *err)
 {
     cam_graph *g = m->graph;
-    for (int i = 0; i < g->n_inputs; i++)
-        if (g->tensors[g->inputs[i]].kind != CAM_TENSOR_CONSTANT && take_nchw_input(g, i) != 0)
+    for (int i = 0; i < g->n_inputs; i++) {
+        if (g->tensors[g->inputs[i]].kind == CAM_TENSOR_CONSTANT)
+            continue;
+        int before = g->inputs[i];
+        m->info.input_name = g->tensors[before].name;
+        if (take_nchw_input(g, i) != 0)
             return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+        if (g->inputs[i] != before)
+            m->info.input_nhwc = 1;
+    }
     /* the image input */
     m->input = -1;
     for (int i = 0; i < g->n_inputs; i++) {
@@ -478,6 +485,8 @@ cam_status cam_model_init_structure(cam_model *m, cam_error *err)
                              "N x classes", lt->name, shape);
     }
     m->n_classes = (int)lt->numel;
+    m->info.output_name = out->name;
+    m->info.logits_name = lt->name;
     cam_status st = find_cam_head(m, err);
     if (st != CAM_OK)
         return st;

@@ -45,13 +45,13 @@ static int has_prefix_dir(const char *path, const char *dir)
 }
 
 /* Is this code running from the build tree (library or executable inside it)? */
-static int running_uninstalled(void)
+int cam_running_uninstalled(void)
 {
     char real_build[PATH_MAX], real[PATH_MAX];
     if (!*CAM_BUILD_ROOT || !realpath(CAM_BUILD_ROOT, real_build))
         return 0;
     Dl_info info;
-    if (dladdr((void *)&running_uninstalled, &info) && info.dli_fname && *info.dli_fname &&
+    if (dladdr((void *)&cam_running_uninstalled, &info) && info.dli_fname && *info.dli_fname &&
         realpath(info.dli_fname, real) && has_prefix_dir(real, real_build))
         return 1;
     ssize_t n = readlink("/proc/self/exe", real, sizeof real - 1);
@@ -84,7 +84,7 @@ static int add_dir(search_dirs *s, const char *a, const char *b)
 static int collect_dirs(search_dirs *s)
 {
     int ok = add_dir(s, CAM_MODELDIR, NULL);
-    if (running_uninstalled()) {
+    if (cam_running_uninstalled()) {
         ok = ok && add_dir(s, CAM_BUILD_ROOT, "weights");
         ok = ok && add_dir(s, CAM_SOURCE_MODELDIR, NULL);
     }

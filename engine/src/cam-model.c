@@ -39,6 +39,18 @@ const char *cam_model_get_metadata(const cam_model *model, const char *key)
     return NULL;
 }
 
+int cam_model_n_metadata(const cam_model *model)
+{
+    return model ? model->n_metadata : 0;
+}
+
+const char *cam_model_metadata_key(const cam_model *model, int index)
+{
+    if (!model || index < 0 || index >= model->n_metadata)
+        return NULL;
+    return model->metadata[index].key;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Metadata values                                                          */
 /* ------------------------------------------------------------------------ */
@@ -238,6 +250,128 @@ static const char *stem_of(const char *origin, char *buf, size_t size)
     return buf;
 }
 
+/* A whole number in lo..hi ("256"), or 0. */
+static int parse_int(const char *text, int lo, int hi, int *out)
+{
+    float v;
+    if (!parse_float(text, &v) || v != floorf(v) || v < (float)lo || v > (float)hi)
+        return 0;
+    *out = (int)v;
+    return 1;
+}
+
+/* cam.input.channel-order, resize-policy, resize, crop, interpolation, layout, and
+ * what was assumed for the keys that are missing. */
+static cam_status read_input_geometry(cam_model *model, cam_error *err)
+{
+    cam_model_info *info = &model->info;
+    const char *order = cam_model_get_metadata(model, "cam.input.channel-order");
+    info->channel_order = CAM_CHANNEL_ORDER_RGB;
+    if (order && (cam_channel_order_from_name(order, &info->channel_order, NULL) != CAM_OK ||
+                  (info->channel_order == CAM_CHANNEL_ORDER_BGR && model->channels != 3)))
+        return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
+                             "metadata 'cam.input.channel-order' is '%.40s'; rgb or bgr (for a "
+                             "3-channel input; this one has %d) is expected",
+                             order, model->channels);
+
+    const char *policy = cam_model_get_metadata(model, "cam.input.resize-policy");
+    info->resize_policy = CAM_ASPECT_STRETCH;
+    if (policy && cam_aspect_from_name(policy, &info->resize_policy, NULL) != CAM_OK)
+        return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
+                             "metadata 'cam.input.resize-policy' is '%.40s'; stretch, crop or pad "
+                             "is expected", policy);
+
+    const int largest = model->width > model->height ? model->width : model->height;
+    const char *resize = cam_model_get_metadata(model, "cam.input.resize");
+    info->resize_size = 0;
+    if (resize) {
+        if (!parse_int(resize, largest, 65536, &info->resize_size))
+            return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
+                                 "metadata 'cam.input.resize' is '%.40s'; a whole number from the "
+                                 "input's larger side (%d) to 65536 is expected",
+                                 resize, largest);
+        if (info->resize_policy != CAM_ASPECT_CROP)
+            return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
+                                 "metadata 'cam.input.resize' is '%.40s' but "
+                                 "'cam.input.resize-policy' is %s; the resize size is the shorter "
+                                 "side before a centre crop (resize-policy crop)",
+                                 resize, cam_aspect_name(info->resize_policy));
+    }
+    const char *crop = cam_model_get_metadata(model, "cam.input.crop");
+    if (crop) {
+        int h = 0, w = 0;
+        const char *x = strchr(crop, 'x');
+        int ok;
+        if (x) {
+            char first[32];
+            size_t n = (size_t)(x - crop);
+            ok = n < sizeof first;
+            if (ok) {
+                memcpy(first, crop, n);
+                first[n] = '\0';
+                ok = parse_int(first, 1, 65536, &h) && parse_int(x + 1, 1, 65536, &w);
+            }
+        } else {
+            ok = parse_int(crop, 1, 65536, &h);
+            w = h;
+        }
+        if (!ok || h != model->height || w != model->width)
+            return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
+                                 "metadata 'cam.input.crop' is '%.40s' but the model's input is "
+                                 "%dx%d (height x width); the crop must be the input size",
+                                 crop, model->height, model->width);
+    }
+    const char *interpolation = cam_model_get_metadata(model, "cam.input.interpolation");
+    info->interpolation = CAM_RESAMPLE_AREA;
+    if (interpolation &&
+        cam_resample_from_name(interpolation, &info->interpolation, NULL) != CAM_OK)
+        return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
+                             "metadata 'cam.input.interpolation' is '%.40s'; area, bilinear or "
+                             "bicubic is expected", interpolation);
+    const char *layout = cam_model_get_metadata(model, "cam.input.layout");
+    if (layout) {
+        int nhwc = strcasecmp(layout, "nhwc") == 0;
+        if ((!nhwc && strcasecmp(layout, "nchw") != 0) || nhwc != info->input_nhwc)
+            return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
+                                 "metadata 'cam.input.layout' is '%.40s' but the graph's input is "
+                                 "%s", layout, info->input_nhwc ? "nhwc (read through a Transpose)"
+                                                                 : "nchw");
+    }
+
+    info->input_assumed = 0;
+    int described = 0;
+    if (!cam_model_get_metadata(model, "cam.input.scale"))
+        info->input_assumed |= CAM_ASSUMED_SCALE;
+    else
+        described = 1;
+    if (!cam_model_get_metadata(model, "cam.input.mean") &&
+        !cam_model_get_metadata(model, "cam.input.std"))
+        info->input_assumed |= CAM_ASSUMED_MEAN_STD;
+    else
+        described = 1;
+    if (!order && model->channels == 3)
+        info->input_assumed |= CAM_ASSUMED_CHANNEL_ORDER;
+    if (!policy)
+        info->input_assumed |= CAM_ASSUMED_RESIZE_POLICY;
+    info->input_notice = "";
+    if (!described) {
+        char notice[320];
+        snprintf(notice, sizeof notice,
+                 "model %s has no preprocessing metadata (cam.input.scale, mean, std): assumed "
+                 "pixels scaled by 1/255 (0..1), mean 0, std 1, %s, the image %s to %dx%d with "
+                 "%s resampling (cam-model set can record the real values)",
+                 model->name, model->channels == 3 ? "RGB order" : "luminance",
+                 info->resize_policy == CAM_ASPECT_STRETCH ? "stretched"
+                 : info->resize_policy == CAM_ASPECT_CROP  ? "centre-cropped"
+                                                           : "padded",
+                 model->width, model->height, cam_resample_name(info->interpolation));
+        if (!(model->input_notice = cam_strdup(notice)))
+            return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+        info->input_notice = model->input_notice;
+    }
+    return CAM_OK;
+}
+
 static cam_status read_info(cam_model *model, cam_error *err)
 {
     cam_model_info *info = &model->info;
@@ -276,6 +410,9 @@ static cam_status read_info(cam_model *model, cam_error *err)
                                  "metadata 'cam.input.background' is '%.40s'; none, black or white "
                                  "is expected", background);
     }
+
+    if ((s = read_input_geometry(model, err)) != CAM_OK)
+        return s;
 
     int has_cam = model->cam_head.present;
     const char *method = cam_model_get_metadata(model, "cam.default.method");
@@ -383,6 +520,7 @@ void cam_model_free(cam_model *model)
     free(model->layers);
     free(model->name);
     free(model->origin);
+    free(model->input_notice);
     free(model);
 }
 
@@ -422,16 +560,16 @@ static cam_status load_bytes(const void *data, size_t size, const char *origin,
     return s;
 }
 
-/* A model file in memory: mapped read-only where the system allows it (its
- * pages are then dropped as the weights are decoded: release_pages), else read
- * into a buffer. */
+/* A model file in memory: mapped read-only where the system allows it and
+ * `map` is set (its pages are then dropped as the weights are decoded:
+ * release_pages), else read into a malloc'ed buffer. */
 typedef struct file_bytes {
     unsigned char *data;
     size_t size;
     int mapped;
 } file_bytes;
 
-static cam_status read_file(const char *path, file_bytes *fb, cam_error *err)
+static cam_status read_file(const char *path, int map, file_bytes *fb, cam_error *err)
 {
     memset(fb, 0, sizeof *fb);
     FILE *f = fopen(path, "rb");
@@ -454,7 +592,7 @@ static cam_status read_file(const char *path, file_bytes *fb, cam_error *err)
     }
     size_t size = (size_t)st.st_size;
 #ifdef CAM_HAVE_MMAP
-    if (size > 0) {
+    if (map && size > 0) {
         void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fileno(f), 0);
         if (m != MAP_FAILED) {
             fclose(f);
@@ -480,6 +618,18 @@ static cam_status read_file(const char *path, file_bytes *fb, cam_error *err)
     fb->data = data;
     fb->size = size;
     return CAM_OK;
+}
+
+cam_status cam_model_read_file(const char *path, unsigned char **data_out, size_t *size_out,
+                               cam_error *err)
+{
+    file_bytes fb;
+    cam_status s = read_file(path, 0, &fb, err);
+    if (s == CAM_OK) {
+        *data_out = fb.data;
+        *size_out = fb.size;
+    }
+    return s;
 }
 
 static void file_bytes_free(file_bytes *fb)
@@ -517,7 +667,7 @@ cam_status cam_model_load(const char *name_or_path, cam_model **out, cam_error *
     if (s != CAM_OK)
         return s;
     file_bytes fb;
-    s = read_file(path, &fb, err);
+    s = read_file(path, 1, &fb, err);
     if (s == CAM_OK) {
         cam_onnx_release_fn release = NULL;
 #ifdef CAM_HAVE_MMAP

@@ -44,6 +44,7 @@ struct cam_model {
     cam_model_info info;           /* strings point into the fields below */
     char *name;
     char *origin;
+    char *input_notice;            /* cam_model_info.input_notice when not "" */
     cam_metadata_entry *metadata;  /* metadata_props, in file order */
     int n_metadata;
     char **labels;                 /* n_classes labels */
@@ -61,5 +62,14 @@ int cam_model_layer_of(const cam_model *model, int t, cam_layer *out);
 /* cam-layers.c: input, logits, softmax, CAM head, layers and the automatic layer
  * of a typed graph (model->graph set). */
 cam_status cam_model_init_structure(cam_model *model, cam_error *err);
+
+/* cam-model.c: a model file's bytes (malloc'ed), refusing folders and files over
+ * 2 GiB; errors name the path. */
+cam_status cam_model_read_file(const char *path, unsigned char **data_out, size_t *size_out,
+                               cam_error *err);
+
+/* cam-model-search.c: is this code running from the build tree (the library or the
+ * executable inside it)? Then data files are also looked for in the source tree. */
+int cam_running_uninstalled(void);
 
 #endif /* CAM_MODEL_H */

@@ -89,6 +89,9 @@ for m in cifar10 fashion-mnist; do
   check "bundled model $m" test -f "$root/share/gimp-cam/models/$m.onnx"
 done
 check "man page cam-heatmap.1" compgen -G "$root/share/man/man1/cam-heatmap.1*" >/dev/null
+check "man page cam-model.1" compgen -G "$root/share/man/man1/cam-model.1*" >/dev/null
+check "ImageNet labels (1000 lines)" \
+  test "$(wc -l < "$root/share/gimp-cam/labels/imagenet.txt" 2>/dev/null)" = 1000
 if [ $with_plugin = 1 ]; then
 if [ -z "$plugin" ]; then
   plugin=$(find "$root"/lib* -path '*/gimp/3.0/plug-ins/gimp-cam/gimp-cam' 2>/dev/null | head -1)
@@ -136,6 +139,24 @@ check "cam-heatmap wrote a PNG" png "$work/sample-cam.png"
 used=$(sed -n 's/.*"model": {"name": "[^"]*", "path": "\([^"]*\)".*/\1/p' "$work/sample.json" 2>/dev/null)
 if [ -z "$stage" ]; then
   check "the model came from the install: $used" test "$used" = "$prefix/share/gimp-cam/models/cifar10.onnx"
+fi
+# cam-model, and the installed label set by name (not the source tree's: see below)
+out=$(cd "$work" && "${clean_env[@]}" "$root/bin/cam-model" info "$model" 2>&1)
+rc=$?
+check "cam-model info on the installed model (exit $rc): ${out%%$'\n'*}" \
+  test $rc -eq 0 -a -n "$(grep -E '^sha256: +[0-9a-f]{64}$' <<<"$out")"
+if [ -z "$stage" ]; then
+  mv "$root/share/gimp-cam/labels" "$root/share/gimp-cam/labels.hidden"
+  out=$(cd "$work" && "${clean_env[@]}" "$root/bin/cam-model" set "$model" -o hidden.onnx \
+        --labels imagenet 2>&1)
+  rc=$?
+  mv "$root/share/gimp-cam/labels.hidden" "$root/share/gimp-cam/labels"
+  check "labels hidden: imagenet is not found in the source tree (exit $rc: ${out:0:200})" \
+    test $rc -eq 2 -a -n "$(grep -F "no such label set in $prefix/share/gimp-cam/labels" <<<"$out")"
+  out=$(cd "$work" && "${clean_env[@]}" "$root/bin/cam-model" set "$model" -o labelled.onnx \
+        --labels imagenet 2>&1)
+  check "cam-model set --labels imagenet finds the installed set (1000 labels vs 10 classes)" \
+    grep -qF "1000 labels, but the model has 10 classes" <<<"$out"
 fi
 # No source-tree fallback: with the installed models hidden the name must not resolve
 # anywhere (the library runs installed, so it must not search the build or source

@@ -11,6 +11,7 @@
  *       threads= strip= src= sc= st=u8|u16|f32 dc= dt= out=
  *       img= iw= ih= ic= it= channels= width= height= scale= mean=a,b,c
  *       std=a,b,c background=none|black|white aspect= invert= info=FILE
+ *       order=rgb|bgr resample=area|bilinear|bicubic resize=S
  * Files are raw little-endian arrays. Exit 0 on success, 1 with a message. */
 #include "camengine.h"
 
@@ -223,8 +224,13 @@ static int cmd_preprocess(void)
     spec.background = strcmp(bg, "black") == 0   ? CAM_BACKGROUND_BLACK
                       : strcmp(bg, "white") == 0 ? CAM_BACKGROUND_WHITE
                                                  : CAM_BACKGROUND_NONE;
+    spec.resize = iarg("resize", 0);
     cam_preprocess_options opt = cam_preprocess_options_default();
     const char *v;
+    if ((v = arg("order", NULL)))
+        check(cam_channel_order_from_name(v, &spec.channel_order, &err), &err);
+    if ((v = arg("resample", NULL)))
+        check(cam_resample_from_name(v, &spec.resample, &err), &err);
     if ((v = arg("aspect", NULL)))
         check(cam_aspect_from_name(v, &opt.aspect, &err), &err);
     if ((v = arg("invert", NULL)))
@@ -241,10 +247,13 @@ static int cmd_preprocess(void)
     cam_preprocess_info info;
     check(cam_preprocess_spec(&spec, &img, &opt, out, &info, &err), &err);
     write_file(arg("out", ""), out, n * sizeof *out);
-    printf("inverted %d source %d %d %d %d content %d %d %d %d border %.6f\n", info.inverted,
+    printf("inverted %d source %d %d %d %d content %d %d %d %d border %.6f window %.9g %.9g "
+           "%.9g %.9g\n", info.inverted,
            info.source_rect.x, info.source_rect.y, info.source_rect.width, info.source_rect.height,
            info.content_rect.x, info.content_rect.y, info.content_rect.width,
-           info.content_rect.height, (double)info.border_luminance);
+           info.content_rect.height, (double)info.border_luminance,
+           (double)info.content_window.x, (double)info.content_window.y,
+           (double)info.content_window.width, (double)info.content_window.height);
     free(out);
     free(img.pixels);
     return 0;

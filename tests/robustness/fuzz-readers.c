@@ -144,6 +144,8 @@ static const char *const keys[] = {
     "cam.name", "cam.description", "cam.labels", "cam.input.scale", "cam.input.mean",
     "cam.input.std", "cam.input.background", "cam.default.method", "cam.default.layer",
     "cam.display.alpha", "cam.display.colormap", "cam.display.threshold",
+    "cam.input.channel-order", "cam.input.resize-policy", "cam.input.resize", "cam.input.crop",
+    "cam.input.interpolation", "cam.input.layout",
 };
 #define N_KEYS (sizeof keys / sizeof keys[0])
 #define MAX_ENTRIES 16

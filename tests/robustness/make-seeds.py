@@ -44,7 +44,9 @@ def image(fmt, mode="RGB", size=(5, 3), **kw):
 def meta(*entries):
     keys = ["cam.name", "cam.description", "cam.labels", "cam.input.scale", "cam.input.mean",
             "cam.input.std", "cam.input.background", "cam.default.method", "cam.default.layer",
-            "cam.display.alpha", "cam.display.colormap", "cam.display.threshold"]
+            "cam.display.alpha", "cam.display.colormap", "cam.display.threshold",
+            "cam.input.channel-order", "cam.input.resize-policy", "cam.input.resize",
+            "cam.input.crop", "cam.input.interpolation", "cam.input.layout"]
     out = b""
     for k, v in entries:
         out += bytes([keys.index(k) if k in keys else 255]) + v.encode() + b"\0"
@@ -74,6 +76,11 @@ def main():
         "meta-cam": bytes([4, 0]) + meta(("cam.default.method", "cam"),
                                          ("cam.display.colormap", "viridis")),
         "meta-empty": bytes([4, 0]),
+        "meta-crop": bytes([4, 0]) + meta(("cam.input.resize-policy", "crop"),
+                                          ("cam.input.resize", "8"), ("cam.input.crop", "6"),
+                                          ("cam.input.interpolation", "bicubic"),
+                                          ("cam.input.channel-order", "rgb"),
+                                          ("cam.input.layout", "nchw")),
         "image-png": bytes([5, 0]) + image("PNG"),
         "image-png-gray-alpha": bytes([5, 0]) + image("PNG", "LA"),
         "image-jpeg": bytes([5, 0]) + image("JPEG", quality=80),

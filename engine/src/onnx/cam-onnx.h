@@ -4,6 +4,7 @@
  *   cam-onnx-wire.c    the protobuf wire-format check (before protobuf-c unpacks)
  *   cam-onnx-tensor.c  TensorProto decoding (raw_data, typed fields, external data refused)
  *   cam-onnx-graph.c   nodes, attributes, initializers, Constant nodes -> cam_graph
+ *   cam-onnx-metadata.c  metadata_props edited at the wire level (cam-model set)
  * No op knowledge lives here: attributes are copied as they are and checked by
  * each op's typing (ops/).
  */
@@ -47,5 +48,14 @@ cam_status cam_onnx_read_tensor(const void *bytes, size_t size, const char *what
                                 cam_error *err);
 
 void cam_metadata_free(cam_metadata_entry *entries, int n);
+
+/* ONNX bytes with metadata_props edited (cam-onnx-metadata.c): for each i < n,
+ * the entry with key keys[i] set to values[i] (NULL: removed); the last edit of a
+ * key wins. Every other field keeps its bytes and order; an edited key's entry
+ * takes the place of its first old entry, a new key is appended. *out is
+ * malloc'ed. CAM_ERROR_PARSE when the bytes are not well-formed protobuf. */
+cam_status cam_onnx_edit_metadata(const void *data, size_t size, const char *const *keys,
+                                  const char *const *values, int n, unsigned char **out,
+                                  size_t *out_size, cam_error *err);
 
 #endif /* CAM_ONNX_H */
