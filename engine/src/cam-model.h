@@ -62,4 +62,9 @@ int cam_model_layer_of(const cam_model *model, int t, cam_layer *out);
  * of a typed graph (model->graph set). */
 cam_status cam_model_init_structure(cam_model *model, cam_error *err);
 
+/* cam-model-search.c: the folders a model name is looked up in, in cam_model_find's
+ * order (malloc'ed strings; free with cam_model_search_dirs_free). */
+cam_status cam_model_search_dirs(char ***dirs_out, int *n_out, cam_error *err);
+void cam_model_search_dirs_free(char **dirs, int n);
+
 #endif /* CAM_MODEL_H */
