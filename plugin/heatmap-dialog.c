@@ -343,9 +343,9 @@ heatmap_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config, GimpI
   dialog = gimp_procedure_dialog_new (procedure, config, _("Class Activation Map"));
   gimp_procedure_dialog_get_scale_entry (GIMP_PROCEDURE_DIALOG (dialog), "alpha", 1.0);
   gimp_procedure_dialog_fill (GIMP_PROCEDURE_DIALOG (dialog),
-                              "model-choice", "model-file", "method-choice", "class",
+                              "model", "model-file", "method-choice", "class",
                               "target-layer", "alpha", "colormap-choice", "output-choice",
-                              "sample-merged", NULL);
+                              "sample-merged", "threshold", "top-k", NULL);
 
   content = gtk_dialog_get_content_area (GTK_DIALOG (dialog));
   frame = gimp_frame_new (_("Predictions and preview"));
