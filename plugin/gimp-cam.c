@@ -150,6 +150,15 @@ cam_plug_in_create_procedure (GimpPlugIn *plug_in, const gchar *name)
        "the threshold; \"compare\": a layer group with the heatmaps of the top-k classes, "
        "named by class and probability. The source layer never changes."),
      "heatmap", G_PARAM_READWRITE);
+  /* No longer shown (the dialog lists the models itself), kept so that settings saved
+   * by older versions, which hold it, still load. */
+  gimp_procedure_add_choice_aux_argument
+    (procedure, "model-choice", _("_Model"), _("The network"),
+     gimp_choice_new_with_values ("fashion-mnist", 0, _("Fashion-MNIST (clothing, 28x28 gray)"), NULL,
+                                  "cifar10",       1, _("CIFAR-10 (objects, 32x32 color)"), NULL,
+                                  "file",          2, _("Other file..."), NULL,
+                                  NULL),
+     "cifar10", G_PARAM_READWRITE);
   gimp_procedure_add_choice_aux_argument
     (procedure, "method-choice", _("M_ethod"), _("How the map is computed"),
      plugin_choice_new (PLUGIN_CHOICE_METHOD), "default", G_PARAM_READWRITE);
