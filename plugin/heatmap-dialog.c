@@ -109,6 +109,7 @@ struct DialogState {
   GtkWidget           *predictions;   /* GtkLabel */
   GtkWidget           *preview;       /* GtkImage */
   GtkWidget           *progress;
+  GtkWidget           *status;        /* what the thread does, above the progress bar */
   GtkWidget           *cancel;
   gboolean             updating;      /* widgets being filled: their signals are ours */
 
@@ -270,11 +271,12 @@ static gboolean update_preview (DialogState *state, GError **error);
 static void
 set_busy (DialogState *state, gboolean busy, const gchar *text)
 {
+  /* The progress row stays in place (no layout change while computing). */
   state->busy = busy;
-  gtk_widget_set_visible (state->progress, busy);
   gtk_widget_set_sensitive (state->cancel, busy);
-  if (busy)
-    gtk_progress_bar_set_text (GTK_PROGRESS_BAR (state->progress), text);
+  gtk_label_set_text (GTK_LABEL (state->status), busy ? text : "");
+  if (! busy)
+    gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (state->progress), 0.0);
   if (! busy && state->pulse_id)
     {
       g_source_remove (state->pulse_id);
@@ -406,7 +408,8 @@ cancel_clicked (GtkButton *button, DialogState *state)
    * (state->busy stays TRUE until it has: a change made meanwhile waits for it). */
   state->generation++;
   state->pending = UPDATE_NONE;
-  gtk_widget_set_visible (state->progress, FALSE);
+  gtk_label_set_text (GTK_LABEL (state->status), "");
+  gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (state->progress), 0.0);
   gtk_widget_set_sensitive (state->cancel, FALSE);
   if (state->pulse_id)
     {
@@ -1019,15 +1022,30 @@ heatmap_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config, GimpI
   gtk_box_pack_start (GTK_BOX (box), state.predictions, TRUE, TRUE, 0);
   row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   state.progress = gtk_progress_bar_new ();
-  gtk_progress_bar_set_show_text (GTK_PROGRESS_BAR (state.progress), TRUE);
-  gtk_progress_bar_set_ellipsize (GTK_PROGRESS_BAR (state.progress), PANGO_ELLIPSIZE_END);
+  gtk_widget_set_valign (state.progress, GTK_ALIGN_CENTER);
   state.cancel = gtk_button_new_with_mnemonic (_("Cancel _preview"));
   gtk_box_pack_start (GTK_BOX (row), state.progress, TRUE, TRUE, 0);
   gtk_box_pack_start (GTK_BOX (row), state.cancel, FALSE, FALSE, 0);
   gtk_box_pack_end (GTK_BOX (box), row, FALSE, FALSE, 0);
+  state.status = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (state.status), 0.0);
+  gtk_label_set_ellipsize (GTK_LABEL (state.status), PANGO_ELLIPSIZE_END);
+  gtk_label_set_max_width_chars (GTK_LABEL (state.status), 30);
+  gtk_box_pack_end (GTK_BOX (box), state.status, FALSE, FALSE, 0);
+
+  /* the procedure dialog's labels in the same column as ours */
+  gtk_size_group_add_widget (labels, gimp_labeled_get_label (GIMP_LABELED (
+    gimp_procedure_dialog_get_widget (GIMP_PROCEDURE_DIALOG (dialog), "method-choice", G_TYPE_NONE))));
+  gtk_size_group_add_widget (labels, gimp_labeled_get_label (GIMP_LABELED (
+    gimp_procedure_dialog_get_widget (GIMP_PROCEDURE_DIALOG (dialog), "colormap-choice", G_TYPE_NONE))));
+  gtk_size_group_add_widget (labels, gimp_labeled_get_label (GIMP_LABELED (
+    gimp_procedure_dialog_get_widget (GIMP_PROCEDURE_DIALOG (dialog), "output-choice", G_TYPE_NONE))));
+  gtk_size_group_add_widget (labels, gimp_labeled_get_label (GIMP_LABELED (
+    gimp_procedure_dialog_get_scale_entry (GIMP_PROCEDURE_DIALOG (dialog), "threshold", 1.0))));
+  gtk_size_group_add_widget (labels, gimp_labeled_get_label (GIMP_LABELED (
+    gimp_procedure_dialog_get_widget (GIMP_PROCEDURE_DIALOG (dialog), "top-k", G_TYPE_NONE))));
 
   gtk_widget_show_all (columns);
-  gtk_widget_set_visible (state.progress, FALSE);
   gtk_widget_set_sensitive (state.cancel, FALSE);
   state.updating = TRUE; /* only the file row's visibility: the config keeps its values */
   model_changed (GTK_COMBO_BOX (state.model_combo), &state);
