@@ -13,7 +13,9 @@
 #
 # CAM_SCREENSHOT_ARGS adds keyword arguments to the call (the dialog starts with
 # them), for example '#:model "resnet18-demo"' with CAM_MODEL_PATH naming the folder
-# that holds resnet18-demo.onnx.
+# that holds resnet18-demo.onnx. docs/screenshot-dialog-error.png was made with
+#   CAM_SCREENSHOT_ARGS='#:model "file" #:model-file "'$PWD'/README.md"'
+#   build-aux/screenshot-dialog.sh _build docs/screenshot-dialog-error.png
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
