@@ -326,6 +326,19 @@ def out_mask():
 
 
 @case
+def out_mask_in_ellipse():
+    img = load()
+    img.select_ellipse(Gimp.ChannelOps.REPLACE, 20, 10, 50, 40)
+    dump("out_mask_in_ellipse_selection", img.get_selection(), "Y u8")
+    out = run(img, [img.get_layers()[0]], model="cifar10", output="mask")
+    layer = out.get("layer")
+    if layer is not None and layer.get_mask() is not None:
+        dump("out_mask_in_ellipse", layer.get_mask(), "Y u8")
+    record("out_mask_in_ellipse", out)
+    img.delete()
+
+
+@case
 def out_mask_gray():
     img = load()
     img.convert_grayscale()

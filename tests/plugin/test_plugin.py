@@ -298,6 +298,17 @@ if ok("out_mask"):
     if gray is not None:
         same(mask, gray[:, :, 0], "layer mask = the map in cam-heatmap's gray colormap")
 
+if ok("out_mask_in_ellipse"):
+    sel = gimptest.read_raw(os.path.join(work, "out_mask_in_ellipse_selection.raw"), W, H, 1)[:, :, 0]
+    mask = gimptest.read_raw(os.path.join(work, "out_mask_in_ellipse.raw"), W, H, 1)[:, :, 0]
+    check(not mask[sel == 0].any(), "mask with a selection: nothing outside the selection")
+    crop = np.asarray(Image.open(gimptest.SAMPLE).convert("RGB"))[10:50, 20:70]
+    ref = cli_render(crop, "-m", "cifar10", "-C", "gray", "--heatmap", name="maskcrop")
+    if ref is not None:
+        inside = sel[10:50, 20:70] == 255
+        same(mask[10:50, 20:70][inside], ref[:, :, 0][inside],
+             "mask with a selection = cam-heatmap's gray heatmap of the crop, inside it")
+
 c = cases.get("out_mask_gray", {})
 if ok("out_mask_gray"):
     check(c["base_type"] != res["rgb"], "mask output on a gray image: no conversion to RGB")
