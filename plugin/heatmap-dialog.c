@@ -704,10 +704,62 @@ sync_choice (GObject *config, PluginChoice which, gboolean to_strings)
   g_free (aux);
 }
 
+/* The lists and the alpha widgets follow the config when something else changes it
+ * (Reset, Load Saved Settings). */
+static void
+widgets_from_config (DialogState *state, const gchar *name)
+{
+  if (state->updating)
+    return;
+  state->updating = TRUE;
+  if (! strcmp (name, "model"))
+    {
+      gchar *model = NULL;
+
+      g_object_get (state->config, "model", &model, NULL);
+      if (model && ! gtk_combo_box_set_active_id (GTK_COMBO_BOX (state->model_combo), model))
+        {
+          gtk_combo_box_text_prepend (GTK_COMBO_BOX_TEXT (state->model_combo), model, model);
+          gtk_combo_box_set_active_id (GTK_COMBO_BOX (state->model_combo), model);
+        }
+      gtk_widget_set_visible (state->model_file, g_strcmp0 (model, OTHER_FILE) == 0);
+      g_free (model);
+    }
+  else if (! strcmp (name, "class"))
+    {
+      gint class_index;
+
+      g_object_get (state->config, "class", &class_index, NULL);
+      select_class_row (state, class_index);
+    }
+  else if (! strcmp (name, "target-layer"))
+    {
+      gchar *layer = NULL;
+
+      g_object_get (state->config, "target-layer", &layer, NULL);
+      if (! gtk_combo_box_set_active_id (GTK_COMBO_BOX (state->layer_combo), layer ? layer : ""))
+        gtk_combo_box_set_active_id (GTK_COMBO_BOX (state->layer_combo), "");
+      g_free (layer);
+    }
+  else if (! strcmp (name, "alpha"))
+    {
+      gdouble alpha;
+
+      g_object_get (state->config, "alpha", &alpha, NULL);
+      gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (state->alpha_default), alpha < 0.0);
+      gtk_widget_set_sensitive (state->alpha_scale, alpha >= 0.0);
+      if (alpha >= 0.0)
+        gtk_range_set_value (GTK_RANGE (state->alpha_scale), 100.0 * alpha);
+    }
+  state->updating = FALSE;
+}
+
 static void
 config_notify (GObject *config, GParamSpec *pspec, DialogState *state)
 {
   const gchar *name = g_param_spec_get_name (pspec);
+
+  widgets_from_config (state, name);
 
   if (g_str_has_suffix (name, "-choice"))
     {
