@@ -1,12 +1,19 @@
 /*
- * heatmap-job.c -- read the region through GEGL, explain it, render the heatmap,
- * and add it to the image as one undo step.
+ * heatmap-job.c -- read the region through GEGL, explain it, render the heatmap
+ * (or the map, thresholded map, several classes' heatmaps), and add the result to
+ * the image as one undo step.
  *
  * Memory: the region is read once into one full-size copy for the model's
  * preprocessing (8-bit, or 16-bit for images of higher precision), freed before
  * rendering; the result is then rendered in strips into a buffer of the plug-in's
  * own (GEGL tiles, 8-bit), so at most one extra full-size 8-bit copy exists at a
- * time. The image is touched only after everything has succeeded.
+ * time (the bounding box also keeps one byte per pixel of the thresholded map for
+ * cam_mask_largest_region; "compare" one layer buffer per class). The image is
+ * touched only after everything has succeeded.
+ *
+ * Outputs: heatmap and blend (render_colours), compare (render_colours per class),
+ * mask, selection and bounding box (render_map: the gray map, or the map thresholded
+ * by the engine), each applied in one undo group by heatmap_job_apply.
  *
  * Copyright (C) 2026 the gimp-cam authors. GPL-3.0-or-later.
  */
