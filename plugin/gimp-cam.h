@@ -34,7 +34,7 @@ typedef enum {
 
 /* The procedure's arguments after reading the config (nothing resolved yet). */
 typedef struct PluginSettings {
-  gchar   *model;          /* "fashion-mnist", "cifar10", or a path to an .onnx file */
+  gchar   *model;          /* a model name (bundled or from the catalog), or a path to an .onnx file */
   gchar   *method;         /* "default" or a cam_method_name() */
   gint     class_index;    /* -1 = the top prediction */
   gchar   *layer;          /* "" = the model's default layer */
