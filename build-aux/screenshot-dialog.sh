@@ -10,6 +10,12 @@
 # calls plug-in-cam-heatmap interactively, waits until the dialog shows its
 # predictions and preview, grabs the dialog window with xwd and converts it to
 # PNG (tests/plugin/xwd2png.py). Everything it starts is stopped at the end.
+#
+# CAM_SCREENSHOT_ARGS adds keyword arguments to the call (the dialog starts with
+# them), for example '#:model "resnet18-demo"' with CAM_MODEL_PATH naming the folder
+# that holds resnet18-demo.onnx. docs/screenshot-dialog-error.png was made with
+#   CAM_SCREENSHOT_ARGS='#:model "file" #:model-file "'$PWD'/README.md"'
+#   build-aux/screenshot-dialog.sh _build docs/screenshot-dialog-error.png
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -47,6 +53,22 @@ display=:$((90 + RANDOM % 9))
 Xvfb "$display" -screen 0 1280x1024x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
 pids+=($!)
 sleep 2
+# The pointer to the bottom right corner, away from the dialog (at 0,0 without a
+# window manager), so that no tooltip covers it (Xlib through ctypes:
+# no extra tool needed).
+DISPLAY=$display python3 -c '
+import ctypes
+x = ctypes.cdll.LoadLibrary("libX11.so.6")
+x.XOpenDisplay.restype = ctypes.c_void_p
+x.XDefaultRootWindow.restype = ctypes.c_ulong
+x.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+x.XWarpPointer.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong] + [ctypes.c_int] * 6
+d = x.XOpenDisplay(None)
+if d:
+    x.XWarpPointer(d, 0, x.XDefaultRootWindow(d), 0, 0, 0, 0, 1275, 1019)
+    x.XFlush.argtypes = [ctypes.c_void_p]
+    x.XFlush(d)
+' || true
 
 export DISPLAY=$display HOME=$work/home GIMP3_DIRECTORY=$work/profile
 export XDG_CONFIG_HOME=$work/home/.config XDG_DATA_HOME=$work/home/.local/share
@@ -57,7 +79,8 @@ gimp --no-splash --batch-interpreter=plug-in-script-fu-eval -b "
          (layer (vector-ref (car (gimp-image-get-selected-layers image)) 0)))
     (gimp-image-scale image 384 288)
     (gimp-display-new image)
-    (plug-in-cam-heatmap #:run-mode RUN-INTERACTIVE #:image image #:drawables (vector layer)))" \
+    (plug-in-cam-heatmap #:run-mode RUN-INTERACTIVE #:image image #:drawables (vector layer)
+                         ${CAM_SCREENSHOT_ARGS:-}))" \
     >"$work/gimp.log" 2>&1 &
 pids+=($!)
 

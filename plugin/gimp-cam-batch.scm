@@ -17,8 +17,16 @@
 ;
 ; opens a new image holding every image's map as one layer (see below).
 ;
-; model:  "fashion-mnist", "cifar10", or the path of an .onnx file
+; model:  "fashion-mnist", "cifar10", an installed model's name, or the path of an .onnx file
 ; method: "default" (the model's default), "cam", "grad-cam" or "grad-cam-tutorial"
+; Optional, after method: the output ("heatmap" by default, "blend", "selection",
+; "mask", "bounding-box" or "compare") and the threshold of "selection" and
+; "bounding-box" (default 0.2):
+;
+;   (gimp-cam-heatmap-file "photo.png" "photo-cam.xcf" "cifar10" "default" "selection" 0.3)
+;
+; A selection and a path are kept only by XCF files: give the file helper an .xcf
+; output for them; the folder helper then writes <name>.xcf instead of <name>.png.
 ; Everything else takes the model's defaults (top class, automatic layer, the
 ; model's alpha and colormap). For each image, the selected layer is explained,
 ; the heatmap layer is merged with the image, and the result is written as PNG
@@ -70,10 +78,14 @@
 ; export path ("" for none) the plug-in also exports the result, merged, to that file:
 ; under a temporary name in the same folder, renamed over the file only when the export
 ; succeeded (Script-Fu has no rename), so a full disk leaves no partial file.
-(define (gimp-cam-explain-image image model method export)
+; options: () or (output) or (output threshold), passed on as the plug-in's
+; #:output and #:threshold.
+(define (gimp-cam-explain-image image model method export . options)
   (let* ((layer (vector-ref (car (gimp-image-get-selected-layers image)) 0))
          (is-file (and (> (string-length model) 5)
                        (string=? (gimp-cam-file-extension model) "onnx")))
+         (output (if (pair? options) (car options) "heatmap"))
+         (threshold (if (and (pair? options) (pair? (cdr options))) (cadr options) 0.2))
          (exporting (> (string-length export) 0))
          (result
           (cond
@@ -81,30 +93,35 @@
             (plug-in-cam-heatmap #:run-mode RUN-NONINTERACTIVE #:image image
                                  #:drawables (vector layer)
                                  #:model "file" #:model-file model #:method method
+                                 #:output output #:threshold threshold
                                  #:export-file export))
            (is-file
             (plug-in-cam-heatmap #:run-mode RUN-NONINTERACTIVE #:image image
                                  #:drawables (vector layer)
-                                 #:model "file" #:model-file model #:method method))
+                                 #:model "file" #:model-file model #:method method
+                                 #:output output #:threshold threshold))
            (exporting
             (plug-in-cam-heatmap #:run-mode RUN-NONINTERACTIVE #:image image
                                  #:drawables (vector layer)
-                                 #:model model #:method method #:export-file export))
+                                 #:model model #:method method
+                                 #:output output #:threshold threshold
+                                 #:export-file export))
            (else
             (plug-in-cam-heatmap #:run-mode RUN-NONINTERACTIVE #:image image
                                  #:drawables (vector layer)
-                                 #:model model #:method method)))))
+                                 #:model model #:method method
+                                 #:output output #:threshold threshold)))))
     (list (car result) (cadr result) (caddr result))))
 
 (define (gimp-cam-exists? path)
   (not (null? (car (file-glob #:pattern path #:filename-encoding TRUE)))))
 
-(define (gimp-cam-heatmap-file input output model method)
+(define (gimp-cam-heatmap-file input output model method . options)
   (if (string=? input output)
       (error (string-append "gimp-cam-heatmap-file: the output " output
                             " is the input; it would be overwritten")))
   (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE input)))
-         (result (gimp-cam-explain-image image model method output)))
+         (result (apply gimp-cam-explain-image image model method output options)))
     (gimp-image-delete image)
     (display (string-append input ": " (cadr result) " "
                             (gimp-cam-percent (caddr result)) "% (class "
@@ -112,7 +129,15 @@
     (newline)
     result))
 
-(define (gimp-cam-heatmap-folder input-folder output-folder model method)
+; The folder's output files: <name>.png, or <name>.xcf for the outputs that live
+; in an XCF file only (a selection, a path).
+(define (gimp-cam-output-extension options)
+  (if (and (pair? options)
+           (member (car options) '("selection" "bounding-box")))
+      ".xcf"
+      ".png"))
+
+(define (gimp-cam-heatmap-folder input-folder output-folder model method . options)
   (if (not (gimp-cam-exists? input-folder))
       (error (string-append "gimp-cam-heatmap-folder: the input folder " input-folder
                             " does not exist")))
@@ -135,10 +160,12 @@
        (else
         (set! count (+ count 1))
         (let* ((input (car files))
-               (output (string-append output-folder "/" (gimp-cam-file-stem input) ".png"))
+               (output (string-append output-folder "/" (gimp-cam-file-stem input)
+                                      (gimp-cam-output-extension options)))
                (clash (member output all))
                (ok (and (not clash)
-                        (catch #f (gimp-cam-heatmap-file input output model method)))))
+                        (catch #f (apply gimp-cam-heatmap-file input output model method
+                                         options)))))
           (if clash
               (begin (display (string-append input ": FAILED: the output " output
                                              " is an input file; not overwritten"))

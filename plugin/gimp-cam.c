@@ -94,7 +94,10 @@ cam_plug_in_create_procedure (GimpPlugIn *plug_in, const gchar *name)
        "undo step. Alpha -1, colormap \"default\" and method \"default\" take the "
        "model's own defaults, stored in its ONNX metadata. The heatmap layer is "
        "composited in perceptual (non-linear sRGB) space, so what you see equals "
-       "(1 - alpha) * image + alpha * heatmap, the blend the 'blend' output bakes."),
+       "(1 - alpha) * image + alpha * heatmap, the blend the 'blend' output bakes. "
+       "Other outputs give GIMP's own objects: a selection of the region above a "
+       "threshold, a layer mask holding the map, a bounding box path, or the heatmaps "
+       "of several classes side by side in a layer group; each is one undo step."),
      PLUG_IN_PROC);
   gimp_procedure_set_attribution (procedure, "gimp-cam authors", "gimp-cam authors", "2026");
 
@@ -104,8 +107,9 @@ cam_plug_in_create_procedure (GimpPlugIn *plug_in, const gchar *name)
    * them as choices through the auxiliary "*-choice" arguments, kept in step with these. */
   gimp_procedure_add_string_argument
     (procedure, "model", _("_Model"),
-     _("The network: \"fashion-mnist\", \"cifar10\", or \"file\" to use the ONNX file "
-       "given in model-file"),
+     _("The network: \"fashion-mnist\", \"cifar10\", the name of an installed or per-user "
+       "model (<name>.onnx in gimp-cam's model folders, e.g. ~/.local/share/gimp-cam/models), "
+       "or \"file\" to use the ONNX file given in model-file"),
      "cifar10", G_PARAM_READWRITE);
   gimp_procedure_add_file_argument
     (procedure, "model-file", _("Model _file"),
@@ -139,11 +143,22 @@ cam_plug_in_create_procedure (GimpPlugIn *plug_in, const gchar *name)
   gimp_procedure_add_string_argument
     (procedure, "output", _("O_utput"),
      _("\"heatmap\": a heatmap layer with opacity alpha above the source (non-destructive); "
-       "\"blend\": a new layer holding the baked blend (the source stays unchanged)"),
+       "\"blend\": a new layer holding the baked blend; "
+       "\"selection\": the selection becomes the part of the map at or above the threshold; "
+       "\"mask\": a copy of the source layer whose layer mask is the map (gray colormap); "
+       "\"bounding-box\": a path, the bounding box of the largest connected region at or above "
+       "the threshold; \"compare\": a layer group with the heatmaps of the top-k classes, "
+       "named by class and probability. The source layer never changes."),
      "heatmap", G_PARAM_READWRITE);
+  /* No longer shown (the dialog lists the models itself), kept so that settings saved
+   * by older versions, which hold it, still load. */
   gimp_procedure_add_choice_aux_argument
     (procedure, "model-choice", _("_Model"), _("The network"),
-     plugin_choice_new (PLUGIN_CHOICE_MODEL), "cifar10", G_PARAM_READWRITE);
+     gimp_choice_new_with_values ("fashion-mnist", 0, _("Fashion-MNIST (clothing, 28x28 gray)"), NULL,
+                                  "cifar10",       1, _("CIFAR-10 (objects, 32x32 color)"), NULL,
+                                  "file",          2, _("Other file..."), NULL,
+                                  NULL),
+     "cifar10", G_PARAM_READWRITE);
   gimp_procedure_add_choice_aux_argument
     (procedure, "method-choice", _("M_ethod"), _("How the map is computed"),
      plugin_choice_new (PLUGIN_CHOICE_METHOD), "default", G_PARAM_READWRITE);
@@ -169,6 +184,18 @@ cam_plug_in_create_procedure (GimpPlugIn *plug_in, const gchar *name)
        "(a full disk) leaves no partial file and keeps a previous file unchanged."),
      GIMP_FILE_CHOOSER_ACTION_SAVE, TRUE, NULL, G_PARAM_READWRITE);
 
+  /* Added in issue 15, at the end so that older callers keep working. */
+  gimp_procedure_add_double_argument
+    (procedure, "threshold", _("_Threshold"),
+     _("Outputs \"selection\" and \"bounding-box\": the part of the map kept, as a fraction "
+       "of its range: 0.2 keeps the values at or above min + 0.2 x (max - min), the CAM "
+       "paper's localisation rule"),
+     0.0, 1.0, 0.2, G_PARAM_READWRITE);
+  gimp_procedure_add_int_argument
+    (procedure, "top-k", _("Co_mpared classes"),
+     _("Output \"compare\": how many of the most probable classes get a heatmap layer"),
+     1, 20, 3, G_PARAM_READWRITE);
+
   gimp_procedure_add_int_return_value
     (procedure, "class-index", "Class index", "The explained class (0-based)",
      -1, G_MAXINT, -1, G_PARAM_READWRITE);
@@ -179,7 +206,13 @@ cam_plug_in_create_procedure (GimpPlugIn *plug_in, const gchar *name)
     (procedure, "probability", "Probability", "The class's softmax probability 0..1",
      0.0, 1.0, 0.0, G_PARAM_READWRITE);
   gimp_procedure_add_layer_return_value
-    (procedure, "layer", "Layer", "The new layer", TRUE, G_PARAM_READWRITE);
+    (procedure, "layer", "Layer",
+     "The new layer (heatmap, blend), the layer copy holding the mask (mask) or the layer "
+     "group (compare); none for selection and bounding-box",
+     TRUE, G_PARAM_READWRITE);
+  gimp_procedure_add_path_return_value
+    (procedure, "path", "Path", "The bounding box path (bounding-box); none for the other outputs",
+     TRUE, G_PARAM_READWRITE);
 
   return procedure;
 }
@@ -293,6 +326,7 @@ cam_heatmap_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *imag
   PluginSettings  settings = { 0 };
   HeatmapJob     *job      = NULL;
   GimpLayer      *layer    = NULL;
+  GimpPath       *path     = NULL;
   GimpValueArray *values;
   GError         *error    = NULL;
 
@@ -317,7 +351,7 @@ cam_heatmap_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *imag
   if (! plugin_settings_read (config, &settings, &error) ||
       ! (job = heatmap_job_new (image, drawables[0], &settings, &error)) ||
       ! heatmap_job_compute (job, TRUE, &error) ||
-      ! (layer = heatmap_job_apply (job, &error)))
+      ! heatmap_job_apply (job, &layer, &path, &error))
     {
       heatmap_job_free (job);
       plugin_settings_clear (&settings);
@@ -348,6 +382,7 @@ cam_heatmap_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *imag
   GIMP_VALUES_SET_STRING (values, 2, heatmap_job_label (job));
   GIMP_VALUES_SET_DOUBLE (values, 3, heatmap_job_probability (job));
   GIMP_VALUES_SET_LAYER (values, 4, layer);
+  GIMP_VALUES_SET_PATH (values, 5, path);
 
   heatmap_job_free (job);
   plugin_settings_clear (&settings);

@@ -4,7 +4,8 @@
  * gimp-cam.c         the GimpPlugIn, the PDB procedure and its arguments, run()
  * plugin-settings.c  the procedure's arguments read into PluginSettings, defaults resolved
  * heatmap-job.c      the work: read pixels through GEGL, explain, render, add the layer
- * heatmap-dialog.c   the dialog: top-5 predictions and a live preview
+ * heatmap-dialog.c   the dialog: model, class and layer lists, predictions, a live
+ *                    preview computed in a worker thread (progress, Cancel)
  * class-labels.c     translated display names of the bundled models' classes
  *
  * Copyright (C) 2026 the gimp-cam authors. GPL-3.0-or-later.
@@ -20,35 +21,51 @@
 #define PLUG_IN_BINARY "gimp-cam"
 #define PLUG_IN_ROLE   "gimp-cam-heatmap"
 
+/* What the procedure makes (the "output" argument; values are the choice's ids). */
+typedef enum {
+  PLUGIN_OUTPUT_HEATMAP = 0,   /* a heatmap layer with opacity alpha */
+  PLUGIN_OUTPUT_BLEND,         /* a layer holding the baked blend */
+  PLUGIN_OUTPUT_SELECTION,     /* the selection: the map at or above the threshold */
+  PLUGIN_OUTPUT_MASK,          /* a copy of the source layer whose layer mask is the map */
+  PLUGIN_OUTPUT_BOUNDING_BOX,  /* a path: the box of the largest region above the threshold */
+  PLUGIN_OUTPUT_COMPARE,       /* a layer group: heatmap layers of the top-k classes */
+  PLUGIN_N_OUTPUTS
+} PluginOutput;
+
 /* The procedure's arguments after reading the config (nothing resolved yet). */
 typedef struct PluginSettings {
-  gchar   *model;          /* "fashion-mnist", "cifar10", or a path to an .onnx file */
+  gchar   *model;          /* a model name (bundled or from the catalog), or a path to an .onnx file */
   gchar   *method;         /* "default" or a cam_method_name() */
   gint     class_index;    /* -1 = the top prediction */
   gchar   *layer;          /* "" = the model's default layer */
   gdouble  alpha;          /* -1 = the model's default */
   gchar   *colormap;       /* "default" or a colormap name */
-  gboolean blend_output;   /* TRUE: a layer holding the baked blend */
+  PluginOutput output;
   gboolean sample_merged;  /* classify what is visible instead of the layer alone */
+  gdouble  threshold;      /* selection and bounding box: fraction of the map's range */
+  gint     top_k;          /* compare: how many classes */
 } PluginSettings;
 
 /* The choice arguments (string arguments checked by plugin_settings_read; the dialog
- * shows them as GimpChoice auxiliary arguments "<name>-choice"). */
+ * shows them as GimpChoice auxiliary arguments "<name>-choice"). The model argument
+ * is a string too, checked against plugin_model_names(); the dialog has its own
+ * model chooser. */
 typedef enum {
-  PLUGIN_CHOICE_MODEL,
   PLUGIN_CHOICE_METHOD,
   PLUGIN_CHOICE_COLORMAP,
   PLUGIN_CHOICE_OUTPUT,
   PLUGIN_N_CHOICES
 } PluginChoice;
 
-extern const gchar *const plugin_choice_names[PLUGIN_N_CHOICES]; /* "model", ... */
+extern const gchar *const plugin_choice_names[PLUGIN_N_CHOICES]; /* "method", ... */
 GimpChoice *plugin_choice_new (PluginChoice which);
 
 /* Reads the arguments from config. Returns FALSE with a calling error in *error
  * naming the argument (and listing the valid values) when a choice is unknown, alpha
  * is neither -1 nor in 0..1, or the model argument cannot be used (a custom model
- * without a file). */
+ * without a file). The model argument takes the bundled models, "file", and any
+ * model name of the engine's catalog (cam_model_catalog_new: the installed and
+ * per-user models). */
 gboolean plugin_settings_read (GimpProcedureConfig *config,
                                PluginSettings      *settings,
                                GError             **error);
@@ -80,6 +97,10 @@ typedef enum {
   PLUGIN_ERROR_ARGUMENT,   /* reported as GIMP_PDB_CALLING_ERROR */
   PLUGIN_ERROR_EXECUTION   /* reported as GIMP_PDB_EXECUTION_ERROR */
 } PluginErrorCode;
+
+/* The models the "model" argument takes besides "file", in order: the catalog's
+ * names (bundled models first). Free with g_strfreev. */
+gchar  **plugin_model_names (void);
 
 /* Display names. */
 const gchar *class_label_display   (const cam_model *model, gint class_index);

@@ -1,12 +1,19 @@
 /*
- * heatmap-job.c -- read the region through GEGL, explain it, render the heatmap,
- * and add it to the image as one undo step.
+ * heatmap-job.c -- read the region through GEGL, explain it, render the heatmap
+ * (or the map, thresholded map, several classes' heatmaps), and add the result to
+ * the image as one undo step.
  *
  * Memory: the region is read once into one full-size copy for the model's
  * preprocessing (8-bit, or 16-bit for images of higher precision), freed before
  * rendering; the result is then rendered in strips into a buffer of the plug-in's
  * own (GEGL tiles, 8-bit), so at most one extra full-size 8-bit copy exists at a
- * time. The image is touched only after everything has succeeded.
+ * time (the bounding box also keeps one byte per pixel of the thresholded map for
+ * cam_mask_largest_region; "compare" one layer buffer per class). The image is
+ * touched only after everything has succeeded.
+ *
+ * Outputs: heatmap and blend (render_colours), compare (render_colours per class),
+ * mask, selection and bounding box (render_map: the gray map, or the map thresholded
+ * by the engine), each applied in one undo group by heatmap_job_apply.
  *
  * Copyright (C) 2026 the gimp-cam authors. GPL-3.0-or-later.
  */
@@ -28,11 +35,18 @@ struct HeatmapJob {
   ResolvedSettings    resolved;
   cam_explanation    *explanation;   /* NULL until computed */
   cam_preprocess_info info;
-  GeglBuffer         *result;        /* the new layer's pixels, at result_rect */
-  const Babl         *result_format;
+  GeglBuffer         *result;        /* heatmap, blend: the new layer's pixels; mask,
+                                        selection, bounding box: the map, "Y u8" */
   cam_rect            result_rect;   /* in image coordinates */
   gchar              *layer_name;
   gdouble             opacity;       /* 0..100 */
+  cam_region          region;        /* bounding box: in result_rect's coordinates */
+  /* compare: one heatmap per class, most probable first */
+  gint                n_compare;
+  cam_explanation   **compare;
+  GeglBuffer        **compare_results;
+  gchar             **compare_names;
+  gchar              *group_name;
 };
 
 static gboolean
@@ -153,8 +167,7 @@ source_has_alpha (const HeatmapSource *source)
 }
 
 gboolean
-heatmap_source_preprocess (const HeatmapSource *source, const cam_model *model, float *input,
-                           cam_preprocess_info *info, GError **error)
+heatmap_source_read (const HeatmapSource *source, cam_image *image, GError **error)
 {
   /* The same samples cam-heatmap gets from an 8-bit file: RGB, or RGBA when
    * there is alpha, non-linear sRGB. */
@@ -165,9 +178,6 @@ heatmap_source_preprocess (const HeatmapSource *source, const cam_model *model, 
                                                 : (alpha ? "R'G'B'A u8" : "R'G'B' u8");
   gsize       stride   = (gsize) source->width * channels * sample;
   guchar     *pixels;
-  cam_image   image;
-  cam_error   err = { 0 };
-  cam_status  status;
 
   pixels = g_try_malloc (stride * source->height);
   if (pixels == NULL)
@@ -182,15 +192,27 @@ heatmap_source_preprocess (const HeatmapSource *source, const cam_model *model, 
                                    source->width, source->height),
                    1.0, babl_format (format), pixels, stride, GEGL_ABYSS_NONE);
 
-  image.pixels   = pixels;
-  image.width    = source->width;
-  image.height   = source->height;
-  image.channels = channels;
-  image.type     = source->high_precision ? CAM_SAMPLE_U16 : CAM_SAMPLE_U8;
-  image.stride   = stride;
+  image->pixels   = pixels;
+  image->width    = source->width;
+  image->height   = source->height;
+  image->channels = channels;
+  image->type     = source->high_precision ? CAM_SAMPLE_U16 : CAM_SAMPLE_U8;
+  image->stride   = stride;
+  return TRUE;
+}
 
+gboolean
+heatmap_source_preprocess (const HeatmapSource *source, const cam_model *model, float *input,
+                           cam_preprocess_info *info, GError **error)
+{
+  cam_image   image;
+  cam_error   err = { 0 };
+  cam_status  status;
+
+  if (! heatmap_source_read (source, &image, error))
+    return FALSE;
   status = cam_preprocess (model, &image, NULL, input, info, &err);
-  g_free (pixels);
+  g_free (image.pixels);
   if (status != CAM_OK)
     return engine_error (error, &err, _("Preparing the image for the model failed"));
   return TRUE;
@@ -207,6 +229,26 @@ heatmap_render_options (const cam_model *model, const ResolvedSettings *resolved
   options.threshold = resolved->threshold;
   options.output    = blend_output ? CAM_OUTPUT_BLEND : CAM_OUTPUT_HEATMAP;
   return options;
+}
+
+void
+heatmap_top_classes (const float *probabilities, gint n_classes, gint *order, gint n)
+{
+  for (gint k = 0; k < n; k++)
+    {
+      gint best = -1;
+
+      for (gint c = 0; c < n_classes; c++)
+        {
+          gboolean taken = FALSE;
+
+          for (gint j = 0; j < k && ! taken; j++)
+            taken = order[j] == c;
+          if (! taken && (best < 0 || probabilities[c] > probabilities[best]))
+            best = c;
+        }
+      order[k] = best;
+    }
 }
 
 gchar *
@@ -232,8 +274,10 @@ heatmap_job_new (GimpImage *image, GimpDrawable *drawable, const PluginSettings 
   job->settings_copy.colormap = g_strdup (settings->colormap);
   job->settings_copy.class_index   = settings->class_index;
   job->settings_copy.alpha         = settings->alpha;
-  job->settings_copy.blend_output  = settings->blend_output;
+  job->settings_copy.output        = settings->output;
   job->settings_copy.sample_merged = settings->sample_merged;
+  job->settings_copy.threshold     = settings->threshold;
+  job->settings_copy.top_k         = settings->top_k;
 
   if (! heatmap_check_drawable (image, drawable, error) ||
       ! plugin_settings_load_model (&job->settings_copy, &job->model, error) ||
@@ -265,22 +309,248 @@ mask_strip (guchar *rgba, const guchar *selection, gint n_pixels, gboolean wide)
     }
 }
 
+/* The selection's pixels of a strip of result_rect (8-bit), or NULL without a selection. */
+typedef struct SelectionReader {
+  GeglBuffer *buffer;
+  guchar     *strip;
+  const Babl *format;
+} SelectionReader;
+
+static gboolean
+selection_reader_open (SelectionReader *reader, const HeatmapSource *source, gint width,
+                       gboolean wide, GError **error)
+{
+  memset (reader, 0, sizeof *reader);
+  if (! source->has_selection)
+    return TRUE;
+  reader->buffer = gimp_drawable_get_buffer (GIMP_DRAWABLE (gimp_image_get_selection (source->image)));
+  reader->format = babl_format (wide ? "Y u16" : "Y u8");
+  reader->strip  = g_try_malloc ((gsize) width * (wide ? 2 : 1) * STRIP_ROWS);
+  if (reader->strip == NULL)
+    {
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION, _("Not enough memory."));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static const guchar *
+selection_reader_get (SelectionReader *reader, const cam_rect *rect, gint y0, gint rows)
+{
+  if (reader->buffer == NULL)
+    return NULL;
+  gegl_buffer_get (reader->buffer, GEGL_RECTANGLE (rect->x, rect->y + y0, rect->width, rows),
+                   1.0, reader->format, reader->strip, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+  return reader->strip;
+}
+
+static void
+selection_reader_close (SelectionReader *reader)
+{
+  g_clear_object (&reader->buffer);
+  g_clear_pointer (&reader->strip, g_free);
+}
+
+static gboolean
+new_renderer (HeatmapJob *job, const cam_explanation *ex, cam_render_options *options,
+              cam_renderer **renderer, GError **error)
+{
+  cam_error err = { 0 };
+
+  if (cam_preprocess_info_map_window (&job->info, ex->map_width, ex->map_height,
+                                      &options->window, &err) != CAM_OK)
+    return engine_error (error, &err, _("Placing the map failed"));
+  if (cam_renderer_new (ex->map, ex->map_width, ex->map_height, job->result_rect.width,
+                        job->result_rect.height, options, renderer, &err) != CAM_OK)
+    return engine_error (error, &err, _("Rendering the heatmap failed"));
+  return TRUE;
+}
+
+/* A layer of colours (heatmap, or the blend with the image) for one explanation,
+ * masked to the selection, into *out (a new buffer of result_rect's size). */
+static gboolean
+render_colours (HeatmapJob *job, const cam_explanation *ex, gboolean blend, GeglBuffer **out,
+                gboolean show_progress, gdouble progress_from, gdouble progress_to,
+                GError **error)
+{
+  HeatmapSource     *source = &job->source;
+  cam_render_options options;
+  cam_renderer      *renderer = NULL;
+  cam_error          err = { 0 };
+  SelectionReader    selection = { 0 };
+  gint               out_w = job->result_rect.width, out_h = job->result_rect.height;
+  /* The blend of a high-precision image keeps 16 bits; a heatmap is 8-bit colours. */
+  gboolean           wide = blend && source->high_precision;
+  const Babl        *format = babl_format (wide ? "R'G'B'A u16" : "R'G'B'A u8");
+  gsize              row_size = (gsize) out_w * (wide ? 8 : 4);
+  guchar            *strip;
+  gboolean           ok = FALSE;
+
+  options = heatmap_render_options (job->model, &job->resolved, ex->method, ex->probability,
+                                    blend);
+  if (! new_renderer (job, ex, &options, &renderer, error))
+    return FALSE;
+  strip = g_try_malloc (row_size * STRIP_ROWS);
+  *out  = gegl_buffer_new (GEGL_RECTANGLE (0, 0, out_w, out_h), format);
+  if (strip == NULL || *out == NULL)
+    {
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION, _("Not enough memory."));
+      cam_renderer_free (renderer);
+      g_free (strip);
+      return FALSE;
+    }
+  if (! selection_reader_open (&selection, source, out_w, wide, error))
+    goto out;
+
+  for (gint y0 = 0; y0 < out_h; y0 += STRIP_ROWS)
+    {
+      gint          rows = MIN (STRIP_ROWS, out_h - y0);
+      cam_image     dst  = { strip, out_w, rows, 4, wide ? CAM_SAMPLE_U16 : CAM_SAMPLE_U8, row_size };
+      const guchar *sel;
+
+      if (blend)
+        /* The image's pixels of this strip, blended in place. */
+        gegl_buffer_get (source->buffer,
+                         GEGL_RECTANGLE (source->buffer_x + job->info.source_rect.x,
+                                         source->buffer_y + job->info.source_rect.y + y0,
+                                         out_w, rows),
+                         1.0, format, strip, row_size, GEGL_ABYSS_NONE);
+
+      if (cam_renderer_render_rows (renderer, y0, rows, blend ? &dst : NULL, &dst, &err) != CAM_OK)
+        {
+          engine_error (error, &err, _("Rendering the heatmap failed"));
+          goto out;
+        }
+      if ((sel = selection_reader_get (&selection, &job->result_rect, y0, rows)))
+        mask_strip (strip, sel, out_w * rows, wide);
+      gegl_buffer_set (*out, GEGL_RECTANGLE (0, y0, out_w, rows), 0, format, strip, row_size);
+      if (show_progress)
+        gimp_progress_update (progress_from + (progress_to - progress_from) * (y0 + rows) / out_h);
+    }
+  ok = TRUE;
+
+out:
+  selection_reader_close (&selection);
+  cam_renderer_free (renderer);
+  g_free (strip);
+  return ok;
+}
+
+/* The map as 8-bit gray (mask: the gray colormap of the heatmap, 0 = coldest, 255 =
+ * hottest; selection and bounding box: 255 where the normalised map is at or above the
+ * threshold, cam_mask_threshold), times the selection, into job->result. For the
+ * bounding box also the largest region (cam_mask_largest_region) of the pixels that
+ * are above the threshold and at least half selected. */
+static gboolean
+render_map (HeatmapJob *job, gboolean show_progress, GError **error)
+{
+  PluginOutput       output = job->settings_copy.output;
+  const cam_explanation *ex = job->explanation;
+  cam_render_options options;
+  cam_renderer      *renderer = NULL;
+  cam_error          err = { 0 };
+  SelectionReader    selection = { 0 };
+  gint               out_w = job->result_rect.width, out_h = job->result_rect.height;
+  guchar            *strip = NULL, *whole = NULL;
+  gfloat            *values = NULL;
+  guint64            n_set = 0;
+  gboolean           ok = FALSE;
+
+  options = heatmap_render_options (job->model, &job->resolved, ex->method, ex->probability,
+                                    FALSE);
+  options.colormap = CAM_COLORMAP_GRAY;
+  options.alpha    = 1.0f;
+  if (! new_renderer (job, ex, &options, &renderer, error))
+    return FALSE;
+  strip  = g_try_malloc ((gsize) out_w * 4 * STRIP_ROWS);
+  values = output == PLUGIN_OUTPUT_MASK ? NULL : g_try_new (gfloat, (gsize) out_w * STRIP_ROWS);
+  whole  = output == PLUGIN_OUTPUT_BOUNDING_BOX ? g_try_malloc ((gsize) out_w * out_h) : NULL;
+  job->result = gegl_buffer_new (GEGL_RECTANGLE (0, 0, out_w, out_h), babl_format ("Y u8"));
+  if (strip == NULL || job->result == NULL ||
+      (output != PLUGIN_OUTPUT_MASK && values == NULL) ||
+      (output == PLUGIN_OUTPUT_BOUNDING_BOX && whole == NULL))
+    {
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION, _("Not enough memory."));
+      goto out;
+    }
+  if (! selection_reader_open (&selection, &job->source, out_w, FALSE, error))
+    goto out;
+
+  for (gint y0 = 0; y0 < out_h; y0 += STRIP_ROWS)
+    {
+      gint          rows = MIN (STRIP_ROWS, out_h - y0);
+      gint          n    = out_w * rows;
+      const guchar *sel;
+      cam_status    status;
+
+      if (output == PLUGIN_OUTPUT_MASK)
+        {
+          cam_image dst = { strip, out_w, rows, 4, CAM_SAMPLE_U8, (gsize) out_w * 4 };
+
+          status = cam_renderer_render_rows (renderer, y0, rows, NULL, &dst, &err);
+          for (gint i = 0; i < n; i++)
+            strip[i] = strip[4 * i]; /* gray: R = G = B */
+        }
+      else
+        {
+          status = cam_renderer_values_rect (renderer, (cam_rect) { 0, y0, out_w, rows },
+                                             CAM_VALUES_NORMALIZED, values, out_w, &err);
+          if (status == CAM_OK)
+            status = cam_mask_threshold (values, out_w, rows, out_w,
+                                         (float) job->settings_copy.threshold, strip, out_w,
+                                         &err);
+        }
+      if (status != CAM_OK)
+        {
+          engine_error (error, &err, _("Rendering the heatmap failed"));
+          goto out;
+        }
+      if ((sel = selection_reader_get (&selection, &job->result_rect, y0, rows)))
+        for (gint i = 0; i < n; i++)
+          strip[i] = (guchar) ((strip[i] * (guint32) sel[i] + 127u) / 255u);
+      for (gint i = 0; i < n && output != PLUGIN_OUTPUT_MASK; i++)
+        n_set += strip[i] >= 128;
+      if (whole)
+        for (gint i = 0; i < n; i++)
+          whole[(gsize) y0 * out_w + i] = strip[i] >= 128 ? 255 : 0;
+      gegl_buffer_set (job->result, GEGL_RECTANGLE (0, y0, out_w, rows), 0,
+                       babl_format ("Y u8"), strip, out_w);
+      if (show_progress)
+        gimp_progress_update (0.1 + 0.85 * (y0 + rows) / out_h);
+    }
+
+  if (output != PLUGIN_OUTPUT_MASK && n_set == 0)
+    {
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION,
+                   _("No part of the map is at or above the threshold %.0f%% (a constant map, "
+                     "or a threshold too high); lower the threshold."),
+                   100.0 * job->settings_copy.threshold);
+      goto out;
+    }
+  if (whole && cam_mask_largest_region (whole, out_w, out_h, out_w, &job->region, &err) != CAM_OK)
+    {
+      engine_error (error, &err, _("Finding the largest region failed"));
+      goto out;
+    }
+  ok = TRUE;
+
+out:
+  selection_reader_close (&selection);
+  cam_renderer_free (renderer);
+  g_free (strip);
+  g_free (values);
+  g_free (whole);
+  return ok;
+}
+
 gboolean
 heatmap_job_compute (HeatmapJob *job, gboolean show_progress, GError **error)
 {
-  HeatmapSource     *source = &job->source;
   const cam_model   *model  = job->model;
-  cam_workspace     *workspace;
-  cam_renderer      *renderer;
-  cam_render_options options;
+  PluginOutput       output = job->settings_copy.output;
+  cam_workspace     *workspace = NULL;
   cam_error          err = { 0 };
   float             *input;
-  gboolean           wide, blend = job->settings_copy.blend_output;
-  gint               out_w, out_h;
-  gsize              pixel_size, row_size;
-  guchar            *strip, *selection_strip = NULL;
-  GeglBuffer        *selection = NULL;
-  const Babl        *source_format = NULL, *selection_format = NULL;
   gboolean           ok = FALSE;
 
   if (show_progress)
@@ -292,169 +562,304 @@ heatmap_job_compute (HeatmapJob *job, gboolean show_progress, GError **error)
       g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION, _("Not enough memory."));
       return FALSE;
     }
-  if (! heatmap_source_preprocess (source, model, input, &job->info, error))
-    {
-      g_free (input);
-      return FALSE;
-    }
+  if (! heatmap_source_preprocess (&job->source, model, input, &job->info, error))
+    goto out;
   if (show_progress)
     gimp_progress_update (0.05);
 
   if (cam_workspace_new_for_explain (model, 1, &job->resolved.explain, &workspace, &err) != CAM_OK)
     {
-      g_free (input);
-      return engine_error (error, &err, _("Preparing the model failed"));
+      engine_error (error, &err, _("Preparing the model failed"));
+      goto out;
     }
   if (cam_explain (workspace, input, &job->resolved.explain, &job->explanation, &err) != CAM_OK)
     {
-      cam_workspace_free (workspace);
-      g_free (input);
-      return engine_error (error, &err, _("Explaining the prediction failed"));
+      engine_error (error, &err, _("Explaining the prediction failed"));
+      goto out;
     }
-  cam_workspace_free (workspace);
-  g_free (input);
   if (show_progress)
     gimp_progress_update (0.1);
 
-  options = heatmap_render_options (model, &job->resolved, job->resolved.explain.method,
-                                    job->explanation->probability, blend);
-  if (cam_preprocess_info_map_window (&job->info, job->explanation->map_width,
-                                      job->explanation->map_height, &options.window,
-                                      &err) != CAM_OK)
-    return engine_error (error, &err, _("Placing the map failed"));
-
-  out_w = job->info.source_rect.width;
-  out_h = job->info.source_rect.height;
-  if (cam_renderer_new (job->explanation->map, job->explanation->map_width,
-                        job->explanation->map_height, out_w, out_h, &options, &renderer,
-                        &err) != CAM_OK)
-    return engine_error (error, &err, _("Rendering the heatmap failed"));
-
-  job->result_rect.x      = source->x + job->info.source_rect.x;
-  job->result_rect.y      = source->y + job->info.source_rect.y;
-  job->result_rect.width  = out_w;
-  job->result_rect.height = out_h;
-  job->opacity            = blend ? 100.0 : 100.0 * options.alpha;
+  job->result_rect.x      = job->source.x + job->info.source_rect.x;
+  job->result_rect.y      = job->source.y + job->info.source_rect.y;
+  job->result_rect.width  = job->info.source_rect.width;
+  job->result_rect.height = job->info.source_rect.height;
+  job->opacity            = output == PLUGIN_OUTPUT_BLEND ? 100.0 : 100.0 * job->resolved.alpha;
   job->layer_name         = heatmap_layer_name (model, job->resolved.explain.method,
                                                 job->explanation->class_index,
                                                 job->explanation->probability);
 
-  /* The blend of a high-precision image keeps 16 bits; a heatmap is 8-bit colours. */
-  wide               = blend && source->high_precision;
-  job->result_format = babl_format (wide ? "R'G'B'A u16" : "R'G'B'A u8");
-  pixel_size         = wide ? 8 : 4;
-  row_size           = (gsize) out_w * pixel_size;
-  strip              = g_try_malloc (row_size * STRIP_ROWS);
-  job->result        = gegl_buffer_new (GEGL_RECTANGLE (0, 0, out_w, out_h), job->result_format);
-  if (strip == NULL || job->result == NULL)
+  switch (output)
     {
-      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION, _("Not enough memory."));
-      goto out;
-    }
-  source_format = job->result_format;
-  if (source->has_selection)
-    {
-      selection        = gimp_drawable_get_buffer (GIMP_DRAWABLE (gimp_image_get_selection (source->image)));
-      selection_format = babl_format (wide ? "Y u16" : "Y u8");
-      selection_strip  = g_try_malloc ((gsize) out_w * (wide ? 2 : 1) * STRIP_ROWS);
-      if (selection_strip == NULL)
-        {
-          g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION, _("Not enough memory."));
-          goto out;
-        }
-    }
+    case PLUGIN_OUTPUT_HEATMAP:
+    case PLUGIN_OUTPUT_BLEND:
+      ok = render_colours (job, job->explanation, output == PLUGIN_OUTPUT_BLEND, &job->result,
+                           show_progress, 0.1, 0.95, error);
+      break;
 
-  for (gint y0 = 0; y0 < out_h; y0 += STRIP_ROWS)
-    {
-      gint      rows = MIN (STRIP_ROWS, out_h - y0);
-      cam_image dst  = { strip, out_w, rows, 4, wide ? CAM_SAMPLE_U16 : CAM_SAMPLE_U8, row_size };
+    case PLUGIN_OUTPUT_COMPARE:
+      {
+        gint                n = MIN (job->settings_copy.top_k, job->explanation->n_classes);
+        gint               *order = g_new (gint, n);
+        cam_explain_options options = job->resolved.explain;
 
-      if (blend)
-        /* The image's pixels of this strip, blended in place. */
-        gegl_buffer_get (source->buffer,
-                         GEGL_RECTANGLE (source->buffer_x + job->info.source_rect.x,
-                                         source->buffer_y + job->info.source_rect.y + y0,
-                                         out_w, rows),
-                         1.0, source_format, strip, row_size, GEGL_ABYSS_NONE);
+        heatmap_top_classes (job->explanation->probabilities, job->explanation->n_classes,
+                             order, n);
+        job->compare         = g_new0 (cam_explanation *, n);
+        job->compare_results = g_new0 (GeglBuffer *, n);
+        job->compare_names   = g_new0 (gchar *, n + 1);
+        job->n_compare       = n;
+        /* TRANSLATORS: the layer group of the "compare" output: method and the number
+         * of classes, for example "Grad-CAM: top 3 classes". */
+        job->group_name      = g_strdup_printf (_("%s: top %d classes"),
+                                                method_display_name (options.method), n);
+        ok = TRUE;
+        for (gint i = 0; i < n && ok; i++)
+          {
+            options.class_index = order[i];
+            if (cam_explain (workspace, input, &options, &job->compare[i], &err) != CAM_OK)
+              {
+                ok = engine_error (error, &err, _("Explaining the prediction failed"));
+                break;
+              }
+            job->compare_names[i] = heatmap_layer_name (model, options.method, order[i],
+                                                        job->compare[i]->probability);
+            ok = render_colours (job, job->compare[i], FALSE, &job->compare_results[i],
+                                 show_progress, 0.1 + 0.85 * i / n, 0.1 + 0.85 * (i + 1) / n,
+                                 error);
+          }
+        g_free (order);
+      }
+      break;
 
-      if (cam_renderer_render_rows (renderer, y0, rows, blend ? &dst : NULL, &dst, &err) != CAM_OK)
-        {
-          engine_error (error, &err, _("Rendering the heatmap failed"));
-          goto out;
-        }
-      if (selection)
-        {
-          gegl_buffer_get (selection,
-                           GEGL_RECTANGLE (job->result_rect.x, job->result_rect.y + y0, out_w, rows),
-                           1.0, selection_format, selection_strip, GEGL_AUTO_ROWSTRIDE,
-                           GEGL_ABYSS_NONE);
-          mask_strip (strip, selection_strip, out_w * rows, wide);
-        }
-      gegl_buffer_set (job->result, GEGL_RECTANGLE (0, y0, out_w, rows), 0, job->result_format,
-                       strip, row_size);
-      if (show_progress)
-        gimp_progress_update (0.1 + 0.85 * (y0 + rows) / out_h);
+    case PLUGIN_OUTPUT_SELECTION:
+    case PLUGIN_OUTPUT_MASK:
+    case PLUGIN_OUTPUT_BOUNDING_BOX:
+    default:
+      ok = render_map (job, show_progress, error);
+      break;
     }
-  ok = TRUE;
 
 out:
-  cam_renderer_free (renderer);
-  g_clear_object (&selection);
-  g_free (selection_strip);
-  g_free (strip);
+  cam_workspace_free (workspace);
+  g_free (input);
   return ok;
 }
 
-GimpLayer *
-heatmap_job_apply (HeatmapJob *job, GError **error)
+static GimpLayer *
+add_colour_layer (HeatmapJob *job, const gchar *name, GeglBuffer *pixels, GimpLayer *parent,
+                  gint position, GError **error)
 {
   GimpImage  *image = job->source.image;
-  GimpItem   *source_item = GIMP_ITEM (job->source.drawable);
-  GimpItem   *parent;
   GimpLayer  *layer;
   GeglBuffer *buffer;
-  gint        position;
 
-  g_return_val_if_fail (job->result != NULL, NULL);
-
-  /* Everything that can fail because of the user's input has been checked;
-   * from here on the image changes, in one undo group. */
-  gimp_image_undo_group_start (image);
-
-  if (gimp_image_get_base_type (image) != GIMP_RGB && ! gimp_image_convert_rgb (image))
-    {
-      gimp_image_undo_group_end (image);
-      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION,
-                   _("Could not convert the image to RGB."));
-      return NULL;
-    }
-
-  layer = gimp_layer_new (image, job->layer_name, job->result_rect.width, job->result_rect.height,
+  layer = gimp_layer_new (image, name, job->result_rect.width, job->result_rect.height,
                           GIMP_RGBA_IMAGE, job->opacity, GIMP_LAYER_MODE_NORMAL);
   if (layer == NULL)
     {
-      gimp_image_undo_group_end (image);
       g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION, _("Could not create the layer."));
       return NULL;
     }
   /* Composite in non-linear sRGB: what the user sees is the engine's blend. */
   gimp_layer_set_composite_space (layer, GIMP_LAYER_COLOR_SPACE_RGB_PERCEPTUAL);
   gimp_layer_set_blend_space (layer, GIMP_LAYER_COLOR_SPACE_RGB_PERCEPTUAL);
-
-  parent   = gimp_item_get_parent (source_item);
-  position = gimp_image_get_item_position (image, source_item);
-  gimp_image_insert_layer (image, layer, parent ? GIMP_LAYER (parent) : NULL, position);
+  gimp_image_insert_layer (image, layer, parent, position);
   gimp_layer_set_offsets (layer, job->result_rect.x, job->result_rect.y);
 
   buffer = gimp_drawable_get_buffer (GIMP_DRAWABLE (layer));
-  gegl_buffer_copy (job->result, NULL, GEGL_ABYSS_NONE, buffer, NULL);
+  gegl_buffer_copy (pixels, NULL, GEGL_ABYSS_NONE, buffer, NULL);
   g_object_unref (buffer);
   gimp_drawable_update (GIMP_DRAWABLE (layer), 0, 0,
                         job->result_rect.width, job->result_rect.height);
+  return layer;
+}
+
+/* Writes job->result (result_rect) into a drawable at image offset (off_x, off_y),
+ * the rest of the drawable cleared. */
+static void
+write_map (HeatmapJob *job, GimpDrawable *drawable, gint off_x, gint off_y)
+{
+  GeglBuffer *buffer = gimp_drawable_get_buffer (drawable);
+
+  gegl_buffer_clear (buffer, NULL);
+  gegl_buffer_copy (job->result, NULL, GEGL_ABYSS_NONE, buffer,
+                    GEGL_RECTANGLE (job->result_rect.x - off_x, job->result_rect.y - off_y,
+                                    job->result_rect.width, job->result_rect.height));
+  g_object_unref (buffer);
+  gimp_drawable_update (drawable, 0, 0, gimp_drawable_get_width (drawable),
+                        gimp_drawable_get_height (drawable));
+}
+
+static gboolean
+apply_selection (HeatmapJob *job, GError **error)
+{
+  GimpImage   *image = job->source.image;
+  GeglColor   *black = gegl_color_new ("black");
+  GimpChannel *channel;
+  gboolean     ok;
+
+  channel = gimp_channel_new (image, job->layer_name, gimp_image_get_width (image),
+                              gimp_image_get_height (image), 50.0, black);
+  g_object_unref (black);
+  if (channel == NULL || ! gimp_image_insert_channel (image, channel, NULL, 0))
+    {
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION, _("Could not make the selection."));
+      return FALSE;
+    }
+  write_map (job, GIMP_DRAWABLE (channel), 0, 0);
+  ok = gimp_image_select_item (image, GIMP_CHANNEL_OP_REPLACE, GIMP_ITEM (channel));
+  gimp_image_remove_channel (image, channel);
+  if (! ok)
+    g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION, _("Could not make the selection."));
+  return ok;
+}
+
+static GimpLayer *
+apply_mask (HeatmapJob *job, GimpLayer *parent, gint position, GError **error)
+{
+  GimpImage     *image  = job->source.image;
+  GimpLayer     *source = GIMP_LAYER (job->source.drawable);
+  GimpLayer     *copy   = gimp_layer_copy (source);
+  GimpLayerMask *mask;
+  gint           off_x, off_y;
+
+  if (copy == NULL)
+    {
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION, _("Could not copy the layer."));
+      return NULL;
+    }
+  gimp_item_set_name (GIMP_ITEM (copy), job->layer_name);
+  gimp_image_insert_layer (image, copy, parent, position);
+  /* A mask the source already had is applied to the copy's alpha first. */
+  if (gimp_layer_get_mask (copy))
+    gimp_layer_remove_mask (copy, GIMP_MASK_APPLY);
+  if (! gimp_drawable_has_alpha (GIMP_DRAWABLE (copy)))
+    gimp_layer_add_alpha (copy);
+  mask = gimp_layer_create_mask (copy, GIMP_ADD_MASK_BLACK);
+  if (mask == NULL || ! gimp_layer_add_mask (copy, mask))
+    {
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION, _("Could not add the layer mask."));
+      return NULL;
+    }
+  gimp_drawable_get_offsets (GIMP_DRAWABLE (copy), &off_x, &off_y);
+  write_map (job, GIMP_DRAWABLE (mask), off_x, off_y);
+  return copy;
+}
+
+static GimpPath *
+apply_bounding_box (HeatmapJob *job, GError **error)
+{
+  GimpImage *image = job->source.image;
+  GimpPath  *path  = gimp_path_new (image, job->layer_name);
+  gdouble    x0    = job->result_rect.x + job->region.bounds.x;
+  gdouble    y0    = job->result_rect.y + job->region.bounds.y;
+  gdouble    x1    = x0 + job->region.bounds.width;
+  gdouble    y1    = y0 + job->region.bounds.height;
+  /* Four corners, each anchor with its two control points on it (straight sides). */
+  const gdouble corners[4][2] = { { x0, y0 }, { x1, y0 }, { x1, y1 }, { x0, y1 } };
+  gdouble       points[24];
+
+  for (gint i = 0; i < 4; i++)
+    for (gint k = 0; k < 3; k++)
+      {
+        points[6 * i + 2 * k]     = corners[i][0];
+        points[6 * i + 2 * k + 1] = corners[i][1];
+      }
+  if (path == NULL || ! gimp_image_insert_path (image, path, NULL, 0) ||
+      gimp_path_stroke_new_from_points (path, GIMP_PATH_STROKE_TYPE_BEZIER, 24, points, TRUE) <= 0)
+    {
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION, _("Could not make the path."));
+      return NULL;
+    }
+  gimp_item_set_visible (GIMP_ITEM (path), TRUE);
+  return path;
+}
+
+gboolean
+heatmap_job_apply (HeatmapJob *job, GimpLayer **layer_out, GimpPath **path_out, GError **error)
+{
+  GimpImage   *image = job->source.image;
+  GimpItem    *source_item = GIMP_ITEM (job->source.drawable);
+  PluginOutput output = job->settings_copy.output;
+  GimpItem    *parent_item;
+  GimpLayer   *parent, *layer = NULL;
+  GimpPath    *path = NULL;
+  gint         position;
+  gboolean     ok = TRUE;
+
+  *layer_out = NULL;
+  *path_out  = NULL;
+
+  /* Everything that can fail because of the user's input has been checked;
+   * from here on the image changes, in one undo group. */
+  gimp_image_undo_group_start (image);
+
+  parent_item = gimp_item_get_parent (source_item);
+  parent      = parent_item ? GIMP_LAYER (parent_item) : NULL;
+  position    = gimp_image_get_item_position (image, source_item);
+
+  if ((output == PLUGIN_OUTPUT_HEATMAP || output == PLUGIN_OUTPUT_BLEND ||
+       output == PLUGIN_OUTPUT_COMPARE) &&
+      gimp_image_get_base_type (image) != GIMP_RGB && ! gimp_image_convert_rgb (image))
+    {
+      gimp_image_undo_group_end (image);
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION,
+                   _("Could not convert the image to RGB."));
+      return FALSE;
+    }
+
+  switch (output)
+    {
+    case PLUGIN_OUTPUT_HEATMAP:
+    case PLUGIN_OUTPUT_BLEND:
+      layer = add_colour_layer (job, job->layer_name, job->result, parent, position, error);
+      ok    = layer != NULL;
+      break;
+
+    case PLUGIN_OUTPUT_COMPARE:
+      {
+        GimpGroupLayer *group = gimp_group_layer_new (image, job->group_name);
+
+        if (group == NULL || ! gimp_image_insert_layer (image, GIMP_LAYER (group), parent, position))
+          {
+            g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION,
+                         _("Could not create the layer group."));
+            ok = FALSE;
+            break;
+          }
+        /* the most probable class on top */
+        for (gint i = job->n_compare - 1; i >= 0 && ok; i--)
+          ok = add_colour_layer (job, job->compare_names[i], job->compare_results[i],
+                                 GIMP_LAYER (group), 0, error) != NULL;
+        layer = GIMP_LAYER (group);
+      }
+      break;
+
+    case PLUGIN_OUTPUT_SELECTION:
+      ok = apply_selection (job, error);
+      break;
+
+    case PLUGIN_OUTPUT_MASK:
+      layer = apply_mask (job, parent, position, error);
+      ok    = layer != NULL;
+      break;
+
+    case PLUGIN_OUTPUT_BOUNDING_BOX:
+    default:
+      path = apply_bounding_box (job, error);
+      ok   = path != NULL;
+      break;
+    }
 
   gimp_image_undo_group_end (image);
   gimp_progress_update (1.0);
-  return layer;
+  if (ok)
+    {
+      *layer_out = layer;
+      *path_out  = path;
+    }
+  return ok;
 }
 
 void
@@ -465,6 +870,15 @@ heatmap_job_free (HeatmapJob *job)
   heatmap_source_close (&job->source);
   cam_explanation_free (job->explanation);
   g_clear_object (&job->result);
+  for (gint i = 0; i < job->n_compare; i++)
+    {
+      cam_explanation_free (job->compare[i]);
+      g_clear_object (&job->compare_results[i]);
+    }
+  g_free (job->compare);
+  g_free (job->compare_results);
+  g_strfreev (job->compare_names);
+  g_free (job->group_name);
   if (job->model)
     cam_model_free (job->model);
   g_free (job->layer_name);

@@ -18,18 +18,13 @@
 
 G_DEFINE_QUARK (gimp-cam-error-quark, plugin_error)
 
-const gchar *const plugin_choice_names[PLUGIN_N_CHOICES] = { "model", "method", "colormap", "output" };
+const gchar *const plugin_choice_names[PLUGIN_N_CHOICES] = { "method", "colormap", "output" };
 
 GimpChoice *
 plugin_choice_new (PluginChoice which)
 {
   switch (which)
     {
-    case PLUGIN_CHOICE_MODEL:
-      return gimp_choice_new_with_values ("fashion-mnist", 0, _("Fashion-MNIST (clothing, 28x28 gray)"), NULL,
-                                          "cifar10",       1, _("CIFAR-10 (objects, 32x32 color)"), NULL,
-                                          "file",          2, _("ONNX file (below)"), NULL,
-                                          NULL);
     case PLUGIN_CHOICE_METHOD:
       return gimp_choice_new_with_values ("default",           0, _("Model default"), NULL,
                                           "cam",               1, _("CAM"), NULL,
@@ -52,10 +47,71 @@ plugin_choice_new (PluginChoice which)
                                           NULL);
     case PLUGIN_CHOICE_OUTPUT:
     default:
-      return gimp_choice_new_with_values ("heatmap", 0, _("Heatmap layer (opacity alpha)"), NULL,
-                                          "blend",   1, _("Blended layer"), NULL,
+      return gimp_choice_new_with_values ("heatmap",      PLUGIN_OUTPUT_HEATMAP,
+                                          _("Heatmap layer (opacity alpha)"), NULL,
+                                          "blend",        PLUGIN_OUTPUT_BLEND,
+                                          _("Blended layer"), NULL,
+                                          "selection",    PLUGIN_OUTPUT_SELECTION,
+                                          _("Selection (map above the threshold)"), NULL,
+                                          "mask",         PLUGIN_OUTPUT_MASK,
+                                          _("Layer copy with the map as its mask"), NULL,
+                                          "bounding-box", PLUGIN_OUTPUT_BOUNDING_BOX,
+                                          _("Bounding box path (largest region above the threshold)"), NULL,
+                                          "compare",      PLUGIN_OUTPUT_COMPARE,
+                                          _("Compare classes (top-k heatmaps in a layer group)"), NULL,
                                           NULL);
     }
+}
+
+gchar **
+plugin_model_names (void)
+{
+  GPtrArray         *names   = g_ptr_array_new ();
+  cam_model_catalog *catalog = NULL;
+
+  g_ptr_array_add (names, g_strdup ("fashion-mnist"));
+  g_ptr_array_add (names, g_strdup ("cifar10"));
+  if (cam_model_catalog_new (&catalog, NULL) == CAM_OK)
+    {
+      for (gint i = 0; i < cam_model_catalog_size (catalog); i++)
+        {
+          cam_model_entry entry;
+
+          if (cam_model_catalog_get (catalog, i, &entry, NULL) == CAM_OK &&
+              g_strcmp0 (entry.name, "fashion-mnist") != 0 &&
+              g_strcmp0 (entry.name, "cifar10") != 0 &&
+              g_strcmp0 (entry.name, "file") != 0 &&
+              g_utf8_validate (entry.name, -1, NULL))
+            g_ptr_array_add (names, g_strdup (entry.name));
+        }
+      cam_model_catalog_free (catalog);
+    }
+  g_ptr_array_add (names, NULL);
+  return (gchar **) g_ptr_array_free (names, FALSE);
+}
+
+/* The model argument: a bundled or catalog model name, or "file". */
+static gboolean
+check_model (const gchar *value, GError **error)
+{
+  gchar  **names = plugin_model_names ();
+  gboolean ok    = value != NULL && (g_strcmp0 (value, "file") == 0 ||
+                                     g_strv_contains ((const gchar *const *) names, value));
+
+  if (! ok)
+    {
+      GString *valid = g_string_new (NULL);
+
+      for (gint i = 0; names[i]; i++)
+        g_string_append_printf (valid, "\"%s\", ", names[i]);
+      g_string_append (valid, "\"file\"");
+      g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_ARGUMENT,
+                   _("Argument \"%s\": unknown value \"%s\"; the valid values are %s."),
+                   "model", value ? value : "", valid->str);
+      g_string_free (valid, TRUE);
+    }
+  g_strfreev (names);
+  return ok;
 }
 
 /* Is value one of the choice's values? Else a calling error naming the argument and
@@ -100,9 +156,11 @@ plugin_settings_read (GimpProcedureConfig *config, PluginSettings *settings, GEr
                 "colormap",      &settings->colormap,
                 "output",        &output,
                 "sample-merged", &settings->sample_merged,
+                "threshold",     &settings->threshold,
+                "top-k",         &settings->top_k,
                 NULL);
 
-  if (! check_choice (PLUGIN_CHOICE_MODEL, model, error) ||
+  if (! check_model (model, error) ||
       ! check_choice (PLUGIN_CHOICE_METHOD, settings->method, error) ||
       ! check_choice (PLUGIN_CHOICE_COLORMAP, settings->colormap, error) ||
       ! check_choice (PLUGIN_CHOICE_OUTPUT, output, error))
@@ -125,7 +183,12 @@ plugin_settings_read (GimpProcedureConfig *config, PluginSettings *settings, GEr
       plugin_settings_clear (settings);
       return FALSE;
     }
-  settings->blend_output = g_strcmp0 (output, "blend") == 0;
+  {
+    GimpChoice *choice = plugin_choice_new (PLUGIN_CHOICE_OUTPUT);
+
+    settings->output = (PluginOutput) gimp_choice_get_id (choice, output);
+    g_object_unref (choice);
+  }
   g_free (output);
   if (settings->layer == NULL)
     settings->layer = g_strdup ("");

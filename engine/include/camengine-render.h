@@ -446,6 +446,47 @@ CAM_API cam_status cam_render_image(const float *map, int map_w, int map_h,
                                     const cam_render_options *options, const cam_image *src,
                                     cam_image *dst, cam_error *err);
 
+/* ------------------------------------------------------------------------ */
+/* Regions: thresholds and connected regions of a map                       */
+/* ------------------------------------------------------------------------ */
+
+/* The CAM paper's localisation (Zhou et al. 2016, section 3) in two steps, at any
+ * resolution, so that a program can turn a map into a selection, a mask or a box:
+ *
+ *     cam_renderer_values_rect(r, rect, CAM_VALUES_NORMALIZED, values, w, &err);
+ *     cam_mask_threshold(values, w, h, w, 0.2f, mask, w, &err);   // 20% of the range
+ *     cam_region region;
+ *     cam_mask_largest_region(mask, w, h, w, &region, &err);      // region.bounds
+ *
+ * With min-max normalisation (the default), a threshold t on the normalised values
+ * keeps v >= min + t * (max - min): for maps whose minimum is 0 (Grad-CAM after its
+ * ReLU) exactly "t times the map's maximum", and what the paper's code did (it
+ * min-max normalised the CAM before thresholding at 20%). */
+
+/* mask[y * mask_stride + x] = 255 if values[y * values_stride + x] >= threshold,
+ * else 0 (NaN values: 0). Strides are in elements (floats, bytes). A NULL pointer,
+ * a negative size, a stride below the width or a threshold that is not finite is
+ * CAM_ERROR_INVALID_ARGUMENT. */
+CAM_API cam_status cam_mask_threshold(const float *values, int width, int height,
+                                      size_t values_stride, float threshold, uint8_t *mask,
+                                      size_t mask_stride, cam_error *err);
+
+/* A connected region of a mask. */
+typedef struct cam_region {
+    cam_rect bounds;   /* bounding box in mask pixels (all zero when the mask is empty) */
+    size_t area;       /* number of set pixels in the region (0: the mask is empty) */
+    int n_regions;     /* how many connected regions the mask has */
+} cam_region;
+
+/* The largest 8-connected region of the non-zero pixels of a mask (diagonal
+ * neighbours are connected, as OpenCV's contours see a shape; the CAM paper took
+ * the bounding box of the largest one). Largest = most pixels; on a tie, the region
+ * whose first pixel comes first in raster order. An empty mask gives area 0,
+ * n_regions 0 and CAM_OK. Memory: proportional to the number of runs of set
+ * pixels in the rows, never a per-pixel label image. */
+CAM_API cam_status cam_mask_largest_region(const uint8_t *mask, int width, int height,
+                                           size_t stride, cam_region *out, cam_error *err);
+
 #ifdef __cplusplus
 }
 #endif

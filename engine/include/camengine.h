@@ -285,6 +285,31 @@ CAM_API cam_status cam_model_load_with_metadata(const char *name_or_path,
 CAM_API cam_status cam_model_find(const char *name_or_path, char **path_out, cam_error *err);
 CAM_API void cam_model_free(cam_model *model);
 
+/* The models that can be loaded by name: every <name>.onnx (a regular file whose
+ * name does not start with '.') in the folders cam_model_load searches, in its
+ * order, each folder's sorted by name; a name found in an earlier folder hides
+ * the same name later, as for cam_model_load. Folders that do not exist are
+ * skipped. Only each file's metadata is read (not its graph or weights), so a
+ * catalog is cheap to make; a file that is not valid ONNX is listed all the same
+ * (loading it says what is wrong). Entries' strings live as long as the catalog
+ * and are the bytes of the file's metadata (not checked for UTF-8). Stores the
+ * catalog in *out (NULL on failure: out NULL, CAM_ERROR_INVALID_ARGUMENT; out of
+ * memory, CAM_ERROR_NO_MEMORY); free it with cam_model_catalog_free. */
+typedef struct cam_model_catalog cam_model_catalog; /* opaque */
+typedef struct cam_model_entry {
+    const char *name;        /* what cam_model_load takes: the file name without ".onnx" */
+    const char *path;        /* the file */
+    const char *title;       /* metadata "cam.name", else name */
+    const char *description; /* metadata "cam.description", else "" */
+} cam_model_entry;
+
+CAM_API cam_status cam_model_catalog_new(cam_model_catalog **out, cam_error *err);
+CAM_API int cam_model_catalog_size(const cam_model_catalog *catalog); /* 0 for NULL */
+/* Entry `index` (0 .. size - 1; else CAM_ERROR_INVALID_ARGUMENT). */
+CAM_API cam_status cam_model_catalog_get(const cam_model_catalog *catalog, int index,
+                                         cam_model_entry *out, cam_error *err);
+CAM_API void cam_model_catalog_free(cam_model_catalog *catalog);
+
 /* Input tensor shape for one image: channels x height x width. */
 CAM_API int cam_model_input_channels(const cam_model *model);
 CAM_API int cam_model_input_height(const cam_model *model);

@@ -9,6 +9,7 @@
  *      ~/.local/share/gimp-cam/models);
  *   4. every folder of $CAM_MODEL_PATH (':'-separated), left to right.
  * Anything containing '/' or ending in ".onnx" is a path and is used as is.
+ * cam_model_search_dirs gives the same folders to the catalog (cam-model-catalog.c).
  */
 #define _GNU_SOURCE /* dladdr */
 #include "cam-model.h"
@@ -191,4 +192,32 @@ cam_status cam_model_find(const char *name_or_path, char **path_out, cam_error *
             memcpy(err->message + m, tail, strlen(tail) + 1);
     }
     return CAM_ERROR_NOT_FOUND;
+}
+
+cam_status cam_model_search_dirs(char ***dirs_out, int *n_out, cam_error *err)
+{
+    *dirs_out = NULL;
+    *n_out = 0;
+    search_dirs s = {0};
+    if (!collect_dirs(&s)) {
+        free_dirs(&s);
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+    }
+    char **dirs = malloc((s.n ? (size_t)s.n : 1) * sizeof *dirs);
+    if (!dirs) {
+        free_dirs(&s);
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+    }
+    for (int i = 0; i < s.n; i++)
+        dirs[i] = s.dirs[i]; /* ownership moves to the caller */
+    *dirs_out = dirs;
+    *n_out = s.n;
+    return CAM_OK;
+}
+
+void cam_model_search_dirs_free(char **dirs, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(dirs[i]);
+    free(dirs);
 }

@@ -72,4 +72,9 @@ cam_status cam_model_read_file(const char *path, unsigned char **data_out, size_
  * executable inside it)? Then data files are also looked for in the source tree. */
 int cam_running_uninstalled(void);
 
+/* cam-model-search.c: the folders a model name is looked up in, in cam_model_find's
+ * order (malloc'ed strings; free with cam_model_search_dirs_free). */
+cam_status cam_model_search_dirs(char ***dirs_out, int *n_out, cam_error *err);
+void cam_model_search_dirs_free(char **dirs, int n);
+
 #endif /* CAM_MODEL_H */

@@ -2,7 +2,9 @@
  * test-model-search.c -- where cam_model_find looks for a model name, and in
  * which order (camengine.h, cam_model_load): installed data dir, the build and
  * source trees' weights/ when uninstalled, the per-user data dir, then
- * $CAM_MODEL_PATH left to right. Works in a scratch folder in the build dir.
+ * $CAM_MODEL_PATH left to right; and the catalog of models (cam_model_catalog_new)
+ * that lists what those folders hold, in the same order, with the names and
+ * descriptions a load gives. Works in a scratch folder in the build dir.
  */
 #include "camengine.h"
 
@@ -41,11 +43,11 @@ static void mkdirs(const char *path)
     mkdir(tmp, 0755);
 }
 
-static void copy_fixture(const char *fixture, const char *dir)
+static void copy_fixture_as(const char *fixture, const char *dir, const char *file)
 {
     char from[2400], to[2400];
     snprintf(from, sizeof from, "%s/%s.onnx", src_data, fixture);
-    snprintf(to, sizeof to, "%s/" NAME ".onnx", dir);
+    snprintf(to, sizeof to, "%s/%s", dir, file);
     FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
     if (!in || !out) {
         fprintf(stderr, "cannot copy %s to %s\n", from, to);
@@ -57,6 +59,98 @@ static void copy_fixture(const char *fixture, const char *dir)
         fwrite(buf, 1, n, out);
     fclose(in);
     fclose(out);
+}
+
+static void copy_fixture(const char *fixture, const char *dir)
+{
+    copy_fixture_as(fixture, dir, NAME ".onnx");
+}
+
+static void remove_file(const char *dir, const char *file)
+{
+    char path[2400];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    unlink(path);
+}
+
+/* The catalog's entry named `name` (its index, or -1), with its fields in *out. */
+static int catalog_find(const cam_model_catalog *catalog, const char *name, cam_model_entry *out)
+{
+    cam_error err;
+    for (int i = 0; i < cam_model_catalog_size(catalog); i++) {
+        EXPECT(cam_model_catalog_get(catalog, i, out, &err) == CAM_OK);
+        if (strcmp(out->name, name) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* The catalog (issue 15): every loadable name once, from the folder cam_model_find
+ * would open, in search order; title and description as a load reports them; files
+ * that are hidden or not .onnx left out; a file that is not ONNX listed by its name. */
+static void test_catalog(void)
+{
+    copy_fixture_as("tiny-cam", dir_b, "catalog-extra.onnx");
+    copy_fixture_as("tiny-cam", dir_b, ".catalog-hidden.onnx");
+    copy_fixture_as("tiny-cam", dir_b, "catalog-notes.txt");
+    copy_fixture_as("bad-garbage", dir_b, "catalog-garbage.onnx");
+
+    cam_model_catalog *catalog = NULL;
+    cam_error err;
+    EXPECT(cam_model_catalog_new(&catalog, &err) == CAM_OK && catalog != NULL);
+    if (!catalog)
+        return;
+    cam_model_entry e;
+    char *found = NULL;
+    int probe = catalog_find(catalog, NAME, &e);
+    EXPECT(probe >= 0);
+    if (probe >= 0 && cam_model_find(NAME, &found, &err) == CAM_OK) {
+        EXPECT(strcmp(e.path, found) == 0); /* the file cam_model_load opens */
+        cam_model *model = NULL;
+        if (cam_model_load(NAME, &model, &err) == CAM_OK) {
+            EXPECT(strcmp(e.title, cam_model_get_info(model)->name) == 0);
+            EXPECT(strcmp(e.description, cam_model_get_info(model)->description) == 0);
+            cam_model_free(model);
+        }
+    }
+    free(found);
+    int n_probe = 0;
+    for (int i = 0; i < cam_model_catalog_size(catalog); i++)
+        if (cam_model_catalog_get(catalog, i, &e, &err) == CAM_OK && strcmp(e.name, NAME) == 0)
+            n_probe++;
+    EXPECT(n_probe == 1); /* hidden by the first folder, as for a load */
+
+    int extra = catalog_find(catalog, "catalog-extra", &e);
+    EXPECT(extra >= 0);
+    if (extra >= 0) {
+        char expected[2400];
+        snprintf(expected, sizeof expected, "%s/catalog-extra.onnx", dir_b);
+        EXPECT(strcmp(e.path, expected) == 0);
+        EXPECT(extra > probe); /* dir_b ($CAM_MODEL_PATH) after the per-user folder */
+    }
+    int garbage = catalog_find(catalog, "catalog-garbage", &e);
+    EXPECT(garbage >= 0 && strcmp(e.title, "catalog-garbage") == 0 && e.description[0] == '\0');
+    EXPECT(garbage > extra); /* sorted by name inside a folder */
+    EXPECT(catalog_find(catalog, ".catalog-hidden", &e) < 0);
+    EXPECT(catalog_find(catalog, "catalog-notes", &e) < 0);
+    int cifar = catalog_find(catalog, "cifar10", &e);
+    if (cifar >= 0) /* the source tree's weights/ come before the user's folders */
+        EXPECT(cifar < probe);
+
+    EXPECT(cam_model_catalog_get(catalog, -1, &e, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    EXPECT(cam_model_catalog_get(catalog, cam_model_catalog_size(catalog), &e, &err) ==
+           CAM_ERROR_INVALID_ARGUMENT);
+    EXPECT(strstr(err.message, "index") != NULL);
+    EXPECT(cam_model_catalog_get(catalog, 0, NULL, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    EXPECT(cam_model_catalog_new(NULL, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    EXPECT(cam_model_catalog_size(NULL) == 0);
+    cam_model_catalog_free(catalog);
+    cam_model_catalog_free(NULL);
+
+    remove_file(dir_b, "catalog-extra.onnx");
+    remove_file(dir_b, ".catalog-hidden.onnx");
+    remove_file(dir_b, "catalog-notes.txt");
+    remove_file(dir_b, "catalog-garbage.onnx");
 }
 
 static void remove_model(const char *dir)
@@ -161,6 +255,8 @@ int main(void)
     /* a relative XDG_DATA_HOME is ignored (XDG spec) */
     setenv("XDG_DATA_HOME", "relative/dir", 1);
     expect_found_in(home_models, "tiny-cam");
+
+    test_catalog();
 
     /* paths are used as they are */
     char file[2400];

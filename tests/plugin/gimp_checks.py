@@ -77,7 +77,11 @@ def run(img, drawables, run_mode=Gimp.RunMode.NONINTERACTIVE, **args):
     res = PROC.run(cfg)
     status = int(res.index(0))
     out = {"status": status}
-    if status == int(Gimp.PDBStatusType.SUCCESS):
+    if status == int(Gimp.PDBStatusType.SUCCESS) and res.index(4) is None:
+        # outputs without a layer (selection, bounding box)
+        out.update(class_index=res.index(1), label=res.index(2), probability=res.index(3),
+                   base_type=int(img.get_base_type()), n_layers=len(items(img)))
+    elif status == int(Gimp.PDBStatusType.SUCCESS):
         layer = res.index(4)
         ok, x, y = layer.get_offsets()
         parent = layer.get_parent()
@@ -154,6 +158,14 @@ def user_model_file():
     record("user_model_file", run(img, [img.get_layers()[0]], model="file",
                                   model_file=PARAMS["cifar10_path"], output="blend"),
            "R'G'B'A u8")
+    img.delete()
+
+
+@case
+def user_catalog_model():
+    img = load()
+    record("user_catalog_model", run(img, [img.get_layers()[0]], model="my-own-net",
+                                     output="blend"), "R'G'B'A u8")
     img.delete()
 
 
@@ -253,6 +265,153 @@ def sample_merged():
     img.delete()
 
 
+# GIMP-native outputs (issue 15): selection, mask, bounding box, compare. Each records
+# the source layer's state before and after (it must never change) and what was made.
+def source_state(layer):
+    ok, x, y = layer.get_offsets()
+    return [layer.get_name(), layer.get_width(), layer.get_height(), x, y,
+            hashlib.sha1(pixels(layer)).hexdigest(), layer.get_mask() is not None]
+
+
+def selection_bounds(img):
+    r = Gimp.Selection.bounds(img)
+    # (success, non_empty, x1, y1, x2, y2)
+    return list(r[1:]) if len(r) == 6 else list(r)
+
+
+@case
+def out_selection():
+    img = load()
+    src = img.get_layers()[0]
+    before = source_state(src)
+    n_before = len(items(img))
+    out = run(img, [src], model="cifar10", output="selection", threshold=0.2)
+    out["source_unchanged"] = source_state(src) == before
+    out["n_layers_same"] = len(items(img)) == n_before
+    out["n_channels"] = len(img.get_channels())
+    out["bounds"] = selection_bounds(img)
+    dump("out_selection", img.get_selection(), "Y u8")
+    record("out_selection", out)
+    img.delete()
+
+
+@case
+def out_selection_in_ellipse():
+    img = load()
+    img.select_ellipse(Gimp.ChannelOps.REPLACE, 20, 10, 50, 40)
+    dump("out_selection_ellipse", img.get_selection(), "Y u8")
+    out = run(img, [img.get_layers()[0]], model="cifar10", output="selection", threshold=0.3)
+    dump("out_selection_in_ellipse", img.get_selection(), "Y u8")
+    record("out_selection_in_ellipse", out)
+    img.delete()
+
+
+@case
+def out_mask():
+    img = load()
+    src = img.get_layers()[0]
+    before = source_state(src)
+    out = run(img, [src], model="cifar10", output="mask")
+    out["source_unchanged"] = source_state(src) == before
+    layer = out.get("layer")
+    if layer is not None:
+        mask = layer.get_mask()
+        out["has_mask"] = mask is not None
+        out["same_pixels_as_source"] = (
+            hashlib.sha1(pixels(layer)).hexdigest() == hashlib.sha1(pixels(src)).hexdigest())
+        if mask is not None:
+            dump("out_mask_mask", mask, "Y u8")
+    record("out_mask", out)
+    img.delete()
+
+
+@case
+def out_mask_in_ellipse():
+    img = load()
+    img.select_ellipse(Gimp.ChannelOps.REPLACE, 20, 10, 50, 40)
+    dump("out_mask_in_ellipse_selection", img.get_selection(), "Y u8")
+    out = run(img, [img.get_layers()[0]], model="cifar10", output="mask")
+    layer = out.get("layer")
+    if layer is not None and layer.get_mask() is not None:
+        dump("out_mask_in_ellipse", layer.get_mask(), "Y u8")
+    record("out_mask_in_ellipse", out)
+    img.delete()
+
+
+@case
+def out_mask_gray():
+    img = load()
+    img.convert_grayscale()
+    out = run(img, [img.get_layers()[0]], model="fashion-mnist", output="mask")
+    layer = out.get("layer")
+    out["has_mask"] = layer is not None and layer.get_mask() is not None
+    record("out_mask_gray", out)
+    img.delete()
+
+
+@case
+def out_bounding_box():
+    img = load()
+    src = img.get_layers()[0]
+    before = source_state(src)
+    n_before = len(items(img))
+    res_path = None
+    cfg = PROC.create_config()
+    cfg.set_property("image", img)
+    cfg.set_core_object_array("drawables", [src])
+    cfg.set_property("model", "cifar10")
+    cfg.set_property("output", "bounding-box")
+    cfg.set_property("threshold", 0.2)
+    res = PROC.run(cfg)
+    out = {"status": int(res.index(0))}
+    if out["status"] == int(Gimp.PDBStatusType.SUCCESS):
+        out["class_index"] = res.index(1)
+        out["layer_is_none"] = res.index(4) is None
+        res_path = res.index(5)
+        out["path_name"] = res_path.get_name()
+        strokes = res_path.get_strokes()
+        out["n_strokes"] = len(strokes)
+        t, points, closed = res_path.stroke_get_points(strokes[0])
+        out["points"] = list(points)
+        out["closed"] = bool(closed)
+        out["n_paths"] = len(img.get_paths())
+    else:
+        out["error"] = PDB.get_last_error()
+    out["source_unchanged"] = source_state(src) == before
+    out["n_layers_same"] = len(items(img)) == n_before
+    record("out_bounding_box", out)
+    img.delete()
+
+
+@case
+def out_compare():
+    img = load()
+    src = img.get_layers()[0]
+    before = source_state(src)
+    out = run(img, [src], model="cifar10", output="compare", top_k=3)
+    out["source_unchanged"] = source_state(src) == before
+    group = out.get("layer")
+    if group is not None:
+        out["is_group"] = group.is_group_layer()
+        children = group.get_children()
+        out["children"] = [c.get_name() for c in children]
+        out["child_opacity"] = [c.get_opacity() for c in children]
+        for i, c in enumerate(children):
+            dump("out_compare_%d" % i, c, "R'G'B'A u8")
+    record("out_compare", out)
+    img.delete()
+
+
+@case
+def out_compare_default_top_k():
+    img = load()
+    out = run(img, [img.get_layers()[0]], model="fashion-mnist", output="compare")
+    group = out.get("layer")
+    out["n_children"] = len(group.get_children()) if group is not None else -1
+    record("out_compare_default_top_k", out)
+    img.delete()
+
+
 # Errors: each must leave the image exactly as it was.
 def error_case(name, make, **args):
     def fn():
@@ -334,10 +493,13 @@ error_case("error_outside_selection", outside_selection, model="cifar10")
 error_case("error_two_layers", two_layers, model="cifar10")
 # unknown choices and out-of-range numbers (issue 17): a calling error naming the argument
 error_case("error_choice_model", plain, model="nope")
+error_case("error_choice_model_lists_user_models", plain, model="nope")
 error_case("error_choice_method", plain, model="cifar10", method="nope")
 error_case("error_choice_colormap", plain, model="cifar10", colormap="nope")
 error_case("error_choice_output", plain, model="cifar10", output="nope")
 error_case("error_alpha_negative", plain, model="cifar10", alpha=-0.5)
+error_case("error_output_outside_selection", outside_selection, model="cifar10", output="selection")
+error_case("error_mask_group", group_image, model="cifar10", output="mask")
 
 with open(os.path.join(WORK, "results.json"), "w") as f:
     json.dump(results, f, indent=1)

@@ -6,7 +6,9 @@
 - the plain procedure call with keyword arguments returns the class index, the
   canonical label, the probability and the new layer;
 - the folder helper (gimp-cam-heatmap-folder) writes one PNG per image (RGB, gray,
-  an image with alpha), reports an unreadable file and goes on.
+  an image with alpha), reports an unreadable file and goes on;
+- the GIMP-native outputs through the helpers' optional output argument: a selection
+  and a bounding box path kept in XCF files, masks as PNG.
 """
 import os
 import re
@@ -85,8 +87,9 @@ if check(os.path.isfile(result), "sample-cam.png written"):
 
 # 2. The procedure itself: (class-index label probability layer).
 out = run(CALL)
-m = re.search(r"\((\d+) (.+) ([0-9.e-]+) (\d+)\)", out)  # display prints strings bare
-if check(m is not None, "the call prints its four return values:\n" + out[-2000:]):
+# display prints strings bare; the fifth value (issue 15), the path, is none (-1) here
+m = re.search(r"\((\d+) (.+) ([0-9.e-]+) (\d+) (-1|0)\)", out)
+if check(m is not None, "the call prints its five return values:\n" + out[-2000:]):
     check(0 <= int(m.group(1)) < 10 and 0.0 < float(m.group(3)) <= 1.0, "plausible values")
     labels = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
               "Sneaker", "Bag", "Ankle boot"]
@@ -194,6 +197,50 @@ written = os.path.join(full, "old-cam.png")
 if check(os.path.getsize(written) > LIMIT, "the complete export is larger than the limit"):
     check(gimptest.read_png(written).shape[:2] == (1100, 1100), "the export is a complete PNG")
 check(sorted(os.listdir(full)) == ["noise.png", "old-cam.png"], "no temporary file left")
+
+# 3d. The GIMP-native outputs through the helpers (issue 15): a selection kept in an XCF
+# file, read back in the same GIMP run; the folder helper with "mask" (PNG files) and
+# "bounding-box" (XCF files, the path inside); the plain call's fifth return value,
+# the path.
+NATIVE = [
+    '(gimp-cam-heatmap-file "sample.png" "sample-sel.xcf" "cifar10" "default" "selection" 0.2)',
+    '(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE "sample-sel.xcf")))) '
+    '(display (list "selection-bounds" (gimp-selection-bounds image))) (newline))',
+    '(gimp-cam-heatmap-folder "photos-native" "masks" "cifar10" "default" "mask")',
+    '(gimp-cam-heatmap-folder "photos-native" "boxes" "cifar10" "default" "bounding-box" 0.3)',
+    '(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE "boxes/car.xcf")))) '
+    '(display (list "paths" (vector-length (car (gimp-image-get-paths image))))) (newline))',
+    '(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE "sample.png"))) '
+    '(layer (vector-ref (car (gimp-image-get-selected-layers image)) 0)) '
+    '(r (plug-in-cam-heatmap #:run-mode RUN-NONINTERACTIVE #:image image '
+    '#:drawables (vector layer) #:model "cifar10" #:output "bounding-box"))) '
+    '(display (list "path-returned" (length r) (gimp-item-id-is-path (list-ref r 4)))) (newline))',
+]
+for d in ("photos-native", "masks", "boxes"):
+    os.makedirs(os.path.join(work, d))
+sample.save(os.path.join(work, "photos-native", "car.png"))
+args = [gimp.console, "-i", "--quit", "--batch-interpreter=plug-in-script-fu-eval"]
+for b in NATIVE:
+    args += ["-b", b]
+p = subprocess.run(args, env=gimp.env, cwd=work, capture_output=True, text=True, timeout=300)
+out = p.stdout + p.stderr
+gimptest.check_sanitizers(out)
+check(p.returncode == 0, f"the native-output helpers ran (exit {p.returncode}):\n" + out[-2000:])
+check(os.path.isfile(os.path.join(work, "sample-sel.xcf")), "sample-sel.xcf written")
+m = re.search(r"\(selection-bounds \((\S+) (\d+) (\d+) (\d+) (\d+)\)\)", out)
+if check(m is not None, "the XCF's selection was read back:\n" + out[-1500:]):
+    x1, y1, x2, y2 = (int(m.group(i)) for i in range(2, 6))
+    check(m.group(1) in ("TRUE", "#t", "1") and 0 <= x1 < x2 <= 96 and 0 <= y1 < y2 <= 72,
+          f"the XCF keeps a selection inside the image: {m.group(0)}")
+mask_png = os.path.join(work, "masks", "car.png")
+if check(os.path.isfile(mask_png), "folder helper, mask: masks/car.png written"):
+    px = gimptest.read_png(mask_png)
+    check(px.shape[:2] == (72, 96), f"masks/car.png has the image's size {px.shape}")
+check(os.path.isfile(os.path.join(work, "boxes", "car.xcf")),
+      "folder helper, bounding-box: boxes/car.xcf written (a path needs XCF)")
+check("(paths 1)" in out, "the XCF holds the bounding box path:\n" + out[-1500:])
+check(re.search(r"\(path-returned 5 \(?(TRUE|#t|1)\)?\)", out) is not None,
+      "plug-in-cam-heatmap returns the path as its fifth value:\n" + out[-1500:])
 
 # 4. Strict arguments through Script-Fu (issue 17): an unknown choice is a calling error
 # naming the argument and its valid values, and gimp-console exits non-zero (GIMP alone

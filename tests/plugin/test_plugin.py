@@ -12,6 +12,14 @@ inside GIMP and records; this script checks):
   layers with offsets and alpha, grayscale and indexed images (converted to RGB),
   16-bit images, sample merged, a user ONNX file;
 - RUN-WITH-LAST-VALS without saved values gives the documented defaults;
+- the GIMP-native outputs (issue 15), checked against the engine's raw map from
+  cam-heatmap --json (upsampled here as torch does, min-max normalised): "selection"
+  = the pixels at or above 20% of the map's range (inside a former selection only),
+  "mask" = a copy of the layer whose mask is cam-heatmap's gray heatmap (no RGB
+  conversion of a gray image), "bounding-box" = a closed path on the box of the largest
+  8-connected region above the threshold (a flood fill here), "compare" = a layer group
+  with the top-3 classes' heatmaps named by class and probability, each equal to
+  cam-heatmap -c; the source layer never changes;
 - every error (bad class, layer, model file, group, mask, channel, selection outside
   the layer, two layers) is a calling error with a message saying what to fix, and
   leaves the image exactly as it was (layers, pixels, type, selection, not dirty).
@@ -29,6 +37,12 @@ from gimptest import check  # noqa: E402
 gimp = gimptest.Gimp("plugin")
 models = gimptest.model_dir()
 cifar10_path = os.path.join(models or os.path.join(gimptest.SOURCE_DIR, "weights"), "cifar10.onnx")
+# A per-user model (issue 15): the plug-in's model argument takes any name of the
+# engine's catalog, here a copy of cifar10 in the per-user model folder.
+user_models = os.path.join(gimp.env["XDG_DATA_HOME"], "gimp-cam", "models")
+os.makedirs(user_models, exist_ok=True)
+import shutil  # noqa: E402
+shutil.copyfile(cifar10_path, os.path.join(user_models, "my-own-net.onnx"))
 res = gimp.run_python(os.path.join(gimptest.HERE, "gimp_checks.py"),
                       {"cifar10_path": cifar10_path})
 if res is None:
@@ -109,6 +123,10 @@ if ok("user_model_file") and ok("rgb_blend"):
     same(raw("user_model_file", W, H), raw("rgb_blend", W, H), "model file = bundled cifar10")
     check(cases["user_model_file"]["label"] == cases["rgb_blend"]["label"], "same label")
 
+if ok("user_catalog_model") and ok("rgb_blend"):
+    same(raw("user_catalog_model", W, H), raw("rgb_blend", W, H),
+         "per-user model by name = bundled cifar10 (the same file)")
+
 # 2. Options.
 c = cases.get("fashion_options", {})
 if ok("fashion_options"):
@@ -182,7 +200,153 @@ if ok("sample_merged"):
     same(raw("sample_merged", W, H)[:, :, :3], ref, "sample merged: blend of what is visible")
     check(cases["sample_merged"]["position"] == 1, "sample merged: above the source layer")
 
-# 5. Errors.
+# 5. GIMP-native outputs (issue 15), against the engine's map as cam-heatmap reports it.
+import json  # noqa: E402
+
+
+def torch_bilinear(m, out_h, out_w):
+    """torch.nn.functional.interpolate(mode='bilinear', align_corners=False)."""
+    in_h, in_w = m.shape
+
+    def axis(n_in, n_out):
+        src = (np.arange(n_out) + 0.5) * n_in / n_out - 0.5
+        src = np.maximum(src, 0.0)
+        i0 = np.minimum(np.floor(src).astype(int), n_in - 1)
+        i1 = np.minimum(i0 + 1, n_in - 1)
+        return i0, i1, src - i0
+    y0, y1, ly = axis(in_h, out_h)
+    x0, x1, lx = axis(in_w, out_w)
+    top = m[y0][:, x0] * (1 - lx) + m[y0][:, x1] * lx
+    bottom = m[y1][:, x0] * (1 - lx) + m[y1][:, x1] * lx
+    return top * (1 - ly[:, None]) + bottom * ly[:, None]
+
+
+def largest_region(mask):
+    """Bounding box (x, y, w, h) of the largest 8-connected region (first in raster
+    order on ties), by flood fill."""
+    h, w = mask.shape
+    seen = np.zeros_like(mask, dtype=bool)
+    best = (0, None)
+    for y in range(h):
+        for x in range(w):
+            if not mask[y, x] or seen[y, x]:
+                continue
+            stack, seen[y, x], pts = [(y, x)], True, []
+            while stack:
+                cy, cx = stack.pop()
+                pts.append((cy, cx))
+                for dy in (-1, 0, 1):
+                    for dx in (-1, 0, 1):
+                        ny, nx = cy + dy, cx + dx
+                        if 0 <= ny < h and 0 <= nx < w and mask[ny, nx] and not seen[ny, nx]:
+                            seen[ny, nx] = True
+                            stack.append((ny, nx))
+            if len(pts) > best[0]:
+                ys, xs = [p[0] for p in pts], [p[1] for p in pts]
+                best = (len(pts), (min(xs), min(ys), max(xs) - min(xs) + 1, max(ys) - min(ys) + 1))
+    return best[1]
+
+
+rc, so, se = gimptest.cli(["-m", "cifar10", "-n", "10", "--json", "-", gimptest.SAMPLE])
+engine = json.loads(so)["images"][0] if rc == 0 else None
+check(engine is not None, f"cam-heatmap --json for the reference map ({se.strip()})")
+t_map = None
+if engine is not None:
+    raw_map = np.array(engine["map"]["values"], dtype=np.float64).reshape(
+        engine["map"]["height"], engine["map"]["width"])
+    up = torch_bilinear(raw_map, H, W)
+    lo, hi = raw_map.min(), raw_map.max()
+    t_map = (up - lo) / (hi - lo) if hi > lo else np.zeros_like(up)
+
+
+def near_level(level):
+    return np.abs(t_map - level) < 1e-4
+
+
+if ok("out_selection") and t_map is not None:
+    c = cases["out_selection"]
+    sel = gimptest.read_raw(os.path.join(work, "out_selection.raw"), W, H, 1)[:, :, 0]
+    want = t_map >= 0.2
+    differ = ((sel >= 128) != want) & ~near_level(0.2)
+    check(not differ.any(), f"selection = map >= 20% of its range ({differ.sum()} pixels differ)")
+    check(set(np.unique(sel)) <= {0, 255}, "selection fully on or off")
+    check(0 < want.sum() < W * H, "the selection is a part of the image")
+    ys, xs = np.nonzero(sel >= 128)
+    if len(xs):
+        check(c["bounds"] == [True, xs.min(), ys.min(), xs.max() + 1, ys.max() + 1],
+              f"selection bounds {c['bounds']}")
+    check(c["source_unchanged"] and c["n_layers_same"], "selection: no layer added or changed")
+    check(c["n_channels"] == 0, "selection: no channel left behind")
+    check(cases["out_selection"].get("name") is None, "selection: no layer returned")
+
+if ok("out_selection_in_ellipse") and t_map is not None:
+    ellipse = gimptest.read_raw(os.path.join(work, "out_selection_ellipse.raw"), W, H, 1)[:, :, 0]
+    sel = gimptest.read_raw(os.path.join(work, "out_selection_in_ellipse.raw"), W, H, 1)[:, :, 0]
+    check(not ((sel > 0) & (ellipse == 0)).any(), "selection inside the former selection only")
+    check((sel > 0).sum() > 0, "some of the ellipse selected")
+
+if ok("out_mask"):
+    c = cases["out_mask"]
+    check(c.get("has_mask") is True, "mask: the copy has a layer mask")
+    check(c.get("same_pixels_as_source") is True, "mask: the copy holds the source's pixels")
+    check(c["source_unchanged"], "mask: the source layer is unchanged")
+    check(c["position"] == 0 and c["n_layers"] == 2, "mask: the copy above the source")
+    check(c["name"].startswith("Grad-CAM: ") or c["name"].startswith("CAM: "),
+          f"mask: layer named by method and class ({c['name']!r})")
+    mask = gimptest.read_raw(os.path.join(work, "out_mask_mask.raw"), W, H, 1)[:, :, 0]
+    gray = cli_render(gimptest.SAMPLE, "-m", "cifar10", "-C", "gray", "--heatmap", name="maskref")
+    if gray is not None:
+        same(mask, gray[:, :, 0], "layer mask = the map in cam-heatmap's gray colormap")
+
+if ok("out_mask_in_ellipse"):
+    sel = gimptest.read_raw(os.path.join(work, "out_mask_in_ellipse_selection.raw"), W, H, 1)[:, :, 0]
+    mask = gimptest.read_raw(os.path.join(work, "out_mask_in_ellipse.raw"), W, H, 1)[:, :, 0]
+    check(not mask[sel == 0].any(), "mask with a selection: nothing outside the selection")
+    crop = np.asarray(Image.open(gimptest.SAMPLE).convert("RGB"))[10:50, 20:70]
+    ref = cli_render(crop, "-m", "cifar10", "-C", "gray", "--heatmap", name="maskcrop")
+    if ref is not None:
+        inside = sel[10:50, 20:70] == 255
+        same(mask[10:50, 20:70][inside], ref[:, :, 0][inside],
+             "mask with a selection = cam-heatmap's gray heatmap of the crop, inside it")
+
+c = cases.get("out_mask_gray", {})
+if ok("out_mask_gray"):
+    check(c["base_type"] != res["rgb"], "mask output on a gray image: no conversion to RGB")
+    check(c.get("has_mask") is True, "mask on a gray image")
+
+if ok("out_bounding_box") and t_map is not None:
+    c = cases["out_bounding_box"]
+    box = largest_region(t_map >= 0.2)
+    check(box is not None, "the reference has a region")
+    if box is not None:
+        x, y, w, h = box
+        corners = [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
+        want = [v for corner in corners for v in corner * 3]
+        got = [round(v, 3) for v in c["points"]]
+        check(got == want, f"bounding box path {got} = the largest region's box {want}")
+    check(c["closed"] and c["n_strokes"] == 1 and c["n_paths"] == 1, "one closed stroke")
+    check(c["layer_is_none"] and c["source_unchanged"] and c["n_layers_same"],
+          "bounding box: no layer added or changed")
+
+if ok("out_compare") and engine is not None:
+    c = cases["out_compare"]
+    check(c.get("is_group") is True, "compare: a layer group")
+    check(c["source_unchanged"], "compare: the source layer is unchanged")
+    preds = engine["predictions"][:3]
+    want_names = [f"Grad-CAM: {p['label']} {100 * p['probability']:.1f}%" for p in preds]
+    check(c.get("children") == want_names, f"compare: layers {c.get('children')} = {want_names}")
+    check(c["name"] == "Grad-CAM: top 3 classes", f"compare: group name {c['name']!r}")
+    check(all(abs(o - 40.0) < 1e-3 for o in c.get("child_opacity", [])), "compare: opacity alpha")
+    for i, p in enumerate(preds):
+        ref = cli_render(gimptest.SAMPLE, "-m", "cifar10", "-c", str(p["index"]), "--heatmap",
+                         name=f"compare{i}")
+        same(raw(f"out_compare_{i}", W, H)[:, :, :3], ref, f"compare layer {i} = cam-heatmap -c {p['index']}")
+
+c = cases.get("out_compare_default_top_k", {})
+if ok("out_compare_default_top_k"):
+    check(c["n_children"] == 3, f"compare: 3 classes by default ({c['n_children']})")
+
+# 6. Errors.
 ERRORS = {
     "error_class": "Class 99 does not exist",
     "error_layer": "has no layer \"no-such-tensor\"",
@@ -195,13 +359,16 @@ ERRORS = {
     "error_outside_selection": "does not overlap",
     "error_two_layers": "exactly one layer",
     "error_choice_model": 'Argument "model": unknown value "nope"; the valid values are '
-                          '"fashion-mnist", "cifar10", "file"',
+                          '"fashion-mnist", "cifar10", ',
+    "error_choice_model_lists_user_models": '"my-own-net", "file".',
     "error_choice_method": 'Argument "method": unknown value "nope"; the valid values are '
                            '"default", "cam", "grad-cam", "grad-cam-tutorial"',
     "error_choice_colormap": 'Argument "colormap": unknown value "nope"; the valid values are '
                              '"default", "jet", "turbo"',
     "error_choice_output": 'Argument "output": unknown value "nope"; the valid values are '
-                           '"heatmap", "blend"',
+                           '"heatmap", "blend", "selection", "mask", "bounding-box", "compare"',
+    "error_output_outside_selection": "does not overlap",
+    "error_mask_group": "is a layer group",
     "error_alpha_negative": 'Argument "alpha": -0.5 is not an opacity',
 }
 for name, text in ERRORS.items():

@@ -5,7 +5,8 @@
   has a German and a French translation, not fuzzy (msgcmp), including the bundled
   models' class names;
 - inside GIMP with LANG=de_DE.UTF-8 / fr_FR.UTF-8 the plug-in finds its catalogs in
-  <plug-in folder>/locale: the layer name and the error messages are translated,
+  <plug-in folder>/locale: the layer name, the error messages and the layer group of
+  the "compare" output (issue 15) are translated,
   while the returned label stays canonical.
 """
 import os
@@ -65,12 +66,22 @@ cfg.set_core_object_array("drawables", [src])
 cfg.set_property("class", 77)
 res = proc.run(cfg)
 out["error"] = pdb.get_last_error()
+cfg = proc.create_config()
+cfg.set_property("image", img)
+cfg.set_core_object_array("drawables", [src])
+cfg.set_property("model", "cifar10")
+cfg.set_property("output", "compare")
+cfg.set_property("top-k", 2)
+res = proc.run(cfg)
+out["compare"] = res.index(4).get_name() if int(res.index(0)) == int(Gimp.PDBStatusType.SUCCESS) else pdb.get_last_error()
 json.dump(out, open(os.path.join(work, "results.json"), "w"))
 '''
 
 EXPECT = {
-    "de_DE.UTF-8": {"error": "Klasse 77 gibt es nicht"},
-    "fr_FR.UTF-8": {"error": "La classe 77 n'existe pas"},
+    "de_DE.UTF-8": {"error": "Klasse 77 gibt es nicht",
+                    "compare": "Grad-CAM: die 2 wahrscheinlichsten Klassen"},
+    "fr_FR.UTF-8": {"error": "La classe 77 n'existe pas",
+                    "compare": "Grad-CAM : les 2 classes les plus probables"},
 }
 DE = ["T-Shirt/Top", "Hose", "Pullover", "Kleid", "Mantel", "Sandale", "Hemd", "Turnschuh",
       "Tasche", "Stiefelette"]
@@ -95,5 +106,7 @@ for lang, expect in EXPECT.items():
     check(name.startswith("CAM") or name.startswith("Grad-CAM"), f"{lang}: method in {name!r}")
     check(name.endswith(" %"), f"{lang}: the translated format puts a space before % ({name!r})")
     check(expect["error"] in (res.get("error") or ""), f"{lang}: error message {res.get('error')!r}")
+    check(res.get("compare") == expect["compare"],
+          f"{lang}: the compare output's layer group is named {res.get('compare')!r}")
 
 gimptest.finish()
