@@ -158,11 +158,14 @@ def forward_case(netd, x):
         _FORWARDS.clear()
         _GRADS.clear()
     xt = torch.from_numpy(np.asarray(x, dtype=np.float64))[None].requires_grad_(True)
-    outs = []
-    h = xt
-    for _, m in camref.layers(netd):
-        h = m(h)
-        outs.append(h)
+    if hasattr(netd, "tapped_outputs"):  # make_methods_torchvision.py: [features, logits]
+        outs = netd.tapped_outputs(xt)
+    else:
+        outs = []
+        h = xt
+        for _, m in camref.layers(netd):
+            h = m(h)
+            outs.append(h)
     _FORWARDS[key] = outs
     return outs
 
@@ -186,6 +189,8 @@ _KINK_FREE = {}
 
 
 def _kink_free(netd, x, li):
+    if hasattr(netd, "tapped_outputs"):
+        return True  # only a global average pool and a linear layer follow the features
     o = forward_case(netd, x)
     layers = camref.layers(netd)
     for i in range(li + 1, len(layers)):
