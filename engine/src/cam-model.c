@@ -418,16 +418,13 @@ static cam_status read_info(cam_model *model, cam_error *err)
     const char *method = cam_model_get_metadata(model, "cam.default.method");
     info->default_method = has_cam ? CAM_METHOD_CAM : CAM_METHOD_GRAD_CAM;
     if (method) {
-        if (strcmp(method, "cam") == 0)
-            info->default_method = CAM_METHOD_CAM;
-        else if (strcmp(method, "grad-cam") == 0)
-            info->default_method = CAM_METHOD_GRAD_CAM;
-        else if (strcmp(method, "grad-cam-tutorial") == 0)
-            info->default_method = CAM_METHOD_GRAD_CAM_TUTORIAL;
-        else
+        cam_method m;
+        if (cam_method_from_name(method, &m, NULL) != CAM_OK)
             return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
-                                 "metadata 'cam.default.method' is '%.40s'; cam, grad-cam or "
-                                 "grad-cam-tutorial is expected", method);
+                                 "metadata 'cam.default.method' is '%.40s', not the name of an "
+                                 "explanation method (cam, grad-cam, ...: see cam_method_name)",
+                                 method);
+        info->default_method = m;
         if (info->default_method == CAM_METHOD_CAM && !has_cam)
             return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
                                  "metadata 'cam.default.method' is 'cam' but the model has no "

@@ -141,15 +141,26 @@ cam_status cam_workspace_new_for_explain(const cam_model *model, int max_batch,
                                           "cam_explain_options_default", options->size,
                                           sizeof *options, err) != CAM_OK)
         return CAM_ERROR_INVALID_ARGUMENT;
-    /* A layer that is not an activation is left to cam_explain to report. */
-    const char *layers[2] = {NULL, NULL};
-    if (options && options->layer && options->layer[0]) {
-        int t = cam_graph_find_tensor(model->graph, options->layer);
+    /* The options' layer and layer list; a name that is not an activation is
+     * left to cam_explain to report. */
+    int n = 1;
+    while (options && options->layers && options->layers[n - 1])
+        n++;
+    const char **layers = calloc((size_t)n + 1, sizeof *layers);
+    if (!layers)
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "%s: out of memory", function);
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        const char *name = i == 0 ? (options ? options->layer : NULL) : options->layers[i - 1];
+        if (!name || !name[0])
+            continue;
+        int t = cam_graph_find_tensor(model->graph, name);
         if (t >= 0 && model->graph->tensors[t].kind != CAM_TENSOR_CONSTANT &&
             model->graph->tensors[t].dtype == CAM_DTYPE_FLOAT)
-            layers[0] = options->layer;
+            layers[k++] = name;
     }
     st = cam_workspace_new_for_layers(model, max_batch, layers, out, err);
+    free(layers);
     if (st != CAM_OK)
         cam_error_prefix(err, "%s", function);
     return st;

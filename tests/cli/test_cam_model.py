@@ -196,7 +196,7 @@ def main():
         (["--labels", "imagenet"], "--labels imagenet", "1000 labels, but the model has 10 classes"),
         (["--resize", "20"], "--resize 20", "cam.input.resize"),
         (["--crop", "30"], "--crop 30", "cam.input.crop"),
-        (["--method", "score-cam"], "--method score-cam", "unknown method"),
+        (["--method", "no-such-method"], "--method no-such-method", "unknown method"),
         (["--alpha", "1.5"], "--alpha 1.5", "cam.display.alpha"),
         (["--resize-policy", "zoom"], "--resize-policy zoom", "stretch, crop, pad"),
         (["--scale", "0"], "--scale 0", "positive"),
