@@ -383,7 +383,9 @@ int cli_evaluate(const cam_model *model, cli_dataset *ds, const cli_evaluate_opt
         }
         ev.methods[ev.n_methods++] = (method_entry){cam_method_name(m), m, FALSE};
     } else {
-        for (int m = 0; m < CAM_METHOD_COUNT; m++) {
+        /* without --method: the original three (the others one at a time, with --method;
+         * several cost many passes per image) */
+        for (int m = 0; m <= CAM_METHOD_GRAD_CAM_TUTORIAL; m++) {
             if (m == CAM_METHOD_CAM && !cam_model_supports_cam(model)) continue;
             ev.methods[ev.n_methods++] =
                 (method_entry){cam_method_name((cam_method) m), (cam_method) m, FALSE};

@@ -6,12 +6,14 @@
  *
  *   {"format": "cam-heatmap", "version": 1, "program": "cam-heatmap 0.1.0",
  *    "model": {"name", "path", "input": {"channels","height","width"}, "classes": [labels]},
- *    "settings": {"method", "colormap", "alpha", "output_kind"},
+ *    "settings": {"method", "class", "layer", "colormap", "alpha", "output_kind", "aspect",
+ *                 "invert", "upsample", "layers": [names] | null, "eigen_smooth",
+ *                 "aug_smooth", "target_score": "logit" | "probability"},
  *    "images": [
  *      {"file", "status": "ok", "width", "height",
  *       "predictions": [{"index", "label", "probability"}, ...top N],
  *       "class": {"index", "label", "probability"},
- *       "method", "layer",
+ *       "method", "layer" (names joined by ',' with --layers), "constant_map",
  *       "map": {"height", "width", "values": [row-major raw map], "min", "max", "mean"},
  *       "output": "path" | null},
  *      {"file", "status": "error", "error": "message"}, ...]}
@@ -115,6 +117,8 @@ static void json_image(GString *out, const cam_model *model, const cli_result *r
     cli_json_string(out, cam_method_name(r->method));
     g_string_append(out, ", \"layer\": ");
     cli_json_string(out, r->ex->layer);
+    g_string_append_printf(out, ", \"constant_map\": %s",
+                           r->ex->constant_map ? "true" : "false");
     g_string_append(out, ", \"colormap\": ");
     cli_json_string(out, r->colormap);
     g_string_append_printf(out, ",\n     \"map\": {\"height\": %d, \"width\": %d, \"values\": [",
@@ -186,6 +190,21 @@ void cli_json_images(GString *out, const cam_model *model, const cli_settings *s
     cli_json_string(out, settings->invert);
     g_string_append(out, ", \"upsample\": ");
     cli_json_string(out, settings->upsample);
+    g_string_append(out, ",\n              \"layers\": ");
+    if (settings->layers) {
+        g_string_append(out, "[");
+        for (int i = 0; settings->layers[i]; i++) {
+            if (i) g_string_append(out, ", ");
+            cli_json_string(out, settings->layers[i]);
+        }
+        g_string_append(out, "]");
+    } else {
+        g_string_append(out, "null");
+    }
+    g_string_append_printf(out, ", \"eigen_smooth\": %s, \"aug_smooth\": %s, \"target_score\": ",
+                           settings->eigen_smooth ? "true" : "false",
+                           settings->aug_smooth ? "true" : "false");
+    cli_json_string(out, settings->target_score ? settings->target_score : "logit");
     g_string_append(out, "},\n \"images\": [\n");
     for (int i = 0; i < n_results; i++) {
         if (i) g_string_append(out, ",\n");

@@ -91,6 +91,10 @@ static char *opt_model = NULL;
 static char *opt_method = NULL;
 static char *opt_class = NULL;
 static char *opt_layer = NULL;
+static char *opt_layers = NULL;
+static gboolean opt_eigen_smooth = FALSE;
+static gboolean opt_aug_smooth = FALSE;
+static char *opt_target_score = NULL;
 static double opt_alpha = -1;
 static char *opt_colormap = NULL;
 static char *opt_output = NULL;
@@ -123,7 +127,7 @@ static const GOptionEntry main_entries[] = {
      "for --evaluate on a gray data set: fashion-mnist)",
      "NAME|FILE"},
     {"method", 'M', 0, G_OPTION_ARG_STRING, &opt_method,
-     "Explanation method: cam, grad-cam or grad-cam-tutorial (default: the model's)", "METHOD"},
+     "Explanation method, one of those listed below (default: the model's)", "METHOD"},
     {"class", 'c', 0, G_OPTION_ARG_STRING, &opt_class,
      "Class to explain: auto (the top prediction), an index or a canonical label "
      "(default: auto)",
@@ -132,6 +136,19 @@ static const GOptionEntry main_entries[] = {
      "Layer (ONNX tensor name) to explain, or auto: the last one larger than 1x1 "
      "(default: the model's; see --list-layers)",
      "NAME"},
+    {"layers", 0, 0, G_OPTION_ARG_STRING, &opt_layers,
+     "Several layers, comma-separated: each map normalised, upsampled to the largest and "
+     "averaged (instead of --layer)",
+     "A,B,..."},
+    {"eigen-smooth", 0, 0, G_OPTION_ARG_NONE, &opt_eigen_smooth,
+     "Replace the sum over channels by the first principal component of the weighted "
+     "activations", NULL},
+    {"aug-smooth", 0, 0, G_OPTION_ARG_NONE, &opt_aug_smooth,
+     "Average the map over 6 augmented inputs (left-right flip x brightness 0.9, 1, 1.1); "
+     "6 times the cost", NULL},
+    {"target-score", 0, 0, G_OPTION_ARG_STRING, &opt_target_score,
+     "The class score the methods differentiate: logit or probability (default: logit)",
+     "SCORE"},
     {"alpha", 'a', 0, G_OPTION_ARG_DOUBLE, &opt_alpha,
      "Heatmap opacity 0..1: out = (1 - alpha) * image + alpha * heatmap (default: the model's)",
      "ALPHA"},
@@ -201,17 +218,16 @@ static const GOptionEntry evaluate_entries[] = {
 
 static const char description[] =
     "Reads each IMAGE (PNG, JPEG, TIFF, WebP, ...; EXIF orientation applied), classifies it\n"
-    "with the model and writes a class activation map: CAM (Zhou et al. 2016), Grad-CAM\n"
-    "(Selvaraju et al. 2017, the class score before softmax) or grad-cam-tutorial (the Keras\n"
-    "tutorial: softmax probability, map starting from ones, ReLU after upsampling). Defaults\n"
-    "for method, layer, alpha and colormap come from the model's metadata, as in the GIMP\n"
-    "plug-in, and 8-bit images give the same pixels as the plug-in. Images are processed in\n"
+    "with the model and writes a class activation map by one of the methods listed under\n"
+    "Methods below (--method). Defaults for method, layer, alpha and colormap come from the\n"
+    "model's metadata, as in the GIMP plug-in, and 8-bit images give the same pixels as the plug-in. Images are processed in\n"
     "parallel; the results do not depend on --jobs. A per-image summary goes to standard\n"
     "output (unless --quiet or --json -), errors and the progress bar (on a terminal) to\n"
     "standard error. An image that cannot be read or written is reported and skipped.\n"
     "\n"
     "Evaluation (--evaluate): accuracy, per-class accuracy and the confusion matrix, and for\n"
-    "each method and a random-map baseline, on the predicted class: Average Drop and\n"
+    "each method (cam, grad-cam and grad-cam-tutorial, or the one --method names) and a\n"
+    "random-map baseline, on the predicted class: Average Drop and\n"
     "Increase in Confidence (the image multiplied by the normalised map), and deletion and\n"
     "insertion AUC (pixels set to black / restored from black in order of decreasing map\n"
     "value, K steps, trapezoidal area under the probability curve). Table on standard output,\n"
@@ -714,6 +730,43 @@ static int run_images(const cam_model *model, int jobs)
     int rc = resolve_layer(model, opt_layer, &layer);
     if (rc != CLI_EXIT_OK) return rc;
     if (layer) rn.explain.layer = layer;
+    /* --layers A,B: every name resolved like --layer */
+    char **layer_names = NULL;
+    const char **layers = NULL;
+    if (opt_layers) {
+        if (opt_layer) return usage_error("--layer and --layers exclude each other");
+        layer_names = g_strsplit(opt_layers, ",", -1);
+        int n_names = (int) g_strv_length(layer_names);
+        layers = g_new0(const char *, n_names + 1);
+        for (int i = 0; i < n_names; i++) {
+            if (!*layer_names[i]) {
+                g_free(layers);
+                g_strfreev(layer_names);
+                return usage_error("--layers: \"%s\" has an empty name", opt_layers);
+            }
+            rc = resolve_layer(model, layer_names[i], &layers[i]);
+            if (rc != CLI_EXIT_OK) {
+                g_free(layers);
+                g_strfreev(layer_names);
+                return rc;
+            }
+        }
+        rn.explain.layers = layers;
+    }
+    rn.explain.eigen_smooth = opt_eigen_smooth;
+    rn.explain.aug_smooth = opt_aug_smooth;
+    if (opt_target_score) {
+        if (!g_ascii_strcasecmp(opt_target_score, "logit"))
+            rn.explain.target_score = CAM_SCORE_LOGIT;
+        else if (!g_ascii_strcasecmp(opt_target_score, "probability"))
+            rn.explain.target_score = CAM_SCORE_PROBABILITY;
+        else {
+            g_free(layers);
+            g_strfreev(layer_names);
+            return usage_error("--target-score: \"%s\" is neither logit nor probability",
+                               opt_target_score);
+        }
+    }
     rn.alpha = (float) opt_alpha;
     if (opt_alpha != -1 && !(opt_alpha >= 0 && opt_alpha <= 1))
         return usage_error("--alpha: %g is not in 0..1", opt_alpha);
@@ -800,6 +853,10 @@ static int run_images(const cam_model *model, int jobs)
         s.aspect = cam_aspect_name(rn.preprocess.aspect);
         s.invert = cam_invert_name(rn.preprocess.invert);
         s.upsample = cam_upsample_name(rn.upsample);
+        s.layers = rn.explain.layers;
+        s.eigen_smooth = rn.explain.eigen_smooth;
+        s.aug_smooth = rn.explain.aug_smooth;
+        s.target_score = rn.explain.target_score == CAM_SCORE_PROBABILITY ? "probability" : "logit";
         GString *json = g_string_new(NULL);
         cli_json_images(json, model, &s, rn.results, n);
         if (!cli_write_text(opt_json, json->str, json->len, &error)) {
@@ -812,6 +869,8 @@ static int run_images(const cam_model *model, int jobs)
     for (int i = 0; i < n; i++) cli_result_clear(&rn.results[i]);
     g_free(rn.results);
     g_strfreev(rn.outputs);
+    g_free(layers);
+    g_strfreev(layer_names);
     return code;
 }
 
@@ -838,7 +897,13 @@ static int cli_main(int argc, char **argv)
     GOptionContext *ctx = g_option_context_new("IMAGE...");
     g_option_context_set_summary(ctx, "Explain a convolutional network's predictions with class "
                                       "activation maps (CAM, Grad-CAM).");
-    g_option_context_set_description(ctx, description);
+    /* the methods, from the engine's table */
+    GString *help = g_string_new(description);
+    g_string_append(help, "\nMethods (--method; formulas and papers in camengine.h):\n");
+    for (int m = 0; m < CAM_METHOD_COUNT; m++)
+        g_string_append_printf(help, "  %-21s %s\n", cam_method_name((cam_method) m),
+                               cam_method_summary((cam_method) m));
+    g_option_context_set_description(ctx, help->str);
     g_option_context_add_main_entries(ctx, main_entries, NULL);
     GOptionGroup *eval = g_option_group_new("evaluate", "Evaluation options:",
                                             "Show the evaluation options", NULL, NULL);
@@ -852,9 +917,11 @@ static int cli_main(int argc, char **argv)
         int rc = usage_error("%s", error->message);
         g_error_free(error);
         g_option_context_free(ctx);
+        g_string_free(help, TRUE);
         return rc;
     }
     g_option_context_free(ctx);
+    g_string_free(help, TRUE);
 
     if (opt_version) {
         printf("%s (gimp-cam) %s\n", PROGRAM, CAM_VERSION_STRING);

@@ -95,6 +95,9 @@ typedef struct cli_settings {
     const char *method, *class_spec, *layer, *colormap;
     float alpha; /* < 0: the model's default */
     const char *output_kind, *aspect, *invert, *upsample;
+    const char *const *layers;   /* --layers (NULL-terminated), or NULL */
+    int eigen_smooth, aug_smooth;
+    const char *target_score;    /* "logit" or "probability" */
 } cli_settings;
 
 /* {"name", "path", "input", "classes"} of a model. */

@@ -151,18 +151,44 @@ typedef enum cam_background {
     CAM_BACKGROUND_COUNT
 } cam_background;
 
+/* The explanation methods. Each is one formula, written out with its paper
+ * above cam_explain; cam_method_summary() gives one line (with its cost) for
+ * tooltips and --help. Values are never renumbered: new methods are appended. */
 typedef enum cam_method {
     CAM_METHOD_CAM = 0,          /* Zhou et al. 2016: sum_k W[k,c] A_k (needs conv -> GAP -> dense) */
     CAM_METHOD_GRAD_CAM,         /* Selvaraju et al. 2017: ReLU(sum_k mean(dy_c/dA_k) A_k), y_c = logit */
     CAM_METHOD_GRAD_CAM_TUTORIAL,/* the Keras tutorial: y_c = softmax probability, starts from ones, no ReLU
                                     (the ReLU is applied after upsampling by the renderer; see cam_explain) */
+    CAM_METHOD_HIRES_CAM,        /* Draelos & Carin 2020: ReLU(sum_k dy_c/dA_k * A_k), element-wise */
+    CAM_METHOD_GRAD_CAM_PLUS_PLUS, /* Chattopadhyay et al. 2018: pixel-weighted positive gradients */
+    CAM_METHOD_XGRAD_CAM,        /* Fu et al. 2020: weights sum(g A) / sum(A) */
+    CAM_METHOD_GRAD_CAM_ELEMENTWISE, /* pytorch-grad-cam: ReLU(sum_k ReLU(g_k * A_k)) */
+    CAM_METHOD_LAYER_CAM,        /* Jiang et al. 2021: ReLU(sum_k ReLU(g_k) * A_k) */
+    CAM_METHOD_EIGEN_CAM,        /* Muhammad & Yeasin 2020: first principal component of A */
+    CAM_METHOD_EIGEN_GRAD_CAM,   /* pytorch-grad-cam: first principal component of g * A */
+    CAM_METHOD_KPCA_CAM,         /* Karmani et al. 2024: first kernel principal component of A */
+    CAM_METHOD_FINER_CAM,        /* Zhang et al. 2025: Grad-CAM of y_c minus its most similar classes */
+    CAM_METHOD_SMOOTH_GRAD_CAM_PLUS_PLUS, /* Omeiza et al. 2019: Grad-CAM++ on noisy copies */
+    CAM_METHOD_RANDOM,           /* a seeded uniform random map: the baseline of the metrics */
+    CAM_METHOD_SCORE_CAM,        /* Wang et al. 2020: weights from masked-input scores */
+    CAM_METHOD_SS_CAM,           /* Wang et al. 2020: Score-CAM with noisy masks */
+    CAM_METHOD_IS_CAM,           /* Naidu et al. 2020: Score-CAM with integrated masks */
+    CAM_METHOD_ABLATION_CAM,     /* Desai & Ramaswamy 2020: score drop when channel k is zeroed */
+    CAM_METHOD_RECIPRO_CAM,      /* Byun & Lee 2022: scores of spatially masked feature maps */
     CAM_METHOD_COUNT
 } cam_method;
 
-/* Names: "cam", "grad-cam", "grad-cam-tutorial" (see CONVENTIONS: NULL out of
- * range; from_name ignores case). */
+/* Names: "cam", "grad-cam", "grad-cam-tutorial", "hires-cam", "grad-cam++",
+ * "xgrad-cam", "grad-cam-elementwise", "layer-cam", "eigen-cam", "eigen-grad-cam",
+ * "kpca-cam", "finer-cam", "smooth-grad-cam++", "random", "score-cam", "ss-cam",
+ * "is-cam", "ablation-cam", "recipro-cam" (see CONVENTIONS: NULL out of range;
+ * from_name ignores case). */
 CAM_API const char *cam_method_name(cam_method method);
 CAM_API cam_status cam_method_from_name(const char *name, cam_method *out, cam_error *err);
+/* One line in English for a tooltip or --help: what the method computes and what
+ * it costs in forward/backward passes ("Grad-CAM (Selvaraju et al. 2017): ...;
+ * 1 forward + 1 backward"). NULL for a value out of range. */
+CAM_API const char *cam_method_summary(cam_method method);
 
 /* Load a model by short name ("fashion-mnist", "cifar10") or by path to an .onnx
  * file (anything containing '/' or ending in ".onnx" is a path, used as is).
@@ -401,27 +427,165 @@ typedef struct cam_explain_options {
                                (cam_model_info.default_layer). CAM always uses the
                                tensor that feeds the global average pool: naming
                                another layer with CAM is CAM_ERROR_INVALID_ARGUMENT. */
+    int eigen_smooth;       /* 0 (default) or 1: replace the sum over channels of the
+                               method's per-channel terms by their first principal
+                               component (see EIGEN SMOOTHING below) */
+    int aug_smooth;         /* 0 (default) or 1: average the map over 6 augmented
+                               inputs (see AUGMENTATION SMOOTHING below); 6x the cost */
+    cam_score target_score; /* what "the class score y_c" is for the methods that
+                               differentiate or compare it: CAM_SCORE_LOGIT (default,
+                               the papers) or CAM_SCORE_PROBABILITY (the softmax
+                               probability). GRAD_CAM_TUTORIAL always uses the
+                               probability; CAM, EIGEN_CAM, KPCA_CAM and RANDOM use no
+                               score and ignore it; FINER_CAM compares logits and refuses
+                               the probability (CAM_ERROR_INVALID_ARGUMENT). */
+    const char *const *layers; /* NULL-terminated list of tensor names to fuse (see
+                               SEVERAL LAYERS below); NULL or an empty list = `layer`
+                               alone. When it names a layer, `layer` is ignored. */
+    uint64_t seed;          /* the random stream of RANDOM and SMOOTH_GRAD_CAM_PLUS_PLUS
+                               (default 0); see RANDOM NUMBERS below */
 } cam_explain_options;
 
 /* The only way to make options (see CONVENTIONS): size set, and the defaults
  * from the model's metadata: its default method, class -1 (top-1), layer NULL
- * (the model's default layer). model NULL: method grad-cam. */
+ * (the model's default layer), no smoothing, the logit as score, no layer list,
+ * seed 0. model NULL: method grad-cam. */
 CAM_API cam_explain_options cam_explain_options_default(const cam_model *model);
 
-/* The maps, for class c and the feature tensor A (K x H x W) of the layer (for
- * transformer tokens: K = channels, H x W = the patch grid, class token dropped):
- *   CAM                  map = sum_k W[k,c] A_k, W the dense layer after the global
- *                        average pool. Signed, no ReLU.
- *   GRAD_CAM             alpha_k = spatial mean of d z_c / d A_k (z_c: the logit);
- *                        map = ReLU(sum_k alpha_k A_k). The ReLU is part of the
- *                        method (the paper) and is applied here: map >= 0.
- *   GRAD_CAM_TUTORIAL    alpha_k = spatial mean of d p_c / d A_k (p_c: the softmax
- *                        probability); map = 1 + sum_k alpha_k A_k. Signed: the
+/* THE MAPS, for class c and the feature tensor A (K x H x W) of the layer (for
+ * transformer tokens: K = channels, H x W = the patch grid, class token dropped).
+ * y_c is the class score (options.target_score: the logit z_c unless said
+ * otherwise), g = dy_c/dA (K x H x W, one backward pass), sums over h,w run over
+ * the H x W positions, ReLU(x) = max(x, 0). Every method but CAM and
+ * GRAD_CAM_TUTORIAL ends with a ReLU, as pytorch-grad-cam applies it to every map
+ * (jacobgil/pytorch-grad-cam, BaseCAM.compute_cam_per_layer): map >= 0.
+ *
+ *   CAM                  Zhou et al., "Learning Deep Features for Discriminative
+ *                        Localization", CVPR 2016. map = sum_k W[k,c] A_k, W the
+ *                        dense layer after the global average pool. Signed, no
+ *                        ReLU. 1 forward pass.
+ *   GRAD_CAM             Selvaraju et al., "Grad-CAM", ICCV 2017. alpha_k = mean_hw
+ *                        g_k; map = ReLU(sum_k alpha_k A_k). The ReLU is part of the
+ *                        method (the paper) and is applied here. 1 forward + 1 backward.
+ *   GRAD_CAM_TUTORIAL    the Keras Grad-CAM tutorial: alpha_k = spatial mean of
+ *                        d p_c / d A_k (p_c: the softmax probability, whatever
+ *                        target_score says); map = 1 + sum_k alpha_k A_k. Signed: the
  *                        tutorial's ReLU comes after the bilinear resize to the
  *                        image, and a ReLU does not commute with resizing, so it is
  *                        the renderer's job (camengine-render.h), not applied here.
- * Sums over k are accumulated in double. No normalisation is applied to any map
- * (see cam_map_normalize).
+ *   HIRES_CAM            Draelos & Carin, "Use HiResCAM instead of Grad-CAM for
+ *                        faithful explanations", 2020. map = ReLU(sum_k g_k * A_k)
+ *                        (element-wise products, no spatial averaging of g).
+ *   GRAD_CAM_PLUS_PLUS   Chattopadhyay et al., "Grad-CAM++", WACV 2018, eq. 19, the
+ *                        closed form for the exponential score Y = exp(y_c), whose
+ *                        higher derivatives are powers of g:
+ *                          a_k(i,j) = g_k(i,j)^2 / (2 g_k(i,j)^2 + S_k g_k(i,j)^3),
+ *                          S_k = sum_hw A_k (the paper's sum_ab A_k(a,b)),
+ *                        a_k(i,j) = 0 where the denominator is 0 (g = 0: the paper's
+ *                        ReLU(g) then zeroes the term anyway);
+ *                        w_k = sum_ij a_k(i,j) ReLU(g_k(i,j)); map = ReLU(sum_k w_k A_k).
+ *                        pytorch-grad-cam adds 1e-6 to the denominator, which makes
+ *                        a depend on the gradient's scale wherever g^2 is near 1e-6
+ *                        (logit gradients of deep layers often are); the paper has
+ *                        no such term, so none is added here.
+ *   XGRAD_CAM            Fu et al., "Axiom-based Grad-CAM", BMVC 2020.
+ *                        w_k = sum_hw g_k A_k / sum_hw A_k (w_k = 0 where sum_hw A_k
+ *                        = 0; pytorch-grad-cam adds 1e-7 to it instead);
+ *                        map = ReLU(sum_k w_k A_k).
+ *   GRAD_CAM_ELEMENTWISE pytorch-grad-cam's GradCAMElementWise:
+ *                        map = ReLU(sum_k ReLU(g_k * A_k)).
+ *   LAYER_CAM            Jiang et al., "LayerCAM", IEEE TIP 2021.
+ *                        map = ReLU(sum_k ReLU(g_k) * A_k).
+ *   EIGEN_CAM            Muhammad & Yeasin, "Eigen-CAM", IJCNN 2020: the projection
+ *                        of A on its first principal component (PRINCIPAL COMPONENT
+ *                        below), then ReLU. Class-independent; no backward pass.
+ *   EIGEN_GRAD_CAM       pytorch-grad-cam's EigenGradCAM: the same on g * A.
+ *   KPCA_CAM             Karmani et al., "KPCA-CAM", 2024, with pytorch-grad-cam's
+ *                        defaults (KPCA_CAM(kernel='sigmoid', gamma=None), i.e.
+ *                        scikit-learn's KernelPCA(n_components=1, kernel='sigmoid')):
+ *                        x_p = the K features at position p minus their mean over
+ *                        positions; kernel k(p,q) = tanh(x_p . x_q / K + 1); the
+ *                        HW x HW kernel matrix is double-centred, its top eigenvector
+ *                        u (eigenvalue l) gives map = ReLU(sqrt(l) u), with the sign of
+ *                        PRINCIPAL COMPONENT below (scikit-learn's svd_flip). l <= 0
+ *                        gives the all-zero map. Class-independent; no backward pass;
+ *                        H*W above 4096 is refused (the kernel matrix takes
+ *                        (H*W)^2 doubles; pick a later layer).
+ *   FINER_CAM            Zhang et al., "Finer-CAM: Spotting the Difference Reveals
+ *                        Finer Details for Visual Explanation", CVPR 2025, as
+ *                        pytorch-grad-cam's FinerCAM with its defaults (base method
+ *                        Grad-CAM, alpha 1, comparison categories [1, 2, 3]): J = the 3
+ *                        classes j != c whose logits are closest to z_c (|z_j - z_c|
+ *                        ascending, the lower index first on ties; fewer when the model
+ *                        has fewer classes), p = softmax(z), and
+ *                          y = sum_{j in J} p_j (z_c - z_j) / (sum_{j in J} p_j + 1e-9),
+ *                        differentiated as a whole (p_j included); then GRAD_CAM's
+ *                        formula with this y. At least 2 classes.
+ *   SMOOTH_GRAD_CAM_PLUS_PLUS Omeiza et al., "Smooth Grad-CAM++", 2019, with
+ *                        torch-cam's defaults (4 samples, noise standard deviation 0.3
+ *                        on the preprocessed input): g_m = dy_c/dA for the input plus
+ *                        Gaussian noise n_m (m = 1..4, RANDOM NUMBERS below), D1, D2,
+ *                        D3 = the means over m of g_m, g_m^2, g_m^3; then
+ *                        GRAD_CAM_PLUS_PLUS with a_k = D2 / (2 D2 + S_k D3), S_k from
+ *                        the clean input's A, w_k = sum_ij a_k ReLU(D1) (the paper's
+ *                        smoothed first derivative; torch-cam uses the last sample's
+ *                        gradient there), map = ReLU(sum_k w_k A_k), A of the clean
+ *                        input. 5 forward + 4 backward passes.
+ *   RANDOM               a baseline: map = H x W uniform numbers (float) in [0, 1] from the
+ *                        seeded stream (RANDOM NUMBERS), row-major. No gradient, no
+ *                        dependence on the image or the class.
+ *   SCORE_CAM, SS_CAM, IS_CAM, ABLATION_CAM, RECIPRO_CAM: the perturbation family
+ *                        (documented with their implementation; until then
+ *                        cam_explain refuses them with CAM_ERROR_UNSUPPORTED).
+ * Sums over k are accumulated in double. No normalisation is applied to the map
+ * of one layer without augmentation (see cam_map_normalize).
+ *
+ * PRINCIPAL COMPONENT (EIGEN_CAM, EIGEN_GRAD_CAM, eigen_smooth), as
+ * pytorch-grad-cam's get_2d_projection: the H*W x K matrix X of the tensor (one
+ * row per position) is centred (each column minus its mean), v is the unit
+ * eigenvector of X^T X with the largest eigenvalue (the first right singular
+ * vector of X), and the projection is X v (H x W). An eigenvector's sign is
+ * arbitrary (numpy leaves it to LAPACK); here it is fixed so that the projection's
+ * value of largest magnitude is positive (the first such position on ties):
+ * scikit-learn's svd_flip, the sign correction of Seg-Eigen-CAM (Chung & Ying
+ * 2025, eq. 13, pytorch-grad-cam's get_2d_projection_with_sign_correction).
+ * Computed in double (restarted Lanczos iteration to a relative residual of 1e-12).
+ * When the two largest eigenvalues are (nearly) equal the component is not
+ * defined by the data, and neither is the map.
+ *
+ * EIGEN SMOOTHING (eigen_smooth = 1), pytorch-grad-cam's eigen_smooth: the methods
+ * that sum per-channel terms T_k over k (CAM: W[k,c] A_k; GRAD_CAM and its family:
+ * w_k A_k; HIRES_CAM: g_k A_k; GRAD_CAM_ELEMENTWISE: ReLU(g_k A_k); LAYER_CAM:
+ * ReLU(g_k) A_k; FINER_CAM and SMOOTH_GRAD_CAM_PLUS_PLUS likewise) take the
+ * projection of T on its first principal component instead of sum_k T_k (the
+ * tutorial's "1 +" and the ReLUs stay). EIGEN_CAM, EIGEN_GRAD_CAM and KPCA_CAM are
+ * projections already, and RANDOM has no channels: they ignore it.
+ *
+ * SEVERAL LAYERS (layers with two or more names), as pytorch-grad-cam's
+ * aggregate_multi_layers: the map of every layer (same method, class and score) is
+ * min-max normalised to [0, 1] (cam_map_normalize: a constant map becomes 0),
+ * upsampled to the size of the layer with the most positions (the first of them on
+ * ties; bilinear, as torch's interpolate with align_corners=False), the maps
+ * averaged, and the average min-max normalised again. ex->layer is then the names joined by ','; ex->map is in [0, 1].
+ * CAM has one layer only.
+ *
+ * AUGMENTATION SMOOTHING (aug_smooth = 1), as pytorch-grad-cam's
+ * forward_augmentation_smoothing with its default ttach transforms
+ * (HorizontalFlip x Multiply(0.9, 1, 1.1)): for f in {no flip, flip} and s in {0.9,
+ * 1, 1.1}, the input (preprocessed) is flipped left-right if f, multiplied by s,
+ * explained (one layer or several, normalised to [0, 1] as for several layers, for
+ * the class c chosen on the unaugmented image), the map flipped back, and the six
+ * maps averaged. ex->map is in [0, 1]; probability and class are the unaugmented
+ * image's.
+ *
+ * RANDOM NUMBERS: splitmix64 (Steele et al. 2014) started from options.seed:
+ * state += 0x9E3779B97F4A7C15; z = state; z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;
+ * z = (z ^ (z >> 27)) * 0x94D049BB133111EB; next = z ^ (z >> 31). A uniform number
+ * is (next >> 11) * 2^-53; a normal one is sqrt(-2 ln(1 - u1)) cos(2 pi u2) from two
+ * uniforms u1, u2 drawn in that order. SMOOTH_GRAD_CAM_PLUS_PLUS draws its 4 noise
+ * images one after another, C x H x W in order each, and the noisy input is
+ * (float)(x + 0.3 * normal). The same seed gives the same map on every machine
+ * and thread count.
  *
  * Made by cam_explain, freed by cam_explanation_free. The fields are public and
  * may be read; the struct may grow at the end in later versions, so never
@@ -431,22 +595,36 @@ typedef struct cam_explanation {
     float probability;      /* its softmax probability */
     int n_classes;
     float *probabilities;   /* n_classes values (owned) */
-    char *layer;            /* the layer used: its tensor name, whole (owned) */
+    char *layer;            /* the layer used: its tensor name, whole (owned); with
+                               several layers, their names joined by ',' */
     int map_height, map_width;
-    float *map;             /* the raw, un-normalised map at feature resolution (owned),
-                               map_height x map_width, row-major; see above */
+    float *map;             /* the raw map at feature resolution (owned), map_height x
+                               map_width, row-major; see above (un-normalised, except
+                               with several layers or aug_smooth) */
     cam_method method;      /* the method that made the map (the renderer needs it:
                                GRAD_CAM_TUTORIAL wants a ReLU after upsampling) */
+    int constant_map;       /* 1 when every value of map is the same (an all-zero
+                               map after the ReLU, say): there is nothing to show, and
+                               cam_map_normalize makes it all zeros */
+    int n_layers;           /* the layers fused (1 without a layer list) */
+    char **layers;          /* their tensor names (owned), n_layers entries */
 } cam_explanation;
 
 /* One image (input: C x H x W): forward, then the map for the chosen class.
- * Uses image 0 of the workspace (the previous batch's activations are replaced).
+ * Uses image 0 of the workspace (the previous batch's activations are replaced;
+ * methods that run more passes leave the workspace holding their last one).
  * options NULL = cam_explain_options_default(model). Stores a new explanation
- * in *out (free it with cam_explanation_free); on error *out is NULL. Errors:
+ * in *out (free it with cam_explanation_free); on error *out is NULL. CAM and
+ * GRAD_CAM allocate nothing but the explanation; the other methods allocate
+ * their scratch (a few copies of the layer) per call. Errors:
  * options not made by cam_explain_options_default (size too small,
- * CAM_ERROR_INVALID_ARGUMENT), unknown method/class/layer
- * (CAM_ERROR_INVALID_ARGUMENT or CAM_ERROR_NOT_FOUND, naming it), CAM on a model
- * without the CAM structure (CAM_ERROR_UNSUPPORTED, suggesting grad-cam). */
+ * CAM_ERROR_INVALID_ARGUMENT), unknown method/class/layer/score, a layer list
+ * with an unknown or unusable name (CAM_ERROR_INVALID_ARGUMENT or
+ * CAM_ERROR_NOT_FOUND, naming it), CAM on a model without the CAM structure
+ * (CAM_ERROR_UNSUPPORTED, suggesting grad-cam), a method not implemented yet
+ * (CAM_ERROR_UNSUPPORTED), a map that is not finite (CAM_ERROR_NUMERIC, naming
+ * the method and layer; no method divides by zero, so this means the network's
+ * values overflowed). */
 CAM_API cam_status cam_explain(cam_workspace *ws, const float *input,
                                const cam_explain_options *options, cam_explanation **out,
                                cam_error *err);

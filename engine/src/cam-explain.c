@@ -1,52 +1,25 @@
 /*
- * cam-explain.c -- class activation maps: CAM, Grad-CAM (paper) and Grad-CAM
- * (tutorial), and the map normalisation helper.
+ * cam-explain.c -- the explanation framework: cam_explain and the map
+ * normalisation helper.
  *
- * For one image x, class c and feature tensor A (K x H x W) of the chosen layer:
- *   CAM                map = sum_k W[k,c] A_k               (W: the dense layer after the
- *                                                            global average pool)
- *   GRAD_CAM           alpha_k = mean_hw d z_c / d A_k      (z_c: the logit)
- *                      map = ReLU(sum_k alpha_k A_k)
- *   GRAD_CAM_TUTORIAL  alpha_k = mean_hw d p_c / d A_k      (p_c: the softmax probability)
- *                      map = 1 + sum_k alpha_k A_k          (no ReLU: the tutorial applies it
- *                                                            after resizing to the image)
- * Which ReLU belongs where: the paper's ReLU is part of Grad-CAM and is applied here,
- * at feature resolution. The tutorial's ReLU comes after the bilinear resize, and
- * ReLU does not commute with resizing, so it belongs to the renderer
- * (camengine-render.h): the map returned for GRAD_CAM_TUTORIAL is signed.
- * CAM has no ReLU at all (the renderer min-max normalises the signed map).
- * Sums over k are accumulated in double in a fixed order.
+ * cam_explain checks the options, resolves the layer(s), runs the forward pass,
+ * picks the class, and asks the method (methods/registry.c: one row and one
+ * compute function per method, formulas in camengine.h) for the map of each
+ * layer. One layer without augmentation: the method's map as it is. Several
+ * layers or aug_smooth: each layer's map min-max normalised, upsampled to the
+ * largest layer, averaged and normalised again (pytorch-grad-cam's
+ * aggregate_multi_layers), once per augmented input, flipped back, averaged
+ * (forward_augmentation_smoothing). Every map is checked to be finite.
  */
 #include "cam-workspace.h"
 
 #include "cam-error.h"
-#include "kernels/cam-kernels.h"
+#include "methods/cam-method.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const method_names[CAM_METHOD_COUNT] = {
-    [CAM_METHOD_CAM] = "cam",
-    [CAM_METHOD_GRAD_CAM] = "grad-cam",
-    [CAM_METHOD_GRAD_CAM_TUTORIAL] = "grad-cam-tutorial",
-};
-
-const char *cam_method_name(cam_method method)
-{
-    return (unsigned)method < CAM_METHOD_COUNT ? method_names[method] : NULL;
-}
-
-cam_status cam_method_from_name(const char *name, cam_method *out, cam_error *err)
-{
-    int v = 0;
-    cam_status st = cam_enum_from_name("cam_method_from_name", "method", method_names,
-                                       CAM_METHOD_COUNT, name, out ? &v : NULL, err);
-    if (st == CAM_OK)
-        *out = (cam_method)v;
-    return st;
-}
 
 cam_explain_options cam_explain_options_default(const cam_model *model)
 {
@@ -56,6 +29,11 @@ cam_explain_options cam_explain_options_default(const cam_model *model)
     opt.method = model ? cam_model_get_info(model)->default_method : CAM_METHOD_GRAD_CAM;
     opt.class_index = -1;
     opt.layer = NULL;
+    opt.eigen_smooth = 0;
+    opt.aug_smooth = 0;
+    opt.target_score = CAM_SCORE_LOGIT;
+    opt.layers = NULL;
+    opt.seed = 0;
     return opt;
 }
 
@@ -66,20 +44,25 @@ void cam_explanation_free(cam_explanation *ex)
     free(ex->probabilities);
     free(ex->layer);
     free(ex->map);
+    if (ex->layers)
+        for (int i = 0; i < ex->n_layers; i++)
+            free(ex->layers[i]);
+    free(ex->layers);
     free(ex);
 }
 
-/* The layer of the explanation into *l, or 0 with *status/err set. */
-static int resolve_layer(const cam_workspace *ws, const cam_explain_options *opt, cam_layer *l,
-                         cam_status *status, cam_error *err)
+/* The layer `name` (NULL or "": the default) of the explanation into *l, or 0
+ * with *status/err set. `what` names the option in messages. */
+static int resolve_layer(const cam_workspace *ws, const cam_method_def *def, const char *name,
+                         const char *what, cam_layer *l, cam_status *status, cam_error *err)
 {
     const cam_graph *g = ws->graph;
     const cam_model *model = ws->model;
     const char *model_name = model->info.name ? model->info.name : "?";
-    const char *name = opt->layer && opt->layer[0] ? opt->layer : NULL;
+    name = name && name[0] ? name : NULL;
     *status = CAM_OK;
 
-    if (opt->method == CAM_METHOD_CAM) {
+    if (def->flags & CAM_METHOD_NEEDS_CAM_HEAD) {
         if (!model->cam_head.present) {
             *status = cam_set_error(err, CAM_ERROR_UNSUPPORTED,
                                     "cam_explain: model '%s' has no last conv -> global average "
@@ -92,9 +75,9 @@ static int resolve_layer(const cam_workspace *ws, const cam_explain_options *opt
         if (name && strcmp(name, g->tensors[t].name) != 0) {
             *status = cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
                                     "cam_explain: CAM is defined only on tensor '%s' (the input of "
-                                    "the global average pool), not on layer '%s'; use grad-cam "
+                                    "the global average pool), not on %s '%s'; use grad-cam "
                                     "for other layers",
-                                    g->tensors[t].name, name);
+                                    g->tensors[t].name, what, name);
             return 0;
         }
         if (!cam_model_layer_of(model, t, l)) {
@@ -117,65 +100,179 @@ static int resolve_layer(const cam_workspace *ws, const cam_explain_options *opt
     int t = cam_graph_find_tensor(g, name);
     if (t < 0) {
         *status = cam_set_error(err, CAM_ERROR_NOT_FOUND,
-                                "cam_explain: layer '%s' is not a tensor of model '%s'", name,
+                                "cam_explain: %s '%s' is not a tensor of model '%s'", what, name,
                                 model_name);
         return 0;
     }
     if (!cam_model_layer_of(model, t, l)) {
         *status = cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
-                                "cam_explain: layer '%s' is not a C x H x W activation (or "
+                                "cam_explain: %s '%s' is not a C x H x W activation (or "
                                 "transformer tokens) before the logits of model '%s'",
-                                name, model_name);
+                                what, name, model_name);
         return 0;
     }
     return 1;
 }
 
-/* Where feature k at position p of a layer lives in its tensor: NCHW maps hold
- * channel k's plane at k * HW; token tensors hold token 1 + p's C features at
- * (1 + p) * C (token 0, the class token, is left out). */
-typedef struct layer_view {
-    size_t base, channel_stride, position_stride;
-    int channels;
-    size_t spatial;
-} layer_view;
-
-static layer_view view_of(const cam_layer *l)
+/* Bilinear resize of an h x w map to H x W, as torch's interpolate
+ * (align_corners=False, borders clamped), added times `scale` to out (double). */
+static void add_resized(const float *map, int h, int w, int H, int W, double scale, double *out)
 {
-    layer_view v;
-    v.channels = l->channels;
-    v.spatial = (size_t)l->height * l->width;
-    if (l->tokens) {
-        v.base = (size_t)l->channels;
-        v.channel_stride = 1;
-        v.position_stride = (size_t)l->channels;
-    } else {
-        v.base = 0;
-        v.channel_stride = v.spatial;
-        v.position_stride = 1;
+    for (int oy = 0; oy < H; oy++) {
+        double sy = ((double)oy + 0.5) * ((double)h / H) - 0.5;
+        if (sy < 0.0)
+            sy = 0.0;
+        int y0 = (int)sy;
+        int y1 = y0 + (y0 < h - 1);
+        double ly = sy - y0;
+        for (int ox = 0; ox < W; ox++) {
+            double sx = ((double)ox + 0.5) * ((double)w / W) - 0.5;
+            if (sx < 0.0)
+                sx = 0.0;
+            int x0 = (int)sx;
+            int x1 = x0 + (x0 < w - 1);
+            double lx = sx - x0;
+            double top = (1.0 - lx) * map[y0 * w + x0] + lx * map[y0 * w + x1];
+            double bottom = (1.0 - lx) * map[y1 * w + x0] + lx * map[y1 * w + x1];
+            out[(size_t)oy * W + ox] += scale * ((1.0 - ly) * top + ly * bottom);
+        }
     }
-    return v;
 }
 
-/* map (H*W) = offset + sum_k weight[k] * A_k, in double, k in order. */
-static void weighted_sum(const float *a, const layer_view *v, const double *weight, double offset,
-                         float *map, double *acc)
+/* Min-max normalisation of n doubles in place (constant: all zeros). */
+static void normalise_doubles(double *v, size_t n)
 {
-    for (size_t p = 0; p < v->spatial; p++)
-        acc[p] = offset;
-    for (int k = 0; k < v->channels; k++) {
-        const float *ak = a + v->base + (size_t)k * v->channel_stride;
-        const double wk = weight[k];
-        for (size_t p = 0; p < v->spatial; p++)
-            acc[p] += wk * ak[p * v->position_stride];
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < lo)
+            lo = v[i];
+        if (v[i] > hi)
+            hi = v[i];
     }
-    for (size_t p = 0; p < v->spatial; p++)
-        map[p] = (float)acc[p];
+    const double range = hi - lo;
+    for (size_t i = 0; i < n; i++)
+        v[i] = range > 0.0 ? (v[i] - lo) / range : 0.0;
+}
+
+/* What one cam_explain call works with. */
+typedef struct explain_run {
+    cam_workspace *ws;
+    const cam_method_def *def;
+    const cam_explain_options *opt;
+    cam_layer *layers;
+    char **names;
+    int n_layers;
+    int class_index;
+    float *logits, *probs;   /* copies, of the unaugmented input */
+    float *planes;           /* the largest layer's K x HW */
+} explain_run;
+
+/* The method's map of layer i for the forward the workspace holds (of input). */
+static cam_status layer_map(const explain_run *run, const float *input, int i, float *map,
+                            cam_error *err)
+{
+    const cam_layer *layer = &run->layers[i];
+    cam_method_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.ws = run->ws;
+    ctx.input = input;
+    ctx.layer = layer;
+    ctx.class_index = run->class_index;
+    ctx.score = run->opt->target_score;
+    ctx.options = run->opt;
+    ctx.activations = cam_executor_value(run->ws->exec, layer->tensor, 0);
+    ctx.view = cam_layer_view_of(layer);
+    ctx.planes = run->planes;
+    ctx.layer_name = run->names[i];
+    ctx.n_classes = run->ws->model->n_classes;
+    ctx.logits = run->logits;
+    ctx.probabilities = run->probs;
+    cam_layer_to_planes(ctx.activations, &ctx.view, run->planes);
+    cam_status st = run->def->compute(&ctx, map, err);
+    if (st != CAM_OK)
+        return st;
+    for (size_t p = 0; p < ctx.view.spatial; p++)
+        if (!isfinite(map[p]))
+            return cam_set_error(err, CAM_ERROR_NUMERIC,
+                                 "cam_explain: %s on layer '%s': the map is %s at row %zu, column "
+                                 "%zu (the network's values overflow float)",
+                                 run->def->name, run->names[i], isnan(map[p]) ? "NaN" : "infinite",
+                                 p / (size_t)layer->width, p % (size_t)layer->width);
+    return CAM_OK;
+}
+
+/* Several layers and/or augmentations: the averaged normalised maps into out
+ * (out_h x out_w). map: room for the largest layer. */
+static cam_status fused_map(const explain_run *run, const float *input, int out_h, int out_w,
+                            float *map, float *out, cam_error *err)
+{
+    const size_t n_out = (size_t)out_h * out_w;
+    const size_t in_size = cam_model_input_size(run->ws->model);
+    const int in_c = run->ws->model->channels, in_h = run->ws->model->height,
+              in_w = run->ws->model->width;
+    static const double factors[3] = {0.9, 1.0, 1.1};
+    const int n_aug = run->opt->aug_smooth ? 6 : 1;
+    double *fused = malloc(n_out * sizeof *fused);
+    double *total = calloc(n_out, sizeof *total);
+    float *augmented = run->opt->aug_smooth ? malloc(in_size * sizeof *augmented) : NULL;
+    cam_status st = CAM_OK;
+    if (!fused || !total || (run->opt->aug_smooth && !augmented)) {
+        st = cam_set_error(err, CAM_ERROR_NO_MEMORY, "cam_explain: out of memory");
+        goto out;
+    }
+    for (int a = 0; a < n_aug; a++) {
+        const int flip = a >= 3;
+        const float *x = input;
+        if (run->opt->aug_smooth) { /* ttach: HorizontalFlip, then Multiply */
+            const double f = factors[a % 3];
+            for (int c = 0; c < in_c; c++)
+                for (int y = 0; y < in_h; y++) {
+                    const float *src = input + ((size_t)c * in_h + y) * in_w;
+                    float *dst = augmented + ((size_t)c * in_h + y) * in_w;
+                    for (int xx = 0; xx < in_w; xx++)
+                        dst[xx] = (float)(f * src[flip ? in_w - 1 - xx : xx]);
+                }
+            x = augmented;
+        }
+        for (size_t p = 0; p < n_out; p++)
+            fused[p] = 0.0;
+        for (int i = 0; i < run->n_layers; i++) {
+            /* the forward of x: done by the caller for the unaugmented input's first layer */
+            if (run->opt->aug_smooth ? i == 0 || (run->def->flags & CAM_METHOD_RUNS_FORWARD)
+                                     : i > 0 && (run->def->flags & CAM_METHOD_RUNS_FORWARD)) {
+                st = cam_forward(run->ws, x, 1, NULL, NULL, err);
+                if (st != CAM_OK)
+                    goto out;
+            }
+            st = layer_map(run, x, i, map, err);
+            if (st != CAM_OK)
+                goto out;
+            const cam_layer *l = &run->layers[i];
+            const size_t n = (size_t)l->height * l->width;
+            cam_map_normalize(map, n, map, NULL); /* finite: checked by layer_map */
+            add_resized(map, l->height, l->width, out_h, out_w, 1.0 / run->n_layers, fused);
+        }
+        normalise_doubles(fused, n_out);
+        for (int y = 0; y < out_h; y++)
+            for (int xx = 0; xx < out_w; xx++)
+                total[(size_t)y * out_w + xx] +=
+                    fused[(size_t)y * out_w + (flip ? out_w - 1 - xx : xx)];
+    }
+    for (size_t p = 0; p < n_out; p++)
+        out[p] = (float)(total[p] / n_aug);
+out:
+    free(fused);
+    free(total);
+    free(augmented);
+    return st;
 }
 
 cam_status cam_explain(cam_workspace *ws, const float *input, const cam_explain_options *options,
                        cam_explanation **out, cam_error *err)
 {
+    cam_error local;
+    if (!err) /* the methods read err->status */
+        err = &local;
     if (out)
         *out = NULL;
     if (!ws)
@@ -190,7 +287,8 @@ cam_status cam_explain(cam_workspace *ws, const float *input, const cam_explain_
         return CAM_ERROR_INVALID_ARGUMENT;
     cam_explain_options opt =
         options ? *options : cam_explain_options_default(ws->model);
-    if ((unsigned)opt.method >= CAM_METHOD_COUNT)
+    const cam_method_def *def = cam_method_def_of(opt.method);
+    if (!def)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_explain: unknown method %d",
                              (int)opt.method);
     const cam_model *model = ws->model;
@@ -200,76 +298,145 @@ cam_status cam_explain(cam_workspace *ws, const float *input, const cam_explain_
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
                              "cam_explain: class_index %d is outside -1..%d (-1 = top prediction)",
                              opt.class_index, n_classes - 1);
-    cam_status status = CAM_ERROR_INVALID_ARGUMENT;
-    cam_layer layer_storage;
-    if (!resolve_layer(ws, &opt, &layer_storage, &status, err))
-        return status;
-    const cam_layer *layer = &layer_storage;
+    if ((unsigned)opt.target_score >= CAM_SCORE_COUNT)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "cam_explain: unknown target_score %d (logit or probability)",
+                             (int)opt.target_score);
+    if (opt.eigen_smooth != 0 && opt.eigen_smooth != 1)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "cam_explain: eigen_smooth is %d, expected 0 or 1", opt.eigen_smooth);
+    if (opt.aug_smooth != 0 && opt.aug_smooth != 1)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "cam_explain: aug_smooth is %d, expected 0 or 1", opt.aug_smooth);
+
+    /* the layers: the list, or `layer` alone */
+    int n_layers = 0;
+    if (opt.layers)
+        while (opt.layers[n_layers])
+            n_layers++;
+    const int listed = n_layers > 0;
+    if (!listed)
+        n_layers = 1;
+    if (listed && n_layers > 1 && (def->flags & CAM_METHOD_NEEDS_CAM_HEAD))
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "cam_explain: CAM has one layer (the input of the global average "
+                             "pool); layers lists %d",
+                             n_layers);
+    explain_run run;
+    memset(&run, 0, sizeof run);
+    run.ws = ws;
+    run.def = def;
+    run.opt = &opt;
+    run.n_layers = n_layers;
+    run.layers = calloc((size_t)n_layers, sizeof *run.layers);
+    run.logits = malloc((size_t)n_classes * sizeof *run.logits);
+    run.probs = malloc((size_t)n_classes * sizeof *run.probs);
+    cam_explanation *ex = calloc(1, sizeof *ex);
+    float *layer_scratch = NULL;
+    cam_status status = CAM_OK;
+    if (ex) { /* the names live in ex (freed with it on failure) */
+        ex->layers = calloc((size_t)n_layers, sizeof *ex->layers);
+        ex->n_layers = n_layers;
+        run.names = ex->layers;
+    }
+    if (!run.layers || !run.logits || !run.probs || !ex || !ex->layers)
+        goto no_memory;
+    int largest = 0;
+    size_t max_planes = 0, max_spatial = 0;
+    for (int i = 0; i < n_layers; i++) {
+        char what[32];
+        if (listed)
+            snprintf(what, sizeof what, "layers[%d]", i);
+        else
+            snprintf(what, sizeof what, "layer");
+        const char *name = listed ? opt.layers[i] : opt.layer;
+        if (listed && !name[0]) {
+            status = cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                                   "cam_explain: layers[%d] is an empty name", i);
+            goto fail;
+        }
+        if (!resolve_layer(ws, def, name, what, &run.layers[i], &status, err))
+            goto fail;
+        const cam_layer *l = &run.layers[i];
+        run.names[i] = strdup(g->tensors[l->tensor].name);
+        if (!run.names[i])
+            goto no_memory;
+        size_t spatial = (size_t)l->height * l->width;
+        if (spatial > (size_t)run.layers[largest].height * run.layers[largest].width)
+            largest = i;
+        if (spatial * l->channels > max_planes)
+            max_planes = spatial * l->channels;
+        if (spatial > max_spatial)
+            max_spatial = spatial;
+    }
+    const int out_h = run.layers[largest].height, out_w = run.layers[largest].width;
+    run.planes = malloc((max_planes + 1) * sizeof *run.planes);
+    layer_scratch = malloc((max_spatial + 1) * sizeof *layer_scratch);
+    ex->probabilities = malloc((size_t)n_classes * sizeof *ex->probabilities);
+    ex->map = malloc((size_t)out_h * out_w * sizeof *ex->map);
+    if (!run.planes || !layer_scratch || !ex->probabilities || !ex->map)
+        goto no_memory;
+    size_t joined = 0;
+    for (int i = 0; i < n_layers; i++)
+        joined += strlen(run.names[i]) + 1;
+    ex->layer = malloc(joined);
+    if (!ex->layer)
+        goto no_memory;
+    ex->layer[0] = '\0';
+    for (int i = 0; i < n_layers; i++) {
+        if (i)
+            strcat(ex->layer, ",");
+        strcat(ex->layer, run.names[i]);
+    }
 
     status = cam_forward(ws, input, 1, NULL, NULL, err);
     if (status != CAM_OK)
-        return status;
+        goto fail;
     const float *probs = cam_workspace_probabilities(ws, 0);
+    memcpy(run.probs, probs, (size_t)n_classes * sizeof *probs);
+    memcpy(run.logits, cam_executor_value(ws->exec, model->logits, 0),
+           (size_t)n_classes * sizeof *run.logits);
     int c = opt.class_index;
     if (c < 0) { /* top-1; the first on ties */
         c = 0;
         for (int j = 1; j < n_classes; j++)
-            if (probs[j] > probs[c])
+            if (run.probs[j] > run.probs[c])
                 c = j;
     }
+    run.class_index = c;
 
-    const layer_view v = view_of(layer);
-    const float *a = cam_executor_value(ws->exec, layer->tensor, 0);
-    cam_explanation *ex = calloc(1, sizeof *ex);
-    if (ex) {
-        ex->probabilities = malloc((size_t)n_classes * sizeof *ex->probabilities);
-        ex->map = malloc(v.spatial * sizeof *ex->map);
-        ex->layer = strdup(g->tensors[layer->tensor].name);
-    }
-    double *acc = ws->explain_scratch;                    /* spatial <= max_layer */
-    double *weight = ws->explain_scratch + ws->max_layer; /* channels <= max_layer */
-    if (!ex || !ex->probabilities || !ex->map || !ex->layer) {
-        cam_explanation_free(ex);
-        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "cam_explain: out of memory");
-    }
-
-    if (opt.method == CAM_METHOD_CAM) {
-        const float *w = model->cam_head.weight + (size_t)c * model->cam_head.n_channels;
-        for (int k = 0; k < v.channels; k++)
-            weight[k] = w[k];
-        weighted_sum(a, &v, weight, 0.0, ex->map, acc);
-    } else {
-        const cam_score score =
-            opt.method == CAM_METHOD_GRAD_CAM ? CAM_SCORE_LOGIT : CAM_SCORE_PROBABILITY;
-        status = cam_backward_to(ws, 0, c, score, layer->tensor, err);
-        if (status != CAM_OK) {
-            cam_explanation_free(ex);
-            return status;
-        }
-        const float *grad = ws->grad;
-        for (int k = 0; k < v.channels; k++) { /* alpha_k: spatial mean of the gradient */
-            const float *gk = grad + v.base + (size_t)k * v.channel_stride;
-            double sum = 0.0;
-            for (size_t p = 0; p < v.spatial; p++)
-                sum += gk[p * v.position_stride];
-            weight[k] = sum / (double)v.spatial;
-        }
-        if (opt.method == CAM_METHOD_GRAD_CAM) {
-            weighted_sum(a, &v, weight, 0.0, ex->map, acc);
-            cam_relu_forward(v.spatial, ex->map, ex->map);
-        } else {
-            weighted_sum(a, &v, weight, 1.0, ex->map, acc);
-        }
-    }
-    memcpy(ex->probabilities, probs, (size_t)n_classes * sizeof *probs);
+    if (n_layers == 1 && !opt.aug_smooth)
+        status = layer_map(&run, input, 0, ex->map, err);
+    else
+        status = fused_map(&run, input, out_h, out_w, layer_scratch, ex->map, err);
+    if (status != CAM_OK)
+        goto fail;
+    memcpy(ex->probabilities, run.probs, (size_t)n_classes * sizeof *run.probs);
     ex->class_index = c;
-    ex->probability = probs[c];
+    ex->probability = run.probs[c];
     ex->n_classes = n_classes;
     ex->method = opt.method;
-    ex->map_height = layer->height;
-    ex->map_width = layer->width;
+    ex->map_height = out_h;
+    ex->map_width = out_w;
+    ex->constant_map = 1;
+    for (size_t p = 1; p < (size_t)out_h * out_w; p++)
+        if (ex->map[p] != ex->map[0])
+            ex->constant_map = 0;
+    goto done;
+
+no_memory:
+    status = cam_set_error(err, CAM_ERROR_NO_MEMORY, "cam_explain: out of memory");
+fail:
+    cam_explanation_free(ex);
+    ex = NULL;
+done:
+    free(run.layers);
+    free(run.logits);
+    free(run.probs);
+    free(run.planes);
+    free(layer_scratch);
     *out = ex;
-    return CAM_OK;
+    return status;
 }
 
 cam_status cam_map_normalize(const float *map, size_t n, float *out, cam_error *err)

@@ -10,6 +10,7 @@
  *  - cam_map_normalize and error values.
  */
 #include "camengine.h"
+#include "methods/cam-method.h"
 #include "test-net.h"
 
 #include <float.h>
@@ -624,6 +625,21 @@ static void test_method_names(void)
         CHECK(back == (cam_method)m);
     }
     CHECK(strcmp(cam_method_name(CAM_METHOD_GRAD_CAM_TUTORIAL), "grad-cam-tutorial") == 0);
+    /* the table: one row per method, in enum order, each with a distinct lower-case name,
+     * a summary that says what it costs, and a compute function */
+    for (int m = 0; m < CAM_METHOD_COUNT; m++) {
+        const cam_method_def *d = cam_method_def_of((cam_method)m);
+        CHECK(d && d->method == (cam_method)m && d->compute);
+        CHECK(cam_method_summary((cam_method)m) && strstr(cam_method_summary((cam_method)m), "pass"));
+        for (const char *c = cam_method_name((cam_method)m); c && *c; c++)
+            CHECK(!(*c >= 'A' && *c <= 'Z') && *c != ' ' && *c != ',');
+        for (int o = 0; o < m; o++)
+            CHECK(strcmp(cam_method_name((cam_method)m), cam_method_name((cam_method)o)) != 0);
+    }
+    CHECK(cam_method_summary(CAM_METHOD_COUNT) == NULL);
+    CHECK(cam_method_def_of(CAM_METHOD_COUNT) == NULL);
+    CHECK(strcmp(cam_method_name(CAM_METHOD_SCORE_CAM), "score-cam") == 0);
+    CHECK(strcmp(cam_method_name(CAM_METHOD_RECIPRO_CAM), "recipro-cam") == 0);
     /* out of range: NULL (no "unknown" string) */
     CHECK(cam_method_name(CAM_METHOD_COUNT) == NULL);
     CHECK(cam_method_name((cam_method)-1) == NULL);
@@ -648,6 +664,112 @@ static void test_method_names(void)
     CHECK(cam_method_from_name(NULL, &m, &err) == CAM_ERROR_INVALID_ARGUMENT);
     CHECK(cam_method_from_name("cam", NULL, &err) == CAM_ERROR_INVALID_ARGUMENT);
     CHECK(cam_method_from_name("nope", &m, NULL) == CAM_ERROR_NOT_FOUND);
+}
+
+/* The options of the method framework: bad values are refused with a message naming
+ * them; every method gives a finite map of the layer's size on every-op network; the
+ * random methods are deterministic in their seed. */
+static void test_method_options(void)
+{
+    cam_error err = {0};
+    cam_model *model = test_net_model(2, 9, 9, every_op, EVERY_OP_N, EVERY_OP_SEED, 0, NULL);
+    cam_workspace *ws = NULL;
+    CHECK_OK(cam_workspace_new(model, 1, &ws, &err));
+    float x[2 * 9 * 9];
+    for (int i = 0; i < 2 * 9 * 9; i++) /* not frand(): the later tests' inputs stay as they were */
+        x[i] = (float)sin(0.7 * i + 0.3);
+    cam_explanation *ex = NULL;
+    cam_explain_options opt = cam_explain_options_default(model);
+    CHECK(opt.eigen_smooth == 0 && opt.aug_smooth == 0 && opt.target_score == CAM_SCORE_LOGIT &&
+          opt.layers == NULL && opt.seed == 0);
+    opt.layer = "Relu_6";
+    opt.target_score = CAM_SCORE_COUNT;
+    CHECK(cam_explain(ws, x, &opt, &ex, &err) == CAM_ERROR_INVALID_ARGUMENT && !ex);
+    CHECK(strstr(err.message, "target_score") != NULL);
+    opt.target_score = CAM_SCORE_LOGIT;
+    opt.eigen_smooth = 2;
+    CHECK(cam_explain(ws, x, &opt, &ex, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(strstr(err.message, "eigen_smooth") != NULL);
+    opt.eigen_smooth = 0;
+    opt.aug_smooth = -1;
+    CHECK(cam_explain(ws, x, &opt, &ex, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(strstr(err.message, "aug_smooth") != NULL);
+    opt.aug_smooth = 0;
+    const char *const unknown[] = {"Relu_6", "nope", NULL};
+    opt.layers = unknown;
+    CHECK(cam_explain(ws, x, &opt, &ex, &err) == CAM_ERROR_NOT_FOUND);
+    CHECK(strstr(err.message, "layers[1]") != NULL && strstr(err.message, "nope") != NULL);
+    const char *const empty[] = {"Relu_6", "", NULL};
+    opt.layers = empty;
+    CHECK(cam_explain(ws, x, &opt, &ex, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    const char *const none[] = {NULL};
+    opt.layers = none; /* an empty list: `layer` alone */
+    CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
+    CHECK(ex && ex->n_layers == 1 && strcmp(ex->layer, "Relu_6") == 0);
+    cam_explanation_free(ex);
+    ex = NULL;
+    opt.layers = NULL;
+    opt.method = CAM_METHOD_FINER_CAM;
+    opt.target_score = CAM_SCORE_PROBABILITY;
+    CHECK(cam_explain(ws, x, &opt, &ex, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    CHECK(strstr(err.message, "finer-cam") != NULL);
+    opt.target_score = CAM_SCORE_LOGIT;
+    cam_status st;
+
+    /* every method, alone and with each option: finite maps of the right size */
+    const char *const two[] = {"Relu_6", "Relu_8", NULL}; /* 5x5 and 3x3 */
+    for (int m = 0; m < CAM_METHOD_COUNT; m++) {
+        if (m == CAM_METHOD_CAM)
+            continue; /* no CAM structure here */
+        for (int variant = 0; variant < 5; variant++) {
+            cam_explain_options o = cam_explain_options_default(model);
+            o.method = (cam_method)m;
+            o.class_index = 2;
+            o.layer = "Relu_6";
+            o.eigen_smooth = variant == 1;
+            o.target_score = variant == 2 && m != CAM_METHOD_FINER_CAM ? CAM_SCORE_PROBABILITY
+                                                                       : CAM_SCORE_LOGIT;
+            o.aug_smooth = variant == 3;
+            o.layers = variant == 4 ? two : NULL;
+            st = cam_explain(ws, x, &o, &ex, &err);
+            CHECK_OK(st);
+            if (!ex)
+                continue;
+            CHECK(ex->map_height == 5 && ex->map_width == 5 && ex->class_index == 2);
+            for (int p = 0; p < 25; p++)
+                CHECK(isfinite(ex->map[p]));
+            if (variant >= 3) /* normalised maps */
+                for (int p = 0; p < 25; p++)
+                    CHECK(ex->map[p] >= 0.0f && ex->map[p] <= 1.0f);
+            if (variant == 4)
+                CHECK(ex->n_layers == 2 && strcmp(ex->layer, "Relu_6,Relu_8") == 0);
+            cam_explanation_free(ex);
+            ex = NULL;
+        }
+    }
+    /* the seeded methods: the same seed, the same map; for random, another seed another map */
+    for (int m = CAM_METHOD_SMOOTH_GRAD_CAM_PLUS_PLUS; m <= CAM_METHOD_RANDOM; m++) {
+        float first[25];
+        cam_explain_options o = cam_explain_options_default(model);
+        o.method = (cam_method)m;
+        o.layer = "Relu_6";
+        o.seed = 12345;
+        CHECK_OK(cam_explain(ws, x, &o, &ex, &err));
+        if (ex)
+            memcpy(first, ex->map, sizeof first);
+        cam_explanation_free(ex);
+        CHECK_OK(cam_explain(ws, x, &o, &ex, &err));
+        CHECK(ex && memcmp(first, ex->map, sizeof first) == 0);
+        cam_explanation_free(ex);
+        o.seed = 54321;
+        CHECK_OK(cam_explain(ws, x, &o, &ex, &err));
+        if (m == CAM_METHOD_RANDOM)
+            CHECK(ex && memcmp(first, ex->map, sizeof first) != 0);
+        cam_explanation_free(ex);
+        ex = NULL;
+    }
+    cam_workspace_free(ws);
+    cam_model_free(model);
 }
 
 /* A layer name longer than the 128 bytes of the old fixed-size field comes back
@@ -678,7 +800,8 @@ static void test_long_layer_name(void)
         opt.method = (cam_method)m;
         opt.layer = m == CAM_METHOD_CAM ? NULL : relu;
         cam_explanation *ex = NULL;
-        CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
+        cam_status st = cam_explain(ws, x, &opt, &ex, &err);
+        CHECK_OK(st);
         CHECK(ex && ex->layer && strcmp(ex->layer, relu) == 0);
         cam_explanation_free(ex);
     }
@@ -689,6 +812,7 @@ static void test_long_layer_name(void)
 int main(void)
 {
     test_method_names();
+    test_method_options();
     test_hand_network();
     test_long_layer_name();
     test_finite_differences();

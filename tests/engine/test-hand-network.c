@@ -1,5 +1,6 @@
 /*
- * test-hand-network.c -- CAM and Grad-CAM of tiny networks, worked out by hand.
+ * test-hand-network.c -- CAM, Grad-CAM and the other methods on tiny networks, worked
+ * out by hand.
  *
  * The PyTorch cross-check (tests/reference) could pass with a mistake shared by the
  * engine and the Python reference (a transposed weight, a misread formula). Here the
@@ -62,6 +63,57 @@
  *   class 1: alpha = (-1/4, 2/4) -> GC_1 = ReLU((-A0 + 2 A1)/4) = | 0 0   |
  *                                                                 | 0 0.5 |
  *   CAM must be refused (no global average pool): an error, not a map.
+ *
+ * THE OTHER METHODS (camengine.h has the formulas). Positions p0..p3 = (0,0), (0,1),
+ * (1,0), (1,1): A0 = (2 5 0 2), A1 = (1 0 0 2), S_k = sum A_k: S0 = 9, S1 = 3.
+ * Gradients g_k = d l_c / d A_k: hand-gap: B[c,k] / 4 everywhere (class 0: 0.25,
+ * -0.25; class 1: -0.25, 0.5); hand-maxpool: B[c,k] at the argmax (A0: p1, A1: p3),
+ * else 0 (class 0: g0 = (0 1 0 0), g1 = (0 0 0 -1); class 1: g0 = (0 -1 0 0),
+ * g1 = (0 0 0 2)).
+ *   HiResCAM ReLU(sum_k g_k A_k): maxpool class 0: (0 5 0 0) + (0 0 0 -2) -> (0 5 0 0);
+ *     class 1: (0 -5 0 0) + (0 0 0 4) -> (0 0 0 4); gap class 0: (A0 - A1)/4 = (.25 1.25 0 0).
+ *   Element-wise ReLU(sum_k ReLU(g_k A_k)): gap class 0: ReLU(A0/4) + ReLU(-A1/4) = A0/4
+ *     = (.5 1.25 0 .5).
+ *   LayerCAM ReLU(sum_k ReLU(g_k) A_k): gap class 0: A0/4 = (.5 1.25 0 .5); class 1: A1/2
+ *     = (.5 0 0 1); maxpool class 0: (0 5 0 0).
+ *   Grad-CAM++ a = g^2 / (2 g^2 + S_k g^3), w_k = sum a ReLU(g):
+ *     maxpool class 0: channel 0 at p1 (g = 1): a = 1/(2 + 9) = 1/11, w0 = 1/11; channel 1:
+ *     g = -1 (a = 1/(2-3) = -1, but ReLU(g) = 0): w1 = 0 -> map = A0/11 = (2 5 0 2)/11.
+ *     class 1: w0 = 0; channel 1 at p3 (g = 2): a = 4/(8 + 3*8) = 1/8, w1 = 2/8 -> A1/4
+ *     = (.25 0 0 .5). gap class 0: channel 0 (g = 1/4 at 4 positions): a = (1/16) /
+ *     (2/16 + 9/64) = 4/17, w0 = 4 * 4/17 * 1/4 = 4/17; w1 = 0 -> 4 A0/17 = (8 20 0 8)/17.
+ *   XGrad-CAM w_k = sum g_k A_k / S_k: maxpool class 0: w = (5/9, -2/3) -> ReLU(5/9 A0 -
+ *     2/3 A1) = ReLU(4/9, 25/9, 0, -2/9) = (4/9 25/9 0 0); class 1: w = (-5/9, 4/3) ->
+ *     ReLU(2/9, -25/9, 0, 14/9) = (2/9 0 0 14/9).
+ *   Eigen-CAM: rows (A0, A1) per position, centred by (9/4, 3/4): (-.25 .25), (2.75 -.75),
+ *     (-2.25 -.75), (-.25 1.25); X^T X = |12.75 -.75|, top eigenvalue l = 7.75 +
+ *                                        |-.75  2.75|
+ *     sqrt(25 + .5625) = 12.8059, eigenvector v ~ (.75, 12.75 - l) = (1, -.07458); the
+ *     projection X v / |v| = (-.2679 2.7982 -2.1880 -.3423): largest magnitude positive, no
+ *     flip; ReLU -> (0 2.7982 0 0).
+ *   Grad-CAM with eigen_smooth, gap class 0: the terms A0/4, -A1/4 are X scaled by
+ *     diag(1/4, -1/4): the projection is the Eigen-CAM one over 4 -> (0 .69954 0 0).
+ *   EigenGrad-CAM, maxpool class 0: terms g0 A0 = (0 5 0 0), g1 A1 = (0 0 0 -2), centred
+ *     rows (-1.25 .5), (3.75 .5), (-1.25 .5), (-1.25 -1.5); X^T X = |18.75 2.5|, l = 10.875 +
+ *                                                                   |2.5   3  |
+ *     sqrt(7.875^2 + 6.25), v ~ (1, t), t = (l - 18.75) / 2.5; p1 = (3.75 + .5 t) / |v| is the
+ *     largest magnitude, the rest negative -> (0 p1 0 0).
+ *   KPCA-CAM: kernel tanh(x_p . x_q / 2 + 1) of the centred rows above, double-centred;
+ *     its top eigenvector is found here by plain power iteration (not the engine's
+ *     Lanczos), map = ReLU(sqrt(l) u) with u's largest magnitude positive.
+ *   Finer-CAM, 2 classes: J = {the other class}; y = p_j (z_c - z_j) / (p_j + 1e-9);
+ *     d y / d z_m = r (delta_cm - delta_jm) + (z_c - z_j) e / (p_j + e)^2 p_j (delta_jm - p_m),
+ *     r = p_j / (p_j + e), e = 1e-9; then Grad-CAM with d y / d A_k = sum_m (dy/dz_m) B[m,k]
+ *     at the argmax (maxpool).
+ *   Smooth Grad-CAM++ on hand-gap: the gradient is B[c,k]/4 whatever the input, so the 4
+ *     noisy samples agree and the map is Grad-CAM++'s: class 0 (8 20 0 8)/17.
+ *   Random, seed 0: splitmix64's first outputs from 0 are 0xE220A8397B1DCDAF,
+ *     0x6E789E6AA1B965F4, 0x06C45D188009454F, 0xF88BB8A8724C81EC (its published test
+ *     values); the map is (v >> 11) * 2^-53 of each.
+ *   Layers "relu" and "conv" fused, Grad-CAM gap class 0: relu's map (.25 1.25 0 0) ->
+ *     (.2 1 0 0); conv's: alpha = (.75/4, -.5/4) from the conv gradients above, map =
+ *     ReLU(.1875 z0 - .125 z1) = (.25 1.1875 .25 .125) -> (2/17 1 2/17 0); mean, normalised:
+ *     ((.2 + 2/17)/2, 1, 1/17, 0).
  */
 #include <math.h>
 #include <stdarg.h>
@@ -366,6 +418,189 @@ expect_map(cam_workspace *ws, cam_method method, int class_index, int expected_c
     cam_explanation_free(ex);
 }
 
+/* cam_explain with opt (layer "relu" unless set) must give want (4 values). */
+static void
+expect_map_options(cam_workspace *ws, cam_explain_options opt, int expected_class,
+                   const float want[4], const char *what)
+{
+    cam_explanation *ex = NULL;
+    cam_error err;
+    if (!opt.layer && !opt.layers)
+        opt.layer = "relu";
+    checks++;
+    if (cam_explain(ws, X, &opt, &ex, &err) != CAM_OK) {
+        fail("%s: cam_explain: %s", what, err.message);
+        return;
+    }
+    if (ex->map_height != 2 || ex->map_width != 2 || !ex->map)
+        fail("%s: map is %dx%d, expected 2x2", what, ex->map_height, ex->map_width);
+    else if (ex->class_index != expected_class)
+        fail("%s: explained class %d, expected %d", what, ex->class_index, expected_class);
+    else if (ex->constant_map)
+        fail("%s: reported constant", what);
+    else
+        expect_values(what, ex->map, want, 4);
+    cam_explanation_free(ex);
+}
+
+static void
+expect_method(cam_workspace *ws, cam_method method, int class_index, const float want[4],
+              const char *what)
+{
+    cam_explain_options opt = cam_explain_options_default(NULL);
+    opt.method = method;
+    opt.class_index = class_index;
+    expect_map_options(ws, opt, class_index, want, what);
+}
+
+/* The methods of the comment above, on both networks. */
+static void
+check_methods(cam_model *gap, cam_model *maxpool)
+{
+    cam_workspace *wg = NULL, *wm = NULL;
+    cam_error err;
+    if (cam_workspace_new(gap, 1, &wg, &err) != CAM_OK
+        || cam_workspace_new(maxpool, 1, &wm, &err) != CAM_OK) {
+        fail("methods: cam_workspace_new: %s", err.message);
+        cam_workspace_free(wg);
+        return;
+    }
+    const float hires_m0[4] = {0, 5, 0, 0}, hires_m1[4] = {0, 0, 0, 4};
+    const float hires_g0[4] = {.25f, 1.25f, 0, 0};
+    const float quarter_a0[4] = {.5f, 1.25f, 0, .5f}, half_a1[4] = {.5f, 0, 0, 1};
+    expect_method(wm, CAM_METHOD_HIRES_CAM, 0, hires_m0, "hand-maxpool HiResCAM class 0");
+    expect_method(wm, CAM_METHOD_HIRES_CAM, 1, hires_m1, "hand-maxpool HiResCAM class 1");
+    expect_method(wg, CAM_METHOD_HIRES_CAM, 0, hires_g0, "hand-gap HiResCAM class 0");
+    expect_method(wg, CAM_METHOD_GRAD_CAM_ELEMENTWISE, 0, quarter_a0,
+                  "hand-gap Grad-CAM element-wise class 0");
+    expect_method(wg, CAM_METHOD_LAYER_CAM, 0, quarter_a0, "hand-gap LayerCAM class 0");
+    expect_method(wg, CAM_METHOD_LAYER_CAM, 1, half_a1, "hand-gap LayerCAM class 1");
+    expect_method(wm, CAM_METHOD_LAYER_CAM, 0, hires_m0, "hand-maxpool LayerCAM class 0");
+
+    const float pp_m0[4] = {2.f / 11, 5.f / 11, 0, 2.f / 11}, pp_m1[4] = {.25f, 0, 0, .5f};
+    const float pp_g0[4] = {8.f / 17, 20.f / 17, 0, 8.f / 17};
+    expect_method(wm, CAM_METHOD_GRAD_CAM_PLUS_PLUS, 0, pp_m0, "hand-maxpool Grad-CAM++ class 0");
+    expect_method(wm, CAM_METHOD_GRAD_CAM_PLUS_PLUS, 1, pp_m1, "hand-maxpool Grad-CAM++ class 1");
+    expect_method(wg, CAM_METHOD_GRAD_CAM_PLUS_PLUS, 0, pp_g0, "hand-gap Grad-CAM++ class 0");
+    expect_method(wg, CAM_METHOD_SMOOTH_GRAD_CAM_PLUS_PLUS, 0, pp_g0,
+                  "hand-gap Smooth Grad-CAM++ class 0");
+
+    const float x_m0[4] = {4.f / 9, 25.f / 9, 0, 0}, x_m1[4] = {2.f / 9, 0, 0, 14.f / 9};
+    expect_method(wm, CAM_METHOD_XGRAD_CAM, 0, x_m0, "hand-maxpool XGrad-CAM class 0");
+    expect_method(wm, CAM_METHOD_XGRAD_CAM, 1, x_m1, "hand-maxpool XGrad-CAM class 1");
+
+    /* Eigen-CAM and Grad-CAM with eigen_smooth */
+    const double rows[4][2] = {{-.25, .25}, {2.75, -.75}, {-2.25, -.75}, {-.25, 1.25}};
+    {
+        const double l = 7.75 + sqrt(25.5625), v0 = .75, v1 = 12.75 - l;
+        const double norm = sqrt(v0 * v0 + v1 * v1);
+        const float p1 = (float) ((rows[1][0] * v0 + rows[1][1] * v1) / norm);
+        const float eigen[4] = {0, p1, 0, 0}, smooth[4] = {0, p1 / 4, 0, 0};
+        expect_method(wg, CAM_METHOD_EIGEN_CAM, 0, eigen, "hand-gap Eigen-CAM");
+        expect_method(wm, CAM_METHOD_EIGEN_CAM, 1, eigen, "hand-maxpool Eigen-CAM");
+        cam_explain_options opt = cam_explain_options_default(NULL);
+        opt.method = CAM_METHOD_GRAD_CAM;
+        opt.class_index = 0;
+        opt.eigen_smooth = 1;
+        expect_map_options(wg, opt, 0, smooth, "hand-gap Grad-CAM eigen_smooth class 0");
+    }
+    {
+        const double l = 10.875 + sqrt(7.875 * 7.875 + 6.25), t = (l - 18.75) / 2.5;
+        const float p1 = (float) ((3.75 + .5 * t) / sqrt(1 + t * t));
+        const float want[4] = {0, p1, 0, 0};
+        expect_method(wm, CAM_METHOD_EIGEN_GRAD_CAM, 0, want, "hand-maxpool EigenGrad-CAM class 0");
+    }
+    { /* KPCA-CAM: the kernel written out, power iteration */
+        double k[4][4], c[4][4], u[4] = {1, 0.5, 0.25, 0.125}, row[4], total = 0, lam = 0;
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+                k[i][j] = tanh((rows[i][0] * rows[j][0] + rows[i][1] * rows[j][1]) / 2 + 1);
+        for (int i = 0; i < 4; i++) {
+            row[i] = (k[i][0] + k[i][1] + k[i][2] + k[i][3]) / 4;
+            total += row[i] / 4;
+        }
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++)
+                c[i][j] = k[i][j] - row[i] - row[j] + total;
+        for (int it = 0; it < 5000; it++) {
+            double next[4] = {0}, norm = 0;
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++)
+                    next[i] += c[i][j] * u[j];
+            for (int i = 0; i < 4; i++)
+                norm += next[i] * next[i];
+            norm = sqrt(norm);
+            lam = 0;
+            for (int i = 0; i < 4; i++)
+                lam += u[i] * next[i]; /* Rayleigh quotient (|u| = 1 after the first step) */
+            for (int i = 0; i < 4; i++)
+                u[i] = next[i] / norm;
+        }
+        int big = 0;
+        for (int i = 1; i < 4; i++)
+            if (fabs(u[i]) > fabs(u[big]))
+                big = i;
+        float want[4];
+        for (int i = 0; i < 4; i++) {
+            double v = sqrt(lam) * u[i] * (u[big] < 0 ? -1 : 1);
+            want[i] = (float) (v > 0 ? v : 0);
+        }
+        printf("hand KPCA-CAM: eigenvalue %.9g, map %.7g %.7g %.7g %.7g\n", lam, (double) want[0],
+               (double) want[1], (double) want[2], (double) want[3]);
+        expect_method(wg, CAM_METHOD_KPCA_CAM, 0, want, "hand-gap KPCA-CAM");
+    }
+    { /* Finer-CAM, maxpool, class 0 (j = 1) and class 1 (j = 0) */
+        const double z[2] = {3.0, -0.5}, e = 1e-9;
+        const double p[2] = {1.0 / (1.0 + exp(-3.5)), 1.0 - 1.0 / (1.0 + exp(-3.5))};
+        static const double B[2][2] = {{1, -1}, {-1, 2}};
+        for (int cls = 0; cls < 2; cls++) {
+            const int j = 1 - cls;
+            const double r = p[j] / (p[j] + e);
+            double dy[2], alpha[2];
+            for (int m = 0; m < 2; m++)
+                dy[m] = r * ((m == cls) - (m == j))
+                        + (z[cls] - z[j]) * e / ((p[j] + e) * (p[j] + e)) * p[j] * ((m == j) - p[m]);
+            for (int kk = 0; kk < 2; kk++) /* one position per channel carries the gradient */
+                alpha[kk] = (dy[0] * B[0][kk] + dy[1] * B[1][kk]) / 4;
+            const float a0[4] = {2, 5, 0, 2}, a1[4] = {1, 0, 0, 2};
+            float want[4];
+            for (int i = 0; i < 4; i++) {
+                double v = alpha[0] * a0[i] + alpha[1] * a1[i];
+                want[i] = (float) (v > 0 ? v : 0);
+            }
+            expect_method(wm, CAM_METHOD_FINER_CAM, cls, want,
+                          cls ? "hand-maxpool Finer-CAM class 1" : "hand-maxpool Finer-CAM class 0");
+        }
+    }
+    { /* the random baseline, seed 0 */
+        static const uint64_t v[4] = {0xE220A8397B1DCDAFull, 0x6E789E6AA1B965F4ull,
+                                      0x06C45D188009454Full, 0xF88BB8A8724C81ECull};
+        float want[4];
+        for (int i = 0; i < 4; i++)
+            want[i] = (float) ((double) (v[i] >> 11) * 0x1.0p-53);
+        expect_method(wg, CAM_METHOD_RANDOM, 1, want, "hand-gap random map, seed 0");
+    }
+    { /* fused layers */
+        const char *const layers[] = {"relu", "conv", NULL};
+        const float want[4] = {(float) ((.2 + 2.0 / 17) / 2), 1, (float) (1.0 / 17), 0};
+        cam_explain_options opt = cam_explain_options_default(NULL);
+        opt.method = CAM_METHOD_GRAD_CAM;
+        opt.class_index = 0;
+        opt.layers = layers;
+        expect_map_options(wg, opt, 0, want, "hand-gap Grad-CAM of relu and conv fused");
+        cam_explanation *ex = NULL;
+        checks++;
+        if (cam_explain(wg, X, &opt, &ex, &err) != CAM_OK)
+            fail("fused: %s", err.message);
+        else if (strcmp(ex->layer, "relu,conv") != 0 || ex->n_layers != 2
+                 || strcmp(ex->layers[1], "conv") != 0)
+            fail("fused: layer \"%s\", %d layers", ex->layer, ex->n_layers);
+        cam_explanation_free(ex);
+    }
+    cam_workspace_free(wg);
+    cam_workspace_free(wm);
+}
+
 static cam_model *
 load(pb *onnx, const char *origin, const char *write_dir)
 {
@@ -580,6 +815,8 @@ main(int argc, char **argv)
         check_gap_network(m1);
     if (m2)
         check_maxpool_network(m2);
+    if (m1 && m2)
+        check_methods(m1, m2);
     cam_model_free(m1);
     cam_model_free(m2);
     free(gap.data);

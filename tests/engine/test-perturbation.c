@@ -8,10 +8,13 @@
  *  - every method on tiny networks worked out by hand, logit and probability
  *    scores (including the bilinear masks of a 2 x 2 layer on a 4 x 4 input, a
  *    constant channel, an all-zero input);
- *  - SS-CAM's noise stream against an implementation of its definition here;
+ *  - SS-CAM's noise: the stream of RANDOM NUMBERS (camengine.h) read at any place,
+ *    written again here, against the engine's sequential stream;
  *  - Ablation-CAM and Recipro-CAM of a random network against their definition
  *    computed with the tail network;
  *  - bit-identical maps whatever the batch size, the plan and the reuse;
+ *  - the same through cam_explain (options.target_score, options.seed): the
+ *    probabilities of the input, constant maps flagged;
  *  - what the workspace holds afterwards, and refused arguments.
  */
 #include "camengine.h"
@@ -19,7 +22,7 @@
 
 #include "cam-workspace.h"
 #include "graph/cam-executor.h"
-#include "methods/cam-method-perturbation.h"
+#include "methods/cam-method.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -81,27 +84,42 @@ static const method_entry methods[] = {
 #define N_METHODS ((int)(sizeof methods / sizeof methods[0]))
 enum { SCORE, SS, IS, ABLATION, RECIPRO };
 
-/* Forward of x as image 0, then the context of a method on `layer`. */
+/* What cam_explain gives a method (cam-method.h), for the tests that call the
+ * methods directly. */
+static cam_explain_options ctx_options;
+static float ctx_planes[1024], ctx_logits[16], ctx_probs[16];
+
+/* Forward of x as image 0, then the context of a method on `layer`, as the
+ * framework (cam-explain.c) makes it. */
 static int make_ctx(cam_workspace *ws, const float *x, const char *layer, int class_index,
                     cam_score score, cam_layer *l, cam_method_ctx *ctx)
 {
     cam_error err = {0};
-    CHECK_OK(cam_forward(ws, x, 1, NULL, NULL, &err));
+    CHECK_OK(cam_forward(ws, x, 1, ctx_probs, ctx_logits, &err));
     int t = cam_graph_find_tensor(ws->graph, layer);
     CHECK(t >= 0);
-    if (t < 0 || !cam_model_layer_of(ws->model, t, l)) {
-        fprintf(stderr, "%s is not a layer\n", layer);
+    if (t < 0 || !cam_model_layer_of(ws->model, t, l) ||
+        (size_t)l->channels * l->height * l->width > 1024 || ws->model->n_classes > 16) {
+        fprintf(stderr, "%s is not a layer (or too large for this test)\n", layer);
         failures++;
         return 0;
     }
+    ctx_options = cam_explain_options_default(ws->model);
     memset(ctx, 0, sizeof *ctx);
     ctx->ws = ws;
     ctx->input = x;
     ctx->layer = l;
     ctx->class_index = class_index;
     ctx->score = score;
-    ctx->options = NULL;
+    ctx->options = &ctx_options;
     ctx->activations = cam_executor_value(ws->exec, t, 0);
+    ctx->view = cam_layer_view_of(l);
+    cam_layer_to_planes(ctx->activations, &ctx->view, ctx_planes);
+    ctx->planes = ctx_planes;
+    ctx->layer_name = layer;
+    ctx->n_classes = ws->model->n_classes;
+    ctx->logits = ctx_logits;
+    ctx->probabilities = ctx_probs;
     return 1;
 }
 
@@ -305,41 +323,41 @@ static double hand_score(const double z[2], cam_score score)
     return score == CAM_SCORE_LOGIT ? z[1] : sigmoid(z[1] - z[0]);
 }
 
-/* SS-CAM's noise, from its definition (cam-method-perturbation.h), written again here. */
+/* SS-CAM's noise: the normal number m of the stream of RANDOM NUMBERS
+ * (camengine.h) from seed: splitmix64's n-th output is mix(seed + (n + 1) gamma),
+ * and the normal number m takes outputs 2m and 2m + 1. Written again here. */
 static uint64_t mix(uint64_t z)
 {
-    z += 0x9e3779b97f4a7c15ull;
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
 
-static double normal_number(uint64_t seed, uint64_t i)
+static double normal_number(uint64_t seed, uint64_t m)
 {
-    double u1 = (double)((mix(seed + 2 * i) >> 11) + 1) / 9007199254740992.0;
-    double u2 = (double)(mix(seed + 2 * i + 1) >> 11) / 9007199254740992.0;
-    return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+    const uint64_t gamma = 0x9e3779b97f4a7c15ull;
+    double u1 = (double)(mix(seed + (2 * m + 1) * gamma) >> 11) / 9007199254740992.0;
+    double u2 = (double)(mix(seed + (2 * m + 2) * gamma) >> 11) / 9007199254740992.0;
+    return sqrt(-2 * log(1 - u1)) * cos(2 * M_PI * u2);
 }
 
+/* ... which is the engine's sequential stream read at place m. */
 static void test_noise_stream(void)
 {
-    double sum = 0, sum2 = 0;
-    const int n = 200000;
-    for (int i = 0; i < n; i++) {
-        double g = cam_perturbation_gaussian(CAM_SS_CAM_SEED, (uint64_t)i);
-        if (i < 1000 && g != normal_number(CAM_SS_CAM_SEED, (uint64_t)i)) {
-            fprintf(stderr, "noise %d: %.17g, definition %.17g\n", i, g,
-                    normal_number(CAM_SS_CAM_SEED, (uint64_t)i));
-            failures++;
+    const uint64_t seeds[] = {0, 1, 12345, 0xffffffffffffffffull};
+    for (size_t s = 0; s < sizeof seeds / sizeof seeds[0]; s++) {
+        uint64_t state = seeds[s];
+        for (uint64_t m = 0; m < 1000; m++) {
+            double g = cam_random_normal(&state);
+            if (g != normal_number(seeds[s], m)) {
+                fprintf(stderr, "seed %llu, normal number %llu: stream %.17g, here %.17g\n",
+                        (unsigned long long)seeds[s], (unsigned long long)m, g,
+                        normal_number(seeds[s], m));
+                failures++;
+                break;
+            }
         }
-        sum += g;
-        sum2 += g * g;
     }
-    double mean = sum / n, var = sum2 / n - mean * mean;
-    /* standard normal: the mean within 5 sigma (0.011), the variance within 2% */
-    CHECK(fabs(mean) < 0.011);
-    CHECK(fabs(var - 1) < 0.02);
-    CHECK(cam_perturbation_gaussian(1, 5) != cam_perturbation_gaussian(2, 5));
 }
 
 /* Score-CAM family on the hand network for x (n = 4 pixels), layer 2 x 2. masks[k]:
@@ -357,10 +375,9 @@ static void hand_score_family(const double *x, const double masks[2][4], const i
             double xm[4], z[2];
             for (int q = 0; q < 4; q++) {
                 float m = (float)masks[k][q];
-                if (kind == SS)
+                if (kind == SS) /* seed 0, the default */
                     m += (float)(CAM_SS_CAM_STD *
-                                 normal_number(CAM_SS_CAM_SEED,
-                                               ((uint64_t)k * n_samples + i) * 4 + q));
+                                 normal_number(0, ((uint64_t)k * n_samples + i) * 4 + q));
                 double c = kind == IS ? (i + 1.0) * (i + 2.0) / (2.0 * n_samples) : 1.0;
                 xm[q] = c * x[q] * m;
             }
@@ -433,6 +450,25 @@ static void test_hand(void)
             for (int q = 0; q < 4; q++)
                 big = fmax(big, fabs(want[m][q]));
             check_map(what, map, want[m], 4, 2e-6 * big);
+
+            /* the same through cam_explain: the map, and the input's probabilities */
+            cam_explain_options opt = cam_explain_options_default(model);
+            opt.method = (cam_method)(CAM_METHOD_SCORE_CAM + m);
+            opt.layer = "Relu_1";
+            opt.target_score = score;
+            cam_explanation *ex = NULL;
+            CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
+            if (!ex)
+                continue;
+            CHECK(strcmp(cam_method_name(ex->method), methods[m].name) == 0);
+            CHECK(ex->class_index == 1 && ex->map_height == 2 && ex->map_width == 2);
+            CHECK(fabs(ex->probability - sigmoid(0.5)) < 1e-6);
+            CHECK(fabs(ex->probabilities[0] - sigmoid(-0.5)) < 1e-6);
+            CHECK(!ex->constant_map);
+            snprintf(what, sizeof what, "hand %s (%s) by cam_explain", methods[m].name,
+                     si ? "probability" : "logit");
+            check_map(what, ex->map, want[m], 4, 2e-6 * big);
+            cam_explanation_free(ex);
         }
     }
 
@@ -451,6 +487,15 @@ static void test_hand(void)
                             map[q]);
                     failures++;
                 }
+            /* cam_explain flags the constant map */
+            cam_explain_options opt = cam_explain_options_default(model);
+            opt.method = (cam_method)(CAM_METHOD_SCORE_CAM + m);
+            opt.layer = "Relu_1";
+            opt.target_score = score;
+            cam_explanation *ex = NULL;
+            CHECK_OK(cam_explain(ws, zero, &opt, &ex, &err));
+            CHECK(ex && ex->constant_map);
+            cam_explanation_free(ex);
         }
     cam_workspace_free(ws);
     cam_model_free(model);
@@ -707,19 +752,43 @@ static void test_state_and_errors(void)
     cam_layer l;
     cam_method_ctx ctx;
     if (make_ctx(ws, x, "Relu_4", 0, CAM_SCORE_LOGIT, &l, &ctx)) {
-        CHECK(cam_method_ss_cam_with(&ctx, 0, 1.0f, 1, map, &err) == CAM_ERROR_INVALID_ARGUMENT);
+        CHECK(cam_method_ss_cam_with(&ctx, 0, 1.0f, map, &err) == CAM_ERROR_INVALID_ARGUMENT);
         CHECK(strstr(err.message, "ss-cam") != NULL);
-        CHECK(cam_method_ss_cam_with(&ctx, 3, NAN, 1, map, &err) == CAM_ERROR_INVALID_ARGUMENT);
+        CHECK(cam_method_ss_cam_with(&ctx, 3, NAN, map, &err) == CAM_ERROR_INVALID_ARGUMENT);
         CHECK(cam_method_is_cam_with(&ctx, 0, map, &err) == CAM_ERROR_INVALID_ARGUMENT);
         ctx.activations = NULL;
         CHECK(cam_method_score_cam(&ctx, map, &err) == CAM_ERROR_INVALID_ARGUMENT);
+    }
+    /* SS-CAM through cam_explain: the seed chooses the noise (the same seed, the same
+     * map), and the maps are the input's whatever the workspace did before */
+    {
+        cam_explain_options opt = cam_explain_options_default(model);
+        opt.method = CAM_METHOD_SS_CAM;
+        opt.layer = "Relu_4";
+        opt.target_score = CAM_SCORE_PROBABILITY;
+        float first[16];
+        cam_explanation *ex = NULL;
+        opt.seed = 99;
+        CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
+        if (ex)
+            memcpy(first, ex->map, sizeof first);
+        cam_explanation_free(ex);
+        opt.seed = 98;
+        CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
+        CHECK(ex && memcmp(first, ex->map, sizeof first) != 0);
+        cam_explanation_free(ex);
+        opt.seed = 99;
+        CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
+        CHECK(ex && memcmp(first, ex->map, sizeof first) == 0);
+        CHECK(ex && memcmp(ex->probabilities, probs, sizeof probs) == 0);
+        cam_explanation_free(ex);
     }
     /* SS-CAM without noise and one sample, IS-CAM with one step (c_1 = 1): Score-CAM,
      * bit for bit */
     float score_map[16], other[16];
     CHECK_OK(run_method(ws, SCORE, x, "Relu_4", 0, CAM_SCORE_LOGIT, score_map, &err));
     if (make_ctx(ws, x, "Relu_4", 0, CAM_SCORE_LOGIT, &l, &ctx)) {
-        CHECK_OK(cam_method_ss_cam_with(&ctx, 1, 0.0f, 9, other, &err));
+        CHECK_OK(cam_method_ss_cam_with(&ctx, 1, 0.0f, other, &err));
         CHECK(memcmp(score_map, other, sizeof other) == 0);
     }
     if (make_ctx(ws, x, "Relu_4", 0, CAM_SCORE_LOGIT, &l, &ctx)) {

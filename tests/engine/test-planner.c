@@ -421,6 +421,12 @@ static size_t compare(const char *what, const cam_model *m, const char *const *l
         for (int method = 0; method < CAM_METHOD_COUNT; method++) {
             if (method == CAM_METHOD_CAM && (l >= 0 || !cam_model_supports_cam(m)))
                 continue;
+            /* the perturbation family costs a forward pass per channel or position (SS-CAM
+             * and IS-CAM: Score-CAM's passes 35 and 10 times over, with other masks): on
+             * the small layers only (test-perturbation checks planned workspaces too) */
+            if ((method == CAM_METHOD_SS_CAM || method == CAM_METHOD_IS_CAM) ||
+                (method >= CAM_METHOD_SCORE_CAM && l >= 0 && tensor_numel(all, names[l]) > 4096))
+                continue;
             cam_explain_options opt = cam_explain_options_default(m);
             opt.method = (cam_method)method;
             opt.layer = l >= 0 ? names[l] : NULL;

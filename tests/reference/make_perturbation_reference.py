@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write PyTorch references of the perturbation methods for test-perturbation-reference.c.
+"""Write PyTorch references of the perturbation methods for test-reference.c.
 
     python3 tests/reference/make_perturbation_reference.py OUTDIR
 
@@ -13,15 +13,17 @@ interpolation (F.interpolate, align_corners=False) for the Score-CAM masks:
   score-cam     w_k = s(x * M_k), M_k = minmax(U_k), U_k = interpolate(A_k);
                 constant U_k: w_k = 0; map = ReLU(sum_k w_k A_k)
   ss-cam        w_k = mean over N = 35 samples of s(x * (M_k + d)), d = 2 * the
-                engine's normal stream (splitmix64 + Box-Muller, written again here)
+                normal numbers of camengine.h's RANDOM NUMBERS, seed 0 (splitmix64 read
+                at place ((k N + i) H + y) W + x, Box-Muller; written again here)
   is-cam        w_k = mean over i = 1..10 of s(c_i x * M_k), c_i = i (i + 1) / 20
   ablation-cam  w_k = (y - y_k) / y, y_k: the network after the layer on A with
                 channel k zeroed; map = ReLU(sum_k w_k A_k)
   recipro-cam   map(p) = s(the network after the layer on A kept at position p only)
 
-s is the class logit ("/logit") or the softmax probability ("/prob"). Records (format
-in camref.py): "input" per image, then kind "<method>/<logit|prob>", the layer's ONNX
-tensor name, the image and the class, the map (h x w). Layers: the network's
+s is the class logit (kind "<method>") or the softmax probability (kind
+"<method>@probability": options.target_score). Records (format in camref.py): "input",
+"probs" and "logits" per image, then the maps: kind, the layer's ONNX tensor name, the
+image and the class, the map (h x w); test-reference.c explains each with cam_explain. Layers: the network's
 explanation layer (all five methods; SS-CAM on image 0 and IS-CAM on image 1 only,
 they cost 35 and 10 forward passes per channel) and an earlier, larger one
 (Score-CAM, Ablation-CAM, Recipro-CAM). Classes: the top one, and the second for the
@@ -46,29 +48,33 @@ import torch.nn.functional as F  # noqa: E402
 
 N_IMAGES = 2
 EARLIER = {"fashion-mnist": "conv2d_1", "cifar10": "conv2d_6"}
-SS_SAMPLES, SS_STD, SS_SEED = 35, 2.0, 0x53532D43414D
+SS_SAMPLES, SS_STD, SS_SEED = 35, 2.0, 0
 IS_STEPS = 10
 NONTRIVIAL = 1e-3
 BATCH = 256
 
 
-def splitmix64(z):
-    """numpy uint64 arrays, wrapping arithmetic."""
-    z = z + np.uint64(0x9E3779B97F4A7C15)
+GAMMA = np.uint64(0x9E3779B97F4A7C15)
+
+
+def mix(z):
+    """splitmix64's output function (numpy uint64 arrays, wrapping arithmetic)."""
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return z ^ (z >> np.uint64(31))
 
 
-def normal_stream(seed, counters):
-    """The engine's standard normal numbers number `counters` (uint64 array) of `seed`."""
-    c2 = counters * np.uint64(2)
+def normal_stream(seed, m):
+    """The normal numbers at places m (uint64 array) of the stream of RANDOM NUMBERS
+    (camengine.h) from seed: output n of splitmix64 is mix(seed + (n + 1) gamma), a
+    uniform is output >> 11 times 2^-53, normal number m takes outputs 2m and 2m + 1
+    as u1, u2: sqrt(-2 ln(1 - u1)) cos(2 pi u2)."""
     with np.errstate(over="ignore"):
-        a = splitmix64(np.uint64(seed) + c2) >> np.uint64(11)
-        b = splitmix64(np.uint64(seed) + c2 + np.uint64(1)) >> np.uint64(11)
-    u1 = (a.astype(np.float64) + 1.0) / 9007199254740992.0
+        a = mix(np.uint64(seed) + (np.uint64(2) * m + np.uint64(1)) * GAMMA) >> np.uint64(11)
+        b = mix(np.uint64(seed) + (np.uint64(2) * m + np.uint64(2)) * GAMMA) >> np.uint64(11)
+    u1 = a.astype(np.float64) / 9007199254740992.0
     u2 = b.astype(np.float64) / 9007199254740992.0
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    return np.sqrt(-2.0 * np.log(1.0 - u1)) * np.cos(2.0 * np.pi * u2)
 
 
 def scores(run, inputs):
@@ -92,7 +98,7 @@ def nontrivial(m):
 
 
 def make_case(case, arch, net, onnx_path, proto, outdir, rng):
-    mapping, _ = camref.onnx_tensor_names(net, proto)
+    mapping, softmax_out = camref.onnx_tensor_names(net, proto)
     index = {lname: i for i, (lname, _, _, _) in enumerate(mapping)}
     netd = copy.deepcopy(net).double().eval()
     mods = [m for _, m in camref.layers(netd)]
@@ -122,6 +128,8 @@ def make_case(case, arch, net, onnx_path, proto, outdir, rng):
             z = run_from(0)(xt)[0].numpy()
         p = np.exp(z - z.max())
         p /= p.sum()
+        records.append(("probs", softmax_out, img, -1, p))
+        records.append(("logits", mapping[-1][2], img, -1, z))
         order = list(np.argsort(-p, kind="stable"))
         for lname, full in layers:
             li = index[lname + "_relu"]
@@ -207,7 +215,8 @@ def make_case(case, arch, net, onnx_path, proto, outdir, rng):
                             print(f"{case}: image {img} {method}/{sname} class {cls} at {tname}: "
                                   f"trivial map, left out")
                             continue
-                        records.append((f"{method}/{sname}", tname, img, int(cls), m))
+                        kind = method if sname == "logit" else method + "@probability"
+                        records.append((kind, tname, img, int(cls), m))
                         n_maps += 1
     ref = os.path.join(outdir, case + ".camref")
     camref.write_records(ref, records)

@@ -14,7 +14,11 @@
  *   grad-cam-tutorial     with the right size, class, layer and probability; each
  *                         reference map must not be trivial (constant or all zero);
  *   layer, auto-layer,    the explanation-layer list, the automatic layer and the
- *   supports-cam          CAM-structure detection (a model without it must refuse CAM).
+ *   supports-cam          CAM-structure detection (a model without it must refuse CAM);
+ *   <method>[@option...]  any other method name (make_methods.py): its cam_explain map, as
+ *                         above; options eigen-smooth, aug-smooth, probability
+ *                         (target_score), seed=N; a layer name holding ',' lists the
+ *                         layers fused.
  * The forward pass runs once on the whole batch; every image is also run alone and
  * must give bit-identical probabilities (results may not depend on the batch).
  */
@@ -185,12 +189,13 @@ typedef struct kind_stats {
     double worst;
 } kind_stats;
 
-static kind_stats stats[16];
+#define MAX_KINDS 64
+static kind_stats stats[MAX_KINDS];
 
 static kind_stats *
 stats_for(const char *kind)
 {
-    for (int i = 0; i < 16; i++) {
+    for (int i = 0; i < MAX_KINDS; i++) {
         if (!stats[i].kind) {
             stats[i].kind = kind;
             return &stats[i];
@@ -198,7 +203,7 @@ stats_for(const char *kind)
         if (strcmp(stats[i].kind, kind) == 0)
             return &stats[i];
     }
-    return &stats[15];
+    return &stats[MAX_KINDS - 1];
 }
 
 static void
@@ -401,9 +406,40 @@ check_maps(const char *cs, cam_workspace *ws1, const float *inputs, size_t input
         cam_explanation *ex = NULL;
         const record *rp;
         int top;
-        if (cam_method_from_name(r->kind, &opt.method, NULL) != CAM_OK)
+        char method[32], *layers[8] = {0}, names[256];
+        const char *options = strchr(r->kind, '@');
+        size_t len = options ? (size_t) (options - r->kind) : strlen(r->kind);
+        if (len >= sizeof method)
+            continue;
+        memcpy(method, r->kind, len);
+        method[len] = '\0';
+        if (cam_method_from_name(method, &opt.method, NULL) != CAM_OK)
             continue;
         checks++;
+        /* "<method>@<option>@...": eigen-smooth, aug-smooth, probability, seed=N */
+        while (options) {
+            const char *o = options + 1;
+            options = strchr(o, '@');
+            size_t n = options ? (size_t) (options - o) : strlen(o);
+            if (n == 12 && strncmp(o, "eigen-smooth", n) == 0)
+                opt.eigen_smooth = 1;
+            else if (n == 10 && strncmp(o, "aug-smooth", n) == 0)
+                opt.aug_smooth = 1;
+            else if (n == 11 && strncmp(o, "probability", n) == 0)
+                opt.target_score = CAM_SCORE_PROBABILITY;
+            else if (n > 5 && strncmp(o, "seed=", 5) == 0)
+                opt.seed = strtoull(o + 5, NULL, 10);
+            else
+                fail("%s: reference kind %s: unknown option", cs, r->kind);
+        }
+        /* a name with ',': the layers fused */
+        snprintf(names, sizeof names, "%s", r->name);
+        if (strchr(names, ',')) {
+            int n = 0;
+            for (char *t = strtok(names, ","); t && n < 7; t = strtok(NULL, ","))
+                layers[n++] = t;
+            opt.layers = (const char *const *) layers;
+        }
         if (r->ndim != 2 || !nontrivial(r->data, r->count)) {
             fail("%s: reference %s %s image %d class %d is trivial (constant or zero) or not 2-D",
                  cs, r->kind, r->name, r->image, r->class_index);
@@ -516,7 +552,7 @@ run_case(const char *onnx_path, const char *ref_path, const char *cs)
     check_tensors(cs, ws_batch, &ref);
     check_maps(cs, ws1, inputs, input_size, &ref);
     check_cam_refused(cs, ws1, inputs, &ref);
-    for (int i = 0; i < 16 && stats[i].kind; i++)
+    for (int i = 0; i < MAX_KINDS && stats[i].kind; i++)
         printf("%s: %-18s %4d compared, %3d failed, worst difference %.3g\n", cs, stats[i].kind,
                stats[i].checked, stats[i].failed, stats[i].worst);
     printf("%s: %s (%d images, model %s)\n", cs, failures == fails_before ? "ok" : "FAILED", n_images,

@@ -1,7 +1,7 @@
 /*
  * perturbation.c -- Score-CAM, SS-CAM, IS-CAM, Ablation-CAM and Recipro-CAM:
  * maps made of forward passes on perturbed copies (formulas and choices in
- * cam-method-perturbation.h).
+ * camengine.h, above cam_explain).
  *
  * Each method is a list of instances -- a masked input, the layer with a
  * channel zeroed, the layer masked around a position -- each one forward pass.
@@ -11,7 +11,7 @@
  * The score of each instance is kept in instance order and every sum runs in a
  * fixed order, so a map does not depend on the batch size.
  */
-#include "methods/cam-method-perturbation.h"
+#include "methods/cam-method.h"
 
 #include "cam-error.h"
 #include "cam-workspace.h"
@@ -23,32 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Where feature k at position p of the layer lives in its tensor: NCHW maps hold
- * channel k's plane at k * hw; token tensors hold token 1 + p's K features at
- * (1 + p) * K (token 0, the class token, is left out). */
-typedef struct layer_view {
-    size_t base, channel_stride, position_stride;
-    int channels;
-    size_t spatial;
-} layer_view;
-
-static layer_view view_of(const cam_layer *l)
-{
-    layer_view v;
-    v.channels = l->channels;
-    v.spatial = (size_t)l->height * l->width;
-    if (l->tokens) {
-        v.base = (size_t)l->channels;
-        v.channel_stride = 1;
-        v.position_stride = (size_t)l->channels;
-    } else {
-        v.base = 0;
-        v.channel_stride = v.spatial;
-        v.position_stride = 1;
-    }
-    return v;
-}
-
+/* Where feature k at position p of the layer lives in its tensor. */
 static size_t at(const layer_view *v, int k, size_t p)
 {
     return v->base + (size_t)k * v->channel_stride + p * v->position_stride;
@@ -66,9 +41,9 @@ typedef struct perturb {
     int height, width;           /* the layer's grid */
     size_t numel;                /* floats of the layer tensor, one image */
     float *a;                    /* copy of the layer tensor of image 0 */
+    const float *planes;         /* the layer as K planes of H*W (the framework's copy) */
     double *scores;              /* per instance */
     double *weight;              /* per channel */
-    double *acc;                 /* per position */
     float *probs;                /* n_classes: a softmax of the logits */
     int first;                   /* instance of slot 0 of the batch being run */
     /* the Score-CAM family */
@@ -82,28 +57,30 @@ typedef struct perturb {
     uint64_t seed;
 } perturb;
 
-/* Carves the scratch: the layer copy, `instances` scores, per-channel and
- * per-position doubles, the probabilities, and (score family) per-channel
- * bounds and the channel list. */
+/* Carves the scratch (the workspace's, reused from call to call): the layer copy,
+ * `instances` scores, the weights, the probabilities, and (score family)
+ * per-channel bounds and the channel list. */
 static cam_status perturb_begin(perturb *p, const cam_method_ctx *ctx, const char *method,
                                 size_t instances, cam_error *err)
 {
     memset(p, 0, sizeof *p);
-    if (!ctx->input || !ctx->activations || !ctx->layer)
+    if (!ctx->input || !ctx->activations || !ctx->planes || !ctx->layer || !ctx->options ||
+        !ctx->logits || !ctx->probabilities)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_explain: %s: missing input",
                              method);
     p->ctx = ctx;
     p->ws = ctx->ws;
     p->model = ctx->ws->model;
     p->method = method;
-    p->v = view_of(ctx->layer);
+    p->v = ctx->view;
+    p->planes = ctx->planes;
     p->height = ctx->layer->height;
     p->width = ctx->layer->width;
     p->numel = p->ws->graph->tensors[ctx->layer->tensor].numel;
-    const size_t k = (size_t)p->v.channels, hw = p->v.spatial;
+    const size_t k = (size_t)p->v.channels;
     const size_t classes = (size_t)p->model->n_classes;
     /* doubles first (8-byte aligned), then floats, then ints */
-    size_t n_double = instances + k + hw;
+    size_t n_double = instances + k;
     size_t n_float = p->numel + classes + 2 * k;
     size_t bytes = n_double * sizeof(double) + n_float * sizeof(float) + k * sizeof(int);
     char *mem = cam_workspace_method_scratch(p->ws, bytes, err);
@@ -113,8 +90,7 @@ static cam_status perturb_begin(perturb *p, const cam_method_ctx *ctx, const cha
     }
     p->scores = (double *)mem;
     p->weight = p->scores + instances;
-    p->acc = p->weight + k;
-    p->a = (float *)(p->acc + hw);
+    p->a = (float *)(p->weight + k);
     p->probs = p->a + p->numel;
     p->lo = p->probs + classes;
     p->range = p->lo + k;
@@ -146,13 +122,11 @@ static double slot_score(perturb *p, int slot)
     return p->probs[c];
 }
 
-/* The score of image 0's own forward pass (before any replacing forward). */
-static double original_score(perturb *p)
+/* The score of the input's own forward pass (the framework's copies). */
+static double original_score(const perturb *p)
 {
-    if (p->ctx->score == CAM_SCORE_LOGIT)
-        return ((const float *)cam_executor_value(p->ws->exec, p->model->logits, 0))
-            [p->ctx->class_index];
-    return cam_workspace_probabilities(p->ws, 0)[p->ctx->class_index];
+    const int c = p->ctx->class_index;
+    return p->ctx->score == CAM_SCORE_LOGIT ? p->ctx->logits[c] : p->ctx->probabilities[c];
 }
 
 /* Runs `count` instances of tensor t written by fill, max_batch at a time, into
@@ -174,7 +148,8 @@ static cam_status run_instances(perturb *p, int t, int count, cam_executor_fill_
         p->first = first;
         cam_status s = cam_executor_forward_replacing(p->ws->exec, inputs, t, n, fill, p, err);
         if (s != CAM_OK) {
-            cam_error_prefix(err, "cam_explain: %s", p->method);
+            cam_error_prefix(err, "cam_explain: %s on layer '%s'", p->method,
+                             p->ctx->layer_name ? p->ctx->layer_name : "?");
             return s;
         }
         for (int i = 0; i < n; i++)
@@ -183,46 +158,25 @@ static cam_status run_instances(perturb *p, int t, int count, cam_executor_fill_
     return CAM_OK;
 }
 
-/* map = sum_k weight[k] A_k (in double, k in order), then ReLU; CAM_ERROR_NUMERIC
- * if a value is not finite. */
+/* map = ReLU(sum_k weight[k] A_k) (in double, k in order; eigen_smooth: the
+ * principal component of the terms). The framework checks that it is finite. */
 static cam_status weighted_map(perturb *p, float *map, cam_error *err)
 {
-    const layer_view *v = &p->v;
-    for (size_t q = 0; q < v->spatial; q++)
-        p->acc[q] = 0.0;
-    for (int k = 0; k < v->channels; k++) {
-        const double w = p->weight[k];
-        for (size_t q = 0; q < v->spatial; q++)
-            p->acc[q] += w * p->a[at(v, k, q)];
-    }
-    for (size_t q = 0; q < v->spatial; q++) {
-        float value = (float)p->acc[q];
-        if (!isfinite(value))
-            return cam_set_error(err, CAM_ERROR_NUMERIC,
-                                 "cam_explain: %s: the map is not finite at position %zu "
-                                 "(scores overflow)", p->method, q);
-        map[q] = value > 0.0f ? value : 0.0f;
-    }
-    return CAM_OK;
+    cam_status s = cam_method_weighted_sum(p->ctx, p->planes, p->weight, 0.0, map, err);
+    if (s == CAM_OK)
+        cam_method_relu(map, p->v.spatial);
+    return s;
 }
 
 /* ---- the Score-CAM family ------------------------------------------------------ */
 
-static uint64_t splitmix64(uint64_t z)
+/* The normal number m of the stream of RANDOM NUMBERS (camengine.h) started from
+ * seed: splitmix64 is a counter (its n-th output mixes seed + (n + 1) gamma), so
+ * the stream is read at any place: the normal number m takes outputs 2m, 2m + 1. */
+static double stream_normal(uint64_t seed, uint64_t m)
 {
-    z += UINT64_C(0x9e3779b97f4a7c15);
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
-double cam_perturbation_gaussian(uint64_t seed, uint64_t counter)
-{
-    const double two_53 = 9007199254740992.0;
-    uint64_t a = splitmix64(seed + 2 * counter) >> 11;
-    uint64_t b = splitmix64(seed + 2 * counter + 1) >> 11;
-    double u1 = ((double)a + 1.0) / two_53, u2 = (double)b / two_53;
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+    uint64_t state = seed + 2 * m * UINT64_C(0x9E3779B97F4A7C15);
+    return cam_random_normal(&state);
 }
 
 /* U_k at input pixel (y, x): the bilinear interpolation of channel k. */
@@ -231,10 +185,9 @@ static float upsampled(const perturb *p, int k, int y, int x)
     const int *iy = p->wy.index + 2 * (size_t)y, *ix = p->wx.index + 2 * (size_t)x;
     const float *ly = p->wy.weight + 2 * (size_t)y, *lx = p->wx.weight + 2 * (size_t)x;
     const size_t w = (size_t)p->width;
-    const float a00 = p->a[at(&p->v, k, (size_t)iy[0] * w + ix[0])];
-    const float a01 = p->a[at(&p->v, k, (size_t)iy[0] * w + ix[1])];
-    const float a10 = p->a[at(&p->v, k, (size_t)iy[1] * w + ix[0])];
-    const float a11 = p->a[at(&p->v, k, (size_t)iy[1] * w + ix[1])];
+    const float *a = p->planes + (size_t)k * p->v.spatial;
+    const float a00 = a[(size_t)iy[0] * w + ix[0]], a01 = a[(size_t)iy[0] * w + ix[1]];
+    const float a10 = a[(size_t)iy[1] * w + ix[0]], a11 = a[(size_t)iy[1] * w + ix[1]];
     return ly[0] * (lx[0] * a00 + lx[1] * a01) + ly[1] * (lx[0] * a10 + lx[1] * a11);
 }
 
@@ -260,7 +213,7 @@ static void fill_masked_input(void *user, int slot, float *values)
             const size_t q = (size_t)y * w_in + xx;
             float m = (upsampled(p, k, y, xx) - lo) / range;
             if (p->kind == SCORE_NOISY)
-                m += (float)(p->std * cam_perturbation_gaussian(p->seed, base + q));
+                m += (float)(p->std * stream_normal(p->seed, base + q));
             for (int c = 0; c < c_in; c++) {
                 float v = x[(size_t)c * hw + q] * m;
                 values[(size_t)c * hw + q] = p->kind == SCORE_INTEGRATED ? coeff * v : v;
@@ -269,8 +222,7 @@ static void fill_masked_input(void *user, int slot, float *values)
 }
 
 static cam_status score_family(const cam_method_ctx *ctx, score_kind kind, int samples,
-                               float std, uint64_t seed, const char *method, float *map,
-                               cam_error *err)
+                               float std, const char *method, float *map, cam_error *err)
 {
     if (samples < 1 || !(std >= 0.0f) || !isfinite(std))
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
@@ -285,7 +237,7 @@ static cam_status score_family(const cam_method_ctx *ctx, score_kind kind, int s
     p.kind = kind;
     p.samples = samples;
     p.std = std;
-    p.seed = seed;
+    p.seed = ctx->options->seed;
     const cam_model *m = p.model;
     s = cam_axis_weights_interpolate(&p.wy, CAM_UPSAMPLE_BILINEAR, p.height, m->height, 0.0f,
                                      (float)p.height, err);
@@ -330,25 +282,24 @@ static cam_status score_family(const cam_method_ctx *ctx, score_kind kind, int s
 
 cam_status cam_method_score_cam(const cam_method_ctx *ctx, float *map, cam_error *err)
 {
-    return score_family(ctx, SCORE_PLAIN, 1, 0.0f, 0, "score-cam", map, err);
+    return score_family(ctx, SCORE_PLAIN, 1, 0.0f, "score-cam", map, err);
 }
 
-cam_status cam_method_ss_cam_with(const cam_method_ctx *ctx, int samples, float std,
-                                  uint64_t seed, float *map, cam_error *err)
+cam_status cam_method_ss_cam_with(const cam_method_ctx *ctx, int samples, float std, float *map,
+                                  cam_error *err)
 {
-    return score_family(ctx, SCORE_NOISY, samples, std, seed, "ss-cam", map, err);
+    return score_family(ctx, SCORE_NOISY, samples, std, "ss-cam", map, err);
 }
 
 cam_status cam_method_ss_cam(const cam_method_ctx *ctx, float *map, cam_error *err)
 {
-    return cam_method_ss_cam_with(ctx, CAM_SS_CAM_SAMPLES, CAM_SS_CAM_STD, CAM_SS_CAM_SEED, map,
-                                  err);
+    return cam_method_ss_cam_with(ctx, CAM_SS_CAM_SAMPLES, CAM_SS_CAM_STD, map, err);
 }
 
 cam_status cam_method_is_cam_with(const cam_method_ctx *ctx, int steps, float *map,
                                   cam_error *err)
 {
-    return score_family(ctx, SCORE_INTEGRATED, steps, 0.0f, 0, "is-cam", map, err);
+    return score_family(ctx, SCORE_INTEGRATED, steps, 0.0f, "is-cam", map, err);
 }
 
 cam_status cam_method_is_cam(const cam_method_ctx *ctx, float *map, cam_error *err)
@@ -425,13 +376,8 @@ cam_status cam_method_recipro_cam(const cam_method_ctx *ctx, float *map, cam_err
     if (s != CAM_OK)
         return s;
     s = run_instances(&p, ctx->layer->tensor, (int)hw, fill_recipro, err);
-    for (size_t q = 0; s == CAM_OK && q < hw; q++) {
+    for (size_t q = 0; s == CAM_OK && q < hw; q++)
         map[q] = (float)p.scores[q];
-        if (!isfinite(map[q]))
-            s = cam_set_error(err, CAM_ERROR_NUMERIC,
-                              "cam_explain: recipro-cam: the score at position %zu is not finite",
-                              q);
-    }
     perturb_end(&p);
     return s;
 }

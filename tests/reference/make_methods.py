@@ -1,0 +1,413 @@
+#!/usr/bin/env python3
+"""Write PyTorch references of every explanation method for test-reference.c.
+
+    python3 tests/reference/make_methods.py OUTDIR
+
+Each method is computed here from its formula (camengine.h, above cam_explain),
+independently of the engine: the network is the PyTorch module of weights/networks.py
+with the ONNX file's weights, run in float64, gradients by autograd. Cases as in
+make_reference.py: both bundled architectures with fixed-seed random weights (exported
+to OUTDIR) and, when they exist, the shipped weights/fashion-mnist.onnx and
+weights/cifar10.onnx. Images: 1 uniform random image, plus the first official test image
+when the datasets are there (kept small: the test must stay well under a minute).
+
+A record's kind is "<method>" or "<method>@<option>@...", the options being
+eigen-smooth, aug-smooth, probability (target_score) and seed=N; its tensor name is the
+layer, or the layers joined by ',' (fused). Classes: the top one, then the second and
+the last, then the others, until 1 non-trivial map per (method, layer, image).
+
+Maps are kept only where they are defined by the data: principal components (Eigen-CAM,
+EigenGrad-CAM, eigen_smooth, KPCA-CAM) when the top eigenvalue exceeds the second by 5%
+and the projection's largest magnitude exceeds the opposite extreme's by 1e-3 (the sign
+rule); Grad-CAM++ on ReLU outputs (A >= 0, so no denominator 2 g^2 + S g^3 comes near 0).
+"""
+import sys
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+
+import copy  # noqa: E402
+import math  # noqa: E402
+import os  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import camref  # noqa: E402
+import onnx  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+N_RANDOM = 1
+N_REAL = 1
+MAPS_PER_KEY = 1
+NONTRIVIAL = 1e-3
+EIGEN_GAP = 0.05
+SIGN_MARGIN = 1e-3
+LAYERS = {  # Keras-style names (ReLU outputs): the automatic layer first, then an earlier one
+    "fashion-mnist": ["conv2d_3", "conv2d_2"],
+    "cifar10": ["conv2d_8", "conv2d_6"],
+}
+FUSED = {"fashion-mnist": ["conv2d_3", "conv2d_1"], "cifar10": ["conv2d_8", "conv2d_2"]}
+
+MASK = (1 << 64) - 1
+
+
+class Random:
+    """splitmix64 and the uniform / normal numbers of camengine.h (RANDOM NUMBERS)."""
+
+    def __init__(self, seed):
+        self.state = seed & MASK
+
+    def next(self):
+        self.state = (self.state + 0x9E3779B97F4A7C15) & MASK
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+        return z ^ (z >> 31)
+
+    def uniform(self):
+        return (self.next() >> 11) * 2.0 ** -53
+
+    def normal(self):
+        u1 = self.uniform()
+        u2 = self.uniform()
+        return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
+
+
+def nontrivial(m):
+    m = np.asarray(m, dtype=np.float64)
+    big = np.abs(m).max()
+    return big > 0 and (m.max() - m.min()) > NONTRIVIAL * big
+
+
+def relu(t):
+    return torch.clamp(t, min=0.0)
+
+
+def sign_rule(p):
+    """Flip so the value of largest magnitude (the first on ties) is positive; also
+    whether the choice is clear (the opposite extreme smaller by SIGN_MARGIN)."""
+    i = int(torch.argmax(p.abs()))
+    if p[i] < 0:
+        p = -p
+    clear = bool(p.max() - (-p.min()) > SIGN_MARGIN * p.abs().max())
+    return p, clear
+
+
+def projection(t):
+    """First principal component projection of t (K x H x W): (map, defined?)."""
+    k = t.shape[0]
+    x = t.reshape(k, -1).T
+    x = x - x.mean(dim=0)
+    _, s, vt = torch.linalg.svd(x, full_matrices=False)
+    p = x @ vt[0]
+    p, clear = sign_rule(p)
+    ev = s ** 2
+    gap = len(ev) < 2 or bool(ev[0] - ev[1] > EIGEN_GAP * ev[0])
+    return p.reshape(t.shape[1:]), gap and clear
+
+
+def kpca(a):
+    """KernelPCA(n_components=1, kernel='sigmoid', gamma=1/K, coef0=1) of the centred
+    positions, sign as scikit-learn's svd_flip; ReLU. (map, defined?)."""
+    k = a.shape[0]
+    x = a.reshape(k, -1).T
+    x = x - x.mean(dim=0)
+    kern = torch.tanh(x @ x.T / k + 1.0)
+    n = kern.shape[0]
+    one = torch.full((n, n), 1.0 / n, dtype=kern.dtype)
+    kc = kern - one @ kern - kern @ one + one @ kern @ one
+    evals, evecs = torch.linalg.eigh(kc)
+    lam, u = evals[-1], evecs[:, -1]
+    u, clear = sign_rule(u)
+    gap = bool(evals[-1] - evals[-2] > EIGEN_GAP * abs(evals[-1]))
+    m = relu(torch.sqrt(torch.clamp(lam, min=0.0)) * u)
+    return m.reshape(a.shape[1:]), gap and clear
+
+
+def reduce_terms(terms, eigen):
+    """sum_k terms_k, or the principal component projection. (map, defined?)."""
+    if eigen:
+        return projection(terms)
+    return terms.sum(dim=0), True
+
+
+def plus_plus_weights(a, d1, d2, d3):
+    s = a.sum(dim=(1, 2))[:, None, None]
+    den = 2 * d2 + s * d3
+    alpha = torch.where(den != 0, d2 / torch.where(den != 0, den, torch.ones_like(den)),
+                        torch.zeros_like(den))
+    return (alpha * relu(d1)).sum(dim=(1, 2))
+
+
+_FORWARDS = {}
+_GRADS = {}
+
+
+def forward_case(netd, x):
+    """Forward of input x (C x H x W numpy) with a graph for autograd (cached: the
+    same network and input give the same outputs, and autograd.grad keeps the graph)."""
+    key = (id(netd), np.asarray(x, dtype=np.float32).tobytes())
+    if key in _FORWARDS:
+        return _FORWARDS[key]
+    if len(_FORWARDS) > 64:
+        _FORWARDS.clear()
+        _GRADS.clear()
+    xt = torch.from_numpy(np.asarray(x, dtype=np.float64))[None].requires_grad_(True)
+    outs = []
+    h = xt
+    for _, m in camref.layers(netd):
+        h = m(h)
+        outs.append(h)
+    _FORWARDS[key] = outs
+    return outs
+
+
+def method_map(method, netd, x, li, cls, score, eigen, seed):
+    """The map of `method` at layer index li for class cls: (H x W float64 tensor,
+    defined?)."""
+    outs = forward_case(netd, x)
+    logits = outs[-1][0]
+    probs = torch.softmax(outs[-1], dim=1)[0]
+    a = outs[li][0].detach()
+
+    def y_of(o_logits, o_probs):
+        return o_logits[cls] if score == "logit" else o_probs[cls]
+
+    def grad():
+        key = (id(outs), li, cls, score)
+        if key not in _GRADS:
+            _GRADS[key] = torch.autograd.grad(y_of(logits, probs), outs[li],
+                                              retain_graph=True)[0][0]
+        return _GRADS[key]
+
+    if method == "grad-cam":
+        g = grad()
+        m, ok = reduce_terms(g.mean(dim=(1, 2))[:, None, None] * a, eigen)
+        return relu(m), ok
+    if method == "hires-cam":
+        m, ok = reduce_terms(grad() * a, eigen)
+        return relu(m), ok
+    if method == "grad-cam-elementwise":
+        m, ok = reduce_terms(relu(grad() * a), eigen)
+        return relu(m), ok
+    if method == "layer-cam":
+        m, ok = reduce_terms(relu(grad()) * a, eigen)
+        return relu(m), ok
+    if method == "grad-cam++":
+        g = grad()
+        w = plus_plus_weights(a, g, g * g, g * g * g)
+        m, ok = reduce_terms(w[:, None, None] * a, eigen)
+        return relu(m), ok
+    if method == "xgrad-cam":
+        g = grad()
+        s = a.sum(dim=(1, 2))
+        ga = (g * a).sum(dim=(1, 2))
+        w = torch.where(s != 0, ga / torch.where(s != 0, s, torch.ones_like(s)), torch.zeros_like(s))
+        m, ok = reduce_terms(w[:, None, None] * a, eigen)
+        return relu(m), ok
+    if method == "eigen-cam":
+        m, ok = projection(a)
+        return relu(m), ok
+    if method == "eigen-grad-cam":
+        m, ok = projection(grad() * a)
+        return relu(m), ok
+    if method == "kpca-cam":
+        return kpca(a)
+    if method == "finer-cam":
+        z = logits.detach()
+        order = sorted((j for j in range(len(z)) if j != cls),
+                       key=lambda j: (abs(float(z[j]) - float(z[cls])), j))[:3]
+        p = torch.softmax(logits, dim=0)
+        num = sum(p[j] * (logits[cls] - logits[j]) for j in order)
+        den = sum(p[j] for j in order) + 1e-9
+        g = torch.autograd.grad(num / den, outs[li], retain_graph=True)[0][0]
+        m, ok = reduce_terms(g.mean(dim=(1, 2))[:, None, None] * a, eigen)
+        return relu(m), ok
+    if method == "smooth-grad-cam++":
+        gs = []
+        for noisy in noisy_inputs(x, seed):
+            o = forward_case(netd, noisy)
+            y = y_of(o[-1][0], torch.softmax(o[-1], dim=1)[0])
+            gs.append(torch.autograd.grad(y, o[li], retain_graph=True)[0][0])
+        d1 = sum(gs) / 4
+        d2 = sum(g * g for g in gs) / 4
+        d3 = sum(g * g * g for g in gs) / 4
+        w = plus_plus_weights(a, d1, d2, d3)
+        m, ok = reduce_terms(w[:, None, None] * a, eigen)
+        return relu(m), ok
+    if method == "random":
+        rng = Random(seed)
+        h, w = a.shape[1:]
+        v = np.array([rng.uniform() for _ in range(h * w)], dtype=np.float32)
+        return torch.from_numpy(v.astype(np.float64)).reshape(h, w), True
+    raise ValueError(method)
+
+
+_NOISY = {}
+
+
+def noisy_inputs(x, seed):
+    """Smooth Grad-CAM++'s 4 noisy copies of x: x + 0.3 * normal, rounded to float32."""
+    key = (seed, np.asarray(x, dtype=np.float32).tobytes())
+    if key not in _NOISY:
+        rng = Random(seed)
+        flat = np.asarray(x, dtype=np.float32).ravel()
+        out = []
+        for _ in range(4):
+            noisy = np.array([float(v) + 0.3 * rng.normal() for v in flat], dtype=np.float64)
+            out.append(noisy.astype(np.float32).reshape(np.shape(x)))
+        _NOISY.clear()
+        _NOISY[key] = out
+    return _NOISY[key]
+
+
+def normalise(m):
+    lo, hi = m.min(), m.max()
+    return (m - lo) / (hi - lo) if hi > lo else torch.zeros_like(m)
+
+
+def fused_map(method, netd, x, lis, cls, score, eigen, seed):
+    """Several layers: normalised, upsampled to the largest, averaged, normalised."""
+    maps, ok = [], True
+    for li in lis:
+        m, d = method_map(method, netd, x, li, cls, score, eigen, seed)
+        maps.append(normalise(m))
+        ok = ok and d
+    sizes = [m.shape[0] * m.shape[1] for m in maps]
+    big = maps[sizes.index(max(sizes))].shape
+    up = [F.interpolate(m[None, None], size=tuple(big), mode="bilinear", align_corners=False)[0, 0]
+          for m in maps]
+    return normalise(sum(up) / len(up)), ok
+
+
+def aug_map(method, netd, x, lis, cls, score, eigen, seed):
+    """pytorch-grad-cam's augmentation smoothing: flip x multiply(0.9, 1, 1.1)."""
+    total, ok = None, True
+    for flip in (False, True):
+        for f in (0.9, 1.0, 1.1):
+            xa = np.asarray(x, dtype=np.float32)
+            if flip:
+                xa = xa[:, :, ::-1]
+            xa = (xa.astype(np.float64) * f).astype(np.float32)
+            if len(lis) == 1:
+                m, d = method_map(method, netd, xa, lis[0], cls, score, eigen, seed)
+                m = normalise(m)
+            else:
+                m, d = fused_map(method, netd, xa, lis, cls, score, eigen, seed)
+            ok = ok and d
+            if flip:
+                m = torch.flip(m, dims=[1])
+            total = m if total is None else total + m
+    return total / 6, ok
+
+
+# (method, options): what is checked on every case, at every layer of LAYERS unless
+# "fused"/"aug-smooth" say otherwise
+PLAN = [
+    ("grad-cam", ()), ("grad-cam", ("probability",)), ("grad-cam", ("eigen-smooth",)),
+    ("hires-cam", ()), ("hires-cam", ("probability",)),
+    ("grad-cam++", ()), ("grad-cam++", ("eigen-smooth",)),
+    ("xgrad-cam", ()),
+    ("grad-cam-elementwise", ()),
+    ("layer-cam", ()), ("layer-cam", ("eigen-smooth",)),
+    ("eigen-cam", ()), ("eigen-grad-cam", ()), ("kpca-cam", ()),
+    ("finer-cam", ()),
+    ("smooth-grad-cam++", ()), ("smooth-grad-cam++", ("seed=7",)),
+    ("random", ()), ("random", ("seed=7",)),
+    ("grad-cam", ("fused",)), ("layer-cam", ("fused",)),
+    ("grad-cam", ("aug-smooth",)), ("eigen-cam", ("aug-smooth",)),
+    ("grad-cam++", ("aug-smooth", "fused")),
+]
+
+
+def make_case(case, arch, net, onnx_path, proto, outdir, rng):
+    mapping, _ = camref.onnx_tensor_names(net, proto)
+    names = [t for _, _, t, _ in mapping]
+    layer_of = {lname: i for i, (lname, _, _, _) in enumerate(mapping)}
+    netd = copy.deepcopy(net).double().eval()
+    c, h, w = net.input_shape
+    images = [rng.random((c, h, w), dtype=np.float32) for _ in range(N_RANDOM)]
+    real = camref.test_images(arch, N_REAL)
+    if real is not None:
+        images += list(real[0])
+    layers = [layer_of[n + "_relu"] for n in LAYERS[arch]]
+    fused = [layer_of[n + "_relu"] for n in FUSED[arch]]
+    records = []
+    counts = {}
+    skipped = {}
+    for img, x in enumerate(images):
+        x = np.asarray(x, dtype=np.float32)
+        records.append(("input", "", img, -1, x))
+        o = forward_case(netd, x)
+        p = torch.softmax(o[-1], dim=1)[0].detach().numpy()
+        records.append(("probs", "", img, -1, p.astype(np.float32)))
+        records.append(("logits", "", img, -1, o[-1][0].detach().numpy().astype(np.float32)))
+        order = list(np.argsort(-p, kind="stable"))
+        classes = [order[0], order[1], order[-1]] + order[2:-1]
+        for method, opts in PLAN:
+            score = "probability" if "probability" in opts else "logit"
+            eigen = "eigen-smooth" in opts
+            seed = next((int(o.split("=")[1]) for o in opts if o.startswith("seed=")), 0)
+            kind = "@".join([method] + [o for o in opts if o != "fused"])
+            if "fused" in opts:
+                layer_sets = [fused]
+            elif "aug-smooth" in opts:
+                layer_sets = [layers[:1]]
+            else:
+                layer_sets = [[li] for li in layers]
+            for lis in layer_sets:
+                taken = 0
+                for cls in classes:
+                    if taken >= MAPS_PER_KEY:
+                        break
+                    if "aug-smooth" in opts:
+                        m, ok = aug_map(method, netd, x, lis, cls, score, eigen, seed)
+                    elif len(lis) > 1:
+                        m, ok = fused_map(method, netd, x, lis, cls, score, eigen, seed)
+                    else:
+                        m, ok = method_map(method, netd, x, lis[0], cls, score, eigen, seed)
+                    m = m.detach().numpy()
+                    if not ok or not nontrivial(m):
+                        skipped[kind] = skipped.get(kind, 0) + 1
+                        continue
+                    name = ",".join(names[li] for li in lis)
+                    records.append((kind, name, img, int(cls), m))
+                    counts[kind] = counts.get(kind, 0) + 1
+                    taken += 1
+    ref = os.path.join(outdir, case + ".camref")
+    camref.write_records(ref, records)
+    print(f"{case}: {len(images)} images, {sum(counts.values())} maps -> {ref}")
+    for kind in sorted(set(counts) | set(skipped)):
+        print(f"  {kind:34s} {counts.get(kind, 0):3d} maps, {skipped.get(kind, 0):3d} "
+              "candidates left out (undefined or trivial)")
+    return f"{os.path.abspath(onnx_path)} {os.path.abspath(ref)} {case}\n"
+
+
+def main():
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
+    outdir = sys.argv[1]
+    os.makedirs(outdir, exist_ok=True)
+    torch.manual_seed(0)
+    rng = np.random.default_rng(20251201)
+    lines = []
+    for arch, cls, short, seed in (("fashion-mnist", camref.networks.FashionCNN, "fashion", 1),
+                                   ("cifar10", camref.networks.Cifar10CNN, "cifar10", 2)):
+        net = camref.randomize(cls(), seed)
+        path = os.path.join(outdir, short + "-random.onnx")
+        camref.export.export(arch, net, path, {"note": "random weights for tests/reference"})
+        proto = onnx.load(path)
+        lines.append(make_case(short + "-random", arch, net, path, proto, outdir, rng))
+        shipped = os.path.join(camref.SOURCE_DIR, "weights", arch + ".onnx")
+        if os.path.isfile(shipped):
+            proto = onnx.load(shipped)
+            net = camref.load_onnx_weights(cls(), proto).eval()
+            lines.append(make_case(short + "-trained", arch, net, shipped, proto, outdir, rng))
+    with open(os.path.join(outdir, "manifest.txt"), "w") as f:
+        f.writelines(lines)
+
+
+if __name__ == "__main__":
+    main()
