@@ -589,6 +589,63 @@ static void check_every_tensor(const char *what, const cam_model *m)
     cam_workspace_free(ref);
 }
 
+/* The perturbation family's passes with the layer replaced (cam_executor_forward_replacing)
+ * read the values upstream of the layer from image 0 (a residual's other operand, a
+ * concatenated branch): on every listed layer, maps of plain and planned workspaces of 4
+ * images, which reuse them, must equal bit for bit those of a workspace of 1 image that
+ * runs the whole network for every pass (reuse forbidden), and reuse must run fewer nodes. */
+static void check_perturbation_reuse(const char *what, const cam_model *m,
+                                     const char *const *layers)
+{
+    cam_error err = {0};
+    cam_workspace *ws[3] = {NULL, NULL, NULL};
+    CHECK(cam_workspace_new(m, 1, &ws[0], &err) == CAM_OK);
+    CHECK(cam_workspace_new(m, 4, &ws[1], &err) == CAM_OK);
+    CHECK(cam_workspace_new_for_layers(m, 4, layers, &ws[2], &err) == CAM_OK);
+    if (!ws[0] || !ws[1] || !ws[2])
+        goto out;
+    cam_executor_set_replace_reuse(ws[0]->exec, 0);
+    const size_t in_numel = cam_model_input_size(m);
+    float *input = malloc(in_numel * sizeof *input);
+    for (size_t i = 0; i < in_numel; i++)
+        input[i] = 0.5f + 0.5f * frand();
+    for (int l = 0; layers[l]; l++)
+        for (int method = CAM_METHOD_SCORE_CAM; method < CAM_METHOD_COUNT; method++) {
+            if (method == CAM_METHOD_SS_CAM || method == CAM_METHOD_IS_CAM)
+                continue; /* Score-CAM's passes with other masks */
+            cam_explain_options opt = cam_explain_options_default(m);
+            opt.method = (cam_method)method;
+            opt.layer = layers[l];
+            cam_explanation *ex[3] = {NULL, NULL, NULL};
+            for (int w = 0; w < 3; w++) {
+                CHECK(cam_explain(ws[w], input, &opt, &ex[w], &err) == CAM_OK);
+                if (w > 0 && method != CAM_METHOD_SCORE_CAM &&
+                    cam_executor_replaced_nodes(ws[w]->exec) >= ws[w]->graph->n_order) {
+                    fprintf(stderr, "%s: %s at %s: no reuse (%d nodes per pass)\n", what,
+                            cam_method_name(opt.method), layers[l],
+                            cam_executor_replaced_nodes(ws[w]->exec));
+                    failures++;
+                }
+            }
+            if (ex[0] && ex[1] && ex[2]) {
+                char label[160];
+                snprintf(label, sizeof label, "%s map at %s, 4 images", cam_method_name(opt.method),
+                         layers[l]);
+                size_t n = (size_t)ex[0]->map_height * ex[0]->map_width;
+                same_floats(what, label, ex[1]->map, ex[0]->map, n);
+                snprintf(label, sizeof label, "%s map at %s, 4 images, planned",
+                         cam_method_name(opt.method), layers[l]);
+                same_floats(what, label, ex[2]->map, ex[0]->map, n);
+            }
+            for (int w = 0; w < 3; w++)
+                cam_explanation_free(ex[w]);
+        }
+    free(input);
+out:
+    for (int w = 0; w < 3; w++)
+        cam_workspace_free(ws[w]);
+}
+
 static void check_model(const char *what, cam_model *m, const char *const *layers,
                         const char *early, int every_tensor)
 {
@@ -630,10 +687,12 @@ int main(int argc, char **argv)
     cam_model *m = branchy_net();
     static const char *const branchy_layers[] = {"a2", "r2", NULL};
     check_model("branches (residual, concat, split)", m, branchy_layers, "r1", 1);
+    check_perturbation_reuse("branches (residual, concat, split)", m, branchy_layers);
     cam_model_free(m);
     m = gated_net();
     static const char *const gated_layers[] = {"g", NULL};
     check_model("branches (gate, batchnorm, reshape)", m, gated_layers, "x1r", 1);
+    check_perturbation_reuse("branches (gate, batchnorm, reshape)", m, gated_layers);
     cam_model_free(m);
     /* files named on the command line: check and measure */
     for (int i = 1; i < argc; i++) {
