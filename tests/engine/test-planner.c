@@ -49,6 +49,14 @@ static void same_floats(const char *model, const char *what, const float *a, con
     }
 }
 
+/* cam_executor_fill_fn: instance i of the values from user (numel floats each) */
+static size_t fill_numel;
+static void fill_values(void *user, int instance, float *values)
+{
+    memcpy(values, (const float *)user + (size_t)instance * fill_numel,
+           fill_numel * sizeof *values);
+}
+
 /* ---- a minimal ONNX graph writer (any DAG of nodes) ------------------------ */
 
 #define MAX_N 64
@@ -646,6 +654,52 @@ out:
         cam_workspace_free(ws[w]);
 }
 
+/* A plan that keeps the layer but not what the nodes after it read from upstream (the
+ * residual's other operand): the replacing forward runs the whole network for every
+ * pass, with the same numbers as an executor that keeps everything and reuses. */
+static void check_replacing_fallback(const char *what, const cam_model *m, const char *layer)
+{
+    cam_error err = {0};
+    const cam_graph *g = m->graph;
+    int t = cam_graph_find_tensor(g, layer);
+    CHECK(t >= 0);
+    if (t < 0)
+        return;
+    const int keep[2] = {t, m->logits};
+    cam_executor_plan plan = {keep, 2, NULL, 0, NULL, 0};
+    cam_executor *x[2] = {cam_executor_new(g, 2, &err), cam_executor_new_planned(g, 2, &plan, &err)};
+    const size_t in_numel = cam_model_input_size(m), numel = g->tensors[t].numel;
+    float *input = malloc(in_numel * sizeof *input);
+    float *values = malloc(2 * numel * sizeof *values);
+    float logits[2][2][16];
+    memset(logits, 0, sizeof logits);
+    fill_numel = numel;
+    int ran[2] = {0, 0};
+    for (size_t i = 0; i < in_numel; i++)
+        input[i] = 0.5f + 0.5f * frand();
+    for (size_t i = 0; i < 2 * numel; i++)
+        values[i] = frand();
+    const float *inputs[4] = {input, NULL, NULL, NULL};
+    for (int e = 0; e < 2 && x[0] && x[1] && m->n_classes <= 16 && g->n_inputs <= 4; e++) {
+        CHECK(cam_executor_forward(x[e], inputs, 1, &err) == CAM_OK);
+        CHECK(cam_executor_forward_replacing(x[e], inputs, t, 2, fill_values, values, &err) ==
+              CAM_OK);
+        ran[e] = cam_executor_replaced_nodes(x[e]);
+        for (int i = 0; i < 2; i++)
+            memcpy(logits[e][i], cam_executor_value(x[e], m->logits, i),
+                   (size_t)m->n_classes * sizeof(float));
+    }
+    if (x[0] && x[1] && m->n_classes <= 16 && g->n_inputs <= 4) {
+        same_floats(what, "logits with the layer replaced, plan without the upstream values",
+                    logits[1][0], logits[0][0], 2 * 16);
+        CHECK(ran[1] > ran[0]); /* the whole network, against the nodes after the layer */
+    }
+    free(input);
+    free(values);
+    cam_executor_free(x[0]);
+    cam_executor_free(x[1]);
+}
+
 static void check_model(const char *what, cam_model *m, const char *const *layers,
                         const char *early, int every_tensor)
 {
@@ -688,6 +742,7 @@ int main(int argc, char **argv)
     static const char *const branchy_layers[] = {"a2", "r2", NULL};
     check_model("branches (residual, concat, split)", m, branchy_layers, "r1", 1);
     check_perturbation_reuse("branches (residual, concat, split)", m, branchy_layers);
+    check_replacing_fallback("branches (residual, concat, split)", m, "a2");
     cam_model_free(m);
     m = gated_net();
     static const char *const gated_layers[] = {"g", NULL};
