@@ -472,6 +472,24 @@ static void test_hand(void)
         }
     }
 
+    /* aug_smooth: the network is positively homogeneous (no biases) and mirror-symmetric,
+     * so every flipped and scaled input (x 0.9, 1, 1.1) gives the same Ablation-CAM map
+     * once normalised and flipped back, if y is the score of the augmented input itself:
+     * [1.2, 0; 3.6, 0] normalised, [1/3, 0; 1, 0]. (With the clean input's y, the
+     * weights (y - s y_k) / y of a scaled input s x would change.) */
+    {
+        cam_explain_options opt = cam_explain_options_default(model);
+        opt.method = CAM_METHOD_ABLATION_CAM;
+        opt.layer = "Relu_1";
+        opt.aug_smooth = 1;
+        cam_explanation *ex = NULL;
+        CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
+        if (ex)
+            check_map("ablation-cam, aug_smooth", ex->map, (const double[]){1.0 / 3, 0, 1, 0}, 4,
+                      1e-6);
+        cam_explanation_free(ex);
+    }
+
     /* An all-zero input: every channel is constant (no mask), y = z1 = 0: zero maps
      * and never NaN. */
     const float zero[4] = {0, 0, 0, 0};
@@ -781,6 +799,36 @@ static void test_state_and_errors(void)
         CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
         CHECK(ex && memcmp(first, ex->map, sizeof first) == 0);
         CHECK(ex && memcmp(ex->probabilities, probs, sizeof probs) == 0);
+        cam_explanation_free(ex);
+    }
+    /* aug_smooth (cam-explain.c): the average over the 6 flipped and scaled inputs of
+     * the normalised Ablation-CAM maps, flipped back; each computed here on its own
+     * input, so y is that input's score */
+    {
+        const float factors[3] = {0.9f, 1.0f, 1.1f};
+        double want[16] = {0};
+        for (int aug = 0; aug < 6; aug++) {
+            float xa[3 * 8 * 8], m[16];
+            for (int c = 0; c < 3; c++)
+                for (int yy = 0; yy < 8; yy++)
+                    for (int xx = 0; xx < 8; xx++)
+                        xa[(c * 8 + yy) * 8 + xx] =
+                            (float)((double)factors[aug % 3] *
+                                    x[(c * 8 + yy) * 8 + (aug >= 3 ? 7 - xx : xx)]);
+            CHECK_OK(run_method(ws, ABLATION, xa, "Relu_4", 0, CAM_SCORE_LOGIT, m, &err));
+            CHECK_OK(cam_map_normalize(m, 16, m, &err));
+            for (int q = 0; q < 16; q++)
+                want[q] += m[(q / 4) * 4 + (aug >= 3 ? 3 - q % 4 : q % 4)] / 6.0;
+        }
+        cam_explain_options opt = cam_explain_options_default(model);
+        opt.method = CAM_METHOD_ABLATION_CAM;
+        opt.layer = "Relu_4";
+        opt.class_index = 0;
+        opt.aug_smooth = 1;
+        cam_explanation *ex = NULL;
+        CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
+        if (ex)
+            check_map("ablation-cam, aug_smooth", ex->map, want, 16, 1e-6);
         cam_explanation_free(ex);
     }
     /* SS-CAM without noise and one sample, IS-CAM with one step (c_1 = 1): Score-CAM,

@@ -64,8 +64,7 @@ static cam_status perturb_begin(perturb *p, const cam_method_ctx *ctx, const cha
                                 size_t instances, cam_error *err)
 {
     memset(p, 0, sizeof *p);
-    if (!ctx->input || !ctx->activations || !ctx->planes || !ctx->layer || !ctx->options ||
-        !ctx->logits || !ctx->probabilities)
+    if (!ctx->input || !ctx->activations || !ctx->planes || !ctx->layer || !ctx->options)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_explain: %s: missing input",
                              method);
     p->ctx = ctx;
@@ -122,11 +121,15 @@ static double slot_score(perturb *p, int slot)
     return p->probs[c];
 }
 
-/* The score of the input's own forward pass (the framework's copies). */
+/* The score of the input's own forward pass: the workspace's, read before any
+ * replacing pass (not ctx->logits, which are the unaugmented input's with
+ * aug_smooth, while ctx->input is the augmented one). */
 static double original_score(const perturb *p)
 {
     const int c = p->ctx->class_index;
-    return p->ctx->score == CAM_SCORE_LOGIT ? p->ctx->logits[c] : p->ctx->probabilities[c];
+    if (p->ctx->score == CAM_SCORE_LOGIT)
+        return ((const float *)cam_executor_value(p->ws->exec, p->model->logits, 0))[c];
+    return cam_workspace_probabilities(p->ws, 0)[c];
 }
 
 /* Runs `count` instances of tensor t written by fill, max_batch at a time, into
