@@ -316,9 +316,10 @@ typedef struct cam_workspace cam_workspace; /* per-thread scratch memory */
 /* A workspace for batches of up to max_batch images: the activations of the
  * network for max_batch images (the outputs of reshaping ops share their input's
  * memory), one image's gradients and the ops' scratch, allocated once here
- * (cam_forward, cam_backward and cam_explain then allocate nothing but the
- * explanation they return, and the gradient memory, sized by the first
- * backward pass to each tensor). It keeps EVERY activation of the last
+ * (cam_forward and cam_backward then allocate nothing but the gradient memory,
+ * sized by the first backward pass to each tensor; cam_explain also allocates
+ * the explanation it returns and, per call, its scratch: a few copies of the
+ * layer). It keeps EVERY activation of the last
  * cam_forward, so cam_backward and cam_get_tensor work on any tensor: about
  * max_batch x (sum of the activation sizes) floats: 1.3 MB per image for
  * CIFAR-10, 0.2 MB for Fashion-MNIST, 24 MB for ResNet-18 and 106 MB for
@@ -663,11 +664,11 @@ typedef struct cam_explanation {
  * the perturbation family leaves it holding no forward pass: cam_backward and
  * cam_get_tensor refuse until the next cam_forward).
  * options NULL = cam_explain_options_default(model). Stores a new explanation
- * in *out (free it with cam_explanation_free); on error *out is NULL. CAM and
- * GRAD_CAM allocate nothing but the explanation; the perturbation family keeps
- * its scratch in the workspace (allocated by the first call that needs more);
- * the other methods allocate their scratch (a few copies of the layer) per call.
- * Errors:
+ * in *out (free it with cam_explanation_free); on error *out is NULL. Besides
+ * the explanation, every call allocates (and frees) its scratch: a few copies of
+ * the layer, the H*W x H*W kernel matrix for KPCA_CAM; the perturbation family
+ * keeps its scratch in the workspace instead (allocated by the first call that
+ * needs more). Errors:
  * options not made by cam_explain_options_default (size too small,
  * CAM_ERROR_INVALID_ARGUMENT), unknown method/class/layer/score, a layer list
  * with an unknown or unusable name (CAM_ERROR_INVALID_ARGUMENT or

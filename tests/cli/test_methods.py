@@ -84,7 +84,7 @@ for args, method, score, eigen, aug, layers in CASES:
     got = np.array(im["map"]["values"], dtype=np.float64).reshape(im["map"]["height"],
                                                                   im["map"]["width"])
     if not ok:
-        print(f"note: {args}: the reference map is not well defined here; values not compared")
+        print(f"note: {args}: the reference map is not well defined here; values not compared (kink_free)")
         continue
     T.check(got.shape == want.shape, f"{args}: map {got.shape}, PyTorch {want.shape}")
     if got.shape == want.shape:

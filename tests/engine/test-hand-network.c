@@ -597,6 +597,45 @@ check_methods(cam_model *gap, cam_model *maxpool)
             fail("fused: layer \"%s\", %d layers", ex->layer, ex->n_layers);
         cam_explanation_free(ex);
     }
+    /* A black input: A = ReLU(0, -1) = 0 everywhere, so every method's map is all zeros
+     * (no NaN from the 0/0 of XGrad-CAM's sum A, Grad-CAM++'s S_k or a principal
+     * component of nothing), reported as constant; fused and smoothed too. */
+    {
+        const float black[9] = {0};
+        for (int m = 0; m < CAM_METHOD_COUNT; m++)
+            for (int variant = 0; variant < 3; variant++) {
+                const char *const layers[] = {"relu", "conv", NULL};
+                cam_explain_options opt = cam_explain_options_default(NULL);
+                cam_explanation *ex = NULL;
+                opt.method = (cam_method) m;
+                opt.layer = "relu";
+                opt.eigen_smooth = variant == 1;
+                opt.aug_smooth = variant == 2;
+                if (variant == 2 && m != CAM_METHOD_CAM)
+                    opt.layers = layers;
+                checks++;
+                cam_status st = cam_explain(wg, black, &opt, &ex, &err);
+                if (st != CAM_OK) {
+                    fail("black input, %s variant %d: %s", cam_method_name(opt.method), variant,
+                         err.message);
+                    continue;
+                }
+                int zero = 1; /* random: no dependence on the image, nothing to check */
+                for (int i = 0; i < ex->map_height * ex->map_width; i++)
+                    zero &= ex->map[i] == 0.0f || m == CAM_METHOD_RANDOM
+                            || (m == CAM_METHOD_GRAD_CAM_TUTORIAL && variant < 2
+                                && ex->map[i] == 1.0f)
+                            /* the raw score, the same at every position (no ReLU) */
+                            || (m == CAM_METHOD_RECIPRO_CAM && variant < 2
+                                && ex->map[i] == ex->map[0]);
+                if (!zero || (!ex->constant_map && m != CAM_METHOD_RANDOM))
+                    fail("black input, %s variant %d: map %g %g %g %g, constant_map %d",
+                         cam_method_name(opt.method), variant, (double) ex->map[0],
+                         (double) ex->map[1], (double) ex->map[2], (double) ex->map[3],
+                         ex->constant_map);
+                cam_explanation_free(ex);
+            }
+    }
     cam_workspace_free(wg);
     cam_workspace_free(wm);
 }

@@ -15,8 +15,10 @@ if ! command -v "$py" >/dev/null 2>&1; then
     echo "SKIP: python3 is missing (the PyTorch references need python3 with torch and onnx)"
     exit 77
 fi
-if ! missing=$("$py" -c 'import torch, onnx, numpy' 2>&1); then
-    echo "SKIP: python3 cannot import torch, onnx and numpy: $missing"
+modules="torch, onnx, numpy"
+case $script in *torchvision*) modules="$modules, torchvision, onnxruntime" ;; esac
+if ! missing=$("$py" -c "import $modules" 2>&1); then
+    echo "SKIP: python3 cannot import $modules: $missing"
     exit 77
 fi
 "$py" "$here/$script" "$outdir" || { echo "$script failed"; exit 1; }

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Every explanation method on torchvision ResNet-18, MobileNet V2 and DenseNet-121,
+against the formulas of make_methods.py (PyTorch autograd, float64).
+
+    python3 tests/reference/make_methods_torchvision.py OUTDIR
+
+Each model (torchvision 0.21, 10 classes, 96x96 input, seeded random weights with
+non-trivial BatchNorm statistics: tests/models/export_models.py's randomize()) is exported
+with a second graph output, "activation": the last feature map (ResNet-18: layer4;
+MobileNet V2: features, after its ReLU6; DenseNet-121: ReLU(features)), so the engine
+explains exactly the tensor the reference differentiates (the engine reads the first
+output as the logits and ignores the second). Only a global average pool and the linear
+classifier follow that tensor: no ReLU or MaxPool whose float32 rounding could route a
+gradient otherwise. Records as make_methods.py writes them (OUTDIR/<model>.camref and
+OUTDIR/manifest.txt for test-reference): the input, probabilities, logits and the maps of
+the top class for every method and for Grad-CAM with eigen_smooth, the probability as
+score and aug_smooth.
+"""
+import sys
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+
+import copy  # noqa: E402
+import os  # noqa: E402
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "models"))
+import camref  # noqa: E402,F401  (sets up the weights/ path)
+import export_models as EM  # noqa: E402
+import make_methods as MM  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+import torchvision  # noqa: E402
+from torch import nn  # noqa: E402
+
+SIZE = 96
+CLASSES = 10
+
+
+class Tapped(nn.Module):
+    """A torchvision classifier returning (logits, the last feature map)."""
+
+    def __init__(self, name, model):
+        super().__init__()
+        self.name = name
+        self.model = model
+
+    def features(self, x):
+        m = self.model
+        if self.name == "resnet18":
+            x = m.maxpool(m.relu(m.bn1(m.conv1(x))))
+            return m.layer4(m.layer3(m.layer2(m.layer1(x))))
+        if self.name == "mobilenet_v2":
+            return m.features(x)
+        return F.relu(m.features(x))  # densenet121
+
+    def head(self, a):
+        m = self.model
+        pooled = torch.flatten(F.adaptive_avg_pool2d(a, (1, 1)), 1)
+        return m.fc(pooled) if self.name == "resnet18" else m.classifier(pooled)
+
+    def forward(self, x):
+        a = self.features(x)
+        return self.head(a), a
+
+    def tapped_outputs(self, x):
+        """make_methods.forward_case's list: [the feature map, the logits]."""
+        a = self.features(x)
+        return [a, self.head(a)]
+
+
+PLAN = [(m, ()) for m in ("grad-cam", "hires-cam", "grad-cam++", "xgrad-cam",
+                          "grad-cam-elementwise", "layer-cam", "eigen-cam", "eigen-grad-cam",
+                          "kpca-cam", "finer-cam", "smooth-grad-cam++", "random")]
+PLAN += [("grad-cam", ("eigen-smooth",)), ("grad-cam", ("probability",)),
+         ("grad-cam", ("aug-smooth",)), ("layer-cam", ("aug-smooth",))]
+
+
+def make_model(name, seed, outdir):
+    model = getattr(torchvision.models, name)(weights=None, num_classes=CLASSES)
+    model = EM.randomize(model, seed, SIZE).eval()
+    tapped = Tapped(name, model).eval()
+    path = os.path.join(outdir, name + ".onnx")
+    x = EM.test_input(seed, (1, 3, SIZE, SIZE))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(tapped, (torch.from_numpy(x),), path, dynamo=False, opset_version=17,
+                          input_names=["input"], output_names=["logits", "activation"])
+    return tapped, path, x[0]
+
+
+def make_case(name, seed, outdir):
+    tapped, path, x = make_model(name, seed, outdir)
+    netd = copy.deepcopy(tapped).double().eval()
+    for p in netd.parameters():
+        p.requires_grad_(False)
+    o = MM.forward_case(netd, x)
+    logits = o[-1][0].detach()
+    probs = torch.softmax(logits, dim=0).numpy()
+    cls = int(np.argmax(probs))
+    records = [("input", "", 0, -1, x), ("probs", "", 0, -1, probs.astype(np.float32)),
+               ("logits", "", 0, -1, logits.numpy().astype(np.float32))]
+    n_maps, skipped = 0, []
+    for method, opts in PLAN:
+        score = "probability" if "probability" in opts else "logit"
+        eigen = "eigen-smooth" in opts
+        kind = "@".join([method] + list(opts))
+        if "aug-smooth" in opts:
+            m, ok = MM.aug_map(method, netd, x, [0], cls, score, eigen, 0)
+        else:
+            m, ok = MM.method_map(method, netd, x, 0, cls, score, eigen, 0)
+        m = m.detach().numpy()
+        if not ok or not MM.nontrivial(m):
+            skipped.append(kind)
+            continue
+        records.append((kind, "activation", 0, cls, m))
+        n_maps += 1
+    ref = os.path.join(outdir, name + ".camref")
+    camref.write_records(ref, records)
+    print(f"{name}: {SIZE}x{SIZE}, class {cls}, activation {tuple(o[0].shape[1:])}, {n_maps} maps"
+          + (f"; not defined here: {', '.join(skipped)}" if skipped else "") + f" -> {ref}")
+    return f"{os.path.abspath(path)} {os.path.abspath(ref)} {name}\n"
+
+
+def scripts_digest():
+    """What the references depend on: this script, make_methods.py, export_models.py and the
+    torch / torchvision versions."""
+    import hashlib
+    h = hashlib.sha256()
+    for path in (__file__, MM.__file__, EM.__file__):
+        with open(path, "rb") as f:
+            h.update(f.read())
+    h.update((torch.__version__ + torchvision.__version__).encode())
+    return h.hexdigest()
+
+
+def main():
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
+    outdir = sys.argv[1]
+    os.makedirs(outdir, exist_ok=True)
+    # Exporting and differentiating DenseNet-121 in float64 takes most of a minute: the
+    # references are kept while the scripts and the torch versions are the same (the
+    # engine is compared with them on every run).
+    stamp = os.path.join(outdir, "stamp")
+    digest = scripts_digest()
+    manifest = os.path.join(outdir, "manifest.txt")
+    if os.path.isfile(stamp) and os.path.isfile(manifest):
+        with open(stamp) as f:
+            if f.read().strip() == digest:
+                print(f"references of {digest[:12]} kept from a previous run")
+                return
+    torch.manual_seed(0)
+    lines = [make_case(name, seed, outdir)
+             for name, seed in (("resnet18", 11), ("mobilenet_v2", 12), ("densenet121", 13))]
+    with open(manifest, "w") as f:
+        f.writelines(lines)
+    with open(stamp, "w") as f:
+        f.write(digest + "\n")
+
+
+if __name__ == "__main__":
+    main()
