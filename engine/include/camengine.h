@@ -608,7 +608,7 @@ typedef struct cam_explain_options {
     const char *const *layers; /* NULL-terminated list of tensor names to fuse (see
                                SEVERAL LAYERS below); NULL or an empty list = `layer`
                                alone. When it names a layer, `layer` is ignored. */
-    uint64_t seed;          /* the random stream of RANDOM and SMOOTH_GRAD_CAM_PLUS_PLUS
+    uint64_t seed;          /* the random stream of RANDOM, SMOOTH_GRAD_CAM_PLUS_PLUS and SS_CAM
                                (default 0); see RANDOM NUMBERS below */
 } cam_explain_options;
 
@@ -700,9 +700,54 @@ CAM_API cam_explain_options cam_explain_options_default(const cam_model *model);
  *   RANDOM               a baseline: map = H x W uniform numbers (float) in [0, 1] from the
  *                        seeded stream (RANDOM NUMBERS), row-major. No gradient, no
  *                        dependence on the image or the class.
- *   SCORE_CAM, SS_CAM, IS_CAM, ABLATION_CAM, RECIPRO_CAM: the perturbation family
- *                        (documented with their implementation; until then
- *                        cam_explain refuses them with CAM_ERROR_UNSUPPORTED).
+ *   The perturbation family: forward passes only, on copies of the input or of
+ *   the layer changed on purpose; y_c(...) is the class score of such a pass.
+ *   U_k = A_k upsampled to the input's H x W (bilinear, as torch's interpolate
+ *   with align_corners=False), M_k = (U_k - min U_k) / (max U_k - min U_k) (each
+ *   channel on its own), x * M_k the input times M_k on every input channel.
+ *   A channel whose U_k is constant has no mask (0/0): w_k = 0, no pass.
+ *   SCORE_CAM            Wang et al., "Score-CAM", CVPR-W 2020. w_k = y_c(x * M_k);
+ *                        map = ReLU(sum_k w_k A_k). The paper's form without its
+ *                        baseline (C(A_k) = f(x * M_k) - f(x_b) with x_b = 0 shifts
+ *                        every w_k alike); its official code uses the softmax
+ *                        probability (target_score = CAM_SCORE_PROBABILITY).
+ *                        pytorch-grad-cam and torch-cam take a softmax of the logits
+ *                        over the channels instead; not done here. One forward pass
+ *                        per channel.
+ *   SS_CAM               Wang et al., "SS-CAM: Smoothed Score-CAM", 2020, the noise
+ *                        on the masks as torch-cam adds it, with its defaults (35
+ *                        samples, standard deviation 2): w_k = (1/35) sum_i
+ *                        y_c(x * (M_k + d_ki)), d_ki(y, x) = 2 * the normal number
+ *                        ((k 35 + i) H + y) W + x of the seeded stream (RANDOM
+ *                        NUMBERS), one value per pixel for every input channel;
+ *                        map = ReLU(sum_k w_k A_k). 35 forward passes per channel.
+ *   IS_CAM               Naidu et al., "IS-CAM: Integrated Score-CAM", 2020, as
+ *                        torch-cam implements it (10 steps): w_k = (1/10) sum_{i=1..10}
+ *                        y_c(c_i x * M_k), c_i = i (i + 1) / 20 (the running sum of
+ *                        j/10); map = ReLU(sum_k w_k A_k). 10 forward passes per channel.
+ *   ABLATION_CAM         Desai & Ramaswamy, "Ablation-CAM", WACV 2020: y_k = y_c with
+ *                        A_k set to zero; w_k = (y_c - y_k) / y_c (y_c - y_k when y_c
+ *                        is exactly 0); map = ReLU(sum_k w_k A_k). (pytorch-grad-cam
+ *                        ablates with a very negative value when the layer has negative
+ *                        values; here always zero, as the paper.) One pass of the
+ *                        layers after A per channel.
+ *   RECIPRO_CAM          Byun & Lee, "Recipro-CAM", 2022, with OpenVINO XAI's
+ *                        defaults: map(p) = y_c of the layers after A on A masked
+ *                        around position p. C x H x W layers (ReciproCAM): the one-hot
+ *                        mask, A at p and zeros elsewhere. Transformer tokens
+ *                        (ViTReciproCAM, use_gaussian and cls_token on): the patches
+ *                        times the 3 x 3 kernel [1 2 1; 2 4 2; 1 2 1] / 16 centred on p
+ *                        (cut at the grid's border, not renormalised), zeros
+ *                        elsewhere, the class token kept; only the explained tensor is
+ *                        masked (OpenVINO XAI also masks the next block's LayerNorm
+ *                        output). The raw scores, no ReLU. One pass of the layers after
+ *                        A per position.
+ *   Their passes run max_batch at a time (the workspace's batch size), each image
+ *   with the same operations whatever the batch, and for ABLATION_CAM and
+ *   RECIPRO_CAM only the nodes after the layer run (reading what the forward of x
+ *   left, when the workspace keeps it: always with cam_workspace_new, and with
+ *   cam_workspace_new_for_layers for the layers it was made for; else the whole
+ *   network runs each time). Maps are bit-identical whatever max_batch.
  * Sums over k are accumulated in double. No normalisation is applied to the map
  * of one layer without augmentation (see cam_map_normalize).
  *
@@ -750,8 +795,10 @@ CAM_API cam_explain_options cam_explain_options_default(const cam_model *model);
  * is (next >> 11) * 2^-53; a normal one is sqrt(-2 ln(1 - u1)) cos(2 pi u2) from two
  * uniforms u1, u2 drawn in that order. SMOOTH_GRAD_CAM_PLUS_PLUS draws its 4 noise
  * images one after another, C x H x W in order each, and the noisy input is
- * (float)(x + 0.3 * normal). The same seed gives the same map on every machine
- * and thread count.
+ * (float)(x + 0.3 * normal). SS_CAM reads the stream at any place (splitmix64's
+ * n-th output is the mix of seed + (n + 1) 0x9E3779B97F4A7C15; the normal number
+ * m is made of outputs 2m and 2m + 1). The same seed gives the same map on every
+ * machine and thread count.
  *
  * Made by cam_explain, freed by cam_explanation_free. The fields are public and
  * may be read; the struct may grow at the end in later versions, so never
@@ -792,17 +839,20 @@ CAM_API cam_status cam_workspace_new_for_explain(const cam_model *model, int max
 
 /* One image (input: C x H x W): forward, then the map for the chosen class.
  * Uses image 0 of the workspace (the previous batch's activations are replaced;
- * methods that run more passes leave the workspace holding their last one).
+ * methods that run more passes leave the workspace holding their last one, and
+ * the perturbation family leaves it holding no forward pass: cam_backward and
+ * cam_get_tensor refuse until the next cam_forward).
  * options NULL = cam_explain_options_default(model). Stores a new explanation
  * in *out (free it with cam_explanation_free); on error *out is NULL. Besides
  * the explanation, every call allocates (and frees) its scratch: a few copies of
- * the layer, the H*W x H*W kernel matrix for KPCA_CAM. Errors:
+ * the layer, the H*W x H*W kernel matrix for KPCA_CAM; the perturbation family
+ * keeps its scratch in the workspace instead (allocated by the first call that
+ * needs more). Errors:
  * options not made by cam_explain_options_default (size too small,
  * CAM_ERROR_INVALID_ARGUMENT), unknown method/class/layer/score, a layer list
  * with an unknown or unusable name (CAM_ERROR_INVALID_ARGUMENT or
  * CAM_ERROR_NOT_FOUND, naming it), CAM on a model without the CAM structure
- * (CAM_ERROR_UNSUPPORTED, suggesting grad-cam), a method not implemented yet
- * (CAM_ERROR_UNSUPPORTED), a map that is not finite (CAM_ERROR_NUMERIC, naming
+ * (CAM_ERROR_UNSUPPORTED, suggesting grad-cam), a map that is not finite (CAM_ERROR_NUMERIC, naming
  * the method and layer; no method divides by zero, so this means the network's
  * values overflowed). */
 CAM_API cam_status cam_explain(cam_workspace *ws, const float *input,

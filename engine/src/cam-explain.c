@@ -196,7 +196,7 @@ static cam_status layer_map(const explain_run *run, const float *input, int i, f
             return cam_set_error(err, CAM_ERROR_NUMERIC,
                                  "cam_explain: %s on layer '%s': the map is %s at row %zu, column "
                                  "%zu (the network's values overflow float)",
-                                 run->def->name, run->names[i], isnan(map[p]) ? "NaN" : "infinite",
+                                 cam_method_name(run->def->method), run->names[i], isnan(map[p]) ? "NaN" : "infinite",
                                  p / (size_t)layer->width, p % (size_t)layer->width);
     return CAM_OK;
 }

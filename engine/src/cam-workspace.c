@@ -14,6 +14,23 @@ const float *cam_workspace_probabilities(const cam_workspace *ws, int image)
     return ws->probs + (size_t)image * ws->model->n_classes;
 }
 
+void *cam_workspace_method_scratch(cam_workspace *ws, size_t bytes, cam_error *err)
+{
+    if (bytes <= ws->method_scratch_size && ws->method_scratch)
+        return ws->method_scratch;
+    size_t size = (bytes + 63) / 64 * 64;
+    void *p = size >= bytes ? aligned_alloc(64, size ? size : 64) : NULL;
+    if (!p) {
+        cam_set_error(err, CAM_ERROR_NO_MEMORY,
+                      "out of memory for %zu bytes of explanation memory", bytes);
+        return NULL;
+    }
+    free(ws->method_scratch);
+    ws->method_scratch = p;
+    ws->method_scratch_size = size;
+    return p;
+}
+
 /* plan NULL: every activation kept (cam_workspace_new). *out is set on success only. */
 static cam_status workspace_new(const cam_model *model, int max_batch,
                                 const cam_executor_plan *plan, const char *function,
@@ -184,5 +201,6 @@ void cam_workspace_free(cam_workspace *ws)
     free(ws->seed);
     free(ws->grad);
     free(ws->explain_scratch);
+    free(ws->method_scratch);
     free(ws);
 }

@@ -32,10 +32,18 @@ struct cam_workspace {
     float *grad;          /* the largest layer, one image */
     double *explain_scratch; /* explanations: 2 x max_layer doubles */
     size_t max_layer;     /* floats of the largest kept run-time tensor (and n_classes) */
+    void *method_scratch; /* explanation methods' memory (methods/): grown, never shrunk */
+    size_t method_scratch_size; /* bytes */
 };
 
 /* Probabilities of image i of the last forward (n_classes floats). */
 const float *cam_workspace_probabilities(const cam_workspace *ws, int image);
+
+/* Memory for an explanation method: at least `bytes` (64-byte aligned), kept by
+ * the workspace and grown to the largest request seen, so that a method
+ * allocates only on its first call for a given size. The contents are not kept
+ * from one call to the next. NULL with CAM_ERROR_NO_MEMORY when it cannot grow. */
+void *cam_workspace_method_scratch(cam_workspace *ws, size_t bytes, cam_error *err);
 
 /* cam-backward.c: d score[class] / d tensor t for one image of the last forward,
  * into ws->grad. Arguments are assumed valid (checked by the public functions). */

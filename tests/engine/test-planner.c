@@ -49,6 +49,14 @@ static void same_floats(const char *model, const char *what, const float *a, con
     }
 }
 
+/* cam_executor_fill_fn: instance i of the values from user (numel floats each) */
+static size_t fill_numel;
+static void fill_values(void *user, int instance, float *values)
+{
+    memcpy(values, (const float *)user + (size_t)instance * fill_numel,
+           fill_numel * sizeof *values);
+}
+
 /* ---- a minimal ONNX graph writer (any DAG of nodes) ------------------------ */
 
 #define MAX_N 64
@@ -421,13 +429,17 @@ static size_t compare(const char *what, const cam_model *m, const char *const *l
         for (int method = 0; method < CAM_METHOD_COUNT; method++) {
             if (method == CAM_METHOD_CAM && (l >= 0 || !cam_model_supports_cam(m)))
                 continue;
+            /* the perturbation family costs a forward pass per channel or position (SS-CAM
+             * and IS-CAM: Score-CAM's passes 35 and 10 times over, with other masks): on
+             * the small layers only (test-perturbation checks planned workspaces too) */
+            if ((method == CAM_METHOD_SS_CAM || method == CAM_METHOD_IS_CAM) ||
+                (method >= CAM_METHOD_SCORE_CAM && l >= 0 && tensor_numel(all, names[l]) > 4096))
+                continue;
             cam_explain_options opt = cam_explain_options_default(m);
             opt.method = (cam_method)method;
             opt.layer = l >= 0 ? names[l] : NULL;
             cam_explanation *e1 = NULL, *e2 = NULL;
             cam_status s1 = cam_explain(all, input, &opt, &e1, &err);
-            if (s1 == CAM_ERROR_UNSUPPORTED && strstr(err.message, "not implemented yet"))
-                continue; /* the perturbation family, until it lands */
             cam_status s2 = cam_explain(plan, input, &opt, &e2, &err);
             CHECK(s1 == CAM_OK && s2 == CAM_OK);
             if (s1 == CAM_OK && s2 == CAM_OK) {
@@ -585,6 +597,109 @@ static void check_every_tensor(const char *what, const cam_model *m)
     cam_workspace_free(ref);
 }
 
+/* The perturbation family's passes with the layer replaced (cam_executor_forward_replacing)
+ * read the values upstream of the layer from image 0 (a residual's other operand, a
+ * concatenated branch): on every listed layer, maps of plain and planned workspaces of 4
+ * images, which reuse them, must equal bit for bit those of a workspace of 1 image that
+ * runs the whole network for every pass (reuse forbidden), and reuse must run fewer nodes. */
+static void check_perturbation_reuse(const char *what, const cam_model *m,
+                                     const char *const *layers)
+{
+    cam_error err = {0};
+    cam_workspace *ws[3] = {NULL, NULL, NULL};
+    CHECK(cam_workspace_new(m, 1, &ws[0], &err) == CAM_OK);
+    CHECK(cam_workspace_new(m, 4, &ws[1], &err) == CAM_OK);
+    CHECK(cam_workspace_new_for_layers(m, 4, layers, &ws[2], &err) == CAM_OK);
+    if (!ws[0] || !ws[1] || !ws[2])
+        goto out;
+    cam_executor_set_replace_reuse(ws[0]->exec, 0);
+    const size_t in_numel = cam_model_input_size(m);
+    float *input = malloc(in_numel * sizeof *input);
+    for (size_t i = 0; i < in_numel; i++)
+        input[i] = 0.5f + 0.5f * frand();
+    for (int l = 0; layers[l]; l++)
+        for (int method = CAM_METHOD_SCORE_CAM; method < CAM_METHOD_COUNT; method++) {
+            if (method == CAM_METHOD_SS_CAM || method == CAM_METHOD_IS_CAM)
+                continue; /* Score-CAM's passes with other masks */
+            cam_explain_options opt = cam_explain_options_default(m);
+            opt.method = (cam_method)method;
+            opt.layer = layers[l];
+            cam_explanation *ex[3] = {NULL, NULL, NULL};
+            for (int w = 0; w < 3; w++) {
+                CHECK(cam_explain(ws[w], input, &opt, &ex[w], &err) == CAM_OK);
+                if (w > 0 && method != CAM_METHOD_SCORE_CAM &&
+                    cam_executor_replaced_nodes(ws[w]->exec) >= ws[w]->graph->n_order) {
+                    fprintf(stderr, "%s: %s at %s: no reuse (%d nodes per pass)\n", what,
+                            cam_method_name(opt.method), layers[l],
+                            cam_executor_replaced_nodes(ws[w]->exec));
+                    failures++;
+                }
+            }
+            if (ex[0] && ex[1] && ex[2]) {
+                char label[160];
+                snprintf(label, sizeof label, "%s map at %s, 4 images", cam_method_name(opt.method),
+                         layers[l]);
+                size_t n = (size_t)ex[0]->map_height * ex[0]->map_width;
+                same_floats(what, label, ex[1]->map, ex[0]->map, n);
+                snprintf(label, sizeof label, "%s map at %s, 4 images, planned",
+                         cam_method_name(opt.method), layers[l]);
+                same_floats(what, label, ex[2]->map, ex[0]->map, n);
+            }
+            for (int w = 0; w < 3; w++)
+                cam_explanation_free(ex[w]);
+        }
+    free(input);
+out:
+    for (int w = 0; w < 3; w++)
+        cam_workspace_free(ws[w]);
+}
+
+/* A plan that keeps the layer but not what the nodes after it read from upstream (the
+ * residual's other operand): the replacing forward runs the whole network for every
+ * pass, with the same numbers as an executor that keeps everything and reuses. */
+static void check_replacing_fallback(const char *what, const cam_model *m, const char *layer)
+{
+    cam_error err = {0};
+    const cam_graph *g = m->graph;
+    int t = cam_graph_find_tensor(g, layer);
+    CHECK(t >= 0);
+    if (t < 0)
+        return;
+    const int keep[2] = {t, m->logits};
+    cam_executor_plan plan = {keep, 2, NULL, 0, NULL, 0};
+    cam_executor *x[2] = {cam_executor_new(g, 2, &err), cam_executor_new_planned(g, 2, &plan, &err)};
+    const size_t in_numel = cam_model_input_size(m), numel = g->tensors[t].numel;
+    float *input = malloc(in_numel * sizeof *input);
+    float *values = malloc(2 * numel * sizeof *values);
+    float logits[2][2][16];
+    memset(logits, 0, sizeof logits);
+    fill_numel = numel;
+    int ran[2] = {0, 0};
+    for (size_t i = 0; i < in_numel; i++)
+        input[i] = 0.5f + 0.5f * frand();
+    for (size_t i = 0; i < 2 * numel; i++)
+        values[i] = frand();
+    const float *inputs[4] = {input, NULL, NULL, NULL};
+    for (int e = 0; e < 2 && x[0] && x[1] && m->n_classes <= 16 && g->n_inputs <= 4; e++) {
+        CHECK(cam_executor_forward(x[e], inputs, 1, &err) == CAM_OK);
+        CHECK(cam_executor_forward_replacing(x[e], inputs, t, 2, fill_values, values, &err) ==
+              CAM_OK);
+        ran[e] = cam_executor_replaced_nodes(x[e]);
+        for (int i = 0; i < 2; i++)
+            memcpy(logits[e][i], cam_executor_value(x[e], m->logits, i),
+                   (size_t)m->n_classes * sizeof(float));
+    }
+    if (x[0] && x[1] && m->n_classes <= 16 && g->n_inputs <= 4) {
+        same_floats(what, "logits with the layer replaced, plan without the upstream values",
+                    logits[1][0], logits[0][0], 2 * 16);
+        CHECK(ran[1] > ran[0]); /* the whole network, against the nodes after the layer */
+    }
+    free(input);
+    free(values);
+    cam_executor_free(x[0]);
+    cam_executor_free(x[1]);
+}
+
 static void check_model(const char *what, cam_model *m, const char *const *layers,
                         const char *early, int every_tensor)
 {
@@ -626,10 +741,13 @@ int main(int argc, char **argv)
     cam_model *m = branchy_net();
     static const char *const branchy_layers[] = {"a2", "r2", NULL};
     check_model("branches (residual, concat, split)", m, branchy_layers, "r1", 1);
+    check_perturbation_reuse("branches (residual, concat, split)", m, branchy_layers);
+    check_replacing_fallback("branches (residual, concat, split)", m, "a2");
     cam_model_free(m);
     m = gated_net();
     static const char *const gated_layers[] = {"g", NULL};
     check_model("branches (gate, batchnorm, reshape)", m, gated_layers, "x1r", 1);
+    check_perturbation_reuse("branches (gate, batchnorm, reshape)", m, gated_layers);
     cam_model_free(m);
     /* files named on the command line: check and measure */
     for (int i = 1; i < argc; i++) {

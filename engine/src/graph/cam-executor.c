@@ -30,6 +30,8 @@
 
 /* Places are multiples of 16 floats (64 bytes). */
 #define ALIGN_FLOATS 16
+/* Most inputs (and outputs) of one node. */
+#define MAX_NODE_IO 4096
 
 /* An item to place: a root tensor live over steps [first, last]. */
 typedef struct pack_item {
@@ -72,9 +74,22 @@ struct cam_executor {
     /* pack() work: one per root */
     pack_item *items;
     pack_span *spans;
-    /* forward: one node's input and output pointers (max_io each) */
+    /* a node's argument pointers, MAX_NODE_IO each */
     const void **io_in;
     void **io_out;
+    /* replacing forwards: the analysis of rep_tensor (-1: none yet) */
+    int rep_tensor;
+    int rep_reusable;     /* a reuse run is possible for rep_tensor */
+    int rep_fill_after;   /* full run: t is written after this order index (-1: before all) */
+    char *rep_dep;        /* per tensor: depends on t (views follow their root) */
+    char *rep_lead;       /* per tensor: leads to a graph output */
+    char *rep_shared;     /* per root: read from image 0 in a reuse run */
+    char *rep_run_reuse;  /* per order index: runs in a reuse run */
+    char *rep_run_full;   /* per order index: runs in a full run */
+    int rep_upstream_for; /* image 0 still holds the values upstream of this tensor after
+                             replacing forwards of it (-1: none) */
+    int no_replace_reuse; /* tests: always the full run */
+    int replaced_nodes;   /* nodes per instance of the last replacing forward, -1 */
 };
 
 static int is_runtime(const cam_tensor *t)
@@ -158,6 +173,11 @@ void cam_executor_free(cam_executor *x)
     free(x->spans);
     free(x->io_in);
     free(x->io_out);
+    free(x->rep_dep);
+    free(x->rep_lead);
+    free(x->rep_shared);
+    free(x->rep_run_reuse);
+    free(x->rep_run_full);
     free(x);
 }
 
@@ -361,6 +381,9 @@ cam_executor *cam_executor_new_planned(const cam_graph *g, int max_batch,
     x->max_batch = max_batch;
     x->planned = plan != NULL;
     x->cache_target = -1;
+    x->rep_tensor = -1;
+    x->rep_upstream_for = -1;
+    x->replaced_nodes = -1;
     size_t nt = (size_t)g->n_tensors + 1;
     x->root = malloc(nt * sizeof *x->root);
     x->offset = calloc(nt, sizeof *x->offset);
@@ -373,18 +396,23 @@ cam_executor *cam_executor_new_planned(const cam_graph *g, int max_batch,
     x->has_grad = calloc(nt, 1);
     x->from_target = calloc(nt, 1);
     x->to_seed = calloc(nt, 1);
+    x->io_in = malloc(MAX_NODE_IO * sizeof *x->io_in);
+    x->io_out = malloc(MAX_NODE_IO * sizeof *x->io_out);
+    x->rep_dep = calloc(nt, 1);
+    x->rep_lead = calloc(nt, 1);
+    x->rep_shared = calloc(nt, 1);
+    x->rep_run_reuse = calloc((size_t)g->n_order + 1, 1);
+    x->rep_run_full = calloc((size_t)g->n_order + 1, 1);
     if (!x->root || !x->offset || !x->resident || !x->grad_offset || !x->gfirst || !x->glast ||
-        !x->items || !x->spans || !x->has_grad || !x->from_target || !x->to_seed)
+        !x->items || !x->spans || !x->has_grad || !x->from_target || !x->to_seed || !x->io_in ||
+        !x->io_out || !x->rep_dep || !x->rep_lead || !x->rep_shared || !x->rep_run_reuse ||
+        !x->rep_run_full)
         goto no_memory;
     for (int t = 0; t < g->n_tensors; t++)
         x->root[t] = t;
-    size_t scratch = 1, max_io = 1;
+    size_t scratch = 1;
     for (int k = 0; k < g->n_order; k++) {
         const cam_node *n = &g->nodes[g->order[k]];
-        if ((size_t)n->n_inputs > max_io)
-            max_io = (size_t)n->n_inputs;
-        if ((size_t)n->n_outputs > max_io)
-            max_io = (size_t)n->n_outputs;
         if ((n->def->flags & CAM_OP_VIEW) && n->outputs[0] >= 0 &&
             is_runtime(&g->tensors[n->inputs[0]]))
             x->root[n->outputs[0]] = x->root[n->inputs[0]];
@@ -401,9 +429,7 @@ cam_executor *cam_executor_new_planned(const cam_graph *g, int max_batch,
     x->stride = stride;
     x->storage = malloc((stride ? stride : 1) * (size_t)max_batch * sizeof(float));
     x->scratch = malloc(scratch * sizeof(float));
-    x->io_in = malloc(max_io * sizeof *x->io_in);
-    x->io_out = malloc(max_io * sizeof *x->io_out);
-    if (!x->storage || !x->scratch || !x->io_in || !x->io_out)
+    if (!x->storage || !x->scratch)
         goto no_memory;
     x->scratch_size = scratch;
     for (int t = 0; t < g->n_tensors; t++)
@@ -459,8 +485,6 @@ static void node_pointers(const cam_executor *x, const cam_node *n, int i, const
     }
 }
 
-#define MAX_NODE_IO 4096
-
 cam_status cam_executor_forward(cam_executor *x, const float *const *inputs, int n, cam_error *err)
 {
     const cam_graph *g = x->graph;
@@ -478,6 +502,7 @@ cam_status cam_executor_forward(cam_executor *x, const float *const *inputs, int
     }
     const void **in = x->io_in;
     void **out = x->io_out;
+    x->rep_upstream_for = -1;
     for (int i = 0; i < n; i++) {
         for (int k = 0; k < g->n_inputs; k++) {
             int t = g->inputs[k];
@@ -497,6 +522,234 @@ cam_status cam_executor_forward(cam_executor *x, const float *const *inputs, int
     }
     x->n_images = n;
     return CAM_OK;
+}
+
+/* ---- replacing a tensor (cam-executor.h) ------------------------------------ */
+
+/* Is tensor a (an alias of t's root) t itself or a view of it? */
+static int derived_from(const cam_graph *g, int a, int t)
+{
+    while (a != t) {
+        int p = g->tensors[a].producer;
+        if (p < 0 || !(g->nodes[p].def->flags & CAM_OP_VIEW) || g->nodes[p].n_inputs < 1)
+            return 0;
+        a = g->nodes[p].inputs[0];
+        if (a < 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Do the places of roots a and b in an image's arena overlap? */
+static int places_overlap(const cam_executor *x, int a, int b)
+{
+    const cam_graph *g = x->graph;
+    size_t a0 = x->offset[a], a1 = a0 + aligned(g->tensors[a].numel);
+    size_t b0 = x->offset[b], b1 = b0 + aligned(g->tensors[b].numel);
+    return a0 < b1 && b0 < a1;
+}
+
+/* The analysis of replacing tensor t (cached until another tensor is replaced):
+ * what depends on t, what leads to a graph output, the nodes of a reuse run and
+ * of a full run, and whether a reuse run is possible with this plan. */
+static cam_status analyse_replacing(cam_executor *x, int t, cam_error *err)
+{
+    if (x->rep_tensor == t)
+        return CAM_OK;
+    const cam_graph *g = x->graph;
+    x->rep_tensor = -1;
+    const int rt = x->root[t];
+    /* t shares its root's memory: nodes must not read that memory except through t */
+    for (int a = 0; a < g->n_tensors; a++) {
+        if (a == t || !is_runtime(&g->tensors[a]) || x->root[a] != rt || derived_from(g, a, t))
+            continue;
+        const cam_tensor *ta = &g->tensors[a];
+        for (int c = 0; c < ta->n_consumers; c++)
+            if (!(g->nodes[ta->consumers[c]].def->flags & CAM_OP_VIEW))
+                return cam_set_error(err, CAM_ERROR_UNSUPPORTED,
+                                     "tensor '%s' cannot be replaced: it is a view of tensor '%s', "
+                                     "which node '%s' reads as well",
+                                     g->tensors[t].name, ta->name,
+                                     g->nodes[ta->consumers[c]].name);
+    }
+    /* what depends on t (by root: views share it) */
+    char *dep = x->rep_dep;
+    memset(dep, 0, (size_t)g->n_tensors);
+    dep[rt] = 1;
+    for (int k = 0; k < g->n_order; k++) {
+        const cam_node *n = &g->nodes[g->order[k]];
+        if (n->def->flags & CAM_OP_VIEW)
+            continue;
+        int hit = 0;
+        for (int j = 0; j < n->n_inputs; j++)
+            if (valid_tensor(g, n->inputs[j]) && dep[x->root[n->inputs[j]]])
+                hit = 1;
+        for (int j = 0; hit && j < n->n_outputs; j++)
+            if (valid_tensor(g, n->outputs[j]))
+                dep[x->root[n->outputs[j]]] = 1;
+    }
+    for (int a = 0; a < g->n_tensors; a++)
+        if (is_runtime(&g->tensors[a]))
+            dep[a] = dep[x->root[a]];
+    /* what leads to a graph output */
+    mark_to(g, g->n_outputs, g->outputs, x->rep_lead);
+    const char *lead = x->rep_lead;
+    /* the node that writes t's root (a fused node's host), -1 for a graph input */
+    int writer = g->tensors[rt].producer;
+    if (writer >= 0 && g->nodes[writer].fused_into >= 0)
+        writer = g->nodes[writer].fused_into;
+    x->rep_fill_after = -1;
+    for (int k = 0; k < g->n_order; k++)
+        if (g->order[k] == writer)
+            x->rep_fill_after = k;
+    if (writer >= 0 && x->rep_fill_after < 0)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "tensor '%s' cannot be replaced: no node of the run order writes it",
+                             g->tensors[t].name);
+    /* the runs. A node depends on t when one of its inputs does; a fused node is
+     * computed by its host, unless the host does not depend on t (t is the host's
+     * output and the fused node reads it): then it runs by itself. */
+    int reusable = !x->no_replace_reuse;
+    memset(x->rep_shared, 0, (size_t)g->n_tensors);
+    for (int k = 0; k < g->n_order; k++) {
+        const cam_node *n = &g->nodes[g->order[k]];
+        int in_dep = 0, out_lead = 0, host_dep = 0;
+        for (int j = 0; j < n->n_inputs; j++)
+            if (valid_tensor(g, n->inputs[j]) && dep[n->inputs[j]])
+                in_dep = 1;
+        for (int j = 0; j < n->n_outputs; j++)
+            if (n->outputs[j] >= 0 && lead[n->outputs[j]])
+                out_lead = 1;
+        if (n->fused_into >= 0) {
+            const cam_node *h = &g->nodes[n->fused_into];
+            for (int j = 0; j < h->n_inputs; j++)
+                if (valid_tensor(g, h->inputs[j]) && dep[h->inputs[j]])
+                    host_dep = 1;
+        }
+        if (n->def->flags & CAM_OP_VIEW) {
+            x->rep_run_full[k] = x->rep_run_reuse[k] = 0;
+            continue;
+        }
+        if (n->fused_into >= 0) {
+            x->rep_run_full[k] = in_dep && !host_dep;
+            /* a host that depends on t runs in a reuse run when it leads to an output;
+             * the fused node leading to one makes its host lead too */
+            x->rep_run_reuse[k] = in_dep && !host_dep && out_lead;
+        } else {
+            x->rep_run_full[k] = 1;
+            x->rep_run_reuse[k] = in_dep && out_lead;
+        }
+        if (!x->rep_run_reuse[k])
+            continue;
+        for (int j = 0; j < n->n_inputs; j++) { /* upstream values, read from image 0 */
+            int u = n->inputs[j];
+            if (!valid_tensor(g, u) || dep[u])
+                continue;
+            if (!x->resident[x->root[u]])
+                reusable = 0;
+            x->rep_shared[x->root[u]] = 1;
+        }
+    }
+    /* image 0's upstream values must survive image 0's own run: no value written in
+     * a reuse run may share their place */
+    for (int a = 0; reusable && a < g->n_tensors; a++) {
+        if (!x->rep_shared[a])
+            continue;
+        if (places_overlap(x, a, rt))
+            reusable = 0;
+        for (int k = 0; reusable && k < g->n_order; k++) {
+            if (!x->rep_run_reuse[k])
+                continue;
+            const cam_node *n = &g->nodes[g->order[k]];
+            for (int j = 0; j < n->n_outputs; j++)
+                if (valid_tensor(g, n->outputs[j]) &&
+                    places_overlap(x, a, x->root[n->outputs[j]]))
+                    reusable = 0;
+        }
+    }
+    x->rep_reusable = reusable;
+    x->rep_tensor = t;
+    return CAM_OK;
+}
+
+cam_status cam_executor_forward_replacing(cam_executor *x, const float *const *inputs, int t,
+                                          int n, cam_executor_fill_fn fill, void *user,
+                                          cam_error *err)
+{
+    const cam_graph *g = x->graph;
+    if (!valid_tensor(g, t) || g->tensors[t].dtype != CAM_DTYPE_FLOAT)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "only a float tensor computed at run time can be replaced");
+    if (n < 1 || n > x->max_batch)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "n = %d images, the workspace holds 1..%d", n, x->max_batch);
+    if (!fill)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "no fill function");
+    cam_status s = analyse_replacing(x, t, err);
+    if (s != CAM_OK)
+        return s;
+    const int rt = x->root[t];
+    const int reuse = x->rep_reusable && (x->n_images >= 1 || x->rep_upstream_for == t);
+    if (!reuse) {
+        for (int k = 0; k < g->n_inputs; k++) {
+            int u = g->inputs[k];
+            if (is_runtime(&g->tensors[u]) && x->root[u] != rt && (!inputs || !inputs[k]))
+                return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                                     "input '%s' is needed to replace tensor '%s' but is NULL",
+                                     g->tensors[u].name, g->tensors[t].name);
+        }
+    }
+    const char *run = reuse ? x->rep_run_reuse : x->rep_run_full;
+    const void **in = x->io_in;
+    void **out = x->io_out;
+    x->n_images = 0;
+    x->rep_upstream_for = -1;
+    int n_run = 0;
+    for (int k = 0; k < g->n_order; k++)
+        n_run += run[k] != 0;
+    for (int i = 0; i < n; i++) {
+        if (!reuse)
+            for (int k = 0; k < g->n_inputs; k++) {
+                int u = g->inputs[k];
+                if (!is_runtime(&g->tensors[u]) || x->root[u] == rt)
+                    continue;
+                size_t numel = g->tensors[u].numel;
+                memcpy(value_at(x, u, i), inputs[k], numel * sizeof(float));
+            }
+        if (reuse || x->rep_fill_after < 0)
+            fill(user, i, value_at(x, t, i));
+        for (int k = 0; k < g->n_order; k++) {
+            if (run[k]) {
+                const cam_node *node = &g->nodes[g->order[k]];
+                node_pointers(x, node, i, in, out);
+                if (reuse) /* upstream values: image 0's */
+                    for (int j = 0; j < node->n_inputs; j++) {
+                        int u = node->inputs[j];
+                        if (valid_tensor(g, u) && x->rep_shared[x->root[u]])
+                            in[j] = value_at(x, u, 0);
+                    }
+                cam_exec e = {g, node, in, out, x->scratch};
+                node->def->forward(&e);
+            }
+            if (!reuse && k == x->rep_fill_after)
+                fill(user, i, value_at(x, t, i));
+        }
+    }
+    if (reuse)
+        x->rep_upstream_for = t;
+    x->replaced_nodes = n_run;
+    return CAM_OK;
+}
+
+int cam_executor_replaced_nodes(const cam_executor *x)
+{
+    return x->replaced_nodes;
+}
+
+void cam_executor_set_replace_reuse(cam_executor *x, int on)
+{
+    x->no_replace_reuse = !on;
+    x->rep_tensor = -1;
 }
 
 const void *cam_executor_value(const cam_executor *x, int t, int image)

@@ -74,6 +74,47 @@ void cam_executor_free(cam_executor *x);
  * one after another; CONSTANT inputs are skipped (pass NULL). */
 cam_status cam_executor_forward(cam_executor *x, const float *const *inputs, int n, cam_error *err);
 
+/* REPLACING A TENSOR (the perturbation methods, explain/ and methods/)
+ *  cam_executor_forward_replacing() runs n instances of the graph in which the
+ *  run-time tensor t does not hold what its producer computes but the values
+ *  fill(user, i, values) writes for instance i (t's numel floats, written in
+ *  place). Everything t does not depend on is computed from `inputs` (one
+ *  instance of each graph input, as cam_executor_forward with n = 1 takes
+ *  them). t may be the graph input itself (then fill writes the whole input).
+ *  What runs:
+ *  - REUSE, when image 0 of the executor holds a forward pass of `inputs`
+ *    (the caller's promise: the last cam_executor_forward had them as image 0,
+ *    possibly followed by replacing forwards of the same t) and every value the
+ *    nodes downstream of t read from upstream of t is resident in image 0 and
+ *    lies where no downstream value is written: only the nodes that depend on t
+ *    and lead to a graph output run, reading the upstream values of image 0
+ *    (for every instance). A Relu fused into the conv that writes t runs by
+ *    itself there (its input is the replaced t).
+ *  - else the whole graph runs for each instance from `inputs`, t replaced
+ *    right after the node that writes it.
+ *  Both give the same numbers (the same kernels on the same values), whatever
+ *  n, the batch and the plan. Afterwards the graph outputs and every tensor
+ *  computed from t are those of instances 0..n-1; the executor holds no
+ *  forward pass any more (n_images = 0: backward refused until the next
+ *  cam_executor_forward), and image 0's values of t and of what depends on it
+ *  are overwritten (callers copy what they need first).
+ *  Errors: t not a run-time float tensor, or sharing its memory (a view) with
+ *  a tensor that nodes read without going through t (CAM_ERROR_UNSUPPORTED,
+ *  naming both); n outside 1..max_batch; `inputs` needed but NULL. */
+typedef void (*cam_executor_fill_fn)(void *user, int instance, float *values);
+
+cam_status cam_executor_forward_replacing(cam_executor *x, const float *const *inputs, int t,
+                                          int n, cam_executor_fill_fn fill, void *user,
+                                          cam_error *err);
+
+/* Nodes that the last cam_executor_forward_replacing ran per instance (tests:
+ * reuse runs fewer than the whole graph), -1 before any. */
+int cam_executor_replaced_nodes(const cam_executor *x);
+
+/* Tests: on = 0 forbids reuse (every replacing forward runs the whole graph);
+ * 1, the default, reuses when it can. */
+void cam_executor_set_replace_reuse(cam_executor *x, int on);
+
 /* Tensor t of instance `image` of the last forward (constants: their data; any dtype).
  * Valid only when cam_executor_resident(x, t). */
 const void *cam_executor_value(const cam_executor *x, int t, int image);

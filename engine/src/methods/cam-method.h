@@ -14,6 +14,7 @@
  *   gradient.c     Grad-CAM (paper, tutorial), HiResCAM, Grad-CAM++, XGrad-CAM,
  *                  Grad-CAM element-wise, LayerCAM, EigenGrad-CAM, Finer-CAM,
  *                  Smooth Grad-CAM++
+ *   perturbation.c Score-CAM, SS-CAM, IS-CAM, Ablation-CAM, Recipro-CAM
  *   helpers.c      what several methods share: layer planes, gradients, weighted
  *                  sums, the principal component, random numbers
  * Adding a method: its function in the family file, its prototype below, its row
@@ -69,8 +70,7 @@ typedef cam_status (*cam_method_fn)(const cam_method_ctx *ctx, float *map /* lay
                                     cam_error *err);
 
 typedef struct cam_method_def {
-    cam_method method;
-    const char *name;
+    cam_method method;    /* its name: cam_method_name (cam-method-names.c) */
     const char *summary;
     unsigned flags;
     cam_method_fn compute;
@@ -165,7 +165,22 @@ cam_status cam_method_finer_cam(const cam_method_ctx *ctx, float *map, cam_error
 cam_status cam_method_smooth_grad_cam_plus_plus(const cam_method_ctx *ctx, float *map,
                                                 cam_error *err);
 
-/* registry.c: the compute of the methods still to come (CAM_ERROR_UNSUPPORTED) */
-cam_status cam_method_not_implemented(const cam_method_ctx *ctx, float *map, cam_error *err);
+/* perturbation.c: forward passes on perturbed copies of the input or the layer, run
+ * max_batch at a time with cam_executor_forward_replacing (graph/cam-executor.h),
+ * with the workspace's method scratch (cam_workspace_method_scratch) */
+cam_status cam_method_score_cam(const cam_method_ctx *ctx, float *map, cam_error *err);
+cam_status cam_method_ss_cam(const cam_method_ctx *ctx, float *map, cam_error *err);
+cam_status cam_method_is_cam(const cam_method_ctx *ctx, float *map, cam_error *err);
+cam_status cam_method_ablation_cam(const cam_method_ctx *ctx, float *map, cam_error *err);
+cam_status cam_method_recipro_cam(const cam_method_ctx *ctx, float *map, cam_error *err);
+/* torch-cam's defaults */
+#define CAM_SS_CAM_SAMPLES 35
+#define CAM_SS_CAM_STD 2.0f
+#define CAM_IS_CAM_STEPS 10
+/* SS-CAM and IS-CAM with other parameters (tests): samples >= 1, std >= 0, steps >= 1. */
+cam_status cam_method_ss_cam_with(const cam_method_ctx *ctx, int samples, float std, float *map,
+                                  cam_error *err);
+cam_status cam_method_is_cam_with(const cam_method_ctx *ctx, int steps, float *map,
+                                  cam_error *err);
 
 #endif /* CAM_METHOD_H */

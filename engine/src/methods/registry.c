@@ -1,7 +1,8 @@
 /*
  * registry.c -- the table of explanation methods: one row per cam_method, in
- * enum order (name, one-line summary with the cost, flags, compute function),
- * and the public name/summary functions read from it.
+ * enum order (one-line summary with the cost, flags, compute function),
+ * and the public summary function read from it (the names are in
+ * ../cam-method-names.c).
  */
 #include "methods/cam-method.h"
 
@@ -11,93 +12,87 @@
 #define SCORE CAM_METHOD_USES_SCORE
 
 static const cam_method_def methods[CAM_METHOD_COUNT] = {
-    {CAM_METHOD_CAM, "cam",
+    {CAM_METHOD_CAM,
      "CAM (Zhou et al. 2016): the dense layer's class weights times the last conv features; "
      "needs conv -> global average pool -> dense; 1 forward pass",
      CAM_METHOD_NEEDS_CAM_HEAD, cam_method_cam},
-    {CAM_METHOD_GRAD_CAM, "grad-cam",
+    {CAM_METHOD_GRAD_CAM,
      "Grad-CAM (Selvaraju et al. 2017): features weighted by their mean gradient, ReLU; "
      "1 forward + 1 backward pass",
      GRAD | SCORE, cam_method_grad_cam},
-    {CAM_METHOD_GRAD_CAM_TUTORIAL, "grad-cam-tutorial",
+    {CAM_METHOD_GRAD_CAM_TUTORIAL,
      "Grad-CAM as in the Keras tutorial: gradient of the probability, 1 + weighted sum, ReLU "
      "after upsampling; 1 forward + 1 backward pass",
      GRAD, cam_method_grad_cam_tutorial},
-    {CAM_METHOD_HIRES_CAM, "hires-cam",
+    {CAM_METHOD_HIRES_CAM,
      "HiResCAM (Draelos & Carin 2020): element-wise gradient times features, summed; "
      "1 forward + 1 backward pass",
      GRAD | SCORE, cam_method_hires_cam},
-    {CAM_METHOD_GRAD_CAM_PLUS_PLUS, "grad-cam++",
+    {CAM_METHOD_GRAD_CAM_PLUS_PLUS,
      "Grad-CAM++ (Chattopadhyay et al. 2018): positive gradients weighted per pixel; "
      "1 forward + 1 backward pass",
      GRAD | SCORE, cam_method_grad_cam_plus_plus},
-    {CAM_METHOD_XGRAD_CAM, "xgrad-cam",
+    {CAM_METHOD_XGRAD_CAM,
      "XGrad-CAM (Fu et al. 2020): gradients weighted by the normalised features; "
      "1 forward + 1 backward pass",
      GRAD | SCORE, cam_method_xgrad_cam},
-    {CAM_METHOD_GRAD_CAM_ELEMENTWISE, "grad-cam-elementwise",
+    {CAM_METHOD_GRAD_CAM_ELEMENTWISE,
      "Grad-CAM element-wise (pytorch-grad-cam): positive parts of gradient times features; "
      "1 forward + 1 backward pass",
      GRAD | SCORE, cam_method_grad_cam_elementwise},
-    {CAM_METHOD_LAYER_CAM, "layer-cam",
+    {CAM_METHOD_LAYER_CAM,
      "LayerCAM (Jiang et al. 2021): features weighted by their positive gradients, per pixel; "
      "1 forward + 1 backward pass",
      GRAD | SCORE, cam_method_layer_cam},
-    {CAM_METHOD_EIGEN_CAM, "eigen-cam",
+    {CAM_METHOD_EIGEN_CAM,
      "Eigen-CAM (Muhammad & Yeasin 2020): first principal component of the features, the "
      "same for every class; 1 forward pass",
      0, cam_method_eigen_cam},
-    {CAM_METHOD_EIGEN_GRAD_CAM, "eigen-grad-cam",
+    {CAM_METHOD_EIGEN_GRAD_CAM,
      "EigenGrad-CAM (pytorch-grad-cam): first principal component of gradient times features; "
      "1 forward + 1 backward pass",
      GRAD | SCORE, cam_method_eigen_grad_cam},
-    {CAM_METHOD_KPCA_CAM, "kpca-cam",
+    {CAM_METHOD_KPCA_CAM,
      "KPCA-CAM (Karmani et al. 2024): first kernel principal component of the features "
      "(sigmoid kernel), the same for every class; 1 forward pass",
      0, cam_method_kpca_cam},
-    {CAM_METHOD_FINER_CAM, "finer-cam",
+    {CAM_METHOD_FINER_CAM,
      "Finer-CAM (Zhang et al. 2025): Grad-CAM of the class score minus its 3 most similar "
      "classes; 1 forward + 1 backward pass",
      GRAD, cam_method_finer_cam},
-    {CAM_METHOD_SMOOTH_GRAD_CAM_PLUS_PLUS, "smooth-grad-cam++",
+    {CAM_METHOD_SMOOTH_GRAD_CAM_PLUS_PLUS,
      "Smooth Grad-CAM++ (Omeiza et al. 2019): Grad-CAM++ with gradients averaged over 4 noisy "
      "inputs; 5 forward + 4 backward passes",
      GRAD | SCORE | CAM_METHOD_RUNS_FORWARD, cam_method_smooth_grad_cam_plus_plus},
-    {CAM_METHOD_RANDOM, "random",
+    {CAM_METHOD_RANDOM,
      "Random: a seeded uniform random map, the baseline of the faithfulness metrics; "
      "1 forward pass",
      0, cam_method_random},
-    {CAM_METHOD_SCORE_CAM, "score-cam",
-     "Score-CAM (Wang et al. 2020): channels weighted by the score of the input masked by each; "
-     "1 forward pass per channel (not implemented yet)",
-     SCORE | CAM_METHOD_PERTURBS | CAM_METHOD_RUNS_FORWARD, cam_method_not_implemented},
-    {CAM_METHOD_SS_CAM, "ss-cam",
-     "SS-CAM (Wang et al. 2020): Score-CAM with noise added to the masks; several forward "
-     "passes per channel (not implemented yet)",
-     SCORE | CAM_METHOD_PERTURBS | CAM_METHOD_RUNS_FORWARD, cam_method_not_implemented},
-    {CAM_METHOD_IS_CAM, "is-cam",
-     "IS-CAM (Naidu et al. 2020): Score-CAM with integrated masks; several forward passes per "
-     "channel (not implemented yet)",
-     SCORE | CAM_METHOD_PERTURBS | CAM_METHOD_RUNS_FORWARD, cam_method_not_implemented},
-    {CAM_METHOD_ABLATION_CAM, "ablation-cam",
-     "Ablation-CAM (Desai & Ramaswamy 2020): the score drop when each channel is zeroed; "
-     "1 forward pass per channel (not implemented yet)",
-     SCORE | CAM_METHOD_PERTURBS | CAM_METHOD_RUNS_FORWARD, cam_method_not_implemented},
-    {CAM_METHOD_RECIPRO_CAM, "recipro-cam",
-     "Recipro-CAM (Byun & Lee 2022): scores of the features masked around each position; "
-     "1 forward pass per position (not implemented yet)",
-     SCORE | CAM_METHOD_PERTURBS | CAM_METHOD_RUNS_FORWARD, cam_method_not_implemented},
+    {CAM_METHOD_SCORE_CAM,
+     "Score-CAM (Wang et al. 2020): channels weighted by the score of the input masked by each "
+     "upsampled, normalised channel; 1 forward pass per channel",
+     SCORE | CAM_METHOD_PERTURBS | CAM_METHOD_RUNS_FORWARD, cam_method_score_cam},
+    {CAM_METHOD_SS_CAM,
+     "SS-CAM (Wang et al. 2020): Score-CAM with noise added to the masks, averaged over 35 "
+     "samples; 35 forward passes per channel",
+     SCORE | CAM_METHOD_PERTURBS | CAM_METHOD_RUNS_FORWARD, cam_method_ss_cam},
+    {CAM_METHOD_IS_CAM,
+     "IS-CAM (Naidu et al. 2020): Score-CAM with the masks integrated over 10 steps; "
+     "10 forward passes per channel",
+     SCORE | CAM_METHOD_PERTURBS | CAM_METHOD_RUNS_FORWARD, cam_method_is_cam},
+    {CAM_METHOD_ABLATION_CAM,
+     "Ablation-CAM (Desai & Ramaswamy 2020): channels weighted by the relative score drop when "
+     "each is zeroed; 1 forward pass of the layers after it per channel",
+     SCORE | CAM_METHOD_PERTURBS | CAM_METHOD_RUNS_FORWARD, cam_method_ablation_cam},
+    {CAM_METHOD_RECIPRO_CAM,
+     "Recipro-CAM (Byun & Lee 2022): the score of the features kept at each position alone; "
+     "1 forward pass of the layers after it per position",
+     SCORE | CAM_METHOD_PERTURBS | CAM_METHOD_RUNS_FORWARD, cam_method_recipro_cam},
 };
 
 const cam_method_def *cam_method_def_of(cam_method m)
 {
     return (unsigned)m < CAM_METHOD_COUNT ? &methods[m] : NULL;
-}
-
-const char *cam_method_name(cam_method method)
-{
-    const cam_method_def *d = cam_method_def_of(method);
-    return d ? d->name : NULL;
 }
 
 const char *cam_method_summary(cam_method method)
@@ -106,24 +101,3 @@ const char *cam_method_summary(cam_method method)
     return d ? d->summary : NULL;
 }
 
-cam_status cam_method_from_name(const char *name, cam_method *out, cam_error *err)
-{
-    const char *names[CAM_METHOD_COUNT];
-    for (int m = 0; m < CAM_METHOD_COUNT; m++)
-        names[m] = methods[m].name;
-    int v = 0;
-    cam_status st = cam_enum_from_name("cam_method_from_name", "method", names, CAM_METHOD_COUNT,
-                                       name, out ? &v : NULL, err);
-    if (st == CAM_OK)
-        *out = (cam_method)v;
-    return st;
-}
-
-cam_status cam_method_not_implemented(const cam_method_ctx *ctx, float *map, cam_error *err)
-{
-    (void)map;
-    const cam_method_def *d = cam_method_def_of(ctx->options->method);
-    return cam_set_error(err, CAM_ERROR_UNSUPPORTED,
-                         "cam_explain: method '%s' is not implemented yet",
-                         d ? d->name : "?");
-}
