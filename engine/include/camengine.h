@@ -90,9 +90,14 @@
  *                          against the input size (torchvision's crop_size)
  *  cam.input.interpolation area|bilinear|bicubic (default area; see          "bilinear"
  *                          cam_resample)
- *  cam.input.layout        nchw|nhwc: informative; an NHWC input is read through
- *                          its Transpose (see cam_model_load); a value that
- *                          contradicts the graph fails the load
+ *  cam.input.layout        nchw|nhwc. An N x H x W x C input read only by a
+ *                          Transpose to NCHW is recognised without it (see
+ *                          cam_model_load); nhwc also takes an NHWC input that
+ *                          other nodes read first (TensorFlow models normalising
+ *                          in NHWC): a Transpose NCHW -> NHWC is put in front,
+ *                          so images are still given as NCHW. nhwc on an input
+ *                          whose last dimension is not 1 or 3, or nchw on an
+ *                          input recognised as NHWC, fails the load
  *  cam.default.method      cam|grad-cam|grad-cam-tutorial
  *  cam.default.layer       tensor name of the default explanation layer
  *  cam.display.alpha       heatmap opacity 0..1                    "0.5"

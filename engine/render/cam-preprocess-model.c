@@ -17,8 +17,12 @@ cam_status cam_input_spec_from_model(const cam_model *model, cam_input_spec *out
     out->height = cam_model_input_height(model);
     if (out->channels != 1 && out->channels != 3)
         return cam_set_error(err, CAM_ERROR_UNSUPPORTED,
-                             "model %s: input has %d channels (images need 1 or 3)",
-                             info && info->name ? info->name : "(unnamed)", out->channels);
+                             "model %s: input has %d channels (images need 1 or 3)%s",
+                             info && info->name ? info->name : "(unnamed)", out->channels,
+                             out->width == 1 || out->width == 3
+                                 ? "; if it is N x H x W x C, set its metadata "
+                                   "cam.input.layout to nhwc (cam-model set --layout nhwc)"
+                                 : "");
     out->scale = info ? info->input_scale : 1.0f / 255.0f;
     for (int c = 0; c < 4; c++) {
         out->mean[c] = info ? info->input_mean[c] : 0.0f;

@@ -354,7 +354,8 @@ static cam_status read_input_geometry(cam_model *model, cam_error *err)
                  "model %s has no preprocessing metadata (cam.input.scale, mean, std): assumed "
                  "pixels scaled by 1/255 (0..1), mean 0, std 1, %s, the image %s to %dx%d with "
                  "%s resampling (cam-model set can record the real values)",
-                 model->name, model->channels == 3 ? "RGB order" : "luminance",
+                 model->name, model->channels == 3 ? "RGB order"
+                              : model->channels == 1 ? "luminance" : "an unusable channel count",
                  info->resize_policy == CAM_ASPECT_STRETCH ? "stretched"
                  : info->resize_policy == CAM_ASPECT_CROP  ? "centre-cropped"
                                                            : "padded",
@@ -459,6 +460,82 @@ static cam_status read_info(cam_model *model, cam_error *err)
     return CAM_OK;
 }
 
+/* cam.input.layout nhwc on an N x H x W x C input that is not read by a lone
+ * Transpose to NCHW (the case cam-layers.c handles), e.g. one normalised in NHWC
+ * before its Transpose: a Transpose NCHW -> NHWC is put in front of it, so images
+ * are given as NCHW like for any other model. Sets *original to the input tensor
+ * of the file (or -1 when nothing was done). */
+static cam_status insert_nhwc_transpose(cam_graph *g, const cam_metadata_entry *md, int n_md,
+                                        int *original, cam_error *err)
+{
+    *original = -1;
+    int nhwc = 0;
+    for (int i = 0; i < n_md && !nhwc; i++)
+        nhwc = strcmp(md[i].key, "cam.input.layout") == 0 && strcasecmp(md[i].value, "nhwc") == 0;
+    int k = -1;
+    for (int i = 0; i < g->n_inputs && nhwc; i++)
+        if (g->tensors[g->inputs[i]].kind == CAM_TENSOR_INPUT)
+            k = k == -1 ? i : -2;
+    if (!nhwc || k < 0)
+        return CAM_OK; /* no image input, or several: init_structure reports it */
+    const int t = g->inputs[k];
+    if (cam_graph_link(g) != 0)
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+    const cam_tensor *in = &g->tensors[t];
+    if (in->rank != 4 || (in->dims[3] != 1 && in->dims[3] != 3))
+        return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
+                             "metadata 'cam.input.layout' is 'nhwc' but the graph input '%s' is "
+                             "not N x H x W x C with 1 or 3 channels last (rank %d, last "
+                             "dimension %lld)", in->name, in->rank,
+                             in->rank > 0 ? (long long)in->dims[in->rank - 1] : 0LL);
+    if (in->n_consumers == 1) {
+        const cam_node *n = &g->nodes[in->consumers[0]];
+        const cam_attr *perm = cam_node_attr(n, "perm");
+        static const int64_t to_nchw[4] = {0, 3, 1, 2};
+        if (strcmp(n->op_type, "Transpose") == 0 && perm && perm->type == CAM_ATTR_INTS &&
+            perm->n == 4 && memcmp(perm->ints, to_nchw, sizeof to_nchw) == 0)
+            return CAM_OK;
+    }
+    size_t len = strlen(in->name);
+    char *name = malloc(len + 16);
+    if (!name)
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+    snprintf(name, len + 16, "%s:nchw", in->name);
+    for (int i = 2; cam_graph_find_tensor(g, name) >= 0; i++)
+        snprintf(name, len + 16, "%s:nchw%d", g->tensors[t].name, i);
+    const int64_t dims[4] = {in->dims[0], in->dims[3], in->dims[1], in->dims[2]};
+    const cam_dtype dtype = in->dtype;
+    int nt = cam_graph_add_tensor(g, name, CAM_TENSOR_INPUT); /* may move g->tensors */
+    free(name);
+    if (nt < 0)
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+    cam_tensor_set_shape(&g->tensors[nt], dtype, 4, dims);
+    g->tensors[t].kind = CAM_TENSOR_VALUE;
+    g->tensors[t].typed = 0;
+    int ni = cam_graph_add_node(g, "cam.input.layout:nhwc", "Transpose", &nt, 1, &t, 1);
+    if (ni < 0)
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+    cam_node *n = &g->nodes[ni];
+    n->attrs = calloc(1, sizeof *n->attrs);
+    int64_t *ints = malloc(4 * sizeof *ints);
+    char *perm_name = cam_strdup("perm");
+    if (!n->attrs || !ints || !perm_name) {
+        free(ints);
+        free(perm_name);
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+    }
+    static const int64_t to_nhwc[4] = {0, 2, 3, 1};
+    memcpy(ints, to_nhwc, sizeof to_nhwc);
+    n->attrs[0] = (cam_attr){.name = perm_name, .type = CAM_ATTR_INTS, .ints = ints, .n = 4,
+                             .tensor = -1};
+    n->n_attrs = 1;
+    g->inputs[k] = nt;
+    if (cam_graph_link(g) != 0)
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+    *original = t;
+    return CAM_OK;
+}
+
 /* Types, optimises and wraps a graph read from a file (takes ownership of graph
  * and metadata, also on failure). */
 static cam_status model_create(cam_graph *graph, cam_metadata_entry *metadata, int n_metadata,
@@ -480,12 +557,19 @@ static cam_status model_create(cam_graph *graph, cam_metadata_entry *metadata, i
         s = cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
     if (s == CAM_OK && graph->n_outputs > 1)
         graph->n_outputs = 1; /* a classifier: the first output; the others are pruned */
+    int nhwc_input = -1;
+    if (s == CAM_OK)
+        s = insert_nhwc_transpose(graph, metadata, n_metadata, &nhwc_input, err);
     if (s == CAM_OK)
         s = cam_graph_type(graph, err);
     if (s == CAM_OK)
         s = cam_graph_optimize(graph, err);
     if (s == CAM_OK)
         s = cam_model_init_structure(model, err);
+    if (s == CAM_OK && nhwc_input >= 0) {
+        model->info.input_nhwc = 1;
+        model->info.input_name = graph->tensors[nhwc_input].name;
+    }
     if (s == CAM_OK)
         s = read_labels(model, err);
     if (s == CAM_OK)
