@@ -11,6 +11,12 @@
 ;   gimp-console-3.0 -i --quit --batch-interpreter=plug-in-script-fu-eval \
 ;     -b '(gimp-cam-heatmap-folder "photos" "heatmaps" "cifar10" "grad-cam")'
 ;
+; and, in GIMP's Script-Fu console (Filters > Development > Script-Fu > Console),
+;
+;   (gimp-cam-heatmap-gallery "/home/me/photos" "fashion-mnist" "default" 4 "")
+;
+; opens a new image holding every image's map as one layer (see below).
+;
 ; model:  "fashion-mnist", "cifar10", or the path of an .onnx file
 ; method: "default" (the model's default), "cam", "grad-cam" or "grad-cam-tutorial"
 ; Everything else takes the model's defaults (top class, automatic layer, the
@@ -140,3 +146,109 @@
               (if (not ok)
                   (begin (display (string-append input ": FAILED")) (newline))))
           (loop (cdr files) (if ok failures (+ failures 1)))))))))
+
+; The gallery helper: the images of a folder, each merged with its heatmap layer (what
+; the file helper writes), as the layers of one new image, so they can be toggled and
+; compared. Like cam-heatmap --gallery, but with GIMP layers instead of a contact sheet.
+;
+;   (gimp-cam-heatmap-gallery input-folder model method columns class)
+;
+; columns: layers per row of the grid (0: about the square root of the count)
+; class:   "" for every image, or a canonical label ("Sneaker", "cat"): only the images
+;          predicted as that class (as the Fashion-MNIST lab's show_maps does)
+; Each layer is named "<file name>: <label> <probability>%" and placed on a grid whose
+; cells are as large as the largest image, in file-name order from the top of the layer
+; stack down. Returns the new image (shown in a new window when GIMP has one); prints one
+; line per image. An image that cannot be loaded or explained is reported ("x.png:
+; FAILED") and left out; no image at all (none readable, or none of the class) is an error.
+; Strings in ascending order (insertion sort: folders are small).
+(define (gimp-cam-sort-strings items)
+  (define (insert x sorted)
+    (if (or (null? sorted) (string<? x (car sorted)))
+        (cons x sorted)
+        (cons (car sorted) (insert x (cdr sorted)))))
+  (let loop ((rest items) (sorted '()))
+    (if (null? rest) sorted (loop (cdr rest) (insert (car rest) sorted)))))
+
+(define (gimp-cam-ceil-sqrt n)
+  (let loop ((r 1))
+    (if (< (* r r) n) (loop (+ r 1)) r)))
+
+; One image of the gallery: (layer width height), or 'other-class.
+(define (gimp-cam-gallery-layer input model method class gallery position)
+  (let* ((image (car (gimp-file-load RUN-NONINTERACTIVE input)))
+         (result (gimp-cam-explain-image image model method ""))
+         (label (cadr result)))
+    (if (and (> (string-length class) 0) (not (string=? class label)))
+        (begin
+          (gimp-image-delete image)
+          'other-class)
+        (let* ((merged (car (gimp-image-merge-visible-layers image CLIP-TO-IMAGE)))
+               (layer (car (gimp-layer-new-from-drawable merged gallery)))
+               (name (string-append (car (reverse (strbreakup input "/"))) ": " label " "
+                                    (gimp-cam-percent (caddr result)) "%")))
+          (gimp-image-insert-layer gallery layer 0 position)
+          (gimp-item-set-name layer name)
+          (gimp-image-delete image)
+          (display (string-append input ": " label " " (gimp-cam-percent (caddr result))
+                                  "% (class " (number->string (car result))
+                                  ") -> layer \"" name "\""))
+          (newline)
+          (list layer (car (gimp-drawable-get-width layer))
+                (car (gimp-drawable-get-height layer)))))))
+
+(define (gimp-cam-heatmap-gallery input-folder model method columns class)
+  (if (not (gimp-cam-exists? input-folder))
+      (error (string-append "gimp-cam-heatmap-gallery: the input folder " input-folder
+                            " does not exist")))
+  (let* ((all (gimp-cam-sort-strings
+               (car (file-glob #:pattern (string-append input-folder "/*")
+                               #:filename-encoding TRUE))))
+         (gallery (car (gimp-image-new 1 1 RGB)))
+         (layers '())
+         (count 0)
+         (failures 0))
+    (gimp-image-undo-disable gallery)
+    (for-each
+     (lambda (input)
+       (if (member (gimp-cam-file-extension input) gimp-cam-image-extensions)
+           (let ((tile (catch #f (gimp-cam-gallery-layer input model method class gallery
+                                                         (length layers)))))
+             (set! count (+ count 1))
+             (cond ((not tile)
+                    (set! failures (+ failures 1))
+                    (display (string-append input ": FAILED"))
+                    (newline))
+                   ((pair? tile) (set! layers (append layers (list tile))))))))
+     all)
+    (if (null? layers)
+        (begin
+          (gimp-image-delete gallery)
+          (error (string-append "gimp-cam-heatmap-gallery: no image"
+                                (if (> (string-length class) 0)
+                                    (string-append " predicted as " class) "")
+                                " among the " (number->string count) " images of "
+                                input-folder))))
+    (let* ((n (length layers))
+           (cols (if (> columns 0) (min columns n) (gimp-cam-ceil-sqrt n)))
+           (rows (quotient (+ n cols -1) cols))
+           (gap 8)
+           (cell-w (apply max (map cadr layers)))
+           (cell-h (apply max (map caddr layers))))
+      (let loop ((k 0) (rest layers))
+        (if (pair? rest)
+            (let ((tile (car rest)))
+              (gimp-layer-set-offsets
+               (car tile)
+               (+ gap (* (remainder k cols) (+ cell-w gap)) (quotient (- cell-w (cadr tile)) 2))
+               (+ gap (* (quotient k cols) (+ cell-h gap)) (quotient (- cell-h (caddr tile)) 2)))
+              (loop (+ k 1) (cdr rest)))))
+      (gimp-image-resize gallery (+ gap (* cols (+ cell-w gap))) (+ gap (* rows (+ cell-h gap)))
+                         0 0))
+    (gimp-image-undo-enable gallery)
+    (if (> failures 0)
+        (begin (display (string-append "gimp-cam-heatmap-gallery: " (number->string failures)
+                                       " of " (number->string count) " images failed"))
+               (newline)))
+    (catch #f (gimp-display-new gallery))
+    gallery))

@@ -300,7 +300,7 @@ heatmap_job_compute (HeatmapJob *job, gboolean show_progress, GError **error)
   if (show_progress)
     gimp_progress_update (0.05);
 
-  if (cam_workspace_new (model, 1, &workspace, &err) != CAM_OK)
+  if (cam_workspace_new_for_explain (model, 1, &job->resolved.explain, &workspace, &err) != CAM_OK)
     {
       g_free (input);
       return engine_error (error, &err, _("Preparing the model failed"));

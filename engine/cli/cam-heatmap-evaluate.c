@@ -22,7 +22,9 @@
  *    Deletion image k: the first n_k pixels set to black. Insertion image k: a black image
  *    with the first n_k pixels restored. AUC = trapezoidal area under p_k (probability of c)
  *    over the fraction k / K: sum_{k<K} (p_k + p_{k+1}) / (2K). Deletion: lower is better;
- *    insertion: higher is better.
+ *    insertion: higher is better. The JSON also holds the mean curves (p_k averaged over
+ *    the images, k = 0..K), whose trapezoidal areas are the mean AUCs.
+ * --report DIR hands all of it to cam-heatmap-report.c (an HTML page with the same numbers).
  */
 #include "cam-heatmap.h"
 
@@ -50,6 +52,7 @@ typedef struct image_eval {
     char **method_error;
     float *masked;          /* O */
     float *deletion, *insertion;
+    float *deletion_curve, *insertion_curve; /* n_methods x (steps + 1) */
 } image_eval;
 
 typedef struct eval_run {
@@ -134,7 +137,7 @@ static int step_count(int k, int pixels, int steps)
 
 /* AUC of the deletion (insertion = FALSE) or insertion curve of class c for map e. */
 static gboolean curve_auc(const eval_run *ev, worker_state *w, gboolean insertion, int c,
-                          float *auc, cam_error *err)
+                          float *auc, float *curve_out, cam_error *err)
 {
     int C = cam_model_input_channels(ev->model);
     int H = cam_model_input_height(ev->model), W = cam_model_input_width(ev->model);
@@ -168,6 +171,7 @@ static gboolean curve_auc(const eval_run *ev, worker_state *w, gboolean insertio
         double area = 0;
         for (int k = 0; k < K; k++) area += ((double) curve[k] + curve[k + 1]) / 2.0;
         *auc = (float) (area / K);
+        memcpy(curve_out, curve, (size_t) (K + 1) * sizeof *curve);
     }
     g_free(curve);
     return ok;
@@ -221,6 +225,8 @@ static void evaluate_one(eval_run *ev, worker_state *w, int i)
     ie->masked = g_new0(float, ev->n_methods);
     ie->deletion = g_new0(float, ev->n_methods);
     ie->insertion = g_new0(float, ev->n_methods);
+    ie->deletion_curve = g_new0(float, (size_t) ev->n_methods * (ev->opt->steps + 1));
+    ie->insertion_curve = g_new0(float, (size_t) ev->n_methods * (ev->opt->steps + 1));
     if (!cli_dataset_get(ev->ds, index, &image, &ie->label, &ie->name, &error)) {
         ie->error = g_strdup(error->message);
         if (!ie->name) ie->name = g_strdup_printf("#%d", index);
@@ -257,8 +263,11 @@ static void evaluate_one(eval_run *ev, worker_state *w, int i)
         }
         if (!forward_class(ev, w, w->batch, 1, c, &ie->masked[m], &err)) goto method_failed;
         saliency_order(w->e, P, w->order, w->keys);
-        if (!curve_auc(ev, w, FALSE, c, &ie->deletion[m], &err)) goto method_failed;
-        if (!curve_auc(ev, w, TRUE, c, &ie->insertion[m], &err)) goto method_failed;
+        size_t at = (size_t) m * (ev->opt->steps + 1);
+        if (!curve_auc(ev, w, FALSE, c, &ie->deletion[m], ie->deletion_curve + at, &err))
+            goto method_failed;
+        if (!curve_auc(ev, w, TRUE, c, &ie->insertion[m], ie->insertion_curve + at, &err))
+            goto method_failed;
         ie->method_ok[m] = TRUE;
         continue;
     method_failed:
@@ -276,7 +285,9 @@ static gpointer eval_worker(gpointer data)
     cam_error err = {0};
     size_t size = cam_model_input_size(ev->model);
     int batch = MIN(MAX_BATCH, ev->opt->steps + 1);
-    if (cam_workspace_new(ev->model, batch, &w.ws, &err) != CAM_OK)
+    /* what the forward passes and every method's map need (the methods share the layer) */
+    const char *layers[] = {ev->opt->layer, NULL};
+    if (cam_workspace_new_for_layers(ev->model, batch, layers, &w.ws, &err) != CAM_OK)
         g_strlcpy(w.ws_error, err.message, sizeof w.ws_error);
     w.input = g_new(float, size);
     w.batch = g_new(float, size * (size_t) batch);
@@ -306,12 +317,16 @@ static gpointer eval_worker(gpointer data)
 typedef struct method_summary {
     int images;
     double average_drop, increase, deletion, insertion;
+    double *deletion_curve, *insertion_curve; /* steps + 1: mean probability at each step */
 } method_summary;
 
 static void summarise(const eval_run *ev, method_summary *ms)
 {
+    int points = ev->opt->steps + 1;
     for (int m = 0; m < ev->n_methods; m++) {
         method_summary s = {0};
+        s.deletion_curve = g_new0(double, points);
+        s.insertion_curve = g_new0(double, points);
         for (int i = 0; i < ev->count; i++) {
             const image_eval *ie = &ev->images[i];
             if (!ie->ok || !ie->method_ok[m]) continue;
@@ -321,12 +336,20 @@ static void summarise(const eval_run *ev, method_summary *ms)
             s.increase += o > y ? 1.0 : 0.0;
             s.deletion += ie->deletion[m];
             s.insertion += ie->insertion[m];
+            for (int k = 0; k < points; k++) {
+                s.deletion_curve[k] += ie->deletion_curve[(size_t) m * points + k];
+                s.insertion_curve[k] += ie->insertion_curve[(size_t) m * points + k];
+            }
         }
         if (s.images) {
             s.average_drop /= s.images;
             s.increase /= s.images;
             s.deletion /= s.images;
             s.insertion /= s.images;
+            for (int k = 0; k < points; k++) {
+                s.deletion_curve[k] /= s.images;
+                s.insertion_curve[k] /= s.images;
+            }
         }
         ms[m] = s;
     }
@@ -347,6 +370,13 @@ int cli_evaluate(const cam_model *model, cli_dataset *ds, const cli_evaluate_opt
     ev.ds = ds;
     ev.opt = opt;
     cam_error err = {0};
+
+    if (opt->report_dir && g_file_test(opt->report_dir, G_FILE_TEST_EXISTS) &&
+        !g_file_test(opt->report_dir, G_FILE_TEST_IS_DIR)) {
+        fprintf(stderr, "%s: --report %s: exists and is not a folder\n", PROGRAM,
+                opt->report_dir);
+        return CLI_EXIT_USAGE;
+    }
 
     /* preprocessing: raw data sets are in the model's own distribution: no inversion */
     ev.pre = cam_preprocess_options_for_model(model);
@@ -553,6 +583,16 @@ int cli_evaluate(const cam_model *model, cli_dataset *ds, const cli_evaluate_opt
                 cli_json_float(j, ms[m].deletion);
                 g_string_append(j, ", \"insertion_auc\": ");
                 cli_json_float(j, ms[m].insertion);
+                for (int curve = 0; curve < 2; curve++) {
+                    const double *v = curve ? ms[m].insertion_curve : ms[m].deletion_curve;
+                    g_string_append(j, curve ? ",\n   \"insertion_curve\": ["
+                                             : ",\n   \"deletion_curve\": [");
+                    for (int k = 0; k <= opt->steps; k++) {
+                        if (k) g_string_append(j, ", ");
+                        cli_json_float(j, v[k]);
+                    }
+                    g_string_append_c(j, ']');
+                }
                 g_string_append_c(j, '}');
             }
             g_string_append(j, "]}");
@@ -625,8 +665,73 @@ int cli_evaluate(const cam_model *model, cli_dataset *ds, const cli_evaluate_opt
         g_string_free(j, TRUE);
     }
 
+    if (opt->report_dir) {
+        cli_report_method rm[CAM_METHOD_COUNT + 1];
+        for (int m = 0; m < ev.n_methods; m++) {
+            rm[m].name = ev.methods[m].name;
+            rm[m].layer = ev.methods[m].random ? NULL : ev.layers[m] ? ev.layers[m] : "";
+            rm[m].images = ms[m].images;
+            rm[m].average_drop = ms[m].average_drop;
+            rm[m].increase = ms[m].increase;
+            rm[m].deletion = ms[m].deletion;
+            rm[m].insertion = ms[m].insertion;
+            rm[m].deletion_curve = ms[m].deletion_curve;
+            rm[m].insertion_curve = ms[m].insertion_curve;
+        }
+        cli_report_image *samples = g_new0(cli_report_image, ev.count);
+        for (int i = 0; i < ev.count; i++) {
+            samples[i].index = ev.first + i;
+            samples[i].ok = ev.images[i].ok;
+            samples[i].label = ev.images[i].label;
+            samples[i].predicted = ev.images[i].predicted;
+            samples[i].probability = ev.images[i].probability;
+        }
+        cli_report r = {0};
+        r.model = model;
+        r.dataset = ds;
+        r.split = opt->split;
+        r.offset = ev.first;
+        r.images = ev.count;
+        r.evaluated = evaluated;
+        r.failed = failed;
+        r.correct = correct;
+        r.class_images = class_images;
+        r.class_correct = class_correct;
+        r.confusion = confusion;
+        r.faithfulness = opt->faithfulness;
+        r.steps = opt->steps;
+        r.seed = opt->seed;
+        r.n_methods = ev.n_methods;
+        r.methods = rm;
+        r.samples = samples;
+        /* galleries: the model's (or --method's) explanation, as single images show it */
+        r.tiles.explain = cam_explain_options_default(model);
+        if (opt->method) cam_method_from_name(opt->method, &r.tiles.explain.method, NULL);
+        if (opt->layer) r.tiles.explain.layer = opt->layer;
+        r.tiles.preprocess = ev.pre;
+        r.tiles.render.alpha = -1;
+        r.tiles.render.output_kind = CAM_OUTPUT_BLEND;
+        r.tiles.render.upsample = CAM_UPSAMPLE_BILINEAR;
+        r.jobs = jobs;
+        GError *error = NULL;
+        if (!cli_report_write(opt->report_dir, &r, &error)) {
+            fprintf(stderr, "%s: --report: %s\n", PROGRAM, error->message);
+            g_error_free(error);
+            code = CLI_EXIT_INTERNAL;
+        } else if (!opt->quiet && !(opt->json_path && !strcmp(opt->json_path, "-"))) {
+            printf("\nReport: %s/index.html\n", opt->report_dir);
+        }
+        g_free(samples);
+    }
+    for (int m = 0; m < ev.n_methods; m++) {
+        g_free(ms[m].deletion_curve);
+        g_free(ms[m].insertion_curve);
+    }
+
     for (int i = 0; i < ev.count; i++) {
         image_eval *ie = &ev.images[i];
+        g_free(ie->deletion_curve);
+        g_free(ie->insertion_curve);
         g_free(ie->name);
         g_free(ie->error);
         for (int m = 0; m < ev.n_methods && ie->method_error; m++) g_free(ie->method_error[m]);

@@ -117,6 +117,12 @@ static char *opt_seed = NULL;
 static gboolean opt_no_faithfulness = FALSE;
 static gboolean opt_per_image = FALSE;
 static char **opt_inputs = NULL;
+static char *opt_gallery = NULL;
+static char *opt_dataset = NULL;
+static char *opt_true_class = NULL;
+static int opt_columns = 0;
+static int opt_tile_size = 112;
+static char *opt_report = NULL;
 
 static const GOptionEntry main_entries[] = {
     {"model", 'm', 0, G_OPTION_ARG_STRING, &opt_model,
@@ -201,6 +207,32 @@ static const GOptionEntry evaluate_entries[] = {
      "Include every image's label, prediction and metrics in the JSON", NULL},
     G_OPTION_ENTRY_NULL};
 
+static const GOptionEntry gallery_entries[] = {
+    {"gallery", 'g', 0, G_OPTION_ARG_FILENAME, &opt_gallery,
+     "Write a contact sheet of the blended maps of the IMAGEs or of a --dataset (as the "
+     "Fashion-MNIST lab's show_maps): each tile captioned with the predicted label and "
+     "probability (and the true label of a data set sample, marked when wrong)",
+     "FILE"},
+    {"dataset", 'D', 0, G_OPTION_ARG_FILENAME, &opt_dataset,
+     "With --gallery: take the images from a labelled data set (any layout --evaluate reads; "
+     "--split and --offset apply)",
+     "DATASET"},
+    {"true-class", 0, 0, G_OPTION_ARG_STRING, &opt_true_class,
+     "With --gallery and --dataset: only images labelled CLASS (--class: only images "
+     "predicted as CLASS)",
+     "CLASS"},
+    {"columns", 0, 0, G_OPTION_ARG_INT, &opt_columns,
+     "Tiles per row of the gallery (default: about the square root of the count, at most 10)",
+     "K"},
+    {"tile-size", 0, 0, G_OPTION_ARG_INT, &opt_tile_size,
+     "Gallery tiles: smaller images are magnified by the largest whole factor that fits K "
+     "pixels, larger ones reduced to fit (default: 112)",
+     "K"},
+    {"report", 'r', 0, G_OPTION_ARG_FILENAME, &opt_report,
+     "With --evaluate: write a static HTML report (index.html and its images) into folder DIR",
+     "DIR"},
+    G_OPTION_ENTRY_NULL};
+
 static const char description[] =
     "Reads each IMAGE (PNG, JPEG, TIFF, WebP, ...; EXIF orientation applied), classifies it\n"
     "with the model and writes a class activation map: CAM (Zhou et al. 2016), Grad-CAM\n"
@@ -217,7 +249,12 @@ static const char description[] =
     "Increase in Confidence (the image multiplied by the normalised map), and deletion and\n"
     "insertion AUC (pixels set to black / restored from black in order of decreasing map\n"
     "value, K steps, trapezoidal area under the probability curve). Table on standard output,\n"
-    "JSON with --json.\n"
+    "JSON with --json; an HTML page with charts and galleries with --report DIR.\n"
+    "\n"
+    "Galleries (--gallery FILE): the first --limit images (default: 16 from a data set,\n"
+    "every IMAGE otherwise) predicted as --class (or labelled --true-class), each explained\n"
+    "for its predicted class, as a captioned contact sheet. --limit and --offset count\n"
+    "images of the data set or of the IMAGE list. Tiles are the pixels -o writes.\n"
     "\n"
     "Exit status:\n"
     "  0  everything succeeded\n"
@@ -235,7 +272,9 @@ static const char description[] =
     "  cam-heatmap -m cifar10 -o cat-cam.png cat.jpg\n"
     "  cam-heatmap -m fashion-mnist -M cam --json - shoe.png\n"
     "  cam-heatmap -m cifar10 -o out/ --json results.json photos/*.jpg\n"
-    "  cam-heatmap -m fashion-mnist --evaluate data/fashion-mnist --limit 1000\n";
+    "  cam-heatmap -m fashion-mnist --evaluate data/fashion-mnist --limit 1000\n"
+    "  cam-heatmap -m fashion-mnist --evaluate data/fashion-mnist --limit 500 --report rep/\n"
+    "  cam-heatmap --gallery sneakers.png --dataset data/fashion-mnist --class Sneaker\n";
 
 /* ------------------------------------------------------------------------ */
 /* Images mode                                                              */
@@ -244,15 +283,9 @@ static const char description[] =
 typedef struct run {
     const cam_model *model;
     cam_explain_options explain;
-    gboolean method_given, colormap_given;
-    float alpha;               /* < 0: the model's default */
-    cam_colormap colormap;
-    cam_output output_kind;
-    gboolean alpha_from_map;
-    cam_upsample upsample;
+    cli_render_settings render;
     cam_preprocess_options preprocess;
     int top;
-    int render_threads;
     int n;
     char **inputs;
     char **outputs;            /* NULL entries: no image written */
@@ -273,81 +306,13 @@ static gboolean render_and_save(const run *rn, const cli_image *image,
                                 const cam_preprocess_info *info, const cam_explanation *ex,
                                 const char *path, GError **error)
 {
-    cam_error err = {0};
-    cam_render_options ro = cam_render_options_for_model(rn->model, rn->explain.method,
-                                                         ex->probability);
-    if (rn->alpha >= 0) ro.alpha = rn->alpha;
-    if (rn->colormap_given) ro.colormap = rn->colormap;
-    ro.upsample = rn->upsample;
-    ro.alpha_from_map = rn->alpha_from_map;
-    ro.output = rn->output_kind;
-    ro.n_threads = rn->render_threads;
-    if (cam_preprocess_info_map_window(info, ex->map_width, ex->map_height, &ro.window, &err) !=
-        CAM_OK)
-        goto engine_error;
-    const cam_rect sr = info->source_rect;
-    cam_renderer *r;
-    if (cam_renderer_new(ex->map, ex->map_width, ex->map_height, sr.width, sr.height, &ro, &r,
-                         &err) != CAM_OK)
-        goto engine_error;
-
-    cli_image out = {0};
-    gboolean partial = sr.x != 0 || sr.y != 0 || sr.width != image->width ||
-                       sr.height != image->height;
-    if (rn->output_kind == CAM_OUTPUT_BLEND) {
-        /* blend in place on a copy; RGB stays RGB, RGBA keeps its alpha */
-        out.channels = image->channels == 2 || image->channels == 4 ? 4 : 3;
-    } else {
-        out.channels = (rn->alpha_from_map || partial) ? 4 : 3;
-    }
-    out.width = image->width;
-    out.height = image->height;
-    out.stride = (size_t) out.width * out.channels;
-    out.pixels = g_try_malloc0(out.stride * (size_t) out.height);
-    if (!out.pixels) {
-        cam_renderer_free(r);
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOMEM, "%s: out of memory", path);
+    cli_image out;
+    if (!cli_render_output(rn->model, rn->explain.method, &rn->render, image, info, ex, &out,
+                           path, error))
         return FALSE;
-    }
-    if (rn->output_kind == CAM_OUTPUT_BLEND) {
-        for (int y = 0; y < image->height; y++) {
-            const guint8 *s = image->pixels + (size_t) y * image->stride;
-            guint8 *d = out.pixels + (size_t) y * out.stride;
-            for (int x = 0; x < image->width; x++, s += image->channels, d += out.channels) {
-                if (image->channels >= 3) {
-                    d[0] = s[0];
-                    d[1] = s[1];
-                    d[2] = s[2];
-                } else {
-                    d[0] = d[1] = d[2] = s[0];
-                }
-                if (out.channels == 4) d[3] = s[image->channels - 1];
-            }
-        }
-    }
-    cam_image view = {0};
-    view.pixels = out.pixels + (size_t) sr.y * out.stride + (size_t) sr.x * out.channels;
-    view.width = sr.width;
-    view.height = sr.height;
-    view.channels = out.channels;
-    view.type = CAM_SAMPLE_U8;
-    view.stride = out.stride;
-    cam_rect all = {0, 0, sr.width, sr.height};
-    cam_status st = cam_renderer_render_rect(
-        r, all, rn->output_kind == CAM_OUTPUT_BLEND ? &view : NULL, &view, &err);
-    cam_renderer_free(r);
-    if (st != CAM_OK) {
-        cli_image_clear(&out);
-        goto engine_error;
-    }
     gboolean ok = cli_image_save(&out, path, error);
     cli_image_clear(&out);
     return ok;
-
-engine_error:
-    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: rendering failed: %s", path,
-                err.message);
-    return FALSE;
 }
 
 static void process_one(run *rn, cam_workspace *ws, const char *ws_error, float *input, int i)
@@ -407,7 +372,7 @@ static void process_one(run *rn, cam_workspace *ws, const char *ws_error, float 
     {
         cam_render_options ro = cam_render_options_for_model(rn->model, rn->explain.method,
                                                              res->ex->probability);
-        cam_colormap cm = rn->colormap_given ? rn->colormap : ro.colormap;
+        cam_colormap cm = rn->render.colormap_given ? rn->render.colormap : ro.colormap;
         res->colormap = cam_colormap_name(cam_colormap_resolve(cm, res->ex->probability,
                                                                ro.threshold));
     }
@@ -431,7 +396,7 @@ static gpointer worker(gpointer data)
     run *rn = data;
     cam_error err = {0};
     cam_workspace *ws = NULL; /* NULL on failure: process_one reports err for each image */
-    cam_workspace_new(rn->model, 1, &ws, &err);
+    cam_workspace_new_for_explain(rn->model, 1, &rn->explain, &ws, &err);
     float *input = g_new(float, cam_model_input_size(rn->model));
     for (;;) {
         int i = g_atomic_int_add(&rn->next, 1);
@@ -691,50 +656,60 @@ static int resolve_layer(const cam_model *model, const char *layer, const char *
     return rc;
 }
 
+/* The options shared by images mode and galleries: method, class, layer (stored in
+ * *layer, NULL for the model's default), rendering and preprocessing. Returns an exit code
+ * (a usage error has been reported). */
+static int parse_image_settings(const cam_model *model, cam_explain_options *explain,
+                                cli_render_settings *render, cam_preprocess_options *preprocess,
+                                const char **layer)
+{
+    cam_error err = {0};
+    *explain = cam_explain_options_default(model);
+    if (opt_method && cam_method_from_name(opt_method, &explain->method, &err) != CAM_OK)
+        return usage_error("--method: %s", err.message);
+    if (explain->method == CAM_METHOD_CAM && !cam_model_supports_cam(model))
+        return usage_error("--method cam: model %s has no conv -> global average pool -> dense "
+                           "structure; use --method grad-cam",
+                           cam_model_get_info(model)->name);
+    explain->class_index = -1;
+    if (opt_class && strcmp(opt_class, "auto") != 0) {
+        if (cam_model_find_class(model, opt_class, &explain->class_index, &err) != CAM_OK)
+            return usage_error("--class: %s", err.message);
+    }
+    int rc = resolve_layer(model, opt_layer, layer);
+    if (rc != CLI_EXIT_OK) return rc;
+    if (*layer) explain->layer = *layer;
+    memset(render, 0, sizeof *render);
+    render->alpha = (float) opt_alpha;
+    if (opt_alpha != -1 && !(opt_alpha >= 0 && opt_alpha <= 1))
+        return usage_error("--alpha: %g is not in 0..1", opt_alpha);
+    if (opt_colormap) {
+        if (cam_colormap_from_name(opt_colormap, &render->colormap, &err) != CAM_OK)
+            return usage_error("--colormap: %s", err.message);
+        render->colormap_given = TRUE;
+    }
+    if (opt_heatmap && opt_blend) return usage_error("--heatmap and --blend exclude each other");
+    render->output_kind = opt_heatmap ? CAM_OUTPUT_HEATMAP : CAM_OUTPUT_BLEND;
+    render->alpha_from_map = opt_alpha_from_map;
+    *preprocess = cam_preprocess_options_for_model(model);
+    if (opt_aspect && cam_aspect_from_name(opt_aspect, &preprocess->aspect, &err) != CAM_OK)
+        return usage_error("--aspect: %s", err.message);
+    if (opt_invert && cam_invert_from_name(opt_invert, &preprocess->invert, &err) != CAM_OK)
+        return usage_error("--invert: %s", err.message);
+    render->upsample = CAM_UPSAMPLE_BILINEAR;
+    if (opt_upsample && cam_upsample_from_name(opt_upsample, &render->upsample, &err) != CAM_OK)
+        return usage_error("--upsample: %s", err.message);
+    return CLI_EXIT_OK;
+}
+
 static int run_images(const cam_model *model, int jobs)
 {
     int n = (int) g_strv_length(opt_inputs);
     run rn = {0};
     rn.model = model;
-    rn.explain = cam_explain_options_default(model);
-    cam_error err = {0};
-    if (opt_method) {
-        if (cam_method_from_name(opt_method, &rn.explain.method, &err) != CAM_OK)
-            return usage_error("--method: %s", err.message);
-        rn.method_given = TRUE;
-    }
-    if (rn.explain.method == CAM_METHOD_CAM && !cam_model_supports_cam(model))
-        return usage_error("--method cam: model %s has no conv -> global average pool -> dense "
-                           "structure; use --method grad-cam",
-                           cam_model_get_info(model)->name);
-    rn.explain.class_index = -1;
-    if (opt_class && strcmp(opt_class, "auto") != 0) {
-        if (cam_model_find_class(model, opt_class, &rn.explain.class_index, &err) != CAM_OK)
-            return usage_error("--class: %s", err.message);
-    }
     const char *layer = NULL;
-    int rc = resolve_layer(model, opt_layer, &layer);
+    int rc = parse_image_settings(model, &rn.explain, &rn.render, &rn.preprocess, &layer);
     if (rc != CLI_EXIT_OK) return rc;
-    if (layer) rn.explain.layer = layer;
-    rn.alpha = (float) opt_alpha;
-    if (opt_alpha != -1 && !(opt_alpha >= 0 && opt_alpha <= 1))
-        return usage_error("--alpha: %g is not in 0..1", opt_alpha);
-    if (opt_colormap) {
-        if (cam_colormap_from_name(opt_colormap, &rn.colormap, &err) != CAM_OK)
-            return usage_error("--colormap: %s", err.message);
-        rn.colormap_given = TRUE;
-    }
-    if (opt_heatmap && opt_blend) return usage_error("--heatmap and --blend exclude each other");
-    rn.output_kind = opt_heatmap ? CAM_OUTPUT_HEATMAP : CAM_OUTPUT_BLEND;
-    rn.alpha_from_map = opt_alpha_from_map;
-    rn.preprocess = cam_preprocess_options_for_model(model);
-    if (opt_aspect && cam_aspect_from_name(opt_aspect, &rn.preprocess.aspect, &err) != CAM_OK)
-        return usage_error("--aspect: %s", err.message);
-    if (opt_invert && cam_invert_from_name(opt_invert, &rn.preprocess.invert, &err) != CAM_OK)
-        return usage_error("--invert: %s", err.message);
-    rn.upsample = CAM_UPSAMPLE_BILINEAR;
-    if (opt_upsample && cam_upsample_from_name(opt_upsample, &rn.upsample, &err) != CAM_OK)
-        return usage_error("--upsample: %s", err.message);
     if (opt_top < 1) return usage_error("--top: %d is not a positive number", opt_top);
     rn.top = opt_top;
 
@@ -768,10 +743,10 @@ static int run_images(const cam_model *model, int jobs)
     if (jobs > n) jobs = n;
     if (jobs > 1) {
         cam_set_blas_threads(1); /* parallel images: no OpenBLAS threads on top */
-        rn.render_threads = 1;
+        rn.render.threads = 1;
     } else {
         cam_set_blas_threads(0);
-        rn.render_threads = 0;
+        rn.render.threads = 0;
     }
     rn.progress = cli_progress_new("cam-heatmap", n,
                                    !opt_quiet && n > 1 && isatty(STDERR_FILENO));
@@ -797,11 +772,11 @@ static int run_images(const cam_model *model, int jobs)
         s.class_spec = opt_class ? opt_class : "auto";
         s.layer = layer ? layer : "";
         s.colormap = opt_colormap ? opt_colormap : "";
-        s.alpha = rn.alpha;
-        s.output_kind = cam_output_name(rn.output_kind);
+        s.alpha = rn.render.alpha;
+        s.output_kind = cam_output_name(rn.render.output_kind);
         s.aspect = cam_aspect_name(rn.preprocess.aspect);
         s.invert = cam_invert_name(rn.preprocess.invert);
-        s.upsample = cam_upsample_name(rn.upsample);
+        s.upsample = cam_upsample_name(rn.render.upsample);
         GString *json = g_string_new(NULL);
         cli_json_images(json, model, &s, rn.results, n);
         if (!cli_write_text(opt_json, json->str, json->len, &error)) {
@@ -815,6 +790,86 @@ static int run_images(const cam_model *model, int jobs)
     g_free(rn.results);
     g_strfreev(rn.outputs);
     return code;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Galleries                                                                */
+/* ------------------------------------------------------------------------ */
+
+static int load_model(const char *name, cam_model **model);
+
+static int run_gallery(int n_inputs, int jobs)
+{
+    if (opt_evaluate) return usage_error("--gallery takes images or --dataset, not --evaluate");
+    if (opt_dataset && n_inputs > 0)
+        return usage_error("--gallery takes image arguments or --dataset DATASET, not both");
+    if (!opt_dataset && n_inputs == 0) return usage_error("--gallery: no input images");
+    if (opt_true_class && !opt_dataset)
+        return usage_error("--true-class needs a labelled data set (--dataset)");
+    if (opt_true_class && opt_class && strcmp(opt_class, "auto") != 0)
+        return usage_error("--class and --true-class exclude each other");
+    if (opt_output) return usage_error("--gallery and --output exclude each other");
+    if (opt_offset < 0) return usage_error("--offset: %d is negative", opt_offset);
+    if (opt_limit < 0) return usage_error("--limit: %d is negative", opt_limit);
+    if (opt_columns < 0) return usage_error("--columns: %d is negative", opt_columns);
+    if (opt_tile_size < 8 || opt_tile_size > 4096)
+        return usage_error("--tile-size: %d is not in 8..4096", opt_tile_size);
+    GError *error = NULL;
+    cli_dataset *ds = NULL;
+    if (opt_dataset) {
+        /* without a class filter only the first offset + limit (default 16) are read */
+        int max_images = 0;
+        gboolean filtered = opt_true_class || (opt_class && strcmp(opt_class, "auto") != 0);
+        if (!filtered) {
+            int limit = opt_limit > 0 ? opt_limit : 16;
+            max_images = opt_offset > G_MAXINT - limit ? G_MAXINT : opt_offset + limit;
+        }
+        ds = cli_dataset_open(opt_dataset, opt_split ? opt_split : "test", max_images, &error);
+        if (!ds) {
+            fprintf(stderr, "%s: --dataset: %s\n", PROGRAM, error->message);
+            g_error_free(error);
+            return CLI_EXIT_MODEL;
+        }
+    }
+    const char *model_name = opt_model              ? opt_model
+                             : ds && cli_dataset_channels(ds) == 1 ? "fashion-mnist"
+                                                                   : DEFAULT_MODEL;
+    cam_model *model = NULL;
+    int rc = load_model(model_name, &model);
+    if (rc == CLI_EXIT_OK && ds && !cli_dataset_bind_classes(ds, model, &error)) {
+        fprintf(stderr, "%s: --dataset: %s\n", PROGRAM, error->message);
+        g_error_free(error);
+        rc = CLI_EXIT_MODEL;
+    }
+    cli_gallery_options go = {0};
+    const char *layer = NULL;
+    if (rc == CLI_EXIT_OK)
+        rc = parse_image_settings(model, &go.tiles.explain, &go.tiles.render,
+                                  &go.tiles.preprocess, &layer);
+    if (rc == CLI_EXIT_OK) {
+        go.output = opt_gallery;
+        go.invert_given = opt_invert != NULL;
+        go.class_index = go.tiles.explain.class_index; /* --class: the predicted class */
+        go.class_spec = opt_class;
+        if (opt_true_class) {
+            cam_error err = {0};
+            if (cam_model_find_class(model, opt_true_class, &go.class_index, &err) != CAM_OK)
+                rc = usage_error("--true-class: %s", err.message);
+            go.true_class = TRUE;
+            go.class_spec = opt_true_class;
+        }
+        go.offset = opt_offset;
+        go.limit = opt_limit;
+        go.columns = opt_columns;
+        go.tile_size = opt_tile_size;
+        go.jobs = jobs;
+        go.quiet = opt_quiet || (opt_json && !strcmp(opt_json, "-"));
+        go.json_path = opt_json;
+    }
+    if (rc == CLI_EXIT_OK) rc = cli_gallery(model, ds, opt_inputs, n_inputs, &go);
+    cam_model_free(model);
+    cli_dataset_free(ds);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -884,6 +939,11 @@ static int cli_main(int argc, char **argv)
         "Show the options that describe the model's input and labels", NULL, NULL);
     g_option_group_add_entries(describe, cli_model_flag_entries(&model_flags, FALSE));
     g_option_context_add_group(ctx, describe);
+    GOptionGroup *gallery = g_option_group_new("gallery", "Gallery and report options:",
+                                               "Show the gallery and report options", NULL,
+                                               NULL);
+    g_option_group_add_entries(gallery, gallery_entries);
+    g_option_context_add_group(ctx, gallery);
     g_option_context_set_help_enabled(ctx, TRUE);
 
     cli_output_install_signal_handlers();
@@ -909,6 +969,10 @@ static int cli_main(int argc, char **argv)
     int n_inputs = opt_inputs ? (int) g_strv_length(opt_inputs) : 0;
     if (opt_evaluate && n_inputs > 0)
         return usage_error("--evaluate takes a data set, not image arguments");
+    if (opt_report && !opt_evaluate) return usage_error("--report needs --evaluate DATASET");
+    if (opt_gallery) return run_gallery(n_inputs, jobs);
+    if (opt_dataset || opt_true_class)
+        return usage_error("%s needs --gallery", opt_dataset ? "--dataset" : "--true-class");
     if (!opt_evaluate && !opt_list_layers && n_inputs == 0)
         return usage_error("no input images");
 
@@ -972,6 +1036,7 @@ static int cli_main(int argc, char **argv)
             eo.invert = opt_invert;
             eo.aspect = opt_aspect;
             eo.json_path = opt_json;
+            eo.report_dir = opt_report;
             eo.quiet = opt_quiet;
             eo.progress = !opt_quiet && isatty(STDERR_FILENO);
             rc = cli_evaluate(model, ds, &eo);

@@ -6,6 +6,10 @@
  *   cam-heatmap-json.c      the JSON output (format "cam-heatmap", versioned)
  *   cam-heatmap-datasets.c  labelled data sets: IDX, CIFAR binary, folder per class
  *   cam-heatmap-evaluate.c  --evaluate: accuracy, confusion matrix, faithfulness metrics
+ *   cam-heatmap-render.c    one output image (blend or heatmap) through the engine's renderer
+ *   cam-heatmap-gallery.c   --gallery: contact sheets of blended maps with captions (cairo,
+ *                           pango), from image files or a data set
+ *   cam-heatmap-report.c    --report: the evaluation as a static HTML page
  */
 #ifndef CAM_HEATMAP_H
 #define CAM_HEATMAP_H
@@ -104,6 +108,31 @@ void cli_json_images(GString *out, const cam_model *model, const cli_settings *s
                      const cli_result *results, int n_results);
 
 /* ------------------------------------------------------------------------ */
+/* Rendering one output (cam-heatmap-render.c)                              */
+/* ------------------------------------------------------------------------ */
+
+/* What the command line sets on top of the model's render defaults. */
+typedef struct cli_render_settings {
+    float alpha;               /* < 0: the model's default */
+    gboolean colormap_given;
+    cam_colormap colormap;     /* when colormap_given */
+    cam_output output_kind;
+    gboolean alpha_from_map;
+    cam_upsample upsample;
+    int threads;               /* the renderer's n_threads */
+} cli_render_settings;
+
+/* cam_render_options_for_model with the settings applied. */
+cam_render_options cli_render_options(const cam_model *model, cam_method method,
+                                      const cli_render_settings *settings, float probability);
+/* The output image of `image` (RGB, or RGBA for an image with alpha or a partial heatmap):
+ * what -o writes. `name` names the image in messages. */
+gboolean cli_render_output(const cam_model *model, cam_method method,
+                           const cli_render_settings *settings, const cli_image *image,
+                           const cam_preprocess_info *info, const cam_explanation *ex,
+                           cli_image *out, const char *name, GError **error);
+
+/* ------------------------------------------------------------------------ */
 /* Data sets (cam-heatmap-datasets.c)                                       */
 /* ------------------------------------------------------------------------ */
 
@@ -160,6 +189,7 @@ typedef struct cli_evaluate_options {
     const char *invert;    /* NULL: off for IDX/CIFAR, auto for folders */
     const char *aspect;    /* NULL: stretch */
     const char *json_path; /* NULL, a file, or "-" */
+    const char *report_dir;/* NULL, or the folder of the HTML report */
     gboolean quiet;        /* no table on standard output */
     gboolean progress;
 } cli_evaluate_options;
@@ -167,6 +197,119 @@ typedef struct cli_evaluate_options {
 /* Returns an exit code (CLI_EXIT_*). */
 int cli_evaluate(const cam_model *model, cli_dataset *dataset,
                  const cli_evaluate_options *options);
+
+/* ------------------------------------------------------------------------ */
+/* Galleries (cam-heatmap-gallery.c)                                        */
+/* ------------------------------------------------------------------------ */
+
+/* One image of a gallery: its output image and what its caption says. */
+typedef struct cli_tile {
+    cli_image image;   /* exactly what -o writes for the image (RGB, or RGBA with alpha) */
+    char *name;        /* the file, or the data set sample ("#123") */
+    int predicted;     /* the explained class: the top prediction */
+    float probability; /* its softmax probability */
+    int label;         /* the true class, -1 when unknown */
+} cli_tile;
+
+void cli_tile_clear(cli_tile *tile);
+
+/* How tiles are made: the image-mode settings (explain.class_index is ignored: the
+ * predicted class is explained). */
+typedef struct cli_tile_settings {
+    cam_explain_options explain;
+    cam_preprocess_options preprocess;
+    cli_render_settings render;
+} cli_tile_settings;
+
+/* Tiles of data set samples `indices[0..n-1]`, made on `jobs` threads; tiles[k] belongs
+ * to indices[k] whatever the number of jobs. A sample that fails leaves its tile empty
+ * (image.pixels NULL) and its message in errors[k] (g_free). */
+void cli_tiles_from_dataset(const cam_model *model, const cli_dataset *ds, const int *indices,
+                            int n, const cli_tile_settings *settings, int jobs, cli_tile *tiles,
+                            char **errors);
+
+/* The contact sheet: a title line, then `columns` cells per row in tile order. Each cell
+ * holds its tile (magnified by an integer factor when its longer side is below tile_size,
+ * by pixel replication; reduced to fit tile_size when above) and a caption under it: the
+ * name, "<predicted label> <probability>%", and, when the true label is known,
+ * "true: <label>" (red, with a red frame round the tile, when the prediction is wrong).
+ * `positions` (may be NULL) receives each tile's rectangle in the sheet. */
+typedef struct cli_sheet_options {
+    int columns;
+    int tile_size;
+    const char *title;
+} cli_sheet_options;
+
+gboolean cli_sheet_compose(const cam_model *model, const cli_tile *tiles, int n,
+                           const cli_sheet_options *options, cli_image *sheet,
+                           cam_rect *positions, GError **error);
+
+/* Releases what drawing text (cli_sheet_compose) keeps until the process ends: pango's
+ * font map, cairo's font caches, fontconfig. Call once after the last sheet. */
+void cli_text_shutdown(void);
+
+typedef struct cli_gallery_options {
+    const char *output;        /* the sheet (.png, .jpg, ...) */
+    cli_tile_settings tiles;
+    gboolean invert_given;     /* else: off for IDX/CIFAR, auto for folders and files */
+    int class_index;           /* -1: every image; else only images of this class */
+    gboolean true_class;       /* class_index is the true class (else the predicted) */
+    const char *class_spec;    /* as given, for the title */
+    int offset, limit;         /* limit <= 0: 16 for a data set, every file for a list */
+    int columns;               /* <= 0: about sqrt(n) */
+    int tile_size;
+    int jobs;
+    gboolean quiet;
+    const char *json_path;     /* NULL, a file or "-": the tiles and where they are */
+} cli_gallery_options;
+
+/* --gallery: from a data set (`dataset` not NULL) or image files. Returns an exit code. */
+int cli_gallery(const cam_model *model, cli_dataset *dataset, char **files, int n_files,
+                const cli_gallery_options *options);
+
+/* ------------------------------------------------------------------------ */
+/* Report (cam-heatmap-report.c)                                            */
+/* ------------------------------------------------------------------------ */
+
+/* One explanation method's results, as in the evaluation JSON. */
+typedef struct cli_report_method {
+    const char *name;
+    const char *layer;      /* NULL for the random baseline */
+    int images;
+    double average_drop, increase, deletion, insertion;
+    const double *deletion_curve, *insertion_curve; /* steps + 1 mean probabilities */
+} cli_report_method;
+
+/* One evaluated sample. */
+typedef struct cli_report_image {
+    int index;              /* in the data set */
+    gboolean ok;
+    int label, predicted;
+    float probability;
+} cli_report_image;
+
+/* Everything the evaluation JSON holds, for the HTML report. */
+typedef struct cli_report {
+    const cam_model *model;
+    const cli_dataset *dataset;
+    const char *split;
+    int offset, images, evaluated, failed, correct;
+    const int *class_images, *class_correct, *confusion; /* n_classes, n_classes^2 */
+    gboolean faithfulness;
+    int steps;
+    guint64 seed;
+    int n_methods;
+    const cli_report_method *methods;
+    const cli_report_image *samples; /* `images` entries */
+    cli_tile_settings tiles;         /* how the galleries' tiles are made */
+    int jobs;
+} cli_report;
+
+/* Writes DIR/index.html (summary, per-class accuracy, confusion matrix, faithfulness table,
+ * deletion and insertion curves as inline SVG, a gallery per class and the most confident
+ * mistakes) and the gallery images DIR/class-NN.png and DIR/mistakes.png. Each file is
+ * written to a temporary name and renamed; index.html last. */
+gboolean cli_report_write(const char *dir, const cli_report *report, GError **error);
 
 /* ------------------------------------------------------------------------ */
 /* Shared helpers (cam-heatmap.c)                                           */

@@ -584,6 +584,19 @@ typedef struct cam_explanation {
                                GRAD_CAM_TUTORIAL wants a ReLU after upsampling) */
 } cam_explanation;
 
+/* The smallest workspace in which cam_explain with these options (NULL: the
+ * model's defaults) works, for batches of up to max_batch images: the
+ * workspace of cam_workspace_new_for_layers with the options' layer (when it
+ * names an activation; any other name is left for cam_explain to report). This
+ * is what a program that explains images should use: for ResNet-50 at 224x224
+ * one Grad-CAM then peaks at about 135 MB of process memory (its file is 97 MB)
+ * instead of about 230 MB with cam_workspace_new. Errors as
+ * cam_workspace_new_for_layers, and options not made by
+ * cam_explain_options_default (CAM_ERROR_INVALID_ARGUMENT). */
+CAM_API cam_status cam_workspace_new_for_explain(const cam_model *model, int max_batch,
+                                                 const cam_explain_options *options,
+                                                 cam_workspace **out, cam_error *err);
+
 /* One image (input: C x H x W): forward, then the map for the chosen class.
  * Uses image 0 of the workspace (the previous batch's activations are replaced).
  * options NULL = cam_explain_options_default(model). Stores a new explanation

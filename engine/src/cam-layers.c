@@ -20,7 +20,11 @@
  *    (the attention's input), as pytorch-grad-cam recommends. Dominators do not
  *    work here: the residual stream bypasses that LayerNorm. The gradients are
  *    probed by one forward pass on a fixed input and one backward pass per
- *    candidate at load time.
+ *    candidate at load time, from the last back to the structural guess (the
+ *    last LayerNorm before the last attention's Softmax), which is taken when
+ *    no later tensor qualifies or the head does not depend on a candidate at
+ *    all (an untrained model with a zero head). The probe's executor keeps only
+ *    what those backward passes need.
  *  - CAM head: A -> GlobalAveragePool | ReduceMean(2,3) -> reshapes -> Gemm |
  *    MatMul(+bias) with constant weights -> logits.
  */
@@ -191,8 +195,12 @@ static int dominates(const cam_graph *g, int input, int logits, int t, char *mar
     return !mark[logits];
 }
 
-/* For token tensors: is the gradient of the top logit non-zero on some patch
- * token, for a fixed input? (One forward, one backward per call.) */
+/* For token tensors: the gradient of the summed logits for a fixed input:
+ * 2 when it is non-zero on some patch token, 1 when only on the class token,
+ * 0 when it is zero everywhere (or the pass failed): then the head does not
+ * depend on the tensor for this input -- an untrained model whose head weights
+ * are still zero, as torchvision initialises ViT's -- and probing earlier
+ * tensors would only repeat ever longer backward passes. */
 static int tokens_get_gradient(const cam_model *m, cam_executor *x, int t)
 {
     const cam_graph *g = m->graph;
@@ -200,28 +208,66 @@ static int tokens_get_gradient(const cam_model *m, cam_executor *x, int t)
     const cam_tensor *logits = &g->tensors[m->logits];
     float *seed = calloc(logits->numel, sizeof *seed);
     float *grad = malloc(tensor->numel * sizeof *grad);
-    int nonzero = 0;
+    int result = 0;
     if (seed && grad) {
         for (size_t i = 0; i < logits->numel; i++)
             seed[i] = 1.0f;
         if (cam_executor_backward(x, 0, 1, &m->logits, (const float *const *)&seed, t, grad,
                                   NULL) == CAM_OK) {
             size_t channels = (size_t)tensor->dims[2];
-            for (size_t i = channels; i < tensor->numel && !nonzero; i++)
-                nonzero = grad[i] != 0.0f;
+            for (size_t i = 0; i < tensor->numel && result < 2; i++)
+                if (grad[i] != 0.0f)
+                    result = i < channels ? 1 : 2;
         }
     }
     free(seed);
     free(grad);
-    return nonzero;
+    return result;
 }
 
-/* An executor holding one forward pass on a fixed pseudo-random input. */
-static cam_status probe_forward(const cam_model *m, cam_executor **out, cam_error *err)
+/* When the probe cannot tell (a zero head): by structure, the last stream-wide
+ * token layer made by a LayerNormalization that runs before the last Softmax
+ * of the token stream (the attention's), i.e. the last block's first LayerNorm
+ * in a pre-norm transformer; -1 when there is none. */
+static int pre_attention_norm(const cam_model *m, int width)
+{
+    const cam_graph *g = m->graph;
+    int last_softmax = -1;
+    for (int k = 0; k < g->n_order; k++) {
+        const cam_node *n = &g->nodes[g->order[k]];
+        if (strcmp(n->def->name, "Softmax") == 0 && n->outputs[0] != m->probabilities)
+            last_softmax = k;
+    }
+    int best = -1;
+    for (int i = 0; i < m->n_layers; i++) {
+        const cam_layer *l = &m->layers[i];
+        int producer = g->tensors[l->tensor].producer;
+        if (!l->tokens || l->channels != width || producer < 0 ||
+            strcmp(g->nodes[producer].def->name, "LayerNormalization") != 0)
+            continue;
+        for (int k = 0; k < last_softmax; k++)
+            if (g->order[k] == producer)
+                best = i;
+    }
+    return best;
+}
+
+/* An executor holding one forward pass on a fixed pseudo-random input, planned
+ * so that backward passes from the logits reach the layers from `first` on
+ * (the activations of earlier tensors are not kept). */
+static cam_status probe_forward(const cam_model *m, int first, cam_executor **out, cam_error *err)
 {
     const cam_graph *g = m->graph;
     *out = NULL;
-    cam_executor *x = cam_executor_new(g, 1, err);
+    int *targets = malloc(((size_t)m->n_layers + 1) * sizeof *targets);
+    if (!targets)
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
+    int n_targets = 0;
+    for (int i = first; i < m->n_layers; i++)
+        targets[n_targets++] = m->layers[i].tensor;
+    cam_executor_plan plan = {&m->logits, 1, targets, n_targets, &m->logits, 1};
+    cam_executor *x = cam_executor_new_planned(g, 1, &plan, err);
+    free(targets);
     if (!x)
         return err ? err->status : CAM_ERROR_NO_MEMORY;
     size_t n = g->tensors[m->input].numel;
@@ -300,6 +346,8 @@ static cam_status find_layers(cam_model *m, cam_error *err)
         if (m->layers[i].tokens)
             width = m->layers[i].channels;
     cam_executor *x = NULL;
+    /* the probe's backward passes go back to the structural guess at most */
+    const int guess = width >= 0 ? pre_attention_norm(m, width) : -1;
     for (int i = m->n_layers - 1; i >= 0 && m->auto_layer < 0; i--) {
         const cam_layer *l = &m->layers[i];
         if (width < 0) {
@@ -316,14 +364,19 @@ static cam_status find_layers(cam_model *m, cam_error *err)
         if (!l->tokens || l->channels != width)
             continue;
         if (!x) {
-            cam_status st = probe_forward(m, &x, err);
+            cam_status st = probe_forward(m, guess >= 0 ? guess : 0, &x, err);
             if (st != CAM_OK) {
                 free(mark);
                 return st;
             }
         }
-        if (tokens_get_gradient(m, x, l->tensor))
+        int got = tokens_get_gradient(m, x, l->tensor);
+        if (got == 2)
             m->auto_layer = i;
+        else if (got == 0 || i <= guess) {
+            m->auto_layer = guess;
+            break;
+        }
     }
     cam_executor_free(x);
     free(mark);

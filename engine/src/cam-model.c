@@ -20,6 +20,12 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#if defined(__unix__) || defined(__APPLE__)
+#define CAM_HAVE_MMAP 1
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
 #define MAX_MODEL_FILE_SIZE ((size_t)INT32_MAX)
 
 
@@ -606,8 +612,19 @@ void cam_model_free(cam_model *model)
 /* Loading                                                                  */
 /* ------------------------------------------------------------------------ */
 
+static cam_status load_bytes(const void *data, size_t size, const char *origin,
+                             cam_onnx_release_fn release, void *release_data, cam_model **out,
+                             cam_error *err);
+
 cam_status cam_model_load_memory(const void *data, size_t size, const char *origin, cam_model **out,
                                  cam_error *err)
+{
+    return load_bytes(data, size, origin, NULL, NULL, out, err);
+}
+
+static cam_status load_bytes(const void *data, size_t size, const char *origin,
+                             cam_onnx_release_fn release, void *release_data, cam_model **out,
+                             cam_error *err)
 {
     if (!out)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "out is NULL");
@@ -617,7 +634,8 @@ cam_status cam_model_load_memory(const void *data, size_t size, const char *orig
     cam_graph *graph;
     cam_metadata_entry *metadata;
     int n_metadata;
-    cam_status s = cam_onnx_read(data, size, origin, &graph, &metadata, &n_metadata, err);
+    cam_status s = cam_onnx_read_release(data, size, origin, release, release_data, &graph,
+                                         &metadata, &n_metadata, err);
     if (s != CAM_OK)
         return s;
     s = model_create(graph, metadata, n_metadata, origin, out, err);
@@ -626,9 +644,18 @@ cam_status cam_model_load_memory(const void *data, size_t size, const char *orig
     return s;
 }
 
-cam_status cam_model_read_file(const char *path, unsigned char **data_out, size_t *size_out,
-                               cam_error *err)
+/* A model file in memory: mapped read-only where the system allows it (its
+ * pages are then dropped as the weights are decoded: release_pages), else read
+ * into a buffer. */
+typedef struct file_bytes {
+    unsigned char *data;
+    size_t size;
+    int mapped;
+} file_bytes;
+
+static cam_status read_file(const char *path, file_bytes *fb, cam_error *err)
 {
+    memset(fb, 0, sizeof *fb);
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno;
@@ -648,6 +675,18 @@ cam_status cam_model_read_file(const char *path, unsigned char **data_out, size_
         return cam_set_error(err, CAM_ERROR_IO, "'%s' is larger than 2 GiB", path);
     }
     size_t size = (size_t)st.st_size;
+#ifdef CAM_HAVE_MMAP
+    if (size > 0) {
+        void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fileno(f), 0);
+        if (m != MAP_FAILED) {
+            fclose(f);
+            fb->data = m;
+            fb->size = size;
+            fb->mapped = 1;
+            return CAM_OK;
+        }
+    }
+#endif
     unsigned char *data = malloc(size ? size : 1);
     if (!data) {
         fclose(f);
@@ -660,10 +699,58 @@ cam_status cam_model_read_file(const char *path, unsigned char **data_out, size_
         free(data);
         return cam_set_error(err, CAM_ERROR_IO, "cannot read '%s'", path);
     }
-    *data_out = data;
-    *size_out = size;
+    fb->data = data;
+    fb->size = size;
     return CAM_OK;
 }
+
+static void file_bytes_free(file_bytes *fb)
+{
+#ifdef CAM_HAVE_MMAP
+    if (fb->mapped) {
+        munmap(fb->data, fb->size);
+        return;
+    }
+#endif
+    free(fb->data);
+}
+
+cam_status cam_model_read_file(const char *path, unsigned char **data_out, size_t *size_out,
+                               cam_error *err)
+{
+    file_bytes fb;
+    cam_status s = read_file(path, &fb, err);
+    if (s != CAM_OK)
+        return s;
+    if (!fb.mapped) {
+        *data_out = fb.data;
+        *size_out = fb.size;
+        return CAM_OK;
+    }
+    unsigned char *copy = malloc(fb.size ? fb.size : 1);
+    if (copy)
+        memcpy(copy, fb.data, fb.size);
+    file_bytes_free(&fb);
+    if (!copy)
+        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory reading '%s'", path);
+    *data_out = copy;
+    *size_out = fb.size;
+    return CAM_OK;
+}
+
+#ifdef CAM_HAVE_MMAP
+/* The whole pages inside bytes[0, n) of a mapped file are no longer needed:
+ * dropped from memory (read again from the file if ever touched). */
+static void release_pages(void *unused, const void *bytes, size_t n)
+{
+    (void)unused;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t begin = ((uintptr_t)bytes + page - 1) / page * page;
+    uintptr_t end = ((uintptr_t)bytes + n) / page * page;
+    if (end > begin)
+        madvise((void *)begin, end - begin, MADV_DONTNEED);
+}
+#endif
 
 cam_status cam_model_load(const char *name_or_path, cam_model **out, cam_error *err)
 {
@@ -674,12 +761,17 @@ cam_status cam_model_load(const char *name_or_path, cam_model **out, cam_error *
     cam_status s = cam_model_find(name_or_path, &path, err);
     if (s != CAM_OK)
         return s;
-    unsigned char *data = NULL;
-    size_t size = 0;
-    s = cam_model_read_file(path, &data, &size, err);
-    if (s == CAM_OK)
-        s = cam_model_load_memory(data, size, path, out, err);
-    free(data);
+    file_bytes fb;
+    s = read_file(path, &fb, err);
+    if (s == CAM_OK) {
+        cam_onnx_release_fn release = NULL;
+#ifdef CAM_HAVE_MMAP
+        if (fb.mapped)
+            release = release_pages;
+#endif
+        s = load_bytes(fb.data, fb.size, path, release, NULL, out, err);
+        file_bytes_free(&fb);
+    }
     free(path);
     return s;
 }

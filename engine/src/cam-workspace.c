@@ -129,6 +129,32 @@ cam_status cam_workspace_new_for_layers(const cam_model *model, int max_batch,
     return st;
 }
 
+cam_status cam_workspace_new_for_explain(const cam_model *model, int max_batch,
+                                         const cam_explain_options *options, cam_workspace **out,
+                                         cam_error *err)
+{
+    static const char function[] = "cam_workspace_new_for_explain";
+    cam_status st = check_args(model, max_batch, out, function, err);
+    if (st != CAM_OK)
+        return st;
+    if (options && cam_check_options_size(function, "cam_explain_options",
+                                          "cam_explain_options_default", options->size,
+                                          sizeof *options, err) != CAM_OK)
+        return CAM_ERROR_INVALID_ARGUMENT;
+    /* A layer that is not an activation is left to cam_explain to report. */
+    const char *layers[2] = {NULL, NULL};
+    if (options && options->layer && options->layer[0]) {
+        int t = cam_graph_find_tensor(model->graph, options->layer);
+        if (t >= 0 && model->graph->tensors[t].kind != CAM_TENSOR_CONSTANT &&
+            model->graph->tensors[t].dtype == CAM_DTYPE_FLOAT)
+            layers[0] = options->layer;
+    }
+    st = cam_workspace_new_for_layers(model, max_batch, layers, out, err);
+    if (st != CAM_OK)
+        cam_error_prefix(err, "%s", function);
+    return st;
+}
+
 int cam_workspace_keeps_tensor(const cam_workspace *ws, const char *tensor_name)
 {
     if (!ws || !tensor_name)

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench-util.h"
 #include "camengine.h"
 #include "test-datasets.h"
 
@@ -65,53 +66,6 @@ torch_number(const char *network, const char *key)
 {
     const char *v = torch_value(network, key);
     return v ? atof(v) : NAN;
-}
-
-static double
-now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double) t.tv_sec + 1e-9 * (double) t.tv_nsec;
-}
-
-static int
-compare_double(const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
-/* ---------------------------------------------------------------------- */
-/* sgemm rate                                                             */
-/* ---------------------------------------------------------------------- */
-
-/* GFLOP/s of C[m x n] = A[m x k] B[k x n], best of repeated runs over ~0.3 s. */
-static double
-sgemm_rate(int m, int n, int k, int threads)
-{
-    float *a = malloc(sizeof(float) * (size_t) m * k), *b = malloc(sizeof(float) * (size_t) k * n);
-    float *c = malloc(sizeof(float) * (size_t) m * n);
-    double best = INFINITY, start;
-    for (size_t i = 0; i < (size_t) m * k; i++)
-        a[i] = (float) (i % 17) * 0.01f;
-    for (size_t i = 0; i < (size_t) k * n; i++)
-        b[i] = (float) (i % 13) * 0.01f;
-    openblas_set_num_threads(threads);
-    for (int i = 0; i < 5; i++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
-    start = now();
-    while (now() - start < 0.3) {
-        double t0 = now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
-        t0 = now() - t0;
-        if (t0 < best)
-            best = t0;
-    }
-    free(a);
-    free(b);
-    free(c);
-    return 2.0 * m * n * k / best / 1e9;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -179,10 +133,10 @@ engine_latency(const cam_model *model, const images *im, what w, const char *lay
     for (int i = -repeats / 5 - 10; i < repeats; i++) {
         const float *x = im->data + (size_t) ((i + repeats) % im->n) * im->size;
         cam_explanation *ex = NULL;
-        double t0 = now();
+        double t0 = bench_now();
         cam_status st = w == FORWARD ? cam_forward(ws, x, 1, probs, NULL, &err)
                                      : cam_explain(ws, x, &opt, &ex, &err);
-        double t = now() - t0;
+        double t = bench_now() - t0;
         cam_explanation_free(ex);
         if (st != CAM_OK) {
             fprintf(stderr, "bench: %s\n", err.message);
@@ -191,7 +145,7 @@ engine_latency(const cam_model *model, const images *im, what w, const char *lay
         if (i >= 0)
             times[i] = t;
     }
-    qsort(times, (size_t) repeats, sizeof *times, compare_double);
+    qsort(times, (size_t) repeats, sizeof *times, bench_compare_double);
     median = 1e3 * times[repeats / 2];
 out:
     free(times);
@@ -244,7 +198,7 @@ engine_throughput(const cam_model *model, const images *im, const char *layer, i
     double t0;
     int ok = 1;
     cam_set_blas_threads(1);
-    t0 = now();
+    t0 = bench_now();
     for (int t = 0; t < n_threads; t++) {
         jobs[t] = (job){model, im, layer, (int) ((long) im->n * t / n_threads),
                         (int) ((long) im->n * (t + 1) / n_threads), 0, 0.0f};
@@ -254,7 +208,7 @@ engine_throughput(const cam_model *model, const images *im, const char *layer, i
         pthread_join(threads[t], NULL);
         ok &= jobs[t].ok;
     }
-    return ok ? im->n / (now() - t0) : NAN;
+    return ok ? im->n / (bench_now() - t0) : NAN;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -368,12 +322,12 @@ main(int argc, char **argv)
 
     /* 2. sgemm: the im2col GEMM shapes of CIFAR-10's conv2d_1 and conv2d_2. */
     {
-        double a1 = sgemm_rate(128, 900, 288, 1), b1 = sgemm_rate(64, 225, 1152, 1);
+        double a1 = bench_sgemm_gflops(128, 900, 288, 1), b1 = bench_sgemm_gflops(64, 225, 1152, 1);
         double an = 0.0, bn = 0.0;
         /* OpenBLAS's threads spin-wait: on a busy machine one try can collapse. Take the
          * best of up to three tries (all-core rate below the one-thread rate = disturbed). */
         for (int attempt = 0; attempt < 3 && (an < a1 || bn < b1 || attempt == 0); attempt++) {
-            double x = sgemm_rate(128, 900, 288, n_cores), y = sgemm_rate(64, 225, 1152, n_cores);
+            double x = bench_sgemm_gflops(128, 900, 288, n_cores), y = bench_sgemm_gflops(64, 225, 1152, n_cores);
             an = x > an ? x : an;
             bn = y > bn ? y : bn;
         }

@@ -1,7 +1,8 @@
 #!/bin/sh
-# run-models.sh TEST-PROGRAM OUTDIR -- export the models and their references into
-# OUTDIR with export_models.py (models already there from the same script are kept),
-# then check the engine against them (test-torchvision MANIFEST).
+# run-models.sh TEST-PROGRAM OUTDIR [MEMORY-PROGRAM] -- export the models and their
+# references into OUTDIR with export_models.py (models already there from the same
+# script are kept), then check the engine against them (test-torchvision MANIFEST),
+# then (MEMORY-PROGRAM: test-memory) the peak memory of the largest ones.
 # CAM_MODELS_FULL=1 adds every family at its standard input size.
 # Exits 77 (meson SKIP) when python3 with torch, torchvision, onnx and onnxruntime is missing.
 set -u
@@ -26,4 +27,10 @@ start=$(date +%s)
 "$program" "$outdir/manifest-$set.txt"
 status=$?
 echo "check: $(( $(date +%s) - start )) s"
+if [ $# -ge 3 ]; then
+    # the largest files of the default set: weights held once
+    "$3" "$outdir/resnet50-op17.onnx" "$outdir/wide_resnet50_2-op17.onnx" \
+         "$outdir/convnext_tiny-op17.onnx" "$outdir/inception_v3-op17.onnx" \
+         "$outdir/densenet121-op17.onnx" || status=1
+fi
 exit $status

@@ -72,6 +72,9 @@ struct cam_executor {
     /* pack() work: one per root */
     pack_item *items;
     pack_span *spans;
+    /* forward: one node's input and output pointers (max_io each) */
+    const void **io_in;
+    void **io_out;
 };
 
 static int is_runtime(const cam_tensor *t)
@@ -153,6 +156,8 @@ void cam_executor_free(cam_executor *x)
     free(x->cache_seeds);
     free(x->items);
     free(x->spans);
+    free(x->io_in);
+    free(x->io_out);
     free(x);
 }
 
@@ -373,9 +378,13 @@ cam_executor *cam_executor_new_planned(const cam_graph *g, int max_batch,
         goto no_memory;
     for (int t = 0; t < g->n_tensors; t++)
         x->root[t] = t;
-    size_t scratch = 1;
+    size_t scratch = 1, max_io = 1;
     for (int k = 0; k < g->n_order; k++) {
         const cam_node *n = &g->nodes[g->order[k]];
+        if ((size_t)n->n_inputs > max_io)
+            max_io = (size_t)n->n_inputs;
+        if ((size_t)n->n_outputs > max_io)
+            max_io = (size_t)n->n_outputs;
         if ((n->def->flags & CAM_OP_VIEW) && n->outputs[0] >= 0 &&
             is_runtime(&g->tensors[n->inputs[0]]))
             x->root[n->outputs[0]] = x->root[n->inputs[0]];
@@ -392,7 +401,9 @@ cam_executor *cam_executor_new_planned(const cam_graph *g, int max_batch,
     x->stride = stride;
     x->storage = malloc((stride ? stride : 1) * (size_t)max_batch * sizeof(float));
     x->scratch = malloc(scratch * sizeof(float));
-    if (!x->storage || !x->scratch)
+    x->io_in = malloc(max_io * sizeof *x->io_in);
+    x->io_out = malloc(max_io * sizeof *x->io_out);
+    if (!x->storage || !x->scratch || !x->io_in || !x->io_out)
         goto no_memory;
     x->scratch_size = scratch;
     for (int t = 0; t < g->n_tensors; t++)
@@ -465,13 +476,8 @@ cam_status cam_executor_forward(cam_executor *x, const float *const *inputs, int
             return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "input '%s' is NULL",
                                  g->tensors[t].name);
     }
-    const void **in = malloc(MAX_NODE_IO * sizeof *in);
-    void **out = malloc(MAX_NODE_IO * sizeof *out);
-    if (!in || !out) {
-        free(in);
-        free(out);
-        return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory");
-    }
+    const void **in = x->io_in;
+    void **out = x->io_out;
     for (int i = 0; i < n; i++) {
         for (int k = 0; k < g->n_inputs; k++) {
             int t = g->inputs[k];
@@ -489,8 +495,6 @@ cam_status cam_executor_forward(cam_executor *x, const float *const *inputs, int
             node->def->forward(&e);
         }
     }
-    free(in);
-    free(out);
     x->n_images = n;
     return CAM_OK;
 }

@@ -183,11 +183,31 @@ void cam_maxpool_forward(const cam_pool_shape *s, int n, const float *x, float *
             }
             continue;
         }
-        for (int oy = 0; oy < s->out_height; oy++)
+        for (int oy = 0; oy < s->out_height; oy++) {
+            const int y0 = oy * s->stride_height - s->pad_top;
+            const int row_inside =
+                y0 >= 0 && y0 + (s->kernel_height - 1) * s->dilation_height < s->in_height;
             for (int ox = 0; ox < s->out_width; ox++) {
-                long idx = pool_argmax(s, plane, oy, ox);
-                out[(size_t)oy * s->out_width + ox] = idx < 0 ? -INFINITY : plane[idx];
+                const int x0 = ox * s->stride_width - s->pad_left;
+                float *o = out + (size_t)oy * s->out_width + ox;
+                if (row_inside && x0 >= 0 &&
+                    x0 + (s->kernel_width - 1) * s->dilation_width < s->in_width) {
+                    /* a window inside the plane: the taps in pool_argmax's order,
+                     * without its bounds checks (the same maximum, NaN winning) */
+                    const float *w = plane + (size_t)y0 * s->in_width + x0;
+                    float m = w[0];
+                    for (int ki = 0; ki < s->kernel_height; ki++) {
+                        const float *r = w + (size_t)ki * s->dilation_height * s->in_width;
+                        for (int kj = ki ? 0 : 1; kj < s->kernel_width; kj++)
+                            m = max_first(m, r[kj * s->dilation_width]);
+                    }
+                    *o = m;
+                } else {
+                    long idx = pool_argmax(s, plane, oy, ox);
+                    *o = idx < 0 ? -INFINITY : plane[idx];
+                }
             }
+        }
     }
 }
 

@@ -90,7 +90,17 @@ int cam_cpu_avx512(void);
  * cam_conv2d_forward. */
 int cam_conv_direct_supported(const cam_conv_shape *s);
 size_t cam_conv_direct_packed_size(const cam_conv_shape *s);   /* floats */
+/* The packed layout: output channels in blocks of CAM_CONV_DIRECT_BLOCK (the
+ * last block may be smaller), block m0 holding the K x bm matrix
+ * packed[m0*K + k*bm + l] = weight[(m0 + l)*K + k]. */
+#define CAM_CONV_DIRECT_BLOCK 32
 void cam_conv_direct_pack(const cam_conv_shape *s, const float *weight, float *packed);
+/* cam_conv2d_backward (one group) from the packed weights, so that a packed
+ * convolution needs no other copy of its weights: the gradient of the column
+ * matrix is summed block by block of output channels (blocks in order), then
+ * scattered back as cam_conv2d_backward does. scratch: cam_conv2d_scratch_size. */
+void cam_conv2d_backward_packed(const cam_conv_shape *s, int n, const float *grad_output,
+                                const float *packed, float *grad_input, float *scratch);
 size_t cam_conv_direct_scratch_size(const cam_conv_shape *s);  /* floats */
 /* output (n x M x OH x OW) = conv(input) + bias; relu (or NULL) = its ReLU. */
 void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *input,

@@ -34,7 +34,7 @@
 #include <immintrin.h>
 #endif
 
-#define BLOCK 32       /* output channels per block */
+#define BLOCK CAM_CONV_DIRECT_BLOCK /* output channels per block: 32 */
 #define TILE_PIXELS 12 /* pixels per tile at most: 2 x 12 accumulators of 16 floats */
 #define DIRECT_MAX_PIXELS 256 /* above, im2col + OpenBLAS is as fast (30x30: faster) */
 #define DIRECT_MIN_K 64

@@ -485,3 +485,31 @@ void cam_conv2d_backward(const cam_conv_shape *s, int n, const float *grad_outpu
         }
     }
 }
+
+void cam_conv2d_backward_packed(const cam_conv_shape *s, int n, const float *grad_output,
+                                const float *packed, float *grad_input, float *scratch)
+{
+    const int M = s->out_channels;
+    const int K = s->in_channels * s->kernel_height * s->kernel_width;
+    const int N = s->out_height * s->out_width;
+    const size_t in_size = (size_t)s->in_channels * s->in_height * s->in_width;
+    const size_t out_size = (size_t)M * N;
+    const int pointwise = conv_is_pointwise(s);
+
+    for (int i = 0; i < n; i++) {
+        const float *dy = grad_output + (size_t)i * out_size;
+        float *dx = grad_input + (size_t)i * in_size;
+        float *dcol = pointwise ? dx : scratch;
+        /* dcol (K x N) = sum over blocks of W_block^T (K x bm, packed row-major) x dy_block */
+        for (int m0 = 0; m0 < M; m0 += CAM_CONV_DIRECT_BLOCK) {
+            const int bm = M - m0 >= CAM_CONV_DIRECT_BLOCK ? CAM_CONV_DIRECT_BLOCK : M - m0;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, N, bm, 1.0f,
+                        packed + (size_t)m0 * K, bm, dy + (size_t)m0 * N, N, m0 ? 1.0f : 0.0f,
+                        dcol, N);
+        }
+        if (!pointwise) {
+            memset(dx, 0, in_size * sizeof *dx);
+            cam_col2im(s, dcol, 0, s->in_channels, dx);
+        }
+    }
+}

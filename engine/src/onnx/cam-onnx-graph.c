@@ -3,7 +3,9 @@
  *
  * Steps, each refusing bad input with a message naming the node, tensor or
  * attribute (the caller prefixes the file name):
- *   1. the wire-format check (cam-onnx-wire.c), then protobuf-c unpacking;
+ *   1. the wire-format check (cam-onnx-wire.c), then protobuf-c unpacking of the
+ *      model's skeleton (the file without its weights' bytes, which step 3
+ *      decodes from the file itself);
  *   2. IR version and default-domain opset;
  *   3. initializers and Constant nodes become CONSTANT tensors (cam-onnx-tensor.c;
  *      float weights must be finite);
@@ -43,8 +45,8 @@ static cam_status no_memory(cam_error *err)
 }
 
 /* Makes tensor index t a constant holding the decoded TensorProto. */
-static cam_status set_constant(cam_graph *g, int t, const Onnx__TensorProto *proto, int check_finite,
-                               cam_error *err)
+static cam_status set_constant_raw(cam_graph *g, int t, const Onnx__TensorProto *proto,
+                                   const cam_onnx_raw *raw, int check_finite, cam_error *err)
 {
     cam_tensor *tensor = &g->tensors[t];
     cam_dtype dtype;
@@ -52,7 +54,8 @@ static cam_status set_constant(cam_graph *g, int t, const Onnx__TensorProto *pro
     int64_t dims[CAM_MAX_RANK];
     void *data;
     size_t numel;
-    cam_status s = cam_onnx_decode_tensor(proto, tensor->name, &dtype, &rank, dims, &data, &numel, err);
+    cam_status s =
+        cam_onnx_decode_tensor_raw(proto, raw, tensor->name, &dtype, &rank, dims, &data, &numel, err);
     if (s != CAM_OK)
         return s;
     if (check_finite && dtype == CAM_DTYPE_FLOAT)
@@ -67,6 +70,21 @@ static cam_status set_constant(cam_graph *g, int t, const Onnx__TensorProto *pro
     cam_tensor_set_constant(tensor, data);
     return CAM_OK;
 }
+
+static cam_status set_constant(cam_graph *g, int t, const Onnx__TensorProto *proto, int check_finite,
+                               cam_error *err)
+{
+    return set_constant_raw(g, t, proto, NULL, check_finite, err);
+}
+
+/* Where the weights' bytes are, when the model was unpacked from its skeleton,
+ * and what to do with them once decoded. */
+typedef struct raw_source {
+    cam_onnx_raw *raws; /* per initializer; NULL: all inside the unpacked model */
+    size_t n_raws;
+    cam_onnx_release_fn release;
+    void *release_data;
+} raw_source;
 
 /* A Constant node's value as a constant tensor. */
 static cam_status constant_node(cam_graph *g, const Onnx__NodeProto *node, const char *name,
@@ -321,7 +339,8 @@ static cam_status check_header(const Onnx__ModelProto *m, long long *opset, cam_
     return CAM_OK;
 }
 
-static cam_status read_graph(const Onnx__ModelProto *m, cam_graph *g, cam_error *err)
+static cam_status read_graph(const Onnx__ModelProto *m, const raw_source *src, cam_graph *g,
+                             cam_error *err)
 {
     const Onnx__GraphProto *gp = m->graph;
     cam_status s = check_header(m, &g->opset, err);
@@ -339,9 +358,12 @@ static cam_status read_graph(const Onnx__ModelProto *m, cam_graph *g, cam_error 
         int ti = cam_graph_add_tensor(g, t->name, CAM_TENSOR_CONSTANT);
         if (ti < 0)
             return no_memory(err);
-        s = set_constant(g, ti, t, 1, err);
+        const cam_onnx_raw *raw = src->raws && i < src->n_raws ? &src->raws[i] : NULL;
+        s = set_constant_raw(g, ti, t, raw, 1, err);
         if (s != CAM_OK)
             return s;
+        if (raw && raw->data && src->release)
+            src->release(src->release_data, raw->data, raw->size);
     }
     g->inputs = malloc((gp->n_input + 1) * sizeof *g->inputs);
     g->outputs = malloc((gp->n_output + 1) * sizeof *g->outputs);
@@ -489,6 +511,15 @@ void cam_metadata_free(cam_metadata_entry *entries, int n)
 cam_status cam_onnx_read(const void *data, size_t size, const char *origin, cam_graph **graph_out,
                          cam_metadata_entry **metadata_out, int *n_metadata_out, cam_error *err)
 {
+    return cam_onnx_read_release(data, size, origin, NULL, NULL, graph_out, metadata_out,
+                                 n_metadata_out, err);
+}
+
+cam_status cam_onnx_read_release(const void *data, size_t size, const char *origin,
+                                 cam_onnx_release_fn release, void *release_data,
+                                 cam_graph **graph_out, cam_metadata_entry **metadata_out,
+                                 int *n_metadata_out, cam_error *err)
+{
     cam_error local;
     if (!err)
         err = &local;
@@ -500,6 +531,9 @@ cam_status cam_onnx_read(const void *data, size_t size, const char *origin, cam_
     cam_status s;
     Onnx__ModelProto *m = NULL;
     cam_graph *g = NULL;
+    void *skeleton = NULL;
+    size_t skeleton_size = 0;
+    raw_source src = {NULL, 0, release, release_data};
     if (!data || size == 0) {
         s = cam_set_error(err, CAM_ERROR_PARSE, "the file is empty");
     } else if (size > (size_t)INT32_MAX) {
@@ -508,20 +542,26 @@ cam_status cam_onnx_read(const void *data, size_t size, const char *origin, cam_
         const char *why = cam_onnx_wire_check(data, size, &onnx__model_proto__descriptor);
         if (why) {
             s = cam_set_error(err, CAM_ERROR_PARSE, "not a valid ONNX file: %s", why);
-        } else if (!(m = onnx__model_proto__unpack(NULL, size, data))) {
+        } else if (!cam_onnx_skeleton(data, size, &skeleton, &skeleton_size, &src.raws,
+                                      &src.n_raws)) {
+            s = no_memory(err);
+        } else if (!(m = skeleton ? onnx__model_proto__unpack(NULL, skeleton_size, skeleton)
+                                  : onnx__model_proto__unpack(NULL, size, data))) {
             s = cam_set_error(err, CAM_ERROR_PARSE,
                               "not a valid ONNX file (protobuf decoding failed; truncated or "
                               "corrupt?)");
         } else if (!(g = cam_graph_new())) {
             s = no_memory(err);
         } else {
-            s = read_graph(m, g, err);
+            s = read_graph(m, &src, g, err);
             if (s == CAM_OK && metadata_out)
                 s = read_metadata(m, metadata_out, n_metadata_out, err);
         }
     }
     if (m)
         onnx__model_proto__free_unpacked(m, NULL);
+    free(skeleton);
+    free(src.raws);
     if (s != CAM_OK) {
         cam_graph_free(g);
         cam_error_prefix(err, "%s", origin ? origin : "(memory)");

@@ -49,10 +49,13 @@ static float half_to_float(uint16_t h)
     return sign ? -v : v;
 }
 
-static cam_status decode(const void *proto, const char *what, int allow_wide, cam_dtype *dtype,
-                         int *rank, int64_t *dims, void **data, size_t *numel, cam_error *err)
+static cam_status decode(const void *proto, const cam_onnx_raw *raw, const char *what,
+                         int allow_wide, cam_dtype *dtype, int *rank, int64_t *dims, void **data,
+                         size_t *numel, cam_error *err)
 {
     const Onnx__TensorProto *t = proto;
+    const uint8_t *raw_bytes = raw && raw->data ? raw->data : t->has_raw_data ? t->raw_data.data : NULL;
+    const size_t raw_size = raw && raw->data ? raw->size : t->has_raw_data ? t->raw_data.len : 0;
     *data = NULL;
     if ((t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) ||
         t->n_external_data > 0)
@@ -120,15 +123,21 @@ static cam_status decode(const void *proto, const char *what, int allow_wide, ca
     if (!out)
         return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory for tensor '%s'", what);
 
-    if (t->has_raw_data && t->raw_data.len > 0) {
-        if (t->raw_data.len != count * width) {
+    if (raw_bytes && raw_size > 0) {
+        if (raw_size != count * width) {
             free(out);
             return cam_set_error(err, CAM_ERROR_INVALID_MODEL,
                                  "tensor '%s' has %zu bytes of data; its shape needs %zu", what,
-                                 t->raw_data.len, count * width);
+                                 raw_size, count * width);
         }
-        const uint8_t *b = t->raw_data.data;
-        for (size_t i = 0; i < count; i++) {
+        const uint8_t *b = raw_bytes;
+        const uint16_t probe = 1;
+        uint8_t first;
+        memcpy(&first, &probe, 1);
+        const int copy = *dtype == CAM_DTYPE_FLOAT && width == 4 && first == 1; /* little-endian host */
+        if (copy)
+            memcpy(out, b, count * 4);
+        for (size_t i = copy ? count : 0; i < count; i++) {
             uint64_t u = read_le(b + i * width, width);
             if (*dtype == CAM_DTYPE_FLOAT) {
                 float f;
@@ -196,7 +205,14 @@ static cam_status decode(const void *proto, const char *what, int allow_wide, ca
 cam_status cam_onnx_decode_tensor(const void *proto, const char *what, cam_dtype *dtype, int *rank,
                                   int64_t *dims, void **data, size_t *numel, cam_error *err)
 {
-    return decode(proto, what, 0, dtype, rank, dims, data, numel, err);
+    return decode(proto, NULL, what, 0, dtype, rank, dims, data, numel, err);
+}
+
+cam_status cam_onnx_decode_tensor_raw(const void *proto, const cam_onnx_raw *raw, const char *what,
+                                      cam_dtype *dtype, int *rank, int64_t *dims, void **data,
+                                      size_t *numel, cam_error *err)
+{
+    return decode(proto, raw, what, 0, dtype, rank, dims, data, numel, err);
 }
 
 cam_status cam_onnx_read_tensor(const void *bytes, size_t size, const char *what, cam_dtype *dtype,
@@ -210,7 +226,7 @@ cam_status cam_onnx_read_tensor(const void *bytes, size_t size, const char *what
     Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, size, bytes);
     if (!t)
         return cam_set_error(err, CAM_ERROR_PARSE, "%s: not a valid TensorProto", what);
-    cam_status s = decode(t, what, 1, dtype, rank, dims, data, numel, err);
+    cam_status s = decode(t, NULL, what, 1, dtype, rank, dims, data, numel, err);
     onnx__tensor_proto__free_unpacked(t, NULL);
     return s;
 }

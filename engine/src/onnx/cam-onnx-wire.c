@@ -3,10 +3,18 @@
  * unpacks a file, so that a hostile file cannot exhaust the stack or make the
  * decoder read past the end: every length is checked against what is left and
  * nesting of known message fields is bounded.
+ *
+ * Also the skeleton of a model (cam_onnx_skeleton): the same bytes with the
+ * raw_data of the main graph's initializers left out (nested lengths
+ * re-encoded), so that protobuf-c, which copies every bytes field it unpacks,
+ * unpacks kilobytes instead of a second copy of the weights; the weights are
+ * then decoded straight from the file's bytes.
  */
 #include "onnx/cam-onnx-private.h"
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define MAX_PROTO_DEPTH 32 /* Model > Graph > Node > Attribute > Tensor ... */
 
@@ -84,4 +92,173 @@ static const char *wire_check(const uint8_t *p, size_t len, const ProtobufCMessa
 const char *cam_onnx_wire_check(const void *data, size_t size, const ProtobufCMessageDescriptor *desc)
 {
     return wire_check(data, size, desc, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The skeleton: a model without its weights' bytes                        */
+/* ------------------------------------------------------------------------ */
+
+/* Field numbers (onnx.proto): ModelProto.graph = 7, GraphProto.initializer = 5,
+ * TensorProto.raw_data = 9. */
+enum { MODEL_GRAPH = 7, GRAPH_INITIALIZER = 5, TENSOR_RAW_DATA = 9 };
+enum { LEVEL_MODEL, LEVEL_GRAPH, LEVEL_TENSOR };
+
+typedef struct skeleton {
+    uint8_t *out;          /* NULL: only count */
+    cam_onnx_raw *raws;    /* one per initializer of the main graph */
+    size_t n_raws;
+} skeleton;
+
+static size_t varint_size(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static size_t put_varint(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t)v;
+    return n;
+}
+
+/* How many times field `number` (length-delimited) occurs in a message. */
+static int count_field(const uint8_t *p, size_t len, uint64_t number)
+{
+    size_t pos = 0;
+    int count = 0;
+    uint64_t tag = 0, n = 0;
+    while (pos < len && read_varint(p, len, &pos, &tag)) {
+        switch (tag & 7) {
+        case 0: read_varint(p, len, &pos, &n); break;
+        case 1: pos += 8; break;
+        case 5: pos += 4; break;
+        default:
+            read_varint(p, len, &pos, &n);
+            count += (tag >> 3) == number;
+            pos += (size_t)n;
+        }
+    }
+    return count;
+}
+
+/* Writes (or, with s->out NULL, counts) the skeleton of a message at `level`
+ * to s->out + at; returns the bytes it takes. The bytes were checked by
+ * wire_check, so every length is within bounds. */
+static size_t emit(skeleton *s, int level, const uint8_t *p, size_t len, size_t at)
+{
+    size_t pos = 0, wrote = 0;
+    int strip = level == LEVEL_TENSOR && count_field(p, len, TENSOR_RAW_DATA) == 1;
+    while (pos < len) {
+        const size_t start = pos;
+        uint64_t tag = 0, n = 0;
+        read_varint(p, len, &pos, &tag);
+        const uint64_t number = tag >> 3;
+        int child = -1;
+        switch (tag & 7) {
+        case 0: read_varint(p, len, &pos, &n); break;
+        case 1: pos += 8; break;
+        case 5: pos += 4; break;
+        default:
+            read_varint(p, len, &pos, &n);
+            if (level == LEVEL_MODEL && number == MODEL_GRAPH)
+                child = LEVEL_GRAPH;
+            else if (level == LEVEL_GRAPH && number == GRAPH_INITIALIZER)
+                child = LEVEL_TENSOR;
+            else if (level == LEVEL_TENSOR && number == TENSOR_RAW_DATA && strip) {
+                if (s->out) { /* left out: the caller decodes it from here */
+                    s->raws[s->n_raws - 1].data = p + pos;
+                    s->raws[s->n_raws - 1].size = (size_t)n;
+                }
+                pos += (size_t)n;
+                continue;
+            }
+            break;
+        }
+        if (child < 0) { /* copied as it is */
+            if ((tag & 7) == 2)
+                pos += (size_t)n;
+            if (s->out)
+                memcpy(s->out + at + wrote, p + start, pos - start);
+            wrote += pos - start;
+            continue;
+        }
+        /* a nested message: its new length, then its skeleton */
+        const uint8_t *body = p + pos;
+        pos += (size_t)n;
+        if (child == LEVEL_TENSOR && s->out) {
+            s->raws[s->n_raws].data = NULL;
+            s->raws[s->n_raws].size = 0;
+            s->n_raws++;
+        }
+        uint8_t *saved = s->out;
+        s->out = NULL;
+        size_t inner = emit(s, child, body, (size_t)n, 0);
+        s->out = saved;
+        size_t head = varint_size(tag) + varint_size(inner);
+        if (s->out) {
+            size_t h = put_varint(s->out + at + wrote, tag);
+            put_varint(s->out + at + wrote + h, inner);
+            emit(s, child, body, (size_t)n, at + wrote + head);
+        }
+        wrote += head + inner;
+    }
+    return wrote;
+}
+
+/* Initializers of the main graph (entries of every GraphProto field 7: one
+ * graph is the normal case; with several, protobuf-c's merge order is not
+ * relied on and the skeleton is not made). */
+static size_t count_initializers(const uint8_t *p, size_t len)
+{
+    size_t pos = 0, count = 0;
+    uint64_t tag = 0, n = 0;
+    while (pos < len && read_varint(p, len, &pos, &tag)) {
+        switch (tag & 7) {
+        case 0: read_varint(p, len, &pos, &n); break;
+        case 1: pos += 8; break;
+        case 5: pos += 4; break;
+        default:
+            read_varint(p, len, &pos, &n);
+            if ((tag >> 3) == MODEL_GRAPH)
+                count += (size_t)count_field(p + pos, (size_t)n, GRAPH_INITIALIZER);
+            pos += (size_t)n;
+        }
+    }
+    return count;
+}
+
+int cam_onnx_skeleton(const void *data, size_t size, void **skeleton_out, size_t *skeleton_size,
+                      cam_onnx_raw **raws_out, size_t *n_raws)
+{
+    const uint8_t *p = data;
+    *skeleton_out = NULL;
+    *raws_out = NULL;
+    *skeleton_size = *n_raws = 0;
+    if (count_field(p, size, MODEL_GRAPH) != 1)
+        return 1; /* no skeleton: the caller unpacks the whole file */
+    size_t n_init = count_initializers(p, size);
+    skeleton s = {NULL, NULL, 0};
+    size_t need = emit(&s, LEVEL_MODEL, p, size, 0);
+    s.out = malloc(need ? need : 1);
+    s.raws = malloc((n_init ? n_init : 1) * sizeof *s.raws);
+    if (!s.out || !s.raws) {
+        free(s.out);
+        free(s.raws);
+        return 0;
+    }
+    emit(&s, LEVEL_MODEL, p, size, 0);
+    *skeleton_out = s.out;
+    *skeleton_size = need;
+    *raws_out = s.raws;
+    *n_raws = s.n_raws;
+    return 1;
 }

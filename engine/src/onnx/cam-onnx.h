@@ -25,6 +25,16 @@ typedef struct cam_metadata_entry {
 cam_status cam_onnx_read(const void *data, size_t size, const char *origin, cam_graph **graph_out,
                          cam_metadata_entry **metadata_out, int *n_metadata_out, cam_error *err);
 
+/* cam_onnx_read that calls release(release_data, bytes, n) on the bytes of
+ * each initializer's raw_data once they are decoded and no longer read (a
+ * file mapped in memory can drop those pages: the load then never holds the
+ * file and the decoded weights whole at once). */
+typedef void (*cam_onnx_release_fn)(void *release_data, const void *bytes, size_t n);
+cam_status cam_onnx_read_release(const void *data, size_t size, const char *origin,
+                                 cam_onnx_release_fn release, void *release_data,
+                                 cam_graph **graph_out, cam_metadata_entry **metadata_out,
+                                 int *n_metadata_out, cam_error *err);
+
 /* Decodes a TensorProto (an Onnx__TensorProto *) into dtype, dims and a malloc'ed
  * copy of its values (float32, int64 and bool; the other integer types become
  * int64; double and float16 are refused). what names it in messages. */

@@ -471,6 +471,8 @@ static void conv_backward(const cam_exec *x, const float *const *gout, float *co
         const size_t out_size = (size_t)s->out_channels * s->out_height * s->out_width;
         for (int i = 0; i < p->images; i++)
             depthwise_backward(s, gy + i * out_size, w, gx + i * in_size);
+    } else if (p->packed) {
+        cam_conv2d_backward_packed(s, p->images, gy, p->packed, gx, scratch);
     } else {
         cam_conv2d_backward(s, p->images, gy, w, gx, scratch);
     }
@@ -653,7 +655,8 @@ static int conv_absorb(cam_graph *g, cam_node *node, cam_node *next)
     return 0;
 }
 
-/* Packs the weights for the direct kernel where it applies (AVX-512, small maps). */
+/* Packs the weights for the direct kernel where it applies (AVX-512, small maps)
+ * and frees the unpacked ones when nothing else reads them. */
 static int conv_finish(cam_graph *g, cam_node *node)
 {
     conv_params *p = node->params;
@@ -668,6 +671,13 @@ static int conv_finish(cam_graph *g, cam_node *node)
         return -1;
     cam_conv_direct_pack(&p->shape, wt->data, p->packed);
     node->scratch = conv_scratch(p, node->n_outputs == 2);
+    /* The weights are held once: the packed copy serves the forward and the
+     * backward, so an initializer that only this node reads is freed. */
+    if (wt->kind == CAM_TENSOR_CONSTANT && wt->n_consumers == 1) {
+        cam_tensor *owned = &g->tensors[node->inputs[1]];
+        free(owned->data);
+        owned->data = NULL;
+    }
     return 0;
 }
 
