@@ -208,8 +208,8 @@ else
   check "GIMP: the helper wrote a PNG" png "$work/gimp-cam.png"
   [ -s "$work/gimp-cam.png" ] || printf '%s\n' "$out" | tail -20
   out=$(gimp '(let* ((image (car (gimp-file-load RUN-NONINTERACTIVE "sample.png"))) (layer (vector-ref (car (gimp-image-get-selected-layers image)) 0))) (display (plug-in-cam-heatmap #:run-mode RUN-NONINTERACTIVE #:image image #:drawables (vector layer) #:model "fashion-mnist" #:method "grad-cam" #:output "blend")))')
-  check "GIMP: procedure plug-in-cam-heatmap returns (class label probability layer): $(grep -o '([0-9].*)' <<<"$out" | head -1)" \
-    grep -qE '\([0-9] "?[A-Za-z/ -]+"? 0?\.[0-9]+ [0-9]+\)' <<<"$out"
+  check "GIMP: procedure plug-in-cam-heatmap returns (class label probability layer path): $(grep -o '([0-9].*)' <<<"$out" | head -1)" \
+    grep -qE '\([0-9] "?[A-Za-z/ -]+"? 0?\.[0-9]+ [0-9]+ -1\)' <<<"$out"
   rc_file=$(find "$home" -name pluginrc 2>/dev/null | head -1)
   # pluginrc names the plug-in as "${gimp_dir}/plug-ins/..." (the profile) or
   # "${gimp_plug_in_dir}/plug-ins/..." (GIMP's own folder, <libgimp's libdir>/gimp/3.0)
