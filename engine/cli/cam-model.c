@@ -183,8 +183,9 @@ static int cmd_info(const char *name)
 
 static int cmd_set(int argc, char **argv)
 {
-    cli_model_flags flags = {0};
-    char *out = NULL;
+    /* the option values live until the process exits (as cam-heatmap's opt_*) */
+    static cli_model_flags flags;
+    static char *out;
     GOptionEntry out_entry[] = {
         {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "The file to write (may be MODEL)",
          "OUT"},

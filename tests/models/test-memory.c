@@ -111,6 +111,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s MODEL.onnx [MODEL.onnx ...]\n", argv[0]);
         return 2;
     }
+#if defined(__SANITIZE_ADDRESS__)
+    /* AddressSanitizer's allocator keeps freed memory in quarantine and pads every
+     * block: the process's peak says nothing about the engine's. */
+    printf("1..0 # SKIP peak memory is not measured under AddressSanitizer\n");
+    return 0;
+#endif
     printf("1..%d\n", argc - 1);
     int failed = 0, skipped = 0;
     for (int i = 1; i < argc; i++) {
