@@ -11,6 +11,7 @@
  */
 #include "camengine.h"
 #include "methods/cam-method.h"
+#include "test-check.h"
 #include "test-net.h"
 
 #include <float.h>
@@ -22,38 +23,16 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                              \
-        }                                                                            \
-    } while (0)
-
-#define CHECK_OK(expr)                                                                   \
-    do {                                                                                 \
-        if ((expr) != CAM_OK) {                                                          \
-            fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr, err.message); \
-            failures++;                                                                  \
-        }                                                                                \
-    } while (0)
-
 static void check_floats(const char *what, const float *got, const double *want, size_t n,
                          double tol)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!(fabs(got[i] - want[i]) <= tol)) {
-            fprintf(stderr, "%s[%zu]: got %.9g, want %.9g\n", what, i, got[i], want[i]);
-            failures++;
-            return;
-        }
+    failures += test_compare(what, got, want, n, tol);
 }
 
 static unsigned long long rng_state = 12345;
 static float frand(void)
 {
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (float)((rng_state >> 40) / (double)(1ull << 24)) * 2.0f - 1.0f;
+    return test_uniform(&rng_state);
 }
 
 /* ---- the hand-worked network --------------------------------------------------

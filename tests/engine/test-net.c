@@ -355,18 +355,37 @@ cam_model *test_net_model(int channels, int height, int width, const test_layer 
         s = out;
     }
 
-    /* graph input (N symbolic) and output */
+    cam_model *m = test_net_load_graph("test-net", w->node_ptrs, (size_t)w->n_nodes,
+                                       w->init_ptrs, (size_t)w->n_inits, channels, height, width,
+                                       prev);
+    if (!m)
+        exit(1);
+    for (int i = 0; i < 64; i++)
+        free(weights[i]);
+    for (int i = 0; i < w->n_strings; i++)
+        free(w->strings[i]);
+    free(dims_store);
+    free(ints_store);
+    free(w);
+    return m;
+}
+
+cam_model *test_net_load_graph(const char *name, Onnx__NodeProto **nodes, size_t n_nodes,
+                               Onnx__TensorProto **inits, size_t n_inits, int channels,
+                               int height, int width, const char *output)
+{
     Onnx__TensorShapeProto__Dimension d[4], *dp[4];
+    int64_t dims[4] = {0, channels, height, width};
     for (int i = 0; i < 4; i++) {
         onnx__tensor_shape_proto__dimension__init(&d[i]);
         dp[i] = &d[i];
-    }
-    d[0].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
-    d[0].dim_param = "N";
-    int64_t in_dims[3] = {channels, height, width};
-    for (int i = 1; i < 4; i++) {
-        d[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-        d[i].dim_value = in_dims[i - 1];
+        if (i == 0) {
+            d[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+            d[i].dim_param = "N";
+        } else {
+            d[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+            d[i].dim_value = dims[i];
+        }
     }
     Onnx__TensorShapeProto shp;
     onnx__tensor_shape_proto__init(&shp);
@@ -386,15 +405,15 @@ cam_model *test_net_model(int channels, int height, int width, const test_layer 
     onnx__value_info_proto__init(&out);
     in.name = "input";
     in.type = &type;
-    out.name = prev;
+    out.name = (char *)output;
     Onnx__ValueInfoProto *inp[1] = {&in}, *outp[1] = {&out};
     Onnx__GraphProto graph;
     onnx__graph_proto__init(&graph);
-    graph.name = "test-net";
-    graph.n_node = (size_t)w->n_nodes;
-    graph.node = w->node_ptrs;
-    graph.n_initializer = (size_t)w->n_inits;
-    graph.initializer = w->init_ptrs;
+    graph.name = (char *)name;
+    graph.n_node = n_nodes;
+    graph.node = nodes;
+    graph.n_initializer = n_inits;
+    graph.initializer = inits;
     graph.n_input = 1;
     graph.input = inp;
     graph.n_output = 1;
@@ -415,20 +434,17 @@ cam_model *test_net_model(int channels, int height, int width, const test_layer 
 
     size_t size = onnx__model_proto__get_packed_size(&model);
     uint8_t *bytes = malloc(size);
+    if (!bytes) {
+        fprintf(stderr, "%s: out of memory packing the network\n", name);
+        return NULL;
+    }
     onnx__model_proto__pack(&model, bytes);
     cam_model *m = NULL;
     cam_error err = {0};
-    if (cam_model_load_memory(bytes, size, "test-net", &m, &err) != CAM_OK) {
-        fprintf(stderr, "test-net: loading the network failed: %s\n", err.message);
-        exit(1);
+    if (cam_model_load_memory(bytes, size, name, &m, &err) != CAM_OK) {
+        fprintf(stderr, "%s: loading the network failed: %s\n", name, err.message);
+        m = NULL;
     }
     free(bytes);
-    for (int i = 0; i < 64; i++)
-        free(weights[i]);
-    for (int i = 0; i < w->n_strings; i++)
-        free(w->strings[i]);
-    free(dims_store);
-    free(ints_store);
-    free(w);
     return m;
 }

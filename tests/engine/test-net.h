@@ -13,6 +13,7 @@
 #define TEST_NET_H
 
 #include "camengine.h"
+#include "onnx.pb-c.h"
 
 typedef enum test_op {
     TEST_CONV,        /* Conv with weights and bias */
@@ -56,5 +57,13 @@ void test_net_set_tensor_prefix(const char *prefix);
 /* Shape of the output of layer j (for building tails). */
 void test_net_shape_after(int channels, int height, int width, const test_layer *layers, int j,
                           int *c_out, int *h_out, int *w_out);
+
+/* Wraps nodes and initializers (protobuf-c structs, as test-planner.c builds them)
+ * into an opset-17 model with one input "input" of shape N x C x H x W (N symbolic)
+ * and the one output `output`, packs it and loads it with cam_model_load_memory.
+ * NULL, with the engine's message on stderr, when the engine refuses it. */
+cam_model *test_net_load_graph(const char *name, Onnx__NodeProto **nodes, size_t n_nodes,
+                               Onnx__TensorProto **inits, size_t n_inits, int channels,
+                               int height, int width, const char *output);
 
 #endif /* TEST_NET_H */

@@ -3,6 +3,7 @@
  * direct convolution, and finite differences of every backward.
  */
 #include "kernels/cam-kernels.h"
+#include "test-check.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -10,14 +11,6 @@
 #include <string.h>
 
 static int failures;
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                              \
-        }                                                                            \
-    } while (0)
 
 static void check_floats(const char *what, const float *got, const float *want, size_t n,
                          float tol)
@@ -34,8 +27,7 @@ static void check_floats(const char *what, const float *got, const float *want, 
 static unsigned long long rng_state = 0x9e3779b97f4a7c15ull;
 static float frand(void) /* uniform in [-1, 1) */
 {
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (float)((rng_state >> 40) / (double)(1ull << 24)) * 2.0f - 1.0f;
+    return test_uniform(&rng_state);
 }
 static void fill_random(float *x, size_t n)
 {

@@ -18,11 +18,13 @@
  *  - what the workspace holds afterwards, and refused arguments.
  */
 #include "camengine.h"
-#include "test-net.h"
 
 #include "cam-workspace.h"
 #include "graph/cam-executor.h"
 #include "methods/cam-method.h"
+
+#include "test-check.h"
+#include "test-net.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -32,38 +34,16 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                              \
-        }                                                                            \
-    } while (0)
-
-#define CHECK_OK(expr)                                                                   \
-    do {                                                                                 \
-        if ((expr) != CAM_OK) {                                                          \
-            fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr, err.message); \
-            failures++;                                                                  \
-        }                                                                                \
-    } while (0)
-
 static void check_map(const char *what, const float *got, const double *want, size_t n,
-                      double tol)
+                         double tol)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!(fabs(got[i] - want[i]) <= tol)) {
-            fprintf(stderr, "%s[%zu]: got %.9g, want %.9g\n", what, i, got[i], want[i]);
-            failures++;
-            return;
-        }
+    failures += test_compare(what, got, want, n, tol);
 }
 
 static unsigned long long rng_state = 777;
 static float frand(void)
 {
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (float)((rng_state >> 40) / (double)(1ull << 24)) * 2.0f - 1.0f;
+    return test_uniform(&rng_state);
 }
 
 static double sigmoid(double v)

@@ -13,7 +13,8 @@
 #include "camengine.h"
 #include "cam-workspace.h"
 #include "graph/cam-executor.h"
-#include "onnx.pb-c.h"
+#include "test-check.h"
+#include "test-net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,19 +22,10 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                              \
-        }                                                                            \
-    } while (0)
-
 static unsigned long long rng_state = 0x9e3779b97f4a7c15ull;
 static float frand(void) /* [-1, 1) */
 {
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (float)((rng_state >> 40) / (double)(1ull << 24)) * 2.0f - 1.0f;
+    return test_uniform(&rng_state);
 }
 
 static void same_floats(const char *model, const char *what, const float *a, const float *b,
@@ -195,77 +187,12 @@ static void conv(net *b, const char *name, const char *in, int c_in, int c_out, 
     attr_ints(b, "pads", 4, p, p, p, p);
 }
 
-static cam_model *load_net(net *b, int c, int h, int w, const char *output, int n_outputs_c)
+static cam_model *load_net(net *b, int c, int h, int w, const char *output)
 {
-    Onnx__TensorShapeProto__Dimension d[4], *dp[4];
-    int64_t dims[4] = {0, c, h, w};
-    for (int i = 0; i < 4; i++) {
-        onnx__tensor_shape_proto__dimension__init(&d[i]);
-        dp[i] = &d[i];
-        if (i == 0) {
-            d[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
-            d[i].dim_param = "N";
-        } else {
-            d[i].value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-            d[i].dim_value = dims[i];
-        }
-    }
-    Onnx__TensorShapeProto shp;
-    onnx__tensor_shape_proto__init(&shp);
-    shp.n_dim = 4;
-    shp.dim = dp;
-    Onnx__TypeProto__Tensor tt;
-    onnx__type_proto__tensor__init(&tt);
-    tt.has_elem_type = 1;
-    tt.elem_type = ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-    tt.shape = &shp;
-    Onnx__TypeProto type;
-    onnx__type_proto__init(&type);
-    type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-    type.tensor_type = &tt;
-    Onnx__ValueInfoProto in, out;
-    onnx__value_info_proto__init(&in);
-    onnx__value_info_proto__init(&out);
-    in.name = "input";
-    in.type = &type;
-    out.name = (char *)output;
-    (void)n_outputs_c;
-    Onnx__ValueInfoProto *inp[1] = {&in}, *outp[1] = {&out};
-    Onnx__GraphProto graph;
-    onnx__graph_proto__init(&graph);
-    graph.name = "planner-net";
-    graph.n_node = (size_t)b->n_nodes;
-    graph.node = b->node_ptrs;
-    graph.n_initializer = (size_t)b->n_inits;
-    graph.initializer = b->init_ptrs;
-    graph.n_input = 1;
-    graph.input = inp;
-    graph.n_output = 1;
-    graph.output = outp;
-    Onnx__OperatorSetIdProto opset;
-    onnx__operator_set_id_proto__init(&opset);
-    opset.domain = "";
-    opset.has_version = 1;
-    opset.version = 17;
-    Onnx__OperatorSetIdProto *opsets[1] = {&opset};
-    Onnx__ModelProto model;
-    onnx__model_proto__init(&model);
-    model.has_ir_version = 1;
-    model.ir_version = 8;
-    model.graph = &graph;
-    model.n_opset_import = 1;
-    model.opset_import = opsets;
-    size_t size = onnx__model_proto__get_packed_size(&model);
-    uint8_t *bytes = malloc(size);
-    onnx__model_proto__pack(&model, bytes);
-    cam_model *m = NULL;
-    cam_error err = {0};
-    if (cam_model_load_memory(bytes, size, "planner-net", &m, &err) != CAM_OK) {
-        fprintf(stderr, "loading a test network failed: %s\n", err.message);
+    cam_model *m = test_net_load_graph("planner-net", b->node_ptrs, (size_t)b->n_nodes,
+                                       b->init_ptrs, (size_t)b->n_inits, c, h, w, output);
+    if (!m)
         failures++;
-        m = NULL;
-    }
-    free(bytes);
     for (int i = 0; i < b->n_names; i++)
         free(b->names[i]);
     for (int i = 0; i < b->n_lists; i++)
@@ -312,7 +239,7 @@ static cam_model *branchy_net(void)
     attr_int(&b, "transB", 1);
     node(&b, "Softmax", "logits", "probs");
     attr_int(&b, "axis", 1);
-    return load_net(&b, 3, 12, 12, "probs", 10);
+    return load_net(&b, 3, 12, 12, "probs");
 }
 
 /* The input feeds two branches (Conv + Relu, Conv + Sigmoid) multiplied, a
@@ -347,7 +274,7 @@ static cam_model *gated_net(void)
     weight(&b, "fc.b", 1, wd, 0.1f, 0);
     node(&b, "Gemm", "sh,fc.w,fc.b", "scores");
     attr_int(&b, "transB", 1);
-    return load_net(&b, 2, 12, 12, "scores", 7);
+    return load_net(&b, 2, 12, 12, "scores");
 }
 
 /* ---- the comparison ---------------------------------------------------------- */
