@@ -17,71 +17,19 @@
 
 #define METADATA_PROPS_FIELD 14
 
-static int read_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *out)
-{
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (*pos >= len)
-            return 0;
-        uint8_t b = p[(*pos)++];
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *out = v;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    do {
-        uint8_t b = v & 0x7f;
-        v >>= 7;
-        p[n++] = b | (v ? 0x80 : 0);
-    } while (v);
-    return n;
-}
-
-static size_t varint_size(uint64_t v)
-{
-    size_t n = 1;
-    while (v >>= 7)
-        n++;
-    return n;
-}
-
 /* The key of a StringStringEntryProto (the last key field, as protobuf reads it):
  * its bytes and length; 0 if it has none. The bytes passed the wire check. */
 static int entry_key(const uint8_t *p, size_t len, const uint8_t **key, size_t *key_len)
 {
     size_t pos = 0;
     int found = 0;
-    while (pos < len) {
-        uint64_t tag, n;
-        if (!read_varint(p, len, &pos, &tag))
-            return found;
-        switch (tag & 7) {
-        case 0:
-            if (!read_varint(p, len, &pos, &n))
-                return found;
-            break;
-        case 1: pos += 8; break;
-        case 5: pos += 4; break;
-        case 2:
-            if (!read_varint(p, len, &pos, &n) || n > len - pos)
-                return found;
-            if ((tag >> 3) == 1) {
-                *key = p + pos;
-                *key_len = (size_t)n;
-                found = 1;
-            }
-            pos += (size_t)n;
-            break;
-        default: return found;
+    cam_wire_field f;
+    while (cam_wire_next(p, len, &pos, &f))
+        if (f.type == 2 && f.number == 1) {
+            *key = f.body;
+            *key_len = (size_t)f.value;
+            found = 1;
         }
-    }
     return found;
 }
 
@@ -96,23 +44,23 @@ static int edit_index(const uint8_t *key, size_t key_len, const char *const *key
 static size_t entry_size(const char *key, const char *value)
 {
     size_t k = strlen(key), v = strlen(value);
-    size_t body = 1 + varint_size(k) + k + 1 + varint_size(v) + v;
-    return 1 + varint_size(body) + body;
+    size_t body = 1 + cam_wire_varint_size(k) + k + 1 + cam_wire_varint_size(v) + v;
+    return 1 + cam_wire_varint_size(body) + body;
 }
 
 static size_t put_entry(uint8_t *p, const char *key, const char *value)
 {
     size_t k = strlen(key), v = strlen(value);
-    size_t body = 1 + varint_size(k) + k + 1 + varint_size(v) + v;
+    size_t body = 1 + cam_wire_varint_size(k) + k + 1 + cam_wire_varint_size(v) + v;
     size_t n = 0;
     p[n++] = (METADATA_PROPS_FIELD << 3) | 2;
-    n += put_varint(p + n, body);
+    n += cam_wire_put_varint(p + n, body);
     p[n++] = (1 << 3) | 2;
-    n += put_varint(p + n, k);
+    n += cam_wire_put_varint(p + n, k);
     memcpy(p + n, key, k);
     n += k;
     p[n++] = (2 << 3) | 2;
-    n += put_varint(p + n, v);
+    n += cam_wire_put_varint(p + n, v);
     memcpy(p + n, value, v);
     return n + v;
 }
@@ -140,23 +88,12 @@ cam_status cam_onnx_edit_metadata(const void *data, size_t size, const char *con
     }
     const uint8_t *p = data;
     size_t pos = 0, w = 0;
-    while (pos < size) {
-        const size_t start = pos;
-        uint64_t tag = 0, len = 0;
-        read_varint(p, size, &pos, &tag); /* cannot fail: the wire check passed */
-        switch (tag & 7) {
-        case 0: read_varint(p, size, &pos, &len); break;
-        case 1: pos += 8; break;
-        case 5: pos += 4; break;
-        default: /* 2 */
-            read_varint(p, size, &pos, &len);
-            pos += (size_t)len;
-            break;
-        }
-        if ((tag >> 3) == METADATA_PROPS_FIELD && (tag & 7) == 2) {
+    cam_wire_field f;
+    while (cam_wire_next(p, size, &pos, &f)) {
+        if (f.number == METADATA_PROPS_FIELD && f.type == 2) {
             const uint8_t *key;
-            size_t key_len, body = (size_t)len;
-            int e = entry_key(p + pos - body, body, &key, &key_len)
+            size_t key_len;
+            int e = entry_key(f.body, (size_t)f.value, &key, &key_len)
                         ? edit_index(key, key_len, keys, n)
                         : -1;
             if (e >= 0) {
@@ -167,8 +104,8 @@ cam_status cam_onnx_edit_metadata(const void *data, size_t size, const char *con
                 continue;
             }
         }
-        memcpy(o + w, p + start, pos - start);
-        w += pos - start;
+        memcpy(o + w, p + f.start, pos - f.start);
+        w += pos - f.start;
     }
     for (int i = 0; i < n; i++) {
         if (!values[i] || done[i] || edit_index((const uint8_t *)keys[i], strlen(keys[i]), keys, n) != i)

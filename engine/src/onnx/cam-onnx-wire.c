@@ -109,7 +109,7 @@ typedef struct skeleton {
     size_t n_raws;
 } skeleton;
 
-static size_t varint_size(uint64_t v)
+size_t cam_wire_varint_size(uint64_t v)
 {
     size_t n = 1;
     while (v >= 0x80) {
@@ -119,7 +119,7 @@ static size_t varint_size(uint64_t v)
     return n;
 }
 
-static size_t put_varint(uint8_t *out, uint64_t v)
+size_t cam_wire_put_varint(uint8_t *out, uint64_t v)
 {
     size_t n = 0;
     while (v >= 0x80) {
@@ -130,23 +130,37 @@ static size_t put_varint(uint8_t *out, uint64_t v)
     return n;
 }
 
+int cam_wire_next(const uint8_t *p, size_t len, size_t *pos, cam_wire_field *f)
+{
+    if (*pos >= len)
+        return 0;
+    f->start = *pos;
+    f->value = 0;
+    f->body = NULL;
+    if (!read_varint(p, len, pos, &f->tag))
+        return 0;
+    f->number = f->tag >> 3;
+    f->type = (int)(f->tag & 7);
+    switch (f->type) {
+    case 0: read_varint(p, len, pos, &f->value); break;
+    case 1: *pos += 8; break;
+    case 5: *pos += 4; break;
+    default:
+        read_varint(p, len, pos, &f->value);
+        f->body = p + *pos;
+        *pos += (size_t)f->value;
+    }
+    return 1;
+}
+
 /* How many times field `number` (length-delimited) occurs in a message. */
 static int count_field(const uint8_t *p, size_t len, uint64_t number)
 {
     size_t pos = 0;
     int count = 0;
-    uint64_t tag = 0, n = 0;
-    while (pos < len && read_varint(p, len, &pos, &tag)) {
-        switch (tag & 7) {
-        case 0: read_varint(p, len, &pos, &n); break;
-        case 1: pos += 8; break;
-        case 5: pos += 4; break;
-        default:
-            read_varint(p, len, &pos, &n);
-            count += (tag >> 3) == number;
-            pos += (size_t)n;
-        }
-    }
+    cam_wire_field f;
+    while (cam_wire_next(p, len, &pos, &f))
+        count += f.type == 2 && f.number == number;
     return count;
 }
 
@@ -157,43 +171,31 @@ static size_t emit(skeleton *s, int level, const uint8_t *p, size_t len, size_t 
 {
     size_t pos = 0, wrote = 0;
     int strip = level == LEVEL_TENSOR && count_field(p, len, TENSOR_RAW_DATA) == 1;
-    while (pos < len) {
-        const size_t start = pos;
-        uint64_t tag = 0, n = 0;
-        read_varint(p, len, &pos, &tag);
-        const uint64_t number = tag >> 3;
+    cam_wire_field f;
+    while (cam_wire_next(p, len, &pos, &f)) {
         int child = -1;
-        switch (tag & 7) {
-        case 0: read_varint(p, len, &pos, &n); break;
-        case 1: pos += 8; break;
-        case 5: pos += 4; break;
-        default:
-            read_varint(p, len, &pos, &n);
-            if (level == LEVEL_MODEL && number == MODEL_GRAPH)
+        if (f.type == 2) {
+            if (level == LEVEL_MODEL && f.number == MODEL_GRAPH)
                 child = LEVEL_GRAPH;
-            else if (level == LEVEL_GRAPH && number == GRAPH_INITIALIZER)
+            else if (level == LEVEL_GRAPH && f.number == GRAPH_INITIALIZER)
                 child = LEVEL_TENSOR;
-            else if (level == LEVEL_TENSOR && number == TENSOR_RAW_DATA && strip) {
+            else if (level == LEVEL_TENSOR && f.number == TENSOR_RAW_DATA && strip) {
                 if (s->out) { /* left out: the caller decodes it from here */
-                    s->raws[s->n_raws - 1].data = p + pos;
-                    s->raws[s->n_raws - 1].size = (size_t)n;
+                    s->raws[s->n_raws - 1].data = f.body;
+                    s->raws[s->n_raws - 1].size = (size_t)f.value;
                 }
-                pos += (size_t)n;
                 continue;
             }
-            break;
         }
         if (child < 0) { /* copied as it is */
-            if ((tag & 7) == 2)
-                pos += (size_t)n;
             if (s->out)
-                memcpy(s->out + at + wrote, p + start, pos - start);
-            wrote += pos - start;
+                memcpy(s->out + at + wrote, p + f.start, pos - f.start);
+            wrote += pos - f.start;
             continue;
         }
         /* a nested message: its new length, then its skeleton */
-        const uint8_t *body = p + pos;
-        pos += (size_t)n;
+        const uint8_t *body = f.body;
+        const size_t n = (size_t)f.value;
         if (child == LEVEL_TENSOR && s->out) {
             s->raws[s->n_raws].data = NULL;
             s->raws[s->n_raws].size = 0;
@@ -201,13 +203,13 @@ static size_t emit(skeleton *s, int level, const uint8_t *p, size_t len, size_t 
         }
         uint8_t *saved = s->out;
         s->out = NULL;
-        size_t inner = emit(s, child, body, (size_t)n, 0);
+        size_t inner = emit(s, child, body, n, 0);
         s->out = saved;
-        size_t head = varint_size(tag) + varint_size(inner);
+        size_t head = cam_wire_varint_size(f.tag) + cam_wire_varint_size(inner);
         if (s->out) {
-            size_t h = put_varint(s->out + at + wrote, tag);
-            put_varint(s->out + at + wrote + h, inner);
-            emit(s, child, body, (size_t)n, at + wrote + head);
+            size_t h = cam_wire_put_varint(s->out + at + wrote, f.tag);
+            cam_wire_put_varint(s->out + at + wrote + h, inner);
+            emit(s, child, body, n, at + wrote + head);
         }
         wrote += head + inner;
     }
@@ -220,19 +222,10 @@ static size_t emit(skeleton *s, int level, const uint8_t *p, size_t len, size_t 
 static size_t count_initializers(const uint8_t *p, size_t len)
 {
     size_t pos = 0, count = 0;
-    uint64_t tag = 0, n = 0;
-    while (pos < len && read_varint(p, len, &pos, &tag)) {
-        switch (tag & 7) {
-        case 0: read_varint(p, len, &pos, &n); break;
-        case 1: pos += 8; break;
-        case 5: pos += 4; break;
-        default:
-            read_varint(p, len, &pos, &n);
-            if ((tag >> 3) == MODEL_GRAPH)
-                count += (size_t)count_field(p + pos, (size_t)n, GRAPH_INITIALIZER);
-            pos += (size_t)n;
-        }
-    }
+    cam_wire_field f;
+    while (cam_wire_next(p, len, &pos, &f))
+        if (f.type == 2 && f.number == MODEL_GRAPH)
+            count += (size_t)count_field(f.body, (size_t)f.value, GRAPH_INITIALIZER);
     return count;
 }
 
