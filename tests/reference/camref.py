@@ -159,6 +159,50 @@ def randomize(net, seed):
     return net.eval()
 
 
+# A reference map must vary by more than this fraction of its largest magnitude, well
+# above the 1e-4 tolerance (the tutorial's "1 +" dwarfs the maps of early layers).
+NONTRIVIAL = 1e-3
+
+
+def nontrivial(m):
+    """True when the map is worth comparing: not all zero, not constant."""
+    m = np.asarray(m, dtype=np.float64)
+    big = np.abs(m).max()
+    return big > 0 and (m.max() - m.min()) > NONTRIVIAL * big
+
+
+BUNDLED = (  # architecture, module class, short name, seed of the random weights
+    ("fashion-mnist", networks.FashionCNN, "fashion", 1),
+    ("cifar10", networks.Cifar10CNN, "cifar10", 2),
+)
+
+
+def bundled_networks(outdir, random=True):
+    """The reference cases of the two bundled architectures, in a fixed order:
+    yields (case, arch, net, onnx_path, model_proto) for seeded random weights
+    exported to outdir/<short>-random.onnx (with random=True; the file is loaded
+    back into a fresh module to check it holds exactly the module's weights), then
+    for the trained weights shipped in weights/ when they are there."""
+    import onnx  # only the generators need it
+
+    for arch, cls, short, seed in BUNDLED:
+        if random:
+            net = randomize(cls(), seed)
+            path = os.path.join(outdir, short + "-random.onnx")
+            export.export(arch, net, path, {"note": "random weights for tests/reference"})
+            proto = onnx.load(path)
+            net2 = load_onnx_weights(cls(), proto).eval()
+            for (n1, t1), (n2, t2) in zip(net.state_dict().items(), net2.state_dict().items()):
+                assert n1 == n2 and torch.equal(t1, t2), f"load_onnx_weights: {n1} differs"
+            yield short + "-random", arch, net, path, proto
+        shipped = os.path.join(SOURCE_DIR, "weights", arch + ".onnx")
+        if os.path.isfile(shipped):
+            proto = onnx.load(shipped)
+            yield short + "-trained", arch, load_onnx_weights(cls(), proto).eval(), shipped, proto
+        else:
+            print(f"{shipped} does not exist: case skipped")
+
+
 def test_images(name, count, first=0):
     """count official test images (float32 N x C x H x W, pixel/255) and labels, or None."""
     d = data_dir()

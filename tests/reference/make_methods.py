@@ -36,7 +36,6 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import camref  # noqa: E402
-import onnx  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
@@ -44,7 +43,6 @@ from torch import nn  # noqa: E402
 N_RANDOM = 1
 N_REAL = 1
 MAPS_PER_KEY = 1
-NONTRIVIAL = 1e-3
 EIGEN_GAP = 0.05
 SIGN_MARGIN = 1e-3
 LAYERS = {  # Keras-style names (ReLU outputs): the automatic layer first, then an earlier one
@@ -76,12 +74,6 @@ class Random:
         u1 = self.uniform()
         u2 = self.uniform()
         return math.sqrt(-2.0 * math.log(1.0 - u1)) * math.cos(2.0 * math.pi * u2)
-
-
-def nontrivial(m):
-    m = np.asarray(m, dtype=np.float64)
-    big = np.abs(m).max()
-    return big > 0 and (m.max() - m.min()) > NONTRIVIAL * big
 
 
 def relu(t):
@@ -430,7 +422,7 @@ def make_case(case, arch, net, onnx_path, proto, outdir, rng):
                     else:
                         m, ok = method_map(method, netd, x, lis[0], cls, score, eigen, seed)
                     m = m.detach().numpy()
-                    if not ok or not nontrivial(m):
+                    if not ok or not camref.nontrivial(m):
                         skipped[kind] = skipped.get(kind, 0) + 1
                         continue
                     name = ",".join(names[li] for li in lis)
@@ -454,18 +446,8 @@ def main():
     torch.manual_seed(0)
     rng = np.random.default_rng(20251201)
     lines = []
-    for arch, cls, short, seed in (("fashion-mnist", camref.networks.FashionCNN, "fashion", 1),
-                                   ("cifar10", camref.networks.Cifar10CNN, "cifar10", 2)):
-        net = camref.randomize(cls(), seed)
-        path = os.path.join(outdir, short + "-random.onnx")
-        camref.export.export(arch, net, path, {"note": "random weights for tests/reference"})
-        proto = onnx.load(path)
-        lines.append(make_case(short + "-random", arch, net, path, proto, outdir, rng))
-        shipped = os.path.join(camref.SOURCE_DIR, "weights", arch + ".onnx")
-        if os.path.isfile(shipped):
-            proto = onnx.load(shipped)
-            net = camref.load_onnx_weights(cls(), proto).eval()
-            lines.append(make_case(short + "-trained", arch, net, shipped, proto, outdir, rng))
+    for case, arch, net, path, proto in camref.bundled_networks(outdir):
+        lines.append(make_case(case, arch, net, path, proto, outdir, rng))
     with open(os.path.join(outdir, "manifest.txt"), "w") as f:
         f.writelines(lines)
 

@@ -114,7 +114,7 @@ def make_case(name, seed, outdir):
         else:
             m, ok = MM.method_map(method, netd, x, 0, cls, score, eigen, 0)
         m = m.detach().numpy()
-        if not ok or not MM.nontrivial(m):
+        if not ok or not camref.nontrivial(m):
             skipped.append(kind)
             continue
         records.append((kind, "activation", 0, cls, m))

@@ -42,7 +42,6 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import camref  # noqa: E402
-import onnx  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
@@ -50,7 +49,6 @@ N_IMAGES = 2
 EARLIER = {"fashion-mnist": "conv2d_1", "cifar10": "conv2d_6"}
 SS_SAMPLES, SS_STD, SS_SEED = 35, 2.0, 0
 IS_STEPS = 10
-NONTRIVIAL = 1e-3
 BATCH = 256
 
 
@@ -90,11 +88,6 @@ def scores(run, inputs):
 
 def weighted(w, a):
     return np.maximum(np.einsum("k,khw->hw", w, a), 0.0)
-
-
-def nontrivial(m):
-    big = np.abs(m).max()
-    return big > 0 and (m.max() - m.min()) > NONTRIVIAL * big
 
 
 def make_case(case, arch, net, onnx_path, proto, outdir, rng):
@@ -211,7 +204,7 @@ def make_case(case, arch, net, onnx_path, proto, outdir, rng):
                     print(f"{case}: image {img} {method} at {tname}: {time.time() - started:.1f} s")
                 for cls in order[:1] if expensive else order[:2]:
                     for sname, m in maps_of(int(cls)).items():
-                        if not nontrivial(m):
+                        if not camref.nontrivial(m):
                             print(f"{case}: image {img} {method}/{sname} class {cls} at {tname}: "
                                   f"trivial map, left out")
                             continue
@@ -232,15 +225,8 @@ def main():
     torch.manual_seed(0)
     rng = np.random.default_rng(20261201)
     lines = []
-    for arch, cls in (("fashion-mnist", camref.networks.FashionCNN),
-                      ("cifar10", camref.networks.Cifar10CNN)):
-        shipped = os.path.join(camref.SOURCE_DIR, "weights", arch + ".onnx")
-        if not os.path.isfile(shipped):
-            print(f"{shipped} does not exist: case skipped")
-            continue
-        proto = onnx.load(shipped)
-        net = camref.load_onnx_weights(cls(), proto).eval()
-        lines.append(make_case(arch, arch, net, shipped, proto, outdir, rng))
+    for _, arch, net, path, proto in camref.bundled_networks(outdir, random=False):
+        lines.append(make_case(arch, arch, net, path, proto, outdir, rng))
     if not lines:
         raise SystemExit("no bundled network found")
     with open(os.path.join(outdir, "manifest.txt"), "w") as f:

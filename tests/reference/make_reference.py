@@ -19,7 +19,7 @@ logit and of the probability with respect to every layer's output, CAM for three
 classes, Grad-CAM (paper: ReLU(sum_k mean(dlogit_c/dA_k) A_k)) and the tutorial's
 Grad-CAM (1 + sum_k mean(dp_c/dA_k) A_k) for three classes at several layers, the
 explanation-layer list and the automatic layer. Maps that are nearly constant or all
-zero (range < NONTRIVIAL of the largest magnitude) are not used as references
+zero (range < camref.NONTRIVIAL of the largest magnitude) are not used as references
 (another class is taken).
 """
 import sys
@@ -33,7 +33,6 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import camref  # noqa: E402
-import onnx  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
@@ -44,15 +43,6 @@ GRADCAM_LAYERS = {  # Keras-style layer names (ReLU outputs); mapped to ONNX nam
     "cifar10": ["conv2d_8", "conv2d_6", "conv2d_2", "conv2d_1"],
 }
 GRADIENT_IMAGES = 2
-# A reference map must vary by more than this fraction of its largest magnitude, well
-# above the 1e-4 tolerance (the tutorial's "1 +" dwarfs the maps of early layers).
-NONTRIVIAL = 1e-3  # gradients of every tensor are written for this many images
-
-
-def nontrivial(m):
-    m = np.asarray(m, dtype=np.float64)
-    big = np.abs(m).max()
-    return big > 0 and (m.max() - m.min()) > NONTRIVIAL * big
 
 
 def run_layers(net, x):
@@ -145,7 +135,7 @@ def make_case(case, arch, net, onnx_path, proto, outdir, rng):
             taken = 0
             for cls in [order[0], order[1], order[-1]] + order[2:-1]:
                 cam = np.einsum("k,khw->hw", W[cls], a)
-                if taken < 3 and nontrivial(cam):
+                if taken < 3 and camref.nontrivial(cam):
                     records.append(("cam", names[-4], img, int(cls), cam))
                     taken += 1
                     n_maps += 1
@@ -160,7 +150,7 @@ def make_case(case, arch, net, onnx_path, proto, outdir, rng):
                     alpha = g.mean(axis=(1, 2))
                     s = np.einsum("k,khw->hw", alpha, a)
                     m = np.maximum(s, 0.0) if method == "grad-cam" else 1.0 + s
-                    if taken < 3 and nontrivial(m):
+                    if taken < 3 and camref.nontrivial(m):
                         records.append((method, names[li], img, int(cls), m))
                         taken += 1
                         n_maps += 1
@@ -182,26 +172,8 @@ def main():
     torch.manual_seed(0)
     rng = np.random.default_rng(20240601)
     lines = []
-    for arch, cls, short, seed in (("fashion-mnist", camref.networks.FashionCNN, "fashion", 1),
-                                   ("cifar10", camref.networks.Cifar10CNN, "cifar10", 2)):
-        net = camref.randomize(cls(), seed)
-        path = os.path.join(outdir, short + "-random.onnx")
-        camref.export.export(arch, net, path, {"note": "random weights for tests/reference"})
-        proto = onnx.load(path)
-        # The ONNX file holds exactly the module's weights: load them back into a fresh
-        # module and check they are equal (tests load_onnx_weights itself).
-        net2 = camref.load_onnx_weights(cls(), proto).eval()
-        for (n1, t1), (n2, t2) in zip(net.state_dict().items(), net2.state_dict().items()):
-            assert n1 == n2 and torch.equal(t1, t2), f"load_onnx_weights: {n1} differs"
-        lines.append(make_case(short + "-random", arch, net, path, proto, outdir, rng))
-
-        shipped = os.path.join(camref.SOURCE_DIR, "weights", arch + ".onnx")
-        if os.path.isfile(shipped):
-            proto = onnx.load(shipped)
-            net = camref.load_onnx_weights(cls(), proto).eval()
-            lines.append(make_case(short + "-trained", arch, net, shipped, proto, outdir, rng))
-        else:
-            print(f"{shipped} does not exist yet: trained-weights case skipped")
+    for case, arch, net, path, proto in camref.bundled_networks(outdir):
+        lines.append(make_case(case, arch, net, path, proto, outdir, rng))
     with open(os.path.join(outdir, "manifest.txt"), "w") as f:
         f.writelines(lines)
 
