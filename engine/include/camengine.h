@@ -288,7 +288,10 @@ CAM_API const char *cam_method_summary(cam_method method);
  *   Conv (groups, depthwise, dilations, strides, pads, auto_pad), MaxPool,
  *   AveragePool, GlobalAveragePool, GlobalMaxPool, LRN, BatchNormalization,
  *   LayerNormalization, Relu, LeakyRelu, PRelu, Clip, Sigmoid, HardSigmoid,
- *   HardSwish, Tanh, Erf, Sqrt, Exp, Log, Neg, Abs, Reciprocal, Add, Sub, Mul,
+ *   HardSwish, Tanh, Erf, Sqrt, Exp, Log, Neg, Abs, Reciprocal, Elu, Selu, Celu,
+ *   Softplus, Softsign, Mish, Gelu (exact and tanh), ThresholdedRelu, Shrink,
+ *   Floor, Ceil, Round, Sign, Sin, Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh,
+ *   Acosh, Atanh, Add, Sub, Mul,
  *   Div, Pow, Mod (numpy broadcasting), Softmax, LogSoftmax, ReduceMean, ReduceSum,
  *   ReduceMax, ReduceMin, ReduceL1, ReduceL2, ReduceSumSquare, Gemm, MatMul
  *   (batched), Concat, Split, Slice, Gather, Expand, Pad (constant), Transpose,

@@ -776,7 +776,9 @@ static double moved_scale(const run_state *st, int a, int b)
  *    for ops that round several times inside (reductions, normalisations).
  * Non-differentiable points (x_i within h of a ReLU kink, a Clip bound, a max
  * tie, a Floor step) show as one-sided differences (f(x+h) - f(x)) / h and
- * (f(x) - f(x-h)) / h that disagree by more than the tolerance; then the step
+ * (f(x) - f(x-h)) / h that disagree by more than the tolerance, or (a jump
+ * right at x, as Sign's at 0, whose two sides can agree) as a one-sided
+ * difference that changes when the step is halved; then the step
  * is divided by 10 once (strong curvature passes at the smaller step, a kink
  * within h/10 does not) and the coordinate is skipped if they still disagree.
  * Non-finite values skip the coordinate too.
@@ -849,7 +851,12 @@ static void fd_check(run_state *st, int r, const float *analytic, uint64_t *rng,
             double dplus = (f[1] - f0) / hp, dminus = (f0 - f[2]) / hm;
             double noise = 16.0 * FLT_EPSILON * moved_scale(st, 1, 2) / fmin(hp, hm);
             double tol = FD_TOL * fmax(fabs(ga), grad_size / 20.0) + noise;
-            if (!(fabs(dplus - dminus) <= tol))
+            /* a jump (Sign, Floor at a step) can have equal one-sided slopes at h;
+             * at h/2 they double: compare the half steps' too */
+            double dplus2 = (f[3] - f0) / hp2, dminus2 = (f0 - f[4]) / hm2;
+            double tol2 = tol + 16.0 * FLT_EPSILON * moved_scale(st, 1, 2) / fmin(hp2, hm2);
+            if (!(fabs(dplus - dminus) <= tol) || !(fabs(dplus - dplus2) <= tol2) ||
+                !(fabs(dminus - dminus2) <= tol2))
                 continue; /* a kink or strong curvature within h: smaller step, or skip */
             tol += fabs(c1 - c2);
             decided = 1;

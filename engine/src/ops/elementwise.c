@@ -2,7 +2,9 @@
  * elementwise.c -- op family 'elementwise' (see cam-op.h): element-by-element ops.
  *
  *  unary      Relu, LeakyRelu, PRelu, Clip, Sigmoid, HardSigmoid, HardSwish, Tanh,
- *             Erf, Sqrt, Exp, Log, Neg, Abs, Reciprocal
+ *             Erf, Sqrt, Exp, Log, Neg, Abs, Reciprocal; Elu, Selu, Celu, Softplus,
+ *             Softsign, Mish, Gelu, ThresholdedRelu, Shrink; Floor, Ceil, Round,
+ *             Sign; Sin, Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh
  *  binary     Add, Sub, Mul, Div, Pow, Mod with numpy (multidirectional)
  *             broadcasting of any rank; PRelu's slope broadcasts to X only
  *  folding    Equal, Where, Not, and Add/Sub/Mul/Div/Mod/Neg/Abs on int64
@@ -196,7 +198,9 @@ typedef struct ew_params {
     ew_layout layout;         /* binary ops and Where */
     size_t numel;             /* output elements */
     cam_dtype dtype;          /* data inputs' dtype (Pow: the base's; Where: X's and Y's) */
-    float alpha, beta;        /* LeakyRelu, HardSigmoid */
+    float alpha, beta;        /* LeakyRelu, HardSigmoid, Elu, Celu, ThresholdedRelu;
+                               * Selu: alpha, gamma; Shrink: lambd, bias */
+    int tanh_form;            /* Gelu: approximate = "tanh" */
     float lo, hi;             /* Clip before opset 11 */
     int fmod;                 /* Mod */
     int square;               /* Pow by a constant 2: a * a */
@@ -401,6 +405,142 @@ UNARY(log, logf(v), g / v)
 
 /* Reciprocal: dx = -g y^2. */
 UNARY(reciprocal, 1.0f / v, -g * (y * y))
+
+/* Activations of other exporters (Keras, timm, TensorFlow converters); gradients
+ * as PyTorch's autograd formulas. */
+
+/* Elu: y = x > 0 ? x : alpha (e^x - 1); dx = g where x > 0, else g (y + alpha). */
+UNARY(elu, v > 0.0f ? v : p->alpha * expm1f(v), v > 0.0f ? g : g * (y + p->alpha))
+
+/* Selu (alpha, gamma in p->alpha, p->beta): y = gamma (x > 0 ? x : alpha (e^x - 1)). */
+UNARY(selu, p->beta * (v > 0.0f ? v : p->alpha * expm1f(v)),
+      v > 0.0f ? g * p->beta : g * p->beta * p->alpha * expf(v))
+
+/* Celu: y = max(0, x) + min(0, alpha (e^(x / alpha) - 1)); dx = g e^(x / alpha) where x <= 0. */
+UNARY(celu, v > 0.0f ? v : p->alpha * expm1f(v / p->alpha), v > 0.0f ? g : g * expf(v / p->alpha))
+
+/* Softplus: y = ln(1 + e^x), computed as max(x, 0) + ln(1 + e^-|x|) (no overflow);
+ * dx = g sigmoid(x). */
+static inline float softplus_value(float v)
+{
+    return fmaxf(v, 0.0f) + log1pf(expf(-fabsf(v)));
+}
+UNARY(softplus, softplus_value(v), g / (1.0f + expf(-v)))
+
+/* Softsign: y = x / (1 + |x|); dx = g / (1 + |x|)^2. */
+UNARY(softsign, v / (1.0f + fabsf(v)), g / ((1.0f + fabsf(v)) * (1.0f + fabsf(v))))
+
+/* Mish: y = x tanh(softplus(x)); dx = g (t + x sigmoid(x) (1 - t^2)), t = tanh(softplus(x)). */
+static inline float mish_grad(float v, float g)
+{
+    const float t = tanhf(softplus_value(v));
+    return g * (t + v / (1.0f + expf(-v)) * (1.0f - t * t));
+}
+UNARY(mish, v * tanhf(softplus_value(v)), mish_grad(v, g))
+
+/* Gelu: y = x Phi(x) = x (1 + erf(x / sqrt 2)) / 2; with approximate = "tanh",
+ * x (1 + tanh(u)) / 2, u = sqrt(2 / pi) (x + 0.044715 x^3). */
+#define GELU_K 0.7978845608028654f /* sqrt(2 / pi) */
+static inline float gelu_value(int tanh_form, float v)
+{
+    if (tanh_form)
+        return 0.5f * v * (1.0f + tanhf(GELU_K * (v + 0.044715f * v * v * v)));
+    return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+}
+static inline float gelu_grad(int tanh_form, float v, float g)
+{
+    if (tanh_form) {
+        const float t = tanhf(GELU_K * (v + 0.044715f * v * v * v));
+        return g * (0.5f * (1.0f + t) +
+                    0.5f * v * (1.0f - t * t) * GELU_K * (1.0f + 3.0f * 0.044715f * v * v));
+    }
+    return g * (0.5f * (1.0f + erff(v * 0.70710678118654752f)) +
+                v * 0.3989422804014327f * expf(-0.5f * v * v));
+}
+UNARY(gelu, gelu_value(p->tanh_form, v), gelu_grad(p->tanh_form, v, g))
+
+/* ThresholdedRelu: y = x > alpha ? x : 0. */
+UNARY(thresholdedrelu, v > p->alpha ? v : 0.0f, v > p->alpha ? g : 0.0f)
+
+/* Shrink (lambd, bias in p->alpha, p->beta): y = x < -lambd ? x + bias : x > lambd ?
+ * x - bias : 0; the gradient passes where |x| > lambd. */
+UNARY(shrink, v < -p->alpha ? v + p->beta : v > p->alpha ? v - p->beta : 0.0f,
+      (v < -p->alpha || v > p->alpha) ? g : 0.0f)
+
+/* Rounding and sign: piecewise constant, gradient 0 (as PyTorch). Round halves to
+ * even (rintf in the default rounding mode), as ONNX specifies. */
+UNARY(floor, floorf(v), 0.0f * g)
+UNARY(ceil, ceilf(v), 0.0f * g)
+UNARY(round, rintf(v), 0.0f * g)
+UNARY(sign, v > 0.0f ? 1.0f : v < 0.0f ? -1.0f : v, 0.0f * g)
+
+/* Trigonometric and hyperbolic functions. */
+UNARY(sin, sinf(v), g * cosf(v))
+UNARY(cos, cosf(v), -g * sinf(v))
+UNARY(tan, tanf(v), g * (1.0f + y * y))
+UNARY(asin, asinf(v), g / sqrtf(1.0f - v * v))
+UNARY(acos, acosf(v), -g / sqrtf(1.0f - v * v))
+UNARY(atan, atanf(v), g / (1.0f + v * v))
+UNARY(sinh, sinhf(v), g * coshf(v))
+UNARY(cosh, coshf(v), g * sinhf(v))
+UNARY(asinh, asinhf(v), g / sqrtf(v * v + 1.0f))
+UNARY(acosh, acoshf(v), g / sqrtf(v * v - 1.0f))
+UNARY(atanh, atanhf(v), g / (1.0f - v * v))
+
+/* The float attributes of the activations above: name and default of p->alpha and
+ * p->beta (NULL: not used). */
+static cam_status unary_attrs_type(cam_graph *g, cam_node *node, const char *a, float a_default,
+                                   const char *b, float b_default, cam_error *err)
+{
+    ew_params *p = NULL;
+    cam_status st = unary_type(g, node, 0, &p, err);
+    if (st == CAM_OK && a)
+        st = cam_op_attr_float(g, node, a, a_default, &p->alpha, err);
+    if (st == CAM_OK && b)
+        st = cam_op_attr_float(g, node, b, b_default, &p->beta, err);
+    return st;
+}
+
+static cam_status alpha1_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    return unary_attrs_type(g, node, "alpha", 1.0f, NULL, 0.0f, err);
+}
+
+static cam_status celu_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    cam_status st = alpha1_type(g, node, err);
+    if (st == CAM_OK && !(((ew_params *)node->params)->alpha != 0.0f))
+        return cam_op_fail(g, node, err, CAM_ERROR_INVALID_MODEL, "alpha must not be 0");
+    return st;
+}
+
+static cam_status selu_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    return unary_attrs_type(g, node, "alpha", 1.67326319217681884765625f, "gamma",
+                            1.05070102214813232421875f, err);
+}
+
+static cam_status shrink_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    return unary_attrs_type(g, node, "lambd", 0.5f, "bias", 0.0f, err);
+}
+
+static cam_status gelu_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    ew_params *p = NULL;
+    const char *approximate = NULL;
+    cam_status st = unary_type(g, node, 0, &p, err);
+    if (st == CAM_OK)
+        st = cam_op_attr_string(g, node, "approximate", "none", &approximate, err);
+    if (st != CAM_OK)
+        return st;
+    if (strcmp(approximate, "none") != 0 && strcmp(approximate, "tanh") != 0)
+        return cam_op_fail(g, node, err, CAM_ERROR_UNSUPPORTED,
+                           "approximate = \"%s\" (only \"none\" and \"tanh\" exist)",
+                           approximate);
+    p->tanh_form = strcmp(approximate, "tanh") == 0;
+    return CAM_OK;
+}
 
 /* Neg and Abs, also on int64 constants (folding). Abs's gradient is sign(x) g. */
 UNARY(neg_float, -v, -g)
@@ -1238,6 +1378,30 @@ OP(op_log, "Log", 7, 22, 1, 1, plain_type, log_forward, log_backward)
 OP(op_neg, "Neg", 7, 22, 1, 1, int64_type, neg_forward, neg_float_backward)
 OP(op_abs, "Abs", 7, 22, 1, 1, int64_type, abs_forward, abs_float_backward)
 OP(op_reciprocal, "Reciprocal", 7, 22, 1, 1, plain_type, reciprocal_forward, reciprocal_backward)
+OP(op_elu, "Elu", 6, 22, 1, 1, alpha1_type, elu_forward, elu_backward)
+OP(op_selu, "Selu", 6, 22, 1, 1, selu_type, selu_forward, selu_backward)
+OP(op_celu, "Celu", 12, 22, 1, 1, celu_type, celu_forward, celu_backward)
+OP(op_softplus, "Softplus", 1, 22, 1, 1, plain_type, softplus_forward, softplus_backward)
+OP(op_softsign, "Softsign", 1, 22, 1, 1, plain_type, softsign_forward, softsign_backward)
+OP(op_mish, "Mish", 18, 22, 1, 1, plain_type, mish_forward, mish_backward)
+OP(op_gelu, "Gelu", 20, 22, 1, 1, gelu_type, gelu_forward, gelu_backward)
+OP(op_thresholdedrelu, "ThresholdedRelu", 10, 22, 1, 1, alpha1_type, thresholdedrelu_forward, thresholdedrelu_backward)
+OP(op_shrink, "Shrink", 9, 22, 1, 1, shrink_type, shrink_forward, shrink_backward)
+OP(op_floor, "Floor", 6, 22, 1, 1, plain_type, floor_forward, floor_backward)
+OP(op_ceil, "Ceil", 6, 22, 1, 1, plain_type, ceil_forward, ceil_backward)
+OP(op_round, "Round", 11, 22, 1, 1, plain_type, round_forward, round_backward)
+OP(op_sign, "Sign", 9, 22, 1, 1, plain_type, sign_forward, sign_backward)
+OP(op_sin, "Sin", 7, 22, 1, 1, plain_type, sin_forward, sin_backward)
+OP(op_cos, "Cos", 7, 22, 1, 1, plain_type, cos_forward, cos_backward)
+OP(op_tan, "Tan", 7, 22, 1, 1, plain_type, tan_forward, tan_backward)
+OP(op_asin, "Asin", 7, 22, 1, 1, plain_type, asin_forward, asin_backward)
+OP(op_acos, "Acos", 7, 22, 1, 1, plain_type, acos_forward, acos_backward)
+OP(op_atan, "Atan", 7, 22, 1, 1, plain_type, atan_forward, atan_backward)
+OP(op_sinh, "Sinh", 9, 22, 1, 1, plain_type, sinh_forward, sinh_backward)
+OP(op_cosh, "Cosh", 9, 22, 1, 1, plain_type, cosh_forward, cosh_backward)
+OP(op_asinh, "Asinh", 9, 22, 1, 1, plain_type, asinh_forward, asinh_backward)
+OP(op_acosh, "Acosh", 9, 22, 1, 1, plain_type, acosh_forward, acosh_backward)
+OP(op_atanh, "Atanh", 9, 22, 1, 1, plain_type, atanh_forward, atanh_backward)
 OP(op_not, "Not", 7, 22, 1, 1, not_type, not_forward, NULL)
 OP(op_add, "Add", 7, 22, 2, 2, arith_type, add_forward, add_backward)
 OP(op_sub, "Sub", 7, 22, 2, 2, arith_type, sub_forward, sub_backward)
@@ -1252,5 +1416,8 @@ const cam_op_def *const cam_ops_elementwise[] = {
     &op_relu, &op_leakyrelu, &op_prelu, &op_clip6, &op_clip11, &op_sigmoid, &op_hardsigmoid,
     &op_hardswish, &op_tanh, &op_erf, &op_sqrt, &op_exp, &op_log, &op_neg, &op_abs,
     &op_reciprocal, &op_not, &op_add, &op_sub, &op_mul, &op_div, &op_pow, &op_mod, &op_equal,
-    &op_where, NULL,
+    &op_where, &op_elu, &op_selu, &op_celu, &op_softplus, &op_softsign, &op_mish, &op_gelu,
+    &op_thresholdedrelu, &op_shrink, &op_floor, &op_ceil, &op_round, &op_sign, &op_sin,
+    &op_cos, &op_tan, &op_asin, &op_acos, &op_atan, &op_sinh, &op_cosh, &op_asinh, &op_acosh,
+    &op_atanh, NULL,
 };
