@@ -292,11 +292,13 @@ CAM_API const char *cam_method_summary(cam_method method);
  *   Softplus, Softsign, Mish, Gelu (exact and tanh), ThresholdedRelu, Shrink,
  *   Floor, Ceil, Round, Sign, Sin, Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh,
  *   Acosh, Atanh, Add, Sub, Mul,
- *   Div, Pow, Mod (numpy broadcasting), Softmax, LogSoftmax, ReduceMean, ReduceSum,
+ *   Div, Pow, Mod, Max, Min, Sum, Mean (numpy broadcasting; Max to Mean with one
+ *   or two inputs), Softmax, LogSoftmax, ReduceMean, ReduceSum,
  *   ReduceMax, ReduceMin, ReduceL1, ReduceL2, ReduceSumSquare, Gemm, MatMul
  *   (batched), Concat, Split, Slice, Gather, Expand, Pad (constant), Transpose,
  *   Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout (inference), Constant,
- *   Shape, Size, ConstantOfShape, Range, Cast, Equal, Where, Not.
+ *   Shape, Size, ConstantOfShape, Range, Cast, Equal, Less, Greater, LessOrEqual,
+ *   GreaterOrEqual, Where, Not.
  * Refused at load, with a message naming the file and the node, op, attribute or
  * tensor at fault: any other op (or an op of another domain), an attribute value
  * that is not implemented (Pad's reflect mode, training-mode BatchNormalization,

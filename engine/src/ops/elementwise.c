@@ -6,8 +6,10 @@
  *             Softsign, Mish, Gelu, ThresholdedRelu, Shrink; Floor, Ceil, Round,
  *             Sign; Sin, Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh
  *  binary     Add, Sub, Mul, Div, Pow, Mod with numpy (multidirectional)
- *             broadcasting of any rank; PRelu's slope broadcasts to X only
- *  folding    Equal, Where, Not, and Add/Sub/Mul/Div/Mod/Neg/Abs on int64
+ *             broadcasting of any rank; PRelu's slope broadcasts to X only; Max,
+ *             Min, Sum, Mean with one or two inputs (more are refused by name)
+ *  folding    Equal, Less, Greater, LessOrEqual, GreaterOrEqual, Where, Not, and
+ *             Add/Sub/Mul/Div/Mod/Neg/Abs on int64
  *             constants: the shape arithmetic of dynamic-batch exports, run once
  *             at load
  *
@@ -201,6 +203,7 @@ typedef struct ew_params {
     float alpha, beta;        /* LeakyRelu, HardSigmoid, Elu, Celu, ThresholdedRelu;
                                * Selu: alpha, gamma; Shrink: lambd, bias */
     int tanh_form;            /* Gelu: approximate = "tanh" */
+    int kind;                 /* Max/Min/Sum/Mean: an ew_variadic; comparisons: an ew_compare */
     float lo, hi;             /* Clip before opset 11 */
     int fmod;                 /* Mod */
     int square;               /* Pow by a constant 2: a * a */
@@ -825,6 +828,18 @@ BINARY_GRAD(fmod, 1, -g * truncf(a / b))
 BINARY_GRAD(prelu, 0, a > 0.0f ? g : b * g)
 BINARY_GRAD(prelu, 1, a > 0.0f ? 0.0f : a * g)
 
+/* Max and Min propagate a NaN of either operand (as numpy); at a tie each operand
+ * gets half the gradient (as PyTorch's maximum and minimum). */
+BINARY_ROWS(max, (a >= b || a != a) ? a : b)
+BINARY_ROWS(min, (a <= b || a != a) ? a : b)
+BINARY_ROWS(mean, (a + b) * 0.5f)
+BINARY_GRAD(max, 0, a > b ? g : a == b ? 0.5f * g : 0.0f)
+BINARY_GRAD(max, 1, b > a ? g : a == b ? 0.5f * g : 0.0f)
+BINARY_GRAD(min, 0, a < b ? g : a == b ? 0.5f * g : 0.0f)
+BINARY_GRAD(min, 1, b < a ? g : a == b ? 0.5f * g : 0.0f)
+BINARY_GRAD(mean, 0, 0.5f * g)
+BINARY_GRAD(mean, 1, 0.5f * g)
+
 typedef void (*ew_grad_fn)(const ew_layout *, const float *, const float *, const float *,
                            const float *, float *);
 
@@ -841,7 +856,9 @@ static void binary_backward(const cam_exec *x, const float *const *gout, float *
 
 /* ---- int64 folding ------------------------------------------------------------ */
 
-typedef enum ew_int_op { INT_ADD, INT_SUB, INT_MUL, INT_DIV, INT_MOD } ew_int_op;
+typedef enum ew_int_op {
+    INT_ADD, INT_SUB, INT_MUL, INT_DIV, INT_MOD, INT_LARGER, INT_SMALLER
+} ew_int_op;
 
 /* a op b on int64, wrapping on overflow; the divisor is never 0 (checked at typing). */
 static int64_t ew_int(ew_int_op op, int fmod, int64_t a, int64_t b)
@@ -855,6 +872,10 @@ static int64_t ew_int(ew_int_op op, int fmod, int64_t a, int64_t b)
         return (int64_t)((uint64_t)a * (uint64_t)b);
     case INT_DIV: /* truncates toward zero */
         return b == -1 ? (int64_t)(0u - (uint64_t)a) : a / b;
+    case INT_LARGER:
+        return a > b ? a : b;
+    case INT_SMALLER:
+        return a < b ? a : b;
     case INT_MOD: {
         if (b == -1)
             return 0;
@@ -1203,22 +1224,66 @@ static void prelu_backward(const cam_exec *x, const float *const *gout, float *c
 
 /* Constants only (the bool output can only feed shape computations); float32,
  * int64 or bool inputs. */
-static cam_status equal_type(cam_graph *g, cam_node *node, cam_error *err)
+typedef enum ew_compare {
+    CMP_EQUAL, CMP_LESS, CMP_GREATER, CMP_LESS_EQUAL, CMP_GREATER_EQUAL
+} ew_compare;
+
+/* Comparisons give bool: folded at load, on constants only. Equal also compares
+ * bools; the others numbers (float32, int64). */
+static cam_status compare_type(cam_graph *g, cam_node *node, ew_compare kind, cam_error *err)
 {
     ew_params *p = NULL;
-    cam_status st = binary_type(g, node, "A", "B", EW_INT64 | EW_BOOL, CAM_DTYPE_BOOL, &p, err);
+    unsigned folds = EW_INT64 | (kind == CMP_EQUAL ? EW_BOOL : 0);
+    cam_status st = binary_type(g, node, "A", "B", folds, CAM_DTYPE_BOOL, &p, err);
     if (st != CAM_OK)
         return st;
+    p->kind = (int)kind;
     for (int i = 0; i < 2; i++)
         if (cam_op_input(g, node, i)->kind != CAM_TENSOR_CONSTANT)
             return cam_op_fail(g, node, err, CAM_ERROR_UNSUPPORTED,
-                               "input %s is a run-time value; Equal is supported on constants "
+                               "input %s is a run-time value; %s is supported on constants "
                                "only (its bool output is not a float32 value)",
-                               i ? "B" : "A");
+                               i ? "B" : "A", node->op_type);
     return CAM_OK;
 }
 
-static void equal_forward(const cam_exec *x)
+static cam_status equal_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    return compare_type(g, node, CMP_EQUAL, err);
+}
+static cam_status less_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    return compare_type(g, node, CMP_LESS, err);
+}
+static cam_status greater_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    return compare_type(g, node, CMP_GREATER, err);
+}
+static cam_status less_equal_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    return compare_type(g, node, CMP_LESS_EQUAL, err);
+}
+static cam_status greater_equal_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    return compare_type(g, node, CMP_GREATER_EQUAL, err);
+}
+
+/* -1, 0, 1 as a < b, a == b, a > b; 2 when unordered (a NaN: every comparison false). */
+static int compare_values(cam_dtype dtype, const void *A, int64_t ia, const void *B, int64_t ib)
+{
+    if (dtype == CAM_DTYPE_FLOAT) {
+        float a = ((const float *)A)[ia], b = ((const float *)B)[ib];
+        return a < b ? -1 : a > b ? 1 : a == b ? 0 : 2;
+    }
+    if (dtype == CAM_DTYPE_INT64) {
+        int64_t a = ((const int64_t *)A)[ia], b = ((const int64_t *)B)[ib];
+        return a < b ? -1 : a > b;
+    }
+    int a = !!((const uint8_t *)A)[ia], b = !!((const uint8_t *)B)[ib];
+    return a < b ? -1 : a > b;
+}
+
+static void compare_forward(const cam_exec *x)
 {
     const ew_params *p = x->node->params;
     const ew_layout *L = &p->layout;
@@ -1229,15 +1294,17 @@ static void equal_forward(const cam_exec *x)
     const int sa = ew_step(L, 0), sb = ew_step(L, 1);
     do {
         for (size_t j = 0; j < it.len; j++) {
-            int64_t ia = it.off[0] + (int64_t)j * sa, ib = it.off[1] + (int64_t)j * sb;
-            int eq;
-            if (p->dtype == CAM_DTYPE_FLOAT)
-                eq = ((const float *)x->in[0])[ia] == ((const float *)x->in[1])[ib];
-            else if (p->dtype == CAM_DTYPE_INT64)
-                eq = ((const int64_t *)x->in[0])[ia] == ((const int64_t *)x->in[1])[ib];
-            else
-                eq = !((const uint8_t *)x->in[0])[ia] == !((const uint8_t *)x->in[1])[ib];
-            Y[it.out + j] = (uint8_t)eq;
+            int c = compare_values(p->dtype, x->in[0], it.off[0] + (int64_t)j * sa, x->in[1],
+                                   it.off[1] + (int64_t)j * sb);
+            int v = 0;
+            switch ((ew_compare)p->kind) {
+            case CMP_EQUAL: v = c == 0; break;
+            case CMP_LESS: v = c == -1; break;
+            case CMP_GREATER: v = c == 1; break;
+            case CMP_LESS_EQUAL: v = c == -1 || c == 0; break;
+            case CMP_GREATER_EQUAL: v = c == 1 || c == 0; break;
+            }
+            Y[it.out + j] = (uint8_t)v;
         }
     } while (ew_next(&it));
 }
@@ -1345,6 +1412,84 @@ static void where_backward(const cam_exec *x, const float *const *gout, float *c
     }
 }
 
+/* ---- Max, Min, Sum, Mean ---------------------------------------------------------- */
+
+typedef enum ew_variadic { VAR_MAX, VAR_MIN, VAR_SUM, VAR_MEAN } ew_variadic;
+
+/* One input: a copy (its gradient passes); two: broadcast as the binary ops. ONNX
+ * allows any number; more than two are refused with the count. */
+static cam_status variadic_type(cam_graph *g, cam_node *node, ew_variadic kind, cam_error *err)
+{
+    ew_params *p = NULL;
+    cam_status st;
+    if (node->n_inputs > 2)
+        return cam_op_fail(g, node, err, CAM_ERROR_UNSUPPORTED,
+                           "%d inputs; %s is supported with one or two", node->n_inputs,
+                           node->op_type);
+    unsigned folds = kind == VAR_MEAN ? 0 : EW_INT64; /* int64 constants: shape arithmetic */
+    if (node->n_inputs == 1)
+        st = unary_type(g, node, folds, &p, err);
+    else
+        st = binary_type(g, node, "data_0", "data_1", folds, 0, &p, err);
+    if (st == CAM_OK)
+        p->kind = (int)kind;
+    return st;
+}
+
+static cam_status max_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    return variadic_type(g, node, VAR_MAX, err);
+}
+static cam_status min_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    return variadic_type(g, node, VAR_MIN, err);
+}
+static cam_status sum_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    return variadic_type(g, node, VAR_SUM, err);
+}
+static cam_status mean_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    return variadic_type(g, node, VAR_MEAN, err);
+}
+
+static void variadic_forward(const cam_exec *x)
+{
+    const ew_params *p = x->node->params;
+    if (x->node->n_inputs == 1) {
+        memcpy(x->out[0], x->in[0], p->numel * cam_dtype_size(p->dtype));
+        return;
+    }
+    if (p->dtype == CAM_DTYPE_INT64) {
+        static const ew_int_op ops[] = {[VAR_MAX] = INT_LARGER, [VAR_MIN] = INT_SMALLER,
+                                         [VAR_SUM] = INT_ADD};
+        ew_int_rows(p, ops[p->kind], x->in[0], x->in[1], x->out[0]);
+        return;
+    }
+    static void (*const rows[])(const ew_layout *, const float *, const float *, float *) = {
+        [VAR_MAX] = max_rows, [VAR_MIN] = min_rows, [VAR_SUM] = add_rows, [VAR_MEAN] = mean_rows};
+    rows[p->kind](&p->layout, x->in[0], x->in[1], x->out[0]);
+}
+
+static void variadic_backward(const cam_exec *x, const float *const *gout, float *const *gin)
+{
+    const ew_params *p = x->node->params;
+    if (x->node->n_inputs == 1) {
+        if (!gin[0])
+            return;
+        if (gout[0])
+            memcpy(gin[0], gout[0], p->numel * sizeof *gin[0]);
+        else
+            memset(gin[0], 0, p->numel * sizeof *gin[0]);
+        return;
+    }
+    static const ew_grad_fn grads[][2] = {[VAR_MAX] = {max_grad0, max_grad1},
+                                          [VAR_MIN] = {min_grad0, min_grad1},
+                                          [VAR_SUM] = {add_grad0, add_grad1},
+                                          [VAR_MEAN] = {mean_grad0, mean_grad1}};
+    binary_backward(x, gout, gin, x->in[1], grads[p->kind][0], grads[p->kind][1]);
+}
+
 /* ---- the family ------------------------------------------------------------------ */
 
 #define OP(VAR, NAME, SINCE, UNTIL, MIN_IN, MAX_IN, TYPE, FORWARD, BACKWARD)                   \
@@ -1385,7 +1530,8 @@ OP(op_softplus, "Softplus", 1, 22, 1, 1, plain_type, softplus_forward, softplus_
 OP(op_softsign, "Softsign", 1, 22, 1, 1, plain_type, softsign_forward, softsign_backward)
 OP(op_mish, "Mish", 18, 22, 1, 1, plain_type, mish_forward, mish_backward)
 OP(op_gelu, "Gelu", 20, 22, 1, 1, gelu_type, gelu_forward, gelu_backward)
-OP(op_thresholdedrelu, "ThresholdedRelu", 10, 22, 1, 1, alpha1_type, thresholdedrelu_forward, thresholdedrelu_backward)
+OP(op_thresholdedrelu, "ThresholdedRelu", 10, 22, 1, 1, alpha1_type, thresholdedrelu_forward,
+   thresholdedrelu_backward)
 OP(op_shrink, "Shrink", 9, 22, 1, 1, shrink_type, shrink_forward, shrink_backward)
 OP(op_floor, "Floor", 6, 22, 1, 1, plain_type, floor_forward, floor_backward)
 OP(op_ceil, "Ceil", 6, 22, 1, 1, plain_type, ceil_forward, ceil_backward)
@@ -1409,7 +1555,15 @@ OP(op_mul, "Mul", 7, 22, 2, 2, arith_type, mul_forward, mul_backward)
 OP(op_div, "Div", 7, 22, 2, 2, div_type, div_forward, div_backward)
 OP(op_pow, "Pow", 7, 22, 2, 2, pow_type, pow_forward, pow_backward)
 OP(op_mod, "Mod", 10, 22, 2, 2, mod_type, mod_forward, mod_backward)
-OP(op_equal, "Equal", 7, 22, 2, 2, equal_type, equal_forward, NULL)
+OP(op_equal, "Equal", 7, 22, 2, 2, equal_type, compare_forward, NULL)
+OP(op_less, "Less", 7, 22, 2, 2, less_type, compare_forward, NULL)
+OP(op_greater, "Greater", 7, 22, 2, 2, greater_type, compare_forward, NULL)
+OP(op_less_equal, "LessOrEqual", 12, 22, 2, 2, less_equal_type, compare_forward, NULL)
+OP(op_greater_equal, "GreaterOrEqual", 12, 22, 2, 2, greater_equal_type, compare_forward, NULL)
+OP(op_max, "Max", 8, 22, 1, 64, max_type, variadic_forward, variadic_backward)
+OP(op_min, "Min", 8, 22, 1, 64, min_type, variadic_forward, variadic_backward)
+OP(op_sum, "Sum", 8, 22, 1, 64, sum_type, variadic_forward, variadic_backward)
+OP(op_mean, "Mean", 8, 22, 1, 64, mean_type, variadic_forward, variadic_backward)
 OP(op_where, "Where", 9, 22, 3, 3, where_type, where_forward, where_backward)
 
 const cam_op_def *const cam_ops_elementwise[] = {
@@ -1419,5 +1573,6 @@ const cam_op_def *const cam_ops_elementwise[] = {
     &op_where, &op_elu, &op_selu, &op_celu, &op_softplus, &op_softsign, &op_mish, &op_gelu,
     &op_thresholdedrelu, &op_shrink, &op_floor, &op_ceil, &op_round, &op_sign, &op_sin,
     &op_cos, &op_tan, &op_asin, &op_acos, &op_atan, &op_sinh, &op_cosh, &op_asinh, &op_acosh,
-    &op_atanh, NULL,
+    &op_atanh, &op_less, &op_greater, &op_less_equal, &op_greater_equal, &op_max, &op_min,
+    &op_sum, &op_mean, NULL,
 };
