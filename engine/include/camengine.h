@@ -752,12 +752,13 @@ CAM_API cam_explain_options cam_explain_options_default(const cam_model *model);
  *                        masked (OpenVINO XAI also masks the next block's LayerNorm
  *                        output). The raw scores, no ReLU. One pass of the layers after
  *                        A per position.
- *   Their passes run max_batch at a time (the workspace's batch size), each image
- *   with the same operations whatever the batch, and for ABLATION_CAM and
- *   RECIPRO_CAM only the nodes after the layer run (reading what the forward of x
- *   left, when the workspace keeps it: always with cam_workspace_new, and with
- *   cam_workspace_new_for_layers for the layers it was made for; else the whole
- *   network runs each time). Maps are bit-identical whatever max_batch.
+ *   Their passes run one at a time in the workspace's first image (a batch would
+ *   gain nothing: the images of a batch are computed one after the other), and
+ *   for ABLATION_CAM and RECIPRO_CAM only the nodes after the layer run (reading
+ *   what the forward of x left, when the workspace keeps it: always with
+ *   cam_workspace_new, and with cam_workspace_new_for_layers for the layers it was
+ *   made for; else the whole network runs each time). Maps are bit-identical
+ *   whatever max_batch.
  * Sums over k are accumulated in double. No normalisation is applied to the map
  * of one layer without augmentation (see cam_map_normalize).
  *

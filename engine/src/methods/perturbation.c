@@ -5,11 +5,16 @@
  *
  * Each method is a list of instances -- a masked input, the layer with a
  * channel zeroed, the layer masked around a position -- each one forward pass.
- * They run max_batch at a time through cam_executor_forward_replacing(): the
- * tensor that differs (the input, or the layer) is written in place into the
- * workspace by a fill function, and for the layer only the nodes after it run.
- * The score of each instance is kept in instance order and every sum runs in a
- * fixed order, so a map does not depend on the batch size.
+ * They run one at a time, each in the workspace's image 0, through
+ * cam_executor_forward_replacing(): the tensor that differs (the input, or the
+ * layer) is written in place into the workspace by a fill function, and for the
+ * layer only the nodes after it run. One at a time because the executor computes
+ * the images of a batch one after the other anyway (never merged into one GEMM:
+ * camengine.h, cam_set_blas_threads), and a batch spreads them over max_batch
+ * image arenas that the cache holds less well: IS-CAM on CIFAR-10 took 8% longer
+ * in batches of 8 (tests/bench/bench_methods.py). The score of each instance is
+ * kept in instance order and every sum runs in a fixed order, so a map does not
+ * depend on the workspace's batch size.
  */
 #include "methods/cam-method.h"
 
@@ -132,8 +137,8 @@ static double original_score(const perturb *p)
     return cam_workspace_probabilities(p->ws, 0)[c];
 }
 
-/* Runs `count` instances of tensor t written by fill, max_batch at a time, into
- * p->scores. */
+/* Runs `count` instances of tensor t written by fill, one at a time in image 0,
+ * into p->scores. */
 static cam_status run_instances(perturb *p, int t, int count, cam_executor_fill_fn fill,
                                 cam_error *err)
 {
@@ -145,7 +150,7 @@ static cam_status run_instances(perturb *p, int t, int count, cam_executor_fill_
     for (int i = 0; i < g->n_inputs; i++)
         if (g->inputs[i] == p->model->input)
             inputs[i] = p->ctx->input;
-    const int batch = p->ws->max_batch;
+    const int batch = 1; /* see the top of this file */
     for (int first = 0; first < count; first += batch) {
         int n = count - first < batch ? count - first : batch;
         p->first = first;
