@@ -11,11 +11,17 @@
  *    with CAM_STATUS_CANCELLED after exactly N calls, no explanation, a message
  *    naming the function; the same workspace then gives results bit-identical to
  *    those of a workspace that never had a callback (whole and planned
- *    workspaces), and a cancelled backward keeps the forward pass.
+ *    workspaces), and a cancelled backward keeps the forward pass;
+ *  - the executor itself stops at once: its step hook (graph/cam-executor.h) is
+ *    not called again after it returned non-zero, in a forward, a backward and
+ *    the replacing forwards of Score-CAM.
  * Leaks after a cancel are found by the sanitizer build (LeakSanitizer).
  */
 #include "camengine.h"
 #include "test-net.h"
+
+#include "cam-workspace.h"
+#include "graph/cam-executor.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,6 +310,52 @@ static void check_scenario(const scenario *s, recorder *r)
     cam_workspace_free(ref_ws);
 }
 
+/* The executor's step hook, set directly: stops at call stop_at. */
+static int step_calls, step_stop_at;
+
+static int counting_step(void *user, long done, long total)
+{
+    (void)user;
+    CHECK(done >= 1 && done <= total);
+    return ++step_calls >= step_stop_at;
+}
+
+static void check_executor_stops(void)
+{
+    cam_error err = {0};
+    cam_workspace *ws = NULL;
+    CHECK_OK(cam_workspace_new(model, 2, &ws, &err));
+    if (!ws)
+        return;
+    float grad[4 * 8 * 8];
+    cam_explain_options opt = cam_explain_options_default(model);
+    opt.method = CAM_METHOD_SCORE_CAM;
+    opt.layer = layer_name;
+    for (int what = 0; what < 3; what++)
+        for (int at = 1; at <= 3; at++) {
+            cam_executor_set_step(ws->exec, NULL, NULL);
+            CHECK_OK(cam_forward(ws, input, 1, NULL, NULL, &err));
+            step_calls = 0;
+            step_stop_at = what == 2 ? 10 + at : at; /* Score-CAM: inside its passes */
+            cam_executor_set_step(ws->exec, counting_step, NULL);
+            cam_status st;
+            cam_explanation *ex = NULL;
+            if (what == 0)
+                st = cam_forward(ws, input, 2, NULL, NULL, &err);
+            else if (what == 1)
+                st = cam_backward(ws, 0, 1, CAM_SCORE_LOGIT, early_name, grad, &err);
+            else
+                st = cam_explain(ws, input, &opt, &ex, &err);
+            CHECK(st == CAM_STATUS_CANCELLED);
+            CHECK(ex == NULL);
+            CHECK(step_calls == step_stop_at);
+            if (step_calls != step_stop_at)
+                fprintf(stderr, "executor: case %d: %d steps after a stop at %d\n", what,
+                        step_calls, step_stop_at);
+        }
+    cam_workspace_free(ws);
+}
+
 int main(void)
 {
     model = test_net_model(NET_C, NET_H, NET_W, net, NET_N, 7, 0, NULL);
@@ -349,6 +401,7 @@ int main(void)
             cam_workspace_free(ws);
         }
     }
+    check_executor_stops();
     /* one report per node and image */
     CHECK(forward_calls[2] == 2 * forward_calls[1]);
 
