@@ -13,9 +13,13 @@
  *
  * Right, the five most probable classes and a preview of the result (the image
  * blended with the heatmap). Loading a model and explaining run in a worker thread
- * (a GTask): the dialog stays responsive, a progress bar pulses, and Cancel drops
- * the computation's result (the engine cannot stop a pass half-way: the thread
- * ends its pass, and a change made meanwhile is computed after it). Only the
+ * (a GTask): the dialog stays responsive. The progress bar pulses while a model
+ * loads and then shows the engine's fraction of the explanation (the engine's
+ * progress callback, cam_workspace_set_progress, stores it for the bar's timer);
+ * Cancel, closing the dialog, or a change that needs a new explanation stop the
+ * running one through the same callback, after the network node it is in (a
+ * model that is loading finishes loading first). The preview never makes a layer:
+ * the image changes only when the dialog's OK runs the plug-in's job. Only the
  * thread touches what it was given (a reference to the model, copies of the pixels
  * and settings); GIMP and GTK are used from the main thread only. Errors are shown
  * in the dialog, in place of the predictions.
@@ -69,6 +73,10 @@ typedef struct PreviewTask {
   ResolvedSettings     resolved;
   cam_explanation     *explanation;
   GError              *error;
+  gboolean             cancelled;     /* stopped on request: nothing to show */
+  /* shared with the main thread while the task runs (atomic) */
+  gint                 stop;          /* set by the main thread: stop at the next report */
+  gint                 progress;      /* the engine's fraction in 1/1000, -1 before it reports */
 } PreviewTask;
 
 static void
@@ -133,6 +141,7 @@ struct DialogState {
   gboolean             busy;          /* a worker thread runs */
   gint                 generation;    /* of the newest task; older results are dropped */
   guint                pulse_id;
+  PreviewTask         *running;       /* the worker thread's task (owned by its GTask) */
   DialogLink          *link;
 };
 
@@ -218,6 +227,16 @@ open_source (DialogState *state, GError **error)
 /* The worker thread                                                        */
 /* ------------------------------------------------------------------------ */
 
+/* The engine's progress callback, in the worker thread. */
+static int
+preview_task_progress (double fraction, void *user_data)
+{
+  PreviewTask *task = user_data;
+
+  g_atomic_int_set (&task->progress, (gint) (fraction * 1000.0));
+  return g_atomic_int_get (&task->stop);
+}
+
 static void
 preview_task_run (GTask *gtask, gpointer source_object, gpointer data, GCancellable *cancellable)
 {
@@ -256,9 +275,19 @@ preview_task_run (GTask *gtask, gpointer source_object, gpointer data, GCancella
     }
   if (! plugin_settings_resolve (&task->settings, model, &task->resolved, &task->error))
     return;
-  if (cam_workspace_new (model, 1, &workspace, &err) != CAM_OK ||
-      cam_explain (workspace, task->input, &task->resolved.explain, &task->explanation,
-                   &err) != CAM_OK)
+  if (g_atomic_int_get (&task->stop))
+    {
+      task->cancelled = TRUE;
+      return;
+    }
+  if (cam_workspace_new (model, 1, &workspace, &err) == CAM_OK)
+    {
+      cam_workspace_set_progress (workspace, preview_task_progress, task);
+      cam_explain (workspace, task->input, &task->resolved.explain, &task->explanation, &err);
+    }
+  if (err.status == CAM_STATUS_CANCELLED)
+    task->cancelled = TRUE;
+  else if (err.status != CAM_OK)
     g_set_error (&task->error, PLUGIN_ERROR, PLUGIN_ERROR_EXECUTION, "%s", err.message);
   cam_workspace_free (workspace);
 }
@@ -284,13 +313,51 @@ set_busy (DialogState *state, gboolean busy, const gchar *text)
     }
 }
 
+/* The bar's timer: the engine's fraction once it reports, a pulse before (loading
+ * the model, preparing the image). */
 static gboolean
 pulse (gpointer data)
 {
-  DialogState *state = data;
+  DialogState *state    = data;
+  gint         progress = state->running ? g_atomic_int_get (&state->running->progress) : -1;
 
-  gtk_progress_bar_pulse (GTK_PROGRESS_BAR (state->progress));
+  if (progress >= 0)
+    gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (state->progress), progress / 1000.0);
+  else
+    gtk_progress_bar_pulse (GTK_PROGRESS_BAR (state->progress));
   return G_SOURCE_CONTINUE;
+}
+
+/* Asks the running task to stop (its result will not be shown): the engine returns
+ * at its next progress report. */
+static void
+stop_running_task (DialogState *state)
+{
+  if (state->running)
+    g_atomic_int_set (&state->running->stop, 1);
+}
+
+/* The model a task loaded becomes the dialog's. */
+static void
+adopt_model (DialogState *state, PreviewTask *task)
+{
+  release_model (state);
+  state->model     = g_atomic_rc_box_acquire (task->model);
+  state->model_key = g_strdup (task->settings.model);
+  fill_model_lists (state);
+}
+
+/* The input a task prepared (for the dialog's model) becomes the dialog's. */
+static void
+adopt_input (DialogState *state, PreviewTask *task)
+{
+  if (task->input && task->input != state->input)
+    {
+      g_free (state->input);
+      state->input = task->input;
+      state->info  = task->info;
+      task->input  = NULL;
+    }
 }
 
 static void
@@ -306,10 +373,17 @@ preview_task_done (GObject *source_object, GAsyncResult *result, gpointer data)
       g_free (link); /* the dialog is gone: the task frees its results */
       return;
     }
+  state->running = NULL;
   set_busy (state, FALSE, NULL);
-  if (task->generation != state->generation)
+  if (task->generation != state->generation || task->cancelled)
     {
-      /* cancelled or superseded: dropped */
+      /* cancelled or superseded: nothing is shown, but a model it loaded and the input
+       * it prepared are kept (loading cannot be stopped half-way, and the next task
+       * would only do it again) */
+      if (task->model && task->model != state->model && task->error == NULL)
+        adopt_model (state, task);
+      if (task->model && task->model == state->model)
+        adopt_input (state, task);
       if (state->pending)
         schedule_update (state, state->pending);
       return;
@@ -327,18 +401,9 @@ preview_task_done (GObject *source_object, GAsyncResult *result, gpointer data)
     }
   else if (task->model != state->model)
     {
-      release_model (state);
-      state->model     = g_atomic_rc_box_acquire (task->model);
-      state->model_key = g_strdup (task->settings.model);
-      fill_model_lists (state);
+      adopt_model (state, task);
     }
-  if (task->input && task->input != state->input)
-    {
-      g_free (state->input);
-      state->input = task->input;
-      state->info  = task->info;
-      task->input  = NULL;
-    }
+  adopt_input (state, task);
   g_clear_pointer (&state->explanation, cam_explanation_free);
   state->explanation = task->explanation;
   task->explanation  = NULL;
@@ -369,6 +434,7 @@ start_task (DialogState *state)
                       g_strcmp0 (state->model_key, state->settings.model) != 0;
 
   task->generation        = ++state->generation;
+  task->progress          = -1;
   task->settings.model    = g_strdup (state->settings.model);
   task->settings.method   = g_strdup (state->settings.method);
   task->settings.layer    = g_strdup (state->settings.layer);
@@ -394,6 +460,7 @@ start_task (DialogState *state)
 
   gtask = g_task_new (NULL, NULL, preview_task_done, state->link);
   g_task_set_task_data (gtask, task, preview_task_free);
+  state->running = task; /* freed with the GTask, after preview_task_done */
   set_busy (state, TRUE, load ? _("Loading the model and classifying...") : _("Explaining..."));
   if (state->pulse_id == 0)
     state->pulse_id = g_timeout_add (100, pulse, state);
@@ -404,8 +471,10 @@ start_task (DialogState *state)
 static void
 cancel_clicked (GtkButton *button, DialogState *state)
 {
-  /* The running task's result is dropped; the thread ends its pass in the background
-   * (state->busy stays TRUE until it has: a change made meanwhile waits for it). */
+  /* The running task stops at its next progress report and its result is dropped
+   * (state->busy stays TRUE until the thread has returned: a change made meanwhile
+   * waits for it). */
+  stop_running_task (state);
   state->generation++;
   state->pending = UPDATE_NONE;
   gtk_label_set_text (GTK_LABEL (state->status), "");
@@ -676,6 +745,12 @@ static void
 schedule_update (DialogState *state, gint level)
 {
   state->pending = MAX (state->pending, level);
+  if (state->busy && level >= UPDATE_EXPLAIN)
+    {
+      /* the running explanation is out of date: stop it, compute the new one after */
+      stop_running_task (state);
+      state->generation++;
+    }
   if (state->idle_id == 0 && ! state->busy)
     state->idle_id = g_idle_add (update_idle, state);
 }
@@ -1120,7 +1195,9 @@ heatmap_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config, GimpI
     g_source_remove (state.idle_id);
   if (state.pulse_id)
     g_source_remove (state.pulse_id);
-  /* A running thread keeps its own references; its callback finds the link cut. */
+  /* A running thread is told to stop (it would compete with the OK's computation) and
+   * keeps its own references; its callback finds the link cut. */
+  stop_running_task (&state);
   if (state.busy)
     state.link->state = NULL;
   else

@@ -28,6 +28,10 @@
 
 #define STRIP_ROWS 64
 
+/* GIMP's progress bar: the image prepared, explained (the engine's fraction), rendered. */
+#define PROGRESS_EXPLAIN 0.05
+#define PROGRESS_RENDER  0.5
+
 struct HeatmapJob {
   PluginSettings      settings_copy; /* only the strings the resolved settings point into */
   HeatmapSource       source;
@@ -516,7 +520,7 @@ render_map (HeatmapJob *job, gboolean show_progress, GError **error)
       gegl_buffer_set (job->result, GEGL_RECTANGLE (0, y0, out_w, rows), 0,
                        babl_format ("Y u8"), strip, out_w);
       if (show_progress)
-        gimp_progress_update (0.1 + 0.85 * (y0 + rows) / out_h);
+        gimp_progress_update (PROGRESS_RENDER + (0.95 - PROGRESS_RENDER) * (y0 + rows) / out_h);
     }
 
   if (output != PLUGIN_OUTPUT_MASK && n_set == 0)
@@ -543,6 +547,22 @@ out:
   return ok;
 }
 
+/* The engine's progress callback: its fraction of the explanation on GIMP's bar,
+ * in steps of 1 % (each update is a call to GIMP). */
+static int
+job_progress (double fraction, void *user_data)
+{
+  gdouble *shown = user_data;
+  gdouble  value = PROGRESS_EXPLAIN + (PROGRESS_RENDER - PROGRESS_EXPLAIN) * fraction;
+
+  if (value >= *shown + 0.01 || (fraction >= 1.0 && value > *shown))
+    {
+      *shown = value;
+      gimp_progress_update (value);
+    }
+  return 0;
+}
+
 gboolean
 heatmap_job_compute (HeatmapJob *job, gboolean show_progress, GError **error)
 {
@@ -552,6 +572,7 @@ heatmap_job_compute (HeatmapJob *job, gboolean show_progress, GError **error)
   cam_error          err = { 0 };
   float             *input;
   gboolean           ok = FALSE;
+  gdouble            shown = PROGRESS_EXPLAIN;
 
   if (show_progress)
     gimp_progress_init (_("Class activation map"));
@@ -565,20 +586,23 @@ heatmap_job_compute (HeatmapJob *job, gboolean show_progress, GError **error)
   if (! heatmap_source_preprocess (&job->source, model, input, &job->info, error))
     goto out;
   if (show_progress)
-    gimp_progress_update (0.05);
+    gimp_progress_update (PROGRESS_EXPLAIN);
 
   if (cam_workspace_new_for_explain (model, 1, &job->resolved.explain, &workspace, &err) != CAM_OK)
     {
       engine_error (error, &err, _("Preparing the model failed"));
       goto out;
     }
+  if (show_progress)
+    cam_workspace_set_progress (workspace, job_progress, &shown);
   if (cam_explain (workspace, input, &job->resolved.explain, &job->explanation, &err) != CAM_OK)
     {
       engine_error (error, &err, _("Explaining the prediction failed"));
       goto out;
     }
+  cam_workspace_set_progress (workspace, NULL, NULL); /* the compared classes: per class */
   if (show_progress)
-    gimp_progress_update (0.1);
+    gimp_progress_update (PROGRESS_RENDER);
 
   job->result_rect.x      = job->source.x + job->info.source_rect.x;
   job->result_rect.y      = job->source.y + job->info.source_rect.y;
@@ -594,7 +618,7 @@ heatmap_job_compute (HeatmapJob *job, gboolean show_progress, GError **error)
     case PLUGIN_OUTPUT_HEATMAP:
     case PLUGIN_OUTPUT_BLEND:
       ok = render_colours (job, job->explanation, output == PLUGIN_OUTPUT_BLEND, &job->result,
-                           show_progress, 0.1, 0.95, error);
+                           show_progress, PROGRESS_RENDER, 0.95, error);
       break;
 
     case PLUGIN_OUTPUT_COMPARE:
@@ -625,7 +649,8 @@ heatmap_job_compute (HeatmapJob *job, gboolean show_progress, GError **error)
             job->compare_names[i] = heatmap_layer_name (model, options.method, order[i],
                                                         job->compare[i]->probability);
             ok = render_colours (job, job->compare[i], FALSE, &job->compare_results[i],
-                                 show_progress, 0.1 + 0.85 * i / n, 0.1 + 0.85 * (i + 1) / n,
+                                 show_progress, PROGRESS_RENDER + (0.95 - PROGRESS_RENDER) * i / n,
+                                 PROGRESS_RENDER + (0.95 - PROGRESS_RENDER) * (i + 1) / n,
                                  error);
           }
         g_free (order);

@@ -145,6 +145,8 @@ typedef enum cam_status {
     CAM_ERROR_NOT_FOUND,        /* a model, class label or layer name that does not exist */
     CAM_ERROR_NO_MEMORY,        /* an allocation failed */
     CAM_ERROR_NUMERIC,          /* NaN or Inf where a finite value is required */
+    CAM_STATUS_CANCELLED,       /* the progress callback asked to stop (not an error of the
+                                   input: see cam_workspace_set_progress) */
     CAM_STATUS_COUNT
 } cam_status;
 
@@ -531,6 +533,36 @@ CAM_API void cam_workspace_free(cam_workspace *ws);
  * that cam_get_tensor may read it (every run-time tensor, for a workspace from
  * cam_workspace_new), 0 otherwise (also for NULL arguments and unknown names). */
 CAM_API int cam_workspace_keeps_tensor(const cam_workspace *ws, const char *tensor_name);
+
+/* PROGRESS AND CANCELLING. A function called by cam_forward, cam_backward and
+ * cam_explain on a workspace while they compute, with the fraction of the call's
+ * work done so far (in [0, 1]) and the user data given here:
+ *  - it is called after every node of the network that a pass runs (not per
+ *    element: the cost is one call per node), from the thread running the call;
+ *  - within one call the fraction never decreases, and the last call before a
+ *    successful return has the fraction 1 (a call that returns CAM_OK has made
+ *    at least that one call). cam_explain's fraction runs over its whole work:
+ *    the forward pass, the method's backward passes, the perturbation family's
+ *    passes (Score-CAM's one per channel advance it pass by pass), every layer of
+ *    a layer list and every augmented input, in shares of the fraction fixed by
+ *    the method's kind and the number of layers and augmentations (not measured
+ *    times: the bar moves steadily within a pass, by steps between passes);
+ *  - a non-zero return cancels the call: it stops at once (after that node) and
+ *    returns CAM_STATUS_CANCELLED with a message naming the function and how far
+ *    it got; nothing is returned (cam_explain's *out is NULL), nothing is leaked,
+ *    and the function is not called again in that call. Returning non-zero from
+ *    the last call (fraction 1) cancels too. After a cancelled cam_forward or
+ *    cam_explain the workspace holds no forward pass (cam_backward and
+ *    cam_get_tensor refuse until the next cam_forward), after a cancelled
+ *    cam_backward it still holds its forward pass; either way it is fully
+ *    usable, and the next call gives bit-identical results to a call on a
+ *    workspace that was never cancelled.
+ * The callback must not call the engine on the same workspace. To cancel from
+ * another thread (a Cancel button), set a flag there that the callback reads
+ * (atomically) and returns. fn NULL (the default) turns reports off; the setting
+ * stays with the workspace until changed. ws NULL is ignored. */
+typedef int (*cam_progress_fn)(double fraction, void *user_data);
+CAM_API void cam_workspace_set_progress(cam_workspace *ws, cam_progress_fn fn, void *user_data);
 
 /* OpenBLAS thread policy. The library never changes OpenBLAS's thread count by
  * itself: until this is called, OpenBLAS's own default applies

@@ -75,8 +75,8 @@ static int check_tensor_args(cam_workspace *ws, int image, const char *tensor_na
     return t;
 }
 
-cam_status cam_backward(cam_workspace *ws, int image, int class_index, cam_score score,
-                        const char *tensor_name, float *grad, cam_error *err)
+static cam_status backward(cam_workspace *ws, int image, int class_index, cam_score score,
+                           const char *tensor_name, float *grad, cam_error *err)
 {
     cam_status status;
     int t = check_tensor_args(ws, image, tensor_name, "cam_backward", &status, err);
@@ -112,6 +112,16 @@ cam_status cam_backward(cam_workspace *ws, int image, int class_index, cam_score
     memcpy(seed, ws->grad, (size_t)m->n_classes * sizeof *seed);
     return cam_executor_backward(ws->exec, image, 1, &m->logits, (const float *const *)&seed, t,
                                  grad, err);
+}
+
+cam_status cam_backward(cam_workspace *ws, int image, int class_index, cam_score score,
+                        const char *tensor_name, float *grad, cam_error *err)
+{
+    if (!ws)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_backward: workspace is NULL");
+    cam_progress_begin(ws);
+    return cam_progress_end(ws, backward(ws, image, class_index, score, tensor_name, grad, err),
+                            "cam_backward", err);
 }
 
 cam_status cam_get_tensor(cam_workspace *ws, int image, const char *tensor_name, float *out,

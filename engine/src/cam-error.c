@@ -18,6 +18,7 @@ const char *cam_status_name(cam_status status)
     case CAM_ERROR_NOT_FOUND: return "not found";
     case CAM_ERROR_NO_MEMORY: return "out of memory";
     case CAM_ERROR_NUMERIC: return "numeric error";
+    case CAM_STATUS_CANCELLED: return "cancelled";
     case CAM_STATUS_COUNT: break;
     }
     return NULL;

@@ -165,7 +165,33 @@ typedef struct explain_run {
     int class_index;
     float *logits, *probs;   /* copies, of the unaugmented input */
     float *planes;           /* the largest layer's K x HW */
+    int n_units;             /* progress: (augmented inputs) x layers */
 } explain_run;
+
+/* Progress (camengine.h, PROGRESS AND CANCELLING): the call's fraction is cut
+ * into n_units equal units, one per (augmented input, layer); a unit's forward
+ * pass takes this share of it, the method the rest (perturbation.c and
+ * Smooth Grad-CAM++ split theirs further, pass by pass). */
+static double forward_share(const cam_method_def *def)
+{
+    if (def->flags & CAM_METHOD_PERTURBS)
+        return 0.05; /* tens to thousands of passes follow */
+    if (def->flags & CAM_METHOD_RUNS_FORWARD)
+        return 0.1;
+    if (def->flags & CAM_METHOD_NEEDS_GRADIENT)
+        return 0.4; /* one backward pass, a little dearer than the forward */
+    return 0.9;
+}
+
+static void progress_unit(const explain_run *run, int unit, int method)
+{
+    const double lo = (double)unit / run->n_units, hi = (double)(unit + 1) / run->n_units;
+    const double mid = lo + forward_share(run->def) / run->n_units;
+    if (method)
+        cam_progress_stage(run->ws, mid, unit + 1 == run->n_units ? 1.0 : hi);
+    else
+        cam_progress_stage(run->ws, lo, mid);
+}
 
 /* The method's map of layer i for the forward the workspace holds (of input). */
 static cam_status layer_map(const explain_run *run, const float *input, int i, float *map,
@@ -238,12 +264,15 @@ static cam_status fused_map(const explain_run *run, const float *input, int out_
             fused[p] = 0.0;
         for (int i = 0; i < run->n_layers; i++) {
             /* the forward of x: done by the caller for the unaugmented input's first layer */
+            const int unit = a * run->n_layers + i;
             if (run->opt->aug_smooth ? i == 0 || (run->def->flags & CAM_METHOD_RUNS_FORWARD)
                                      : i > 0 && (run->def->flags & CAM_METHOD_RUNS_FORWARD)) {
+                progress_unit(run, unit, 0);
                 st = cam_forward(run->ws, x, 1, NULL, NULL, err);
                 if (st != CAM_OK)
                     goto out;
             }
+            progress_unit(run, unit, 1);
             st = layer_map(run, x, i, map, err);
             if (st != CAM_OK)
                 goto out;
@@ -267,8 +296,8 @@ out:
     return st;
 }
 
-cam_status cam_explain(cam_workspace *ws, const float *input, const cam_explain_options *options,
-                       cam_explanation **out, cam_error *err)
+static cam_status explain(cam_workspace *ws, const float *input, const cam_explain_options *options,
+                          cam_explanation **out, cam_error *err)
 {
     cam_error local;
     if (!err) /* the methods read err->status */
@@ -389,6 +418,8 @@ cam_status cam_explain(cam_workspace *ws, const float *input, const cam_explain_
         strcat(ex->layer, run.names[i]);
     }
 
+    run.n_units = (opt.aug_smooth ? 6 : 1) * n_layers;
+    progress_unit(&run, 0, 0);
     status = cam_forward(ws, input, 1, NULL, NULL, err);
     if (status != CAM_OK)
         goto fail;
@@ -405,9 +436,10 @@ cam_status cam_explain(cam_workspace *ws, const float *input, const cam_explain_
     }
     run.class_index = c;
 
-    if (n_layers == 1 && !opt.aug_smooth)
+    if (n_layers == 1 && !opt.aug_smooth) {
+        progress_unit(&run, 0, 1);
         status = layer_map(&run, input, 0, ex->map, err);
-    else
+    } else
         status = fused_map(&run, input, out_h, out_w, layer_scratch, ex->map, err);
     if (status != CAM_OK)
         goto fail;
@@ -437,6 +469,24 @@ done:
     free(layer_scratch);
     *out = ex;
     return status;
+}
+
+cam_status cam_explain(cam_workspace *ws, const float *input, const cam_explain_options *options,
+                       cam_explanation **out, cam_error *err)
+{
+    if (out)
+        *out = NULL;
+    if (!ws)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_explain: workspace is NULL");
+    cam_progress_begin(ws);
+    cam_status s = cam_progress_end(ws, explain(ws, input, options, out, err), "cam_explain", err);
+    if (s != CAM_OK && out) { /* cancelled by the last report */
+        cam_explanation_free(*out);
+        *out = NULL;
+    }
+    if (s == CAM_STATUS_CANCELLED)
+        ws->n_images = 0;
+    return s;
 }
 
 cam_status cam_map_normalize(const float *map, size_t n, float *out, cam_error *err)

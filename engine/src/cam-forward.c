@@ -11,11 +11,9 @@
 #include <math.h>
 #include <string.h>
 
-cam_status cam_forward(cam_workspace *ws, const float *input, int n, float *probs, float *logits,
-                       cam_error *err)
+static cam_status forward(cam_workspace *ws, const float *input, int n, float *probs,
+                          float *logits, cam_error *err)
 {
-    if (!ws)
-        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_forward: workspace is NULL");
     if (!input)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_forward: input is NULL");
     if (n < 1 || n > ws->max_batch)
@@ -54,4 +52,17 @@ cam_status cam_forward(cam_workspace *ws, const float *input, int n, float *prob
     if (probs)
         memcpy(probs, ws->probs, (size_t)n * k * sizeof *probs);
     return CAM_OK;
+}
+
+cam_status cam_forward(cam_workspace *ws, const float *input, int n, float *probs, float *logits,
+                       cam_error *err)
+{
+    if (!ws)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "cam_forward: workspace is NULL");
+    cam_progress_begin(ws);
+    cam_status s = cam_progress_end(ws, forward(ws, input, n, probs, logits, err), "cam_forward",
+                                    err);
+    if (s == CAM_STATUS_CANCELLED)
+        ws->n_images = 0; /* also when cancelled by the last report */
+    return s;
 }

@@ -192,6 +192,80 @@ int cam_workspace_keeps_tensor(const cam_workspace *ws, const char *tensor_name)
            cam_executor_resident(ws->exec, t);
 }
 
+/* ---- progress -------------------------------------------------------------- */
+
+static int progress_step(void *user, long done, long total)
+{
+    cam_workspace *ws = user;
+    cam_progress *p = &ws->progress;
+    if (p->cancelled)
+        return 1;
+    double f = done >= total ? p->part_hi
+                             : p->part_lo + (p->part_hi - p->part_lo) * (double)done / (double)total;
+    if (f < p->reported)
+        f = p->reported;
+    if (f > 1.0)
+        f = 1.0;
+    p->reported = f;
+    if (p->fn(f, p->user)) {
+        p->cancelled = 1;
+        return 1;
+    }
+    return 0;
+}
+
+void cam_workspace_set_progress(cam_workspace *ws, cam_progress_fn fn, void *user_data)
+{
+    if (!ws)
+        return;
+    ws->progress.fn = fn;
+    ws->progress.user = fn ? user_data : NULL;
+    cam_executor_set_step(ws->exec, fn ? progress_step : NULL, ws);
+}
+
+void cam_progress_stage(cam_workspace *ws, double lo, double hi)
+{
+    cam_progress *p = &ws->progress;
+    p->stage_lo = p->part_lo = lo;
+    p->stage_hi = p->part_hi = hi;
+}
+
+void cam_progress_part(cam_workspace *ws, double from, double to)
+{
+    cam_progress *p = &ws->progress;
+    const double span = p->stage_hi - p->stage_lo;
+    p->part_lo = p->stage_lo + span * from;
+    p->part_hi = to >= 1.0 ? p->stage_hi : p->stage_lo + span * to;
+}
+
+void cam_progress_begin(cam_workspace *ws)
+{
+    cam_progress *p = &ws->progress;
+    if (p->depth++ > 0)
+        return;
+    p->cancelled = 0;
+    p->reported = 0.0;
+    cam_progress_stage(ws, 0.0, 1.0);
+}
+
+cam_status cam_progress_end(cam_workspace *ws, cam_status status, const char *function,
+                            cam_error *err)
+{
+    cam_progress *p = &ws->progress;
+    if (--p->depth > 0)
+        return status;
+    if (status == CAM_OK && p->fn && !p->cancelled && p->reported < 1.0) {
+        p->reported = 1.0;
+        if (p->fn(1.0, p->user))
+            p->cancelled = 1;
+    }
+    if (p->cancelled && (status == CAM_OK || status == CAM_STATUS_CANCELLED))
+        status = cam_set_error(err, CAM_STATUS_CANCELLED,
+                               "%s: cancelled by the progress callback at %.0f%% of the work",
+                               function, 100.0 * p->reported);
+    return status;
+}
+
 void cam_workspace_free(cam_workspace *ws)
 {
     if (!ws)

@@ -21,6 +21,22 @@
 #include "cam-model.h"
 #include "graph/cam-executor.h"
 
+/* Progress (camengine.h, PROGRESS AND CANCELLING). The outermost public call
+ * (cam_forward, cam_backward, cam_explain) opens a report with
+ * cam_progress_begin and closes it with cam_progress_end; the calls it makes
+ * of the others nest (depth) and only add their nodes. The executor's steps
+ * (graph/cam-executor.h) are placed in the current part of the current stage:
+ * a call's fraction goes from part_lo to part_hi over its node runs. */
+typedef struct cam_progress {
+    cam_progress_fn fn;   /* NULL: no reports, and the executor has no step hook */
+    void *user;
+    int depth;            /* public calls open: 0 outside the engine */
+    int cancelled;        /* fn returned non-zero in this report */
+    double reported;      /* the last fraction given to fn (never decreases) */
+    double stage_lo, stage_hi;
+    double part_lo, part_hi;
+} cam_progress;
+
 struct cam_workspace {
     const cam_model *model;
     const cam_graph *graph;
@@ -34,6 +50,7 @@ struct cam_workspace {
     size_t max_layer;     /* floats of the largest kept run-time tensor (and n_classes) */
     void *method_scratch; /* explanation methods' memory (methods/): grown, never shrunk */
     size_t method_scratch_size; /* bytes */
+    cam_progress progress;
 };
 
 /* Probabilities of image i of the last forward (n_classes floats). */
@@ -49,5 +66,19 @@ void *cam_workspace_method_scratch(cam_workspace *ws, size_t bytes, cam_error *e
  * into ws->grad. Arguments are assumed valid (checked by the public functions). */
 cam_status cam_backward_to(cam_workspace *ws, int image, int class_index, cam_score score, int t,
                            cam_error *err);
+
+/* Progress: begin at the start of a public call's work; end returns its status,
+ * after the report of 1 when it succeeded (which may still cancel it), with the
+ * message of CAM_STATUS_CANCELLED naming `function` (outermost call only). */
+void cam_progress_begin(cam_workspace *ws);
+cam_status cam_progress_end(cam_workspace *ws, cam_status status, const char *function,
+                            cam_error *err);
+/* The fraction range [lo, hi] of the outermost call that the next passes fill
+ * (cam_explain: a layer's forward pass, its method). Resets the part to it. */
+void cam_progress_stage(cam_workspace *ws, double lo, double hi);
+/* A part of the stage, from..to in [0, 1] of it: a method that runs several
+ * passes gives each its part (perturbation.c: each batch of instances), so that
+ * the fraction advances across them. */
+void cam_progress_part(cam_workspace *ws, double from, double to);
 
 #endif /* CAM_WORKSPACE_H */

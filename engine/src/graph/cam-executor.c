@@ -90,6 +90,10 @@ struct cam_executor {
                              replacing forwards of it (-1: none) */
     int no_replace_reuse; /* tests: always the full run */
     int replaced_nodes;   /* nodes per instance of the last replacing forward, -1 */
+    /* progress: called after every node (cam-executor.h, PROGRESS) */
+    cam_executor_step_fn step;
+    void *step_user;
+    long bw_nodes;        /* nodes the cached backward plan runs */
 };
 
 static int is_runtime(const cam_tensor *t)
@@ -485,6 +489,17 @@ static void node_pointers(const cam_executor *x, const cam_node *n, int i, const
     }
 }
 
+void cam_executor_set_step(cam_executor *x, cam_executor_step_fn step, void *user)
+{
+    x->step = step;
+    x->step_user = user;
+}
+
+static cam_status cancelled(cam_error *err)
+{
+    return cam_set_error(err, CAM_STATUS_CANCELLED, "cancelled by the progress callback");
+}
+
 cam_status cam_executor_forward(cam_executor *x, const float *const *inputs, int n, cam_error *err)
 {
     const cam_graph *g = x->graph;
@@ -503,6 +518,12 @@ cam_status cam_executor_forward(cam_executor *x, const float *const *inputs, int
     const void **in = x->io_in;
     void **out = x->io_out;
     x->rep_upstream_for = -1;
+    long per_image = 0, done = 0;
+    if (x->step)
+        for (int k = 0; k < g->n_order; k++) {
+            const cam_node *node = &g->nodes[g->order[k]];
+            per_image += !((node->def->flags & CAM_OP_VIEW) || node->fused_into >= 0);
+        }
     for (int i = 0; i < n; i++) {
         for (int k = 0; k < g->n_inputs; k++) {
             int t = g->inputs[k];
@@ -518,6 +539,8 @@ cam_status cam_executor_forward(cam_executor *x, const float *const *inputs, int
             node_pointers(x, node, i, in, out);
             cam_exec e = {g, node, in, out, x->scratch};
             node->def->forward(&e);
+            if (x->step && x->step(x->step_user, ++done, per_image * n))
+                return cancelled(err);
         }
     }
     x->n_images = n;
@@ -705,6 +728,7 @@ cam_status cam_executor_forward_replacing(cam_executor *x, const float *const *i
     x->n_images = 0;
     x->rep_upstream_for = -1;
     int n_run = 0;
+    long done = 0;
     for (int k = 0; k < g->n_order; k++)
         n_run += run[k] != 0;
     for (int i = 0; i < n; i++) {
@@ -730,6 +754,8 @@ cam_status cam_executor_forward_replacing(cam_executor *x, const float *const *i
                     }
                 cam_exec e = {g, node, in, out, x->scratch};
                 node->def->forward(&e);
+                if (x->step && x->step(x->step_user, ++done, (long)n_run * n))
+                    return cancelled(err);
             }
             if (!reuse && k == x->rep_fill_after)
                 fill(user, i, value_at(x, t, i));
@@ -841,6 +867,7 @@ static cam_status plan_backward(cam_executor *x, int n_seeds, const int *seed_te
     for (int t = 0; t < g->n_tensors; t++)
         first[t] = last[t] = -1;
     memset(x->has_grad, 0, (size_t)g->n_tensors);
+    x->bw_nodes = 0;
     for (int s = 0; s < n_seeds; s++) {
         int r = x->root[seed_tensors[s]];
         x->has_grad[r] = 1;
@@ -865,6 +892,7 @@ static cam_status plan_backward(cam_executor *x, int n_seeds, const int *seed_te
         }
         if (!any_out || !any_in)
             continue;
+        x->bw_nodes++;
         /* the node runs: its backward reads all its inputs and outputs */
         for (int j = 0; j < n->n_inputs + n->n_outputs; j++) {
             int t = j < n->n_inputs ? n->inputs[j] : n->outputs[j - n->n_inputs];
@@ -996,6 +1024,7 @@ cam_status cam_executor_backward(cam_executor *x, int image, int n_seeds, const 
     float *gin[MAX_NODE_IO];
     size_t temp_at[MAX_NODE_IO];
     cam_status status = CAM_OK;
+    long done = 0;
     for (int k = g->n_order - 1; k >= 0 && status == CAM_OK; k--) {
         const cam_node *n = &g->nodes[g->order[k]];
         if (n->def->flags & CAM_OP_VIEW)
@@ -1058,6 +1087,8 @@ cam_status cam_executor_backward(cam_executor *x, int image, int n_seeds, const 
                 add_into(grad_of(x, r), gin[j], g->tensors[n->inputs[j]].numel);
             x->has_grad[r] = 1;
         }
+        if (x->step && x->step(x->step_user, ++done, x->bw_nodes))
+            return cancelled(err);
     }
     if (status != CAM_OK)
         return status;

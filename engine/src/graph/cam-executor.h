@@ -131,6 +131,16 @@ cam_status cam_executor_backward(cam_executor *x, int image, int n_seeds, const 
                                  const float *const *seeds, int target, float *grad,
                                  cam_error *err);
 
+/* PROGRESS: step(user, done, total) is called after each node that a forward, a
+ * replacing forward or a backward runs (per instance: done counts the node runs
+ * of this call, 1..total, total the node runs the call makes). A non-zero return
+ * stops the call at once: it returns CAM_STATUS_CANCELLED. A cancelled forward
+ * leaves the executor with no forward pass (n_images = 0), as a replacing
+ * forward does; a cancelled backward leaves the forward and the cached plan as
+ * they were. step NULL (the default): no calls. */
+typedef int (*cam_executor_step_fn)(void *user, long done, long total);
+void cam_executor_set_step(cam_executor *x, cam_executor_step_fn step, void *user);
+
 /* Memory held by an executor, in bytes. */
 typedef struct cam_executor_memory {
     size_t activations;          /* the activation arenas (max_batch images) */

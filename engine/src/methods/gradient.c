@@ -303,7 +303,9 @@ cam_status cam_method_smooth_grad_cam_plus_plus(const cam_method_ctx *ctx, float
     for (int m = 0; m < SMOOTH_SAMPLES; m++) {
         for (size_t i = 0; i < in_size; i++)
             noisy[i] = (float)((double)ctx->input[i] + SMOOTH_STD * cam_random_normal(&state));
+        cam_progress_part(ctx->ws, m / (double)SMOOTH_SAMPLES, (m + 0.4) / SMOOTH_SAMPLES);
         st = cam_forward(ctx->ws, noisy, 1, NULL, NULL, err);
+        cam_progress_part(ctx->ws, (m + 0.4) / SMOOTH_SAMPLES, (m + 1.0) / SMOOTH_SAMPLES);
         if (st == CAM_OK)
             st = cam_method_gradient(ctx, ctx->score, g, err);
         if (st != CAM_OK)

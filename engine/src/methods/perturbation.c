@@ -154,6 +154,7 @@ static cam_status run_instances(perturb *p, int t, int count, cam_executor_fill_
     for (int first = 0; first < count; first += batch) {
         int n = count - first < batch ? count - first : batch;
         p->first = first;
+        cam_progress_part(p->ws, (double)first / count, (double)(first + n) / count);
         cam_status s = cam_executor_forward_replacing(p->ws->exec, inputs, t, n, fill, p, err);
         if (s != CAM_OK) {
             cam_error_prefix(err, "cam_explain: %s on layer '%s'", p->method,
