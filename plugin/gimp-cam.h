@@ -6,7 +6,7 @@
  * heatmap-job.c      the work: read pixels through GEGL, explain, render, add the layer
  * heatmap-dialog.c   the dialog: model, class and layer lists, predictions, a live
  *                    preview computed in a worker thread (progress, Cancel)
- * class-labels.c     translated display names of the bundled models' classes
+ * class-labels.c     translated display names: the bundled models' classes, the engine's methods
  *
  * Copyright (C) 2026 the gimp-cam authors. GPL-3.0-or-later.
  */

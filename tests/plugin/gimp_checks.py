@@ -6,6 +6,7 @@
 import hashlib
 import json
 import os
+import time
 import traceback
 
 import gi
@@ -421,6 +422,7 @@ def every_method():
     r = methods.run(methods.create_config())
     out = {"methods_status": int(r.index(0)),
            "choice": [list(t) for t in zip(r.index(1), r.index(2), r.index(3))], "runs": {}}
+    start = time.monotonic()
     img = load()
     src = img.get_layers()[0]
     for name in PARAMS["methods"]:
@@ -429,6 +431,7 @@ def every_method():
         if layer is not None and name in PARAMS["dump_methods"]:
             dump("method_" + name, layer)
         out["runs"][name] = r
+    out["seconds"] = time.monotonic() - start
     record("every_method", out)
     img.delete()
 

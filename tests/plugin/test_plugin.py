@@ -365,6 +365,7 @@ if ok("out_compare_default_top_k"):
 # 6. Every method of the engine (issue 13).
 c = cases.get("every_method", {})
 if check("choice" in c, "every_method: the case ran"):
+    print(f"every_method: {len(c['runs'])} plug-in calls in {c['seconds']:.1f} s")
     check(c["methods_status"] == res["success"], "plug-in-cam-methods: success")
     choice = c["choice"]
     check([n for n, _, _ in choice] == ["default"] + METHOD_NAMES,
