@@ -107,11 +107,26 @@ def record(case, out, dump_format=None):
     results["cases"][case] = out
 
 
-def case(fn):
+# Two parts, each run in its own GIMP session: "main" (test_plugin.py) and "methods"
+# (test_methods.py: every method of the engine, issue 13).
+PART = PARAMS.get("part", "main")
+
+
+def run_case(fn):
     try:
         fn()
     except Exception:
         results["cases"][fn.__name__] = {"exception": traceback.format_exc()}
+
+
+def case(fn):
+    if PART == "main":
+        run_case(fn)
+
+
+def methods_case(fn):
+    if PART == "methods":
+        run_case(fn)
 
 
 PERCEPTUAL = int(Gimp.LayerColorSpace.RGB_PERCEPTUAL)
@@ -414,9 +429,9 @@ def out_compare_default_top_k():
 
 
 # Every method of the engine (issue 13): the names come from cam-heatmap --help
-# (test_plugin.py), the plug-in's list (its dialog's entries and tooltips) from
+# (test_methods.py), the plug-in's list (its dialog's entries and tooltips) from
 # plug-in-cam-methods.
-@case
+@methods_case
 def every_method():
     methods = PDB.lookup_procedure("plug-in-cam-methods")
     r = methods.run(methods.create_config())
@@ -436,7 +451,7 @@ def every_method():
     img.delete()
 
 
-@case
+@methods_case
 def method_smoothing():
     img = load()
     record("method_smoothing", run(img, [img.get_layers()[0]], model="cifar10",
