@@ -34,14 +34,23 @@ class_label_display (const cam_model *model, gint class_index)
   return _(label);
 }
 
+/* The engine's method table has an English display name and summary for every
+ * method, marked for xgettext (po/POTFILES.in lists engine/src/methods/registry.c):
+ * translated here in the plug-in's domain. */
 const gchar *
 method_display_name (cam_method method)
 {
-  switch (method)
-    {
-    case CAM_METHOD_CAM:               return _("CAM");
-    case CAM_METHOD_GRAD_CAM:          return _("Grad-CAM");
-    case CAM_METHOD_GRAD_CAM_TUTORIAL: return _("Grad-CAM (tutorial)");
-    default:                           return ""; /* not a method (cam_method_name: NULL) */
-    }
+  const char *name = cam_method_display_name (method);
+
+  if (name == NULL || *name == '\0')
+    name = cam_method_name (method); /* NULL out of range */
+  return name ? _(name) : "";
+}
+
+const gchar *
+method_summary_display (cam_method method)
+{
+  const char *summary = cam_method_summary (method);
+
+  return summary && *summary ? _(summary) : "";
 }

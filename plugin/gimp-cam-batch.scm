@@ -18,12 +18,19 @@
 ; opens a new image holding every image's map as one layer (see below).
 ;
 ; model:  "fashion-mnist", "cifar10", an installed model's name, or the path of an .onnx file
-; method: "default" (the model's default), "cam", "grad-cam" or "grad-cam-tutorial"
+; method: "default" (the model's default) or any method name the plug-in takes: "cam",
+;         "grad-cam", "grad-cam-tutorial", "hires-cam", "grad-cam++", "xgrad-cam",
+;         "grad-cam-elementwise", "layer-cam", "eigen-cam", "eigen-grad-cam", "kpca-cam",
+;         "finer-cam", "smooth-grad-cam++", "random", "score-cam", "ss-cam", "is-cam",
+;         "ablation-cam", "recipro-cam", ... (every method of the engine; the helpers pass
+;         it on unchanged, and the plug-in lists the valid names in its error)
 ; Optional, after method: the output ("heatmap" by default, "blend", "selection",
-; "mask", "bounding-box" or "compare") and the threshold of "selection" and
-; "bounding-box" (default 0.2):
+; "mask", "bounding-box" or "compare"), the threshold of "selection" and
+; "bounding-box" (default 0.2), eigen smoothing and augmentation smoothing (TRUE or
+; FALSE, default FALSE; the plug-in's eigen-smooth and aug-smooth):
 ;
 ;   (gimp-cam-heatmap-file "photo.png" "photo-cam.xcf" "cifar10" "default" "selection" 0.3)
+;   (gimp-cam-heatmap-file "photo.png" "photo-cam.png" "cifar10" "layer-cam" "heatmap" 0.2 TRUE FALSE)
 ;
 ; A selection and a path are kept only by XCF files: give the file helper an .xcf
 ; output for them; the folder helper then writes <name>.xcf instead of <name>.png.
@@ -78,14 +85,26 @@
 ; export path ("" for none) the plug-in also exports the result, merged, to that file:
 ; under a temporary name in the same folder, renamed over the file only when the export
 ; succeeded (Script-Fu has no rename), so a full disk leaves no partial file.
-; options: () or (output) or (output threshold), passed on as the plug-in's
-; #:output and #:threshold.
+; options: () or (output) or (output threshold) or (output threshold eigen-smooth) or
+; (output threshold eigen-smooth aug-smooth), passed on as the plug-in's #:output,
+; #:threshold, #:eigen-smooth and #:aug-smooth.
+(define (gimp-cam-option options k default)
+  (cond ((null? options) default)
+        ((= k 0) (car options))
+        (else (gimp-cam-option (cdr options) (- k 1) default))))
+
+; TRUE, #t or a non-zero number -> TRUE; anything else -> FALSE
+(define (gimp-cam-boolean value)
+  (if (or (eq? value #t) (and (number? value) (not (= value 0)))) TRUE FALSE))
+
 (define (gimp-cam-explain-image image model method export . options)
   (let* ((layer (vector-ref (car (gimp-image-get-selected-layers image)) 0))
          (is-file (and (> (string-length model) 5)
                        (string=? (gimp-cam-file-extension model) "onnx")))
-         (output (if (pair? options) (car options) "heatmap"))
-         (threshold (if (and (pair? options) (pair? (cdr options))) (cadr options) 0.2))
+         (output (gimp-cam-option options 0 "heatmap"))
+         (threshold (gimp-cam-option options 1 0.2))
+         (eigen-smooth (gimp-cam-boolean (gimp-cam-option options 2 FALSE)))
+         (aug-smooth (gimp-cam-boolean (gimp-cam-option options 3 FALSE)))
          (exporting (> (string-length export) 0))
          (result
           (cond
@@ -94,23 +113,27 @@
                                  #:drawables (vector layer)
                                  #:model "file" #:model-file model #:method method
                                  #:output output #:threshold threshold
+                                 #:eigen-smooth eigen-smooth #:aug-smooth aug-smooth
                                  #:export-file export))
            (is-file
             (plug-in-cam-heatmap #:run-mode RUN-NONINTERACTIVE #:image image
                                  #:drawables (vector layer)
                                  #:model "file" #:model-file model #:method method
-                                 #:output output #:threshold threshold))
+                                 #:output output #:threshold threshold
+                                 #:eigen-smooth eigen-smooth #:aug-smooth aug-smooth))
            (exporting
             (plug-in-cam-heatmap #:run-mode RUN-NONINTERACTIVE #:image image
                                  #:drawables (vector layer)
                                  #:model model #:method method
                                  #:output output #:threshold threshold
+                                 #:eigen-smooth eigen-smooth #:aug-smooth aug-smooth
                                  #:export-file export))
            (else
             (plug-in-cam-heatmap #:run-mode RUN-NONINTERACTIVE #:image image
                                  #:drawables (vector layer)
                                  #:model model #:method method
-                                 #:output output #:threshold threshold)))))
+                                 #:output output #:threshold threshold
+                                 #:eigen-smooth eigen-smooth #:aug-smooth aug-smooth)))))
     (list (car result) (cadr result) (caddr result))))
 
 (define (gimp-cam-exists? path)

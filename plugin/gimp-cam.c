@@ -2,6 +2,8 @@
  * gimp-cam.c -- the GIMP 3 plug-in: Filters > Analyze > Class Activation Map...
  *
  * Registers the PDB procedure plug-in-cam-heatmap (one drawable, any image type),
+ * and plug-in-cam-methods (the method argument's values, display names and
+ * descriptions: the dialog's Method list, for scripts),
  * shows the dialog in interactive runs, and hands the work to heatmap-job.c.
  * Non-interactive and last-values runs use the arguments exactly as documented
  * below; every failure returns an error and leaves the image as it was.
@@ -42,6 +44,8 @@ static GimpProcedure *cam_plug_in_create_procedure (GimpPlugIn *plug_in, const g
 static GimpValueArray *cam_heatmap_run (GimpProcedure *procedure, GimpRunMode run_mode,
                                         GimpImage *image, GimpDrawable **drawables,
                                         GimpProcedureConfig *config, gpointer run_data);
+static GimpValueArray *cam_methods_run (GimpProcedure *procedure, GimpProcedureConfig *config,
+                                        gpointer run_data);
 
 GIMP_MAIN (CAM_TYPE_PLUG_IN)
 
@@ -63,7 +67,8 @@ cam_plug_in_init (CamPlugIn *plug_in)
 static GList *
 cam_plug_in_query_procedures (GimpPlugIn *plug_in)
 {
-  return g_list_append (NULL, g_strdup (PLUG_IN_PROC));
+  return g_list_append (g_list_append (NULL, g_strdup (PLUG_IN_PROC)),
+                        g_strdup (PLUG_IN_METHODS_PROC));
 }
 
 static GimpProcedure *
@@ -71,6 +76,29 @@ cam_plug_in_create_procedure (GimpPlugIn *plug_in, const gchar *name)
 {
   GimpProcedure *procedure;
 
+  if (g_strcmp0 (name, PLUG_IN_METHODS_PROC) == 0)
+    {
+      procedure = gimp_procedure_new (plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN,
+                                      cam_methods_run, NULL, NULL);
+      gimp_procedure_set_documentation
+        (procedure,
+         _("The explanation methods plug-in-cam-heatmap takes"),
+         _("Returns the values of plug-in-cam-heatmap's method argument, in the order of "
+           "the dialog's Method list (\"default\" first, then every method of the "
+           "engine), with their display names and one-line descriptions (what each "
+           "computes and costs), translated: the dialog's entries and tooltips."),
+         name);
+      gimp_procedure_set_attribution (procedure, "gimp-cam authors", "gimp-cam authors", "2026");
+      gimp_procedure_add_string_array_return_value
+        (procedure, "names", "Names", "The values of the method argument",
+         G_PARAM_READWRITE);
+      gimp_procedure_add_string_array_return_value
+        (procedure, "labels", "Labels", "The display names (translated)", G_PARAM_READWRITE);
+      gimp_procedure_add_string_array_return_value
+        (procedure, "descriptions", "Descriptions",
+         "What each method computes and costs (translated)", G_PARAM_READWRITE);
+      return procedure;
+    }
   if (g_strcmp0 (name, PLUG_IN_PROC) != 0)
     return NULL;
 
@@ -115,12 +143,23 @@ cam_plug_in_create_procedure (GimpPlugIn *plug_in, const gchar *name)
     (procedure, "model-file", _("Model _file"),
      _("Your own convolutional classifier as an .onnx file; used when model is \"file\""),
      GIMP_FILE_CHOOSER_ACTION_OPEN, TRUE, NULL, G_PARAM_READWRITE);
-  gimp_procedure_add_string_argument
-    (procedure, "method", _("M_ethod"),
-     _("How the map is computed: \"default\" (the model's default: CAM when the network "
-       "ends with global average pooling and a dense layer, else Grad-CAM), \"cam\", "
-       "\"grad-cam\", or \"grad-cam-tutorial\" (the Keras tutorial's variant)"),
-     "default", G_PARAM_READWRITE);
+  {
+    /* every method of the engine's table, by name */
+    GString *names = g_string_new (NULL);
+    gchar   *blurb;
+
+    for (gint m = 0; m < CAM_METHOD_COUNT; m++)
+      g_string_append_printf (names, "%s\"%s\"", m ? ", " : "", cam_method_name ((cam_method) m));
+    /* TRANSLATORS: %s is the list of method names ("cam", "grad-cam", ...) */
+    blurb = g_strdup_printf (_("How the map is computed: \"default\" (the model's default: CAM "
+                               "when the network ends with global average pooling and a dense "
+                               "layer, else Grad-CAM) or one of %s (the dialog's Method list "
+                               "says what each computes and costs)"), names->str);
+    gimp_procedure_add_string_argument (procedure, "method", _("M_ethod"), blurb, "default",
+                                        G_PARAM_READWRITE);
+    g_free (blurb);
+    g_string_free (names, TRUE);
+  }
   gimp_procedure_add_int_argument
     (procedure, "class", _("_Class"),
      _("The class to explain: -1 = the top prediction, else the class index (0 = first class)"),
@@ -196,6 +235,19 @@ cam_plug_in_create_procedure (GimpPlugIn *plug_in, const gchar *name)
      _("Output \"compare\": how many of the most probable classes get a heatmap layer"),
      1, 20, 3, G_PARAM_READWRITE);
 
+  /* Added in issue 13 (the method family), at the end for the same reason. */
+  gimp_procedure_add_boolean_argument
+    (procedure, "eigen-smooth", _("Ei_gen smoothing"),
+     _("Replace the sum over channels by the first principal component of the weighted "
+       "activations (less noise; the methods that are a principal component already, and the "
+       "random baseline, ignore it)"),
+     FALSE, G_PARAM_READWRITE);
+  gimp_procedure_add_boolean_argument
+    (procedure, "aug-smooth", _("Augme_ntation smoothing"),
+     _("Average the map over 6 augmented inputs (left-right flip x brightness 0.9, 1, 1.1): "
+       "smoother maps, 6 times the cost"),
+     FALSE, G_PARAM_READWRITE);
+
   gimp_procedure_add_int_return_value
     (procedure, "class-index", "Class index", "The explained class (0-based)",
      -1, G_MAXINT, -1, G_PARAM_READWRITE);
@@ -215,6 +267,34 @@ cam_plug_in_create_procedure (GimpPlugIn *plug_in, const gchar *name)
      TRUE, G_PARAM_READWRITE);
 
   return procedure;
+}
+
+/* plug-in-cam-methods: the method choice's entries (plugin_choice_new), as three lists. */
+static GimpValueArray *
+cam_methods_run (GimpProcedure *procedure, GimpProcedureConfig *config, gpointer run_data)
+{
+  GimpChoice     *choice = plugin_choice_new (PLUGIN_CHOICE_METHOD);
+  GList          *nicks  = gimp_choice_list_nicks (choice);
+  guint           n      = g_list_length (nicks), i = 0;
+  gchar         **names  = g_new0 (gchar *, n + 1);
+  gchar         **labels = g_new0 (gchar *, n + 1);
+  gchar         **descriptions = g_new0 (gchar *, n + 1);
+  GimpValueArray *values;
+
+  for (GList *l = nicks; l; l = l->next, i++)
+    {
+      const gchar *help = gimp_choice_get_help (choice, l->data);
+
+      names[i]        = g_strdup (l->data);
+      labels[i]       = g_strdup (gimp_choice_get_label (choice, l->data));
+      descriptions[i] = g_strdup (help ? help : "");
+    }
+  g_object_unref (choice);
+  values = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
+  GIMP_VALUES_TAKE_STRV (values, 1, names);
+  GIMP_VALUES_TAKE_STRV (values, 2, labels);
+  GIMP_VALUES_TAKE_STRV (values, 3, descriptions);
+  return values;
 }
 
 static GimpValueArray *

@@ -6,7 +6,7 @@
  * heatmap-job.c      the work: read pixels through GEGL, explain, render, add the layer
  * heatmap-dialog.c   the dialog: model, class and layer lists, predictions, a live
  *                    preview computed in a worker thread (progress, Cancel)
- * class-labels.c     translated display names of the bundled models' classes
+ * class-labels.c     translated display names: the bundled models' classes, the engine's methods
  *
  * Copyright (C) 2026 the gimp-cam authors. GPL-3.0-or-later.
  */
@@ -18,6 +18,7 @@
 #include <camengine.h>
 
 #define PLUG_IN_PROC   "plug-in-cam-heatmap"
+#define PLUG_IN_METHODS_PROC "plug-in-cam-methods"
 #define PLUG_IN_BINARY "gimp-cam"
 #define PLUG_IN_ROLE   "gimp-cam-heatmap"
 
@@ -44,6 +45,8 @@ typedef struct PluginSettings {
   gboolean sample_merged;  /* classify what is visible instead of the layer alone */
   gdouble  threshold;      /* selection and bounding box: fraction of the map's range */
   gint     top_k;          /* compare: how many classes */
+  gboolean eigen_smooth;   /* cam_explain_options.eigen_smooth */
+  gboolean aug_smooth;     /* cam_explain_options.aug_smooth */
 } PluginSettings;
 
 /* The choice arguments (string arguments checked by plugin_settings_read; the dialog
@@ -102,8 +105,11 @@ typedef enum {
  * names (bundled models first). Free with g_strfreev. */
 gchar  **plugin_model_names (void);
 
-/* Display names. */
-const gchar *class_label_display   (const cam_model *model, gint class_index);
-const gchar *method_display_name   (cam_method method);
+/* Display names, translated: a class's label; a method's name ("Grad-CAM++") and
+ * its one-line summary (what it does, what it costs), from the engine's table
+ * (cam_method_display_name, cam_method_summary). "" out of range. */
+const gchar *class_label_display    (const cam_model *model, gint class_index);
+const gchar *method_display_name    (cam_method method);
+const gchar *method_summary_display (cam_method method);
 
 #endif /* GIMP_CAM_H */

@@ -2,7 +2,10 @@
  * heatmap-dialog.c -- the dialog: model, class and layer lists, a live preview.
  *
  * Left, the arguments: the model as a list of the installed and per-user models
- * (the engine's catalog: name and description) plus "Other file..."; the method;
+ * (the engine's catalog: name and description) plus "Other file..."; the method as
+ * the list of every method of the engine's table (display name; its one-line summary,
+ * what it computes and costs, as the entry's tooltip; the methods that cannot explain
+ * the loaded model greyed out), with the eigen and augmentation smoothing check boxes;
  * the class as a searchable list of the model's labels with "Top prediction" first
  * (a GtkTreeView with a search entry: fine with 1000 classes); the target layer as
  * a list of the model's explainable layers with their shapes, "Automatic" first;
@@ -42,6 +45,8 @@
 
 enum { UPDATE_NONE = 0, UPDATE_RENDER, UPDATE_EXPLAIN, UPDATE_MODEL };
 enum { CLASS_COLUMN_INDEX, CLASS_COLUMN_LABEL, CLASS_COLUMN_PROBABILITY, CLASS_N_COLUMNS };
+enum { METHOD_COLUMN_ID, METHOD_COLUMN_LABEL, METHOD_COLUMN_TOOLTIP, METHOD_COLUMN_SENSITIVE,
+       METHOD_N_COLUMNS };
 
 /* A loaded model shared by the dialog and a worker thread (atomic reference count). */
 typedef struct ModelRef {
@@ -107,6 +112,8 @@ struct DialogState {
   GtkWidget           *dialog;
   GtkWidget           *model_combo;
   GtkWidget           *model_file;
+  GtkWidget           *method_combo;
+  GtkListStore        *method_store;
   GtkWidget           *class_search;
   GtkWidget           *class_view;
   GtkListStore        *class_store;
@@ -294,6 +301,7 @@ preview_task_run (GTask *gtask, gpointer source_object, gpointer data, GCancella
 
 static void schedule_update (DialogState *state, gint level);
 static void fill_model_lists (DialogState *state);
+static void method_list_for_model (DialogState *state, const cam_model *model);
 static void show_predictions (DialogState *state);
 static gboolean update_preview (DialogState *state, GError **error);
 
@@ -397,6 +405,7 @@ preview_task_done (GObject *source_object, GAsyncResult *result, gpointer data)
       state->updating = TRUE;
       gtk_list_store_clear (state->class_store);
       gtk_combo_box_text_remove_all (GTK_COMBO_BOX_TEXT (state->layer_combo));
+      method_list_for_model (state, NULL);
       state->updating = FALSE;
     }
   else if (task->model != state->model)
@@ -444,6 +453,8 @@ start_task (DialogState *state)
   task->settings.output      = state->settings.output;
   task->settings.threshold   = state->settings.threshold;
   task->settings.top_k       = state->settings.top_k;
+  task->settings.eigen_smooth = state->settings.eigen_smooth;
+  task->settings.aug_smooth   = state->settings.aug_smooth;
   if (! load)
     task->model = g_atomic_rc_box_acquire (state->model);
   if (load || state->input == NULL)
@@ -572,6 +583,42 @@ select_class_row (DialogState *state, gint class_index)
   gtk_tree_selection_unselect_all (selection);
 }
 
+/* The method list for a model (NULL: none loaded): the methods that cannot explain it
+ * greyed out (cam_method_supports_model), "Model default" naming the model's method. */
+static void
+method_list_for_model (DialogState *state, const cam_model *model)
+{
+  GtkTreeModel *tree = GTK_TREE_MODEL (state->method_store);
+  GtkTreeIter   iter;
+  gboolean      valid;
+
+  for (valid = gtk_tree_model_get_iter_first (tree, &iter); valid;
+       valid = gtk_tree_model_iter_next (tree, &iter))
+    {
+      gchar     *id = NULL;
+      cam_method method;
+
+      gtk_tree_model_get (tree, &iter, METHOD_COLUMN_ID, &id, -1);
+      if (g_strcmp0 (id, "default") == 0)
+        {
+          gchar *label = model
+            /* TRANSLATORS: the first entry of the method list, with the model's method */
+            ? g_strdup_printf (_("Model default (%s)"),
+                               method_display_name (cam_model_get_info (model)->default_method))
+            : g_strdup (_("Model default"));
+
+          gtk_list_store_set (state->method_store, &iter, METHOD_COLUMN_LABEL, label, -1);
+          g_free (label);
+        }
+      else if (cam_method_from_name (id, &method, NULL) == CAM_OK)
+        {
+          gtk_list_store_set (state->method_store, &iter, METHOD_COLUMN_SENSITIVE,
+                              model == NULL || cam_method_supports_model (method, model), -1);
+        }
+      g_free (id);
+    }
+}
+
 /* The class list and the layer list of a newly loaded model. */
 static void
 fill_model_lists (DialogState *state)
@@ -639,6 +686,8 @@ fill_model_lists (DialogState *state)
   gtk_combo_box_set_active_id (GTK_COMBO_BOX (state->layer_combo),
                                layer_found ? layer : "");
   g_free (layer);
+
+  method_list_for_model (state, model);
 
   /* TRANSLATORS: the check box beside the alpha slider, with the model's value */
   text = g_strdup_printf (_("Model's default (%.0f%%)"), 100.0 * info->default_alpha);
@@ -816,6 +865,15 @@ widgets_from_config (DialogState *state, const gchar *name)
         gtk_combo_box_set_active_id (GTK_COMBO_BOX (state->layer_combo), "");
       g_free (layer);
     }
+  else if (! strcmp (name, "method"))
+    {
+      gchar *method = NULL;
+
+      g_object_get (state->config, "method", &method, NULL);
+      if (method)
+        gtk_combo_box_set_active_id (GTK_COMBO_BOX (state->method_combo), method);
+      g_free (method);
+    }
   else if (! strcmp (name, "alpha"))
     {
       gdouble alpha;
@@ -847,7 +905,8 @@ config_notify (GObject *config, GParamSpec *pspec, DialogState *state)
 
   if (! strcmp (name, "model") || ! strcmp (name, "model-file") || ! strcmp (name, "sample-merged"))
     schedule_update (state, UPDATE_MODEL);
-  else if (! strcmp (name, "method") || ! strcmp (name, "class") || ! strcmp (name, "target-layer"))
+  else if (! strcmp (name, "method") || ! strcmp (name, "class") || ! strcmp (name, "target-layer") ||
+           ! strcmp (name, "eigen-smooth") || ! strcmp (name, "aug-smooth"))
     schedule_update (state, UPDATE_EXPLAIN);
   else
     schedule_update (state, UPDATE_RENDER);
@@ -938,6 +997,89 @@ alpha_changed (GtkWidget *widget, DialogState *state)
   g_object_set (state->config, "alpha",
                 model_default ? -1.0 : gtk_range_get_value (GTK_RANGE (state->alpha_scale)) / 100.0,
                 NULL);
+}
+
+static void
+method_changed (GtkComboBox *combo, DialogState *state)
+{
+  const gchar *id = gtk_combo_box_get_active_id (combo);
+  GtkTreeIter  iter;
+  gchar       *tooltip = NULL;
+
+  if (gtk_combo_box_get_active_iter (combo, &iter))
+    gtk_tree_model_get (gtk_combo_box_get_model (combo), &iter, METHOD_COLUMN_TOOLTIP, &tooltip, -1);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (combo), tooltip);
+  g_free (tooltip);
+  if (! state->updating && id)
+    g_object_set (state->config, "method-choice", id, "method", id, NULL);
+}
+
+/* GtkComboBox has no tooltips for its entries: when the list opens, each menu item
+ * (one per row, in order) gets its row's summary. */
+static void
+method_popup_shown (GObject *combo, GParamSpec *pspec, DialogState *state)
+{
+  GtkTreeModel *tree = gtk_combo_box_get_model (GTK_COMBO_BOX (combo));
+  AtkObject    *accessible;
+  GtkWidget    *popup = NULL;
+  GtkTreeIter   iter;
+  gboolean      shown = FALSE, valid;
+  GList        *items;
+
+  g_object_get (combo, "popup-shown", &shown, NULL);
+  accessible = shown ? gtk_combo_box_get_popup_accessible (GTK_COMBO_BOX (combo)) : NULL;
+  if (GTK_IS_ACCESSIBLE (accessible))
+    popup = gtk_accessible_get_widget (GTK_ACCESSIBLE (accessible));
+  if (! GTK_IS_MENU (popup))
+    return;
+  items = gtk_container_get_children (GTK_CONTAINER (popup));
+  valid = gtk_tree_model_get_iter_first (tree, &iter);
+  for (GList *l = items; l && valid; l = l->next)
+    {
+      gchar *tooltip = NULL;
+
+      if (! GTK_IS_MENU_ITEM (l->data) || GTK_IS_SEPARATOR_MENU_ITEM (l->data))
+        continue;
+      gtk_tree_model_get (tree, &iter, METHOD_COLUMN_TOOLTIP, &tooltip, -1);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (l->data), tooltip);
+      g_free (tooltip);
+      valid = gtk_tree_model_iter_next (tree, &iter);
+    }
+  g_list_free (items);
+}
+
+/* The method list: the entries of the "method-choice" argument (plugin_choice_new:
+ * "Model default" and every method of the engine's table), label and tooltip. */
+static GtkWidget *
+method_combo_new (DialogState *state)
+{
+  GimpChoice      *choice = plugin_choice_new (PLUGIN_CHOICE_METHOD);
+  GtkWidget       *combo;
+  GtkCellRenderer *cell;
+  gchar           *current = NULL;
+
+  state->method_store = gtk_list_store_new (METHOD_N_COLUMNS, G_TYPE_STRING, G_TYPE_STRING,
+                                            G_TYPE_STRING, G_TYPE_BOOLEAN);
+  for (GList *l = gimp_choice_list_nicks (choice); l; l = l->next)
+    gtk_list_store_insert_with_values (state->method_store, NULL, -1,
+                                       METHOD_COLUMN_ID, (const gchar *) l->data,
+                                       METHOD_COLUMN_LABEL, gimp_choice_get_label (choice, l->data),
+                                       METHOD_COLUMN_TOOLTIP, gimp_choice_get_help (choice, l->data),
+                                       METHOD_COLUMN_SENSITIVE, TRUE, -1);
+  g_object_unref (choice);
+
+  combo = gtk_combo_box_new_with_model (GTK_TREE_MODEL (state->method_store));
+  gtk_combo_box_set_id_column (GTK_COMBO_BOX (combo), METHOD_COLUMN_ID);
+  cell = gtk_cell_renderer_text_new ();
+  gtk_cell_layout_pack_start (GTK_CELL_LAYOUT (combo), cell, TRUE);
+  gtk_cell_layout_set_attributes (GTK_CELL_LAYOUT (combo), cell,
+                                  "text", METHOD_COLUMN_LABEL,
+                                  "sensitive", METHOD_COLUMN_SENSITIVE, NULL);
+  g_object_get (state->config, "method", &current, NULL);
+  if (! current || ! gtk_combo_box_set_active_id (GTK_COMBO_BOX (combo), current))
+    gtk_combo_box_set_active_id (GTK_COMBO_BOX (combo), "default");
+  g_free (current);
+  return combo;
 }
 
 /* label | widget; the label's mnemonic activates target. */
@@ -1051,10 +1193,20 @@ heatmap_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config, GimpI
   state.model_file = gimp_procedure_dialog_get_widget (GIMP_PROCEDURE_DIALOG (dialog),
                                                        "model-file", G_TYPE_NONE);
   gtk_box_pack_start (GTK_BOX (left), state.model_file, FALSE, FALSE, 0);
-  gtk_box_pack_start (GTK_BOX (left),
-                      gimp_procedure_dialog_get_widget (GIMP_PROCEDURE_DIALOG (dialog),
-                                                        "method-choice", G_TYPE_NONE),
+  state.method_combo = method_combo_new (&state);
+  gtk_box_pack_start (GTK_BOX (left), labelled_row (labels, _("M_ethod"), state.method_combo,
+                                                    state.method_combo),
                       FALSE, FALSE, 0);
+  row = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  gtk_box_pack_start (GTK_BOX (row),
+                      gimp_procedure_dialog_get_widget (GIMP_PROCEDURE_DIALOG (dialog),
+                                                        "eigen-smooth", G_TYPE_NONE),
+                      FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (row),
+                      gimp_procedure_dialog_get_widget (GIMP_PROCEDURE_DIALOG (dialog),
+                                                        "aug-smooth", G_TYPE_NONE),
+                      FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (left), row, FALSE, FALSE, 0);
 
   /* class: search entry above a list */
   state.class_store  = gtk_list_store_new (CLASS_N_COLUMNS, G_TYPE_INT, G_TYPE_STRING, G_TYPE_STRING);
@@ -1162,8 +1314,6 @@ heatmap_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config, GimpI
 
   /* the procedure dialog's labels in the same column as ours */
   gtk_size_group_add_widget (labels, gimp_labeled_get_label (GIMP_LABELED (
-    gimp_procedure_dialog_get_widget (GIMP_PROCEDURE_DIALOG (dialog), "method-choice", G_TYPE_NONE))));
-  gtk_size_group_add_widget (labels, gimp_labeled_get_label (GIMP_LABELED (
     gimp_procedure_dialog_get_widget (GIMP_PROCEDURE_DIALOG (dialog), "colormap-choice", G_TYPE_NONE))));
   gtk_size_group_add_widget (labels, gimp_labeled_get_label (GIMP_LABELED (
     gimp_procedure_dialog_get_widget (GIMP_PROCEDURE_DIALOG (dialog), "output-choice", G_TYPE_NONE))));
@@ -1176,9 +1326,13 @@ heatmap_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config, GimpI
   gtk_widget_set_sensitive (state.cancel, FALSE);
   state.updating = TRUE; /* only the file row's visibility: the config keeps its values */
   model_changed (GTK_COMBO_BOX (state.model_combo), &state);
+  method_changed (GTK_COMBO_BOX (state.method_combo), &state); /* its tooltip */
   state.updating = FALSE;
 
   g_signal_connect (state.model_combo, "changed", G_CALLBACK (model_changed), &state);
+  g_signal_connect (state.method_combo, "changed", G_CALLBACK (method_changed), &state);
+  g_signal_connect (state.method_combo, "notify::popup-shown", G_CALLBACK (method_popup_shown),
+                    &state);
   g_signal_connect (selection, "changed", G_CALLBACK (class_selection_changed), &state);
   g_signal_connect (state.class_search, "search-changed", G_CALLBACK (class_search_changed), &state);
   g_signal_connect (state.layer_combo, "changed", G_CALLBACK (layer_changed), &state);
@@ -1210,6 +1364,7 @@ heatmap_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config, GimpI
   g_free (state.pixels.pixels);
   g_free (state.thumbnail);
   g_object_unref (state.class_store);
+  g_object_unref (state.method_store);
   g_object_unref (state.class_filter);
   g_object_unref (labels);
   plugin_settings_clear (&state.settings);

@@ -282,6 +282,8 @@ heatmap_job_new (GimpImage *image, GimpDrawable *drawable, const PluginSettings 
   job->settings_copy.sample_merged = settings->sample_merged;
   job->settings_copy.threshold     = settings->threshold;
   job->settings_copy.top_k         = settings->top_k;
+  job->settings_copy.eigen_smooth  = settings->eigen_smooth;
+  job->settings_copy.aug_smooth    = settings->aug_smooth;
 
   if (! heatmap_check_drawable (image, drawable, error) ||
       ! plugin_settings_load_model (&job->settings_copy, &job->model, error) ||

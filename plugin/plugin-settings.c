@@ -26,11 +26,20 @@ plugin_choice_new (PluginChoice which)
   switch (which)
     {
     case PLUGIN_CHOICE_METHOD:
-      return gimp_choice_new_with_values ("default",           0, _("Model default"), NULL,
-                                          "cam",               1, _("CAM"), NULL,
-                                          "grad-cam",          2, _("Grad-CAM"), NULL,
-                                          "grad-cam-tutorial", 3, _("Grad-CAM (tutorial)"), NULL,
-                                          NULL);
+      {
+        /* Every method of the engine, in its table's order (id = cam_method + 1): a
+         * method added to the engine appears here by itself. */
+        GimpChoice *choice = gimp_choice_new ();
+
+        gimp_choice_add (choice, "default", 0, _("Model default"),
+                         _("The method stored in the model: CAM when the network ends with "
+                           "global average pooling and a dense layer, else Grad-CAM"));
+        for (gint m = 0; m < CAM_METHOD_COUNT; m++)
+          gimp_choice_add (choice, cam_method_name ((cam_method) m), m + 1,
+                           method_display_name ((cam_method) m),
+                           method_summary_display ((cam_method) m));
+        return choice;
+      }
     case PLUGIN_CHOICE_COLORMAP:
       return gimp_choice_new_with_values ("default",     0,  _("Model default"), NULL,
                                           "jet",         1,  _("Jet"), NULL,
@@ -158,6 +167,8 @@ plugin_settings_read (GimpProcedureConfig *config, PluginSettings *settings, GEr
                 "sample-merged", &settings->sample_merged,
                 "threshold",     &settings->threshold,
                 "top-k",         &settings->top_k,
+                "eigen-smooth",  &settings->eigen_smooth,
+                "aug-smooth",    &settings->aug_smooth,
                 NULL);
 
   if (! check_model (model, error) ||
@@ -281,13 +292,19 @@ plugin_settings_resolve (const PluginSettings *settings, const cam_model *model,
       g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_ARGUMENT, "%s", err.message);
       return FALSE;
     }
-  if (resolved->explain.method == CAM_METHOD_CAM && ! cam_model_supports_cam (model))
+  if (! cam_method_supports_model (resolved->explain.method, model))
     {
+      /* TRANSLATORS: method name, model name, the method's one-line summary (which says
+       * what it needs) */
       g_set_error (error, PLUGIN_ERROR, PLUGIN_ERROR_ARGUMENT,
-                   _("The model \"%s\" does not end with global average pooling and a dense "
-                     "layer, so CAM cannot explain it; choose Grad-CAM."), info->name);
+                   _("%s cannot explain the model \"%s\" (%s); choose another method, for "
+                     "example Grad-CAM."),
+                   method_display_name (resolved->explain.method), info->name,
+                   method_summary_display (resolved->explain.method));
       return FALSE;
     }
+  resolved->explain.eigen_smooth = settings->eigen_smooth ? 1 : 0;
+  resolved->explain.aug_smooth   = settings->aug_smooth ? 1 : 0;
 
   if (settings->class_index < -1 || settings->class_index >= n_classes)
     {

@@ -264,6 +264,22 @@ CAM_API cam_status cam_method_from_name(const char *name, cam_method *out, cam_e
  * it costs in forward/backward passes ("Grad-CAM (Selvaraju et al. 2017): ...;
  * 1 forward + 1 backward"). NULL for a value out of range. */
 CAM_API const char *cam_method_summary(cam_method method);
+/* The method's name for people, in English, for menus and layer names: "CAM",
+ * "Grad-CAM", "Grad-CAM (tutorial)", "HiResCAM", "Grad-CAM++", "XGrad-CAM",
+ * "Grad-CAM element-wise", "LayerCAM", "Eigen-CAM", "EigenGrad-CAM", "KPCA-CAM",
+ * "Finer-CAM", "Smooth Grad-CAM++", "Random baseline", "Score-CAM", "SS-CAM",
+ * "IS-CAM", "Ablation-CAM", "Recipro-CAM". NULL for a value out of range.
+ * The engine has no translations: display names and summaries are marked for
+ * xgettext in src/methods/registry.c (keyword N_), so a front end lists that file
+ * in its POTFILES and translates them in its own domain, gettext(display_name). */
+CAM_API const char *cam_method_display_name(cam_method method);
+/* Can the method explain this model at all (1) or not (0)? CAM needs the CAM
+ * structure (cam_model_supports_cam), FINER_CAM two classes or more; every other
+ * method runs on any model that has a layer to explain (a particular layer may
+ * still be refused by cam_explain with a message: KPCA_CAM on a layer with too
+ * many positions). 0 for a value out of range or a NULL model. For menus that
+ * mark what cannot run; cam_explain refuses such a model with a message. */
+CAM_API int cam_method_supports_model(cam_method method, const cam_model *model);
 
 /* Load a model by short name ("fashion-mnist", "cifar10") or by path to an .onnx
  * file (anything containing '/' or ending in ".onnx" is a path, used as is).

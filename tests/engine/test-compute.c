@@ -65,6 +65,21 @@ static void test_hand_network(void)
     cam_workspace_new(model, 1, &ws, &err);
     CHECK(ws != NULL);
     CHECK(cam_model_supports_cam(model));
+    for (int m = 0; m < CAM_METHOD_COUNT; m++) /* the CAM structure, 2 classes: all run */
+        CHECK(cam_method_supports_model((cam_method)m, model));
+    {
+        /* the same with one class: all but Finer-CAM, which compares classes */
+        static const test_layer one_class[] = {
+            {TEST_CONV, 2, 1, 1, 0, 1, 0}, {TEST_RELU, 0, 0, 0, 0, 0, 0},
+            {TEST_GLOBAL_AVERAGE_POOL, 0, 0, 0, 0, 0, 0}, {TEST_FLATTEN, 0, 0, 0, 0, 0, 0},
+            {TEST_GEMM, 1, 0, 0, 0, 0, 0},
+        };
+        cam_model *single = test_net_model(1, 2, 2, one_class, 5, 1, 0, NULL);
+        CHECK(cam_model_n_classes(single) == 1 && cam_model_supports_cam(single));
+        for (int m = 0; m < CAM_METHOD_COUNT; m++)
+            CHECK(cam_method_supports_model((cam_method)m, single) == (m != CAM_METHOD_FINER_CAM));
+        cam_model_free(single);
+    }
     const float x[4] = {1, -2, 3, 0};
     const double p1 = 1.0 / (1.0 + exp(-0.5)), p0 = 1.0 - p1, s = p0 * p1;
 
@@ -267,6 +282,8 @@ static void test_grad_cam_definition_and_errors(void)
     cam_error err = {0};
     cam_model *model = test_net_model(2, 9, 9, every_op, EVERY_OP_N, EVERY_OP_SEED, 0, NULL);
     CHECK(!cam_model_supports_cam(model)); /* GAP -> Gemm -> Relu -> Gemm: not the CAM structure */
+    for (int m = 0; m < CAM_METHOD_COUNT; m++) /* all but CAM */
+        CHECK(cam_method_supports_model((cam_method)m, model) == (m != CAM_METHOD_CAM));
     cam_workspace *ws = NULL;
     cam_workspace_new(model, 2, &ws, &err);
     float x[2 * 9 * 9], g[150], a[150];
@@ -610,12 +627,22 @@ static void test_method_names(void)
         const cam_method_def *d = cam_method_def_of((cam_method)m);
         CHECK(d && d->method == (cam_method)m && d->compute);
         CHECK(cam_method_summary((cam_method)m) && strstr(cam_method_summary((cam_method)m), "pass"));
+        /* a display name: non-empty, one line, distinct */
+        const char *display = cam_method_display_name((cam_method)m);
+        CHECK(display && display[0] && !strchr(display, '\n') && strlen(display) < 40);
+        for (int o = 0; display && o < m; o++)
+            CHECK(strcmp(display, cam_method_display_name((cam_method)o)) != 0);
         for (const char *c = cam_method_name((cam_method)m); c && *c; c++)
             CHECK(!(*c >= 'A' && *c <= 'Z') && *c != ' ' && *c != ',');
         for (int o = 0; o < m; o++)
             CHECK(strcmp(cam_method_name((cam_method)m), cam_method_name((cam_method)o)) != 0);
     }
     CHECK(cam_method_summary(CAM_METHOD_COUNT) == NULL);
+    CHECK(cam_method_display_name(CAM_METHOD_COUNT) == NULL);
+    CHECK(cam_method_display_name((cam_method)-1) == NULL);
+    CHECK(strcmp(cam_method_display_name(CAM_METHOD_GRAD_CAM_PLUS_PLUS), "Grad-CAM++") == 0);
+    CHECK(strcmp(cam_method_display_name(CAM_METHOD_SCORE_CAM), "Score-CAM") == 0);
+    CHECK(cam_method_supports_model(CAM_METHOD_GRAD_CAM, NULL) == 0);
     CHECK(cam_method_def_of(CAM_METHOD_COUNT) == NULL);
     CHECK(strcmp(cam_method_name(CAM_METHOD_SCORE_CAM), "score-cam") == 0);
     CHECK(strcmp(cam_method_name(CAM_METHOD_RECIPRO_CAM), "recipro-cam") == 0);

@@ -6,6 +6,7 @@
 import hashlib
 import json
 import os
+import time
 import traceback
 
 import gi
@@ -106,11 +107,26 @@ def record(case, out, dump_format=None):
     results["cases"][case] = out
 
 
-def case(fn):
+# Two parts, each run in its own GIMP session: "main" (test_plugin.py) and "methods"
+# (test_methods.py: every method of the engine, issue 13).
+PART = PARAMS.get("part", "main")
+
+
+def run_case(fn):
     try:
         fn()
     except Exception:
         results["cases"][fn.__name__] = {"exception": traceback.format_exc()}
+
+
+def case(fn):
+    if PART == "main":
+        run_case(fn)
+
+
+def methods_case(fn):
+    if PART == "methods":
+        run_case(fn)
 
 
 PERCEPTUAL = int(Gimp.LayerColorSpace.RGB_PERCEPTUAL)
@@ -412,6 +428,38 @@ def out_compare_default_top_k():
     img.delete()
 
 
+# Every method of the engine (issue 13): the names come from cam-heatmap --help
+# (test_methods.py), the plug-in's list (its dialog's entries and tooltips) from
+# plug-in-cam-methods.
+@methods_case
+def every_method():
+    methods = PDB.lookup_procedure("plug-in-cam-methods")
+    r = methods.run(methods.create_config())
+    out = {"methods_status": int(r.index(0)),
+           "choice": [list(t) for t in zip(r.index(1), r.index(2), r.index(3))], "runs": {}}
+    start = time.monotonic()
+    img = load()
+    src = img.get_layers()[0]
+    for name in PARAMS["methods"]:
+        r = run(img, [src], model="fashion-mnist", method=name)
+        layer = r.pop("layer", None)
+        if layer is not None and name in PARAMS["dump_methods"]:
+            dump("method_" + name, layer)
+        out["runs"][name] = r
+    out["seconds"] = time.monotonic() - start
+    record("every_method", out)
+    img.delete()
+
+
+@methods_case
+def method_smoothing():
+    img = load()
+    record("method_smoothing", run(img, [img.get_layers()[0]], model="cifar10",
+                                   method="layer-cam", eigen_smooth=True, aug_smooth=True),
+           "R'G'B'A u8")
+    img.delete()
+
+
 # Errors: each must leave the image exactly as it was.
 def error_case(name, make, **args):
     def fn():
@@ -495,6 +543,8 @@ error_case("error_two_layers", two_layers, model="cifar10")
 error_case("error_choice_model", plain, model="nope")
 error_case("error_choice_model_lists_user_models", plain, model="nope")
 error_case("error_choice_method", plain, model="cifar10", method="nope")
+error_case("error_choice_method_display_name", plain, model="cifar10", method="Grad-CAM++")
+error_case("error_cam_without_head", plain, model="cifar10", method="cam")
 error_case("error_choice_colormap", plain, model="cifar10", colormap="nope")
 error_case("error_choice_output", plain, model="cifar10", output="nope")
 error_case("error_alpha_negative", plain, model="cifar10", alpha=-0.5)

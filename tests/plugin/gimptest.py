@@ -177,6 +177,19 @@ class Gimp:
             return json.load(f)
 
 
+def engine_methods():
+    """The engine's methods as cam-heatmap --help lists them: [(name, summary)], in the
+    order of the engine's table (the CLI reads cam_method_name / cam_method_summary)."""
+    rc, out, err = cli(["--help"])
+    check(rc == 0, f"cam-heatmap --help: {err.strip()}")
+    lines = out.split("\nMethods (", 1)[-1].split("\n\n", 1)[0].splitlines()[1:]
+    methods = [tuple(line.split(None, 1)) for line in lines
+               if line.startswith("  ") and len(line.split(None, 1)) == 2]
+    check(len(methods) >= 19 and ("score-cam" in dict(methods)),
+          f"the engine's methods read from cam-heatmap --help: {methods}")
+    return methods
+
+
 def cli(args, env=None):
     """Runs cam-heatmap; returns (rc, stdout, stderr)."""
     if not os.path.isfile(CAM_HEATMAP):

@@ -8,7 +8,10 @@
 - the folder helper (gimp-cam-heatmap-folder) writes one PNG per image (RGB, gray,
   an image with alpha), reports an unreadable file and goes on;
 - the GIMP-native outputs through the helpers' optional output argument: a selection
-  and a bounding box path kept in XCF files, masks as PNG.
+  and a bounding box path kept in XCF files, masks as PNG;
+- any method of the engine through the helpers (grad-cam++ with eigen smoothing, the
+  README's command; score-cam through the folder helper), equal to cam-heatmap's
+  blend (+-1), and (plug-in-cam-methods) listing the methods for scripts.
 """
 import os
 import re
@@ -198,6 +201,11 @@ if check(os.path.getsize(written) > LIMIT, "the complete export is larger than t
     check(gimptest.read_png(written).shape[:2] == (1100, 1100), "the export is a complete PNG")
 check(sorted(os.listdir(full)) == ["noise.png", "old-cam.png"], "no temporary file left")
 
+METHOD_FILE = ('(gimp-cam-heatmap-file "sample.png" "sample-gradcampp.png" "cifar10" '
+               '"grad-cam++" "heatmap" 0.2 TRUE FALSE)')
+check(METHOD_FILE in open(readme, encoding="utf-8").read(),
+      "README.md shows the command as tested: " + METHOD_FILE)
+
 # 3d. The GIMP-native outputs through the helpers (issue 15): a selection kept in an XCF
 # file, read back in the same GIMP run; the folder helper with "mask" (PNG files) and
 # "bounding-box" (XCF files, the path inside); the plain call's fifth return value,
@@ -215,8 +223,13 @@ NATIVE = [
     '(r (plug-in-cam-heatmap #:run-mode RUN-NONINTERACTIVE #:image image '
     '#:drawables (vector layer) #:model "cifar10" #:output "bounding-box"))) '
     '(display (list "path-returned" (length r) (gimp-item-id-is-path (list-ref r 4)))) (newline))',
+    # issue 13: any method of the engine, and the smoothing options, through both helpers;
+    # the method list for scripts
+    METHOD_FILE,
+    '(gimp-cam-heatmap-folder "photos-native" "methods" "fashion-mnist" "score-cam")',
+    '(write (list "methods" (plug-in-cam-methods))) (newline)',
 ]
-for d in ("photos-native", "masks", "boxes"):
+for d in ("photos-native", "masks", "boxes", "methods"):
     os.makedirs(os.path.join(work, d))
 sample.save(os.path.join(work, "photos-native", "car.png"))
 args = [gimp.console, "-i", "--quit", "--batch-interpreter=plug-in-script-fu-eval"]
@@ -241,6 +254,24 @@ check(os.path.isfile(os.path.join(work, "boxes", "car.xcf")),
 check("(paths 1)" in out, "the XCF holds the bounding box path:\n" + out[-1500:])
 check(re.search(r"\(path-returned 5 \(?(TRUE|#t|1)\)?\)", out) is not None,
       "plug-in-cam-heatmap returns the path as its fifth value:\n" + out[-1500:])
+path = os.path.join(work, "sample-gradcampp.png")
+if check(os.path.isfile(path), "file helper, grad-cam++ with eigen smoothing: written"):
+    close(gimptest.read_png(path)[:, :, :3],
+          cli_blend(os.path.join(work, "sample.png"), "-m", "cifar10", "-M", "grad-cam++",
+                    "--eigen-smooth"),
+          "file helper grad-cam++ TRUE FALSE = cam-heatmap -M grad-cam++ --eigen-smooth")
+path = os.path.join(work, "methods", "car.png")
+if check(os.path.isfile(path), "folder helper, score-cam: methods/car.png written"):
+    close(gimptest.read_png(path)[:, :, :3],
+          cli_blend(os.path.join(work, "photos-native", "car.png"), "-m", "fashion-mnist",
+                    "-M", "score-cam"),
+          "folder helper score-cam = cam-heatmap -M score-cam")
+m = re.search(r'\("methods" \(\(([^()]*)\) \(', out)
+if check(m is not None, "(plug-in-cam-methods) returns the lists:\n" + out[-1500:]):
+    check(m.group(1).startswith('"default" "cam" "grad-cam"') and '"recipro-cam"' in m.group(1),
+          f"(plug-in-cam-methods): names {m.group(1)[:300]}")
+    check('"Score-CAM"' in out and '"Grad-CAM++"' in out and "1 forward pass per channel" in out,
+          "(plug-in-cam-methods): display names and descriptions:\n" + out[-1500:])
 
 # 4. Strict arguments through Script-Fu (issue 17): an unknown choice is a calling error
 # naming the argument and its valid values, and gimp-console exits non-zero (GIMP alone

@@ -20,6 +20,8 @@ inside GIMP and records; this script checks):
   8-connected region above the threshold (a flood fill here), "compare" = a layer group
   with the top-3 classes' heatmaps named by class and probability, each equal to
   cam-heatmap -c; the source layer never changes;
+- CAM on a model without the CAM structure, and a method name the engine does not
+  have, are calling errors (the message lists every method of the engine);
 - every error (bad class, layer, model file, group, mask, channel, selection outside
   the layer, two layers) is a calling error with a message saying what to fix, and
   leaves the image exactly as it was (layers, pixels, type, selection, not dirty).
@@ -43,8 +45,12 @@ user_models = os.path.join(gimp.env["XDG_DATA_HOME"], "gimp-cam", "models")
 os.makedirs(user_models, exist_ok=True)
 import shutil  # noqa: E402
 shutil.copyfile(cifar10_path, os.path.join(user_models, "my-own-net.onnx"))
+# The engine's methods (issue 13): the error for an unknown method lists them all.
+METHOD_NAMES = [n for n, _ in gimptest.engine_methods()]
+# (480 s: under AddressSanitizer, on a loaded 2-core machine, the session's ~40 plug-in
+# calls took more than the default 240 s)
 res = gimp.run_python(os.path.join(gimptest.HERE, "gimp_checks.py"),
-                      {"cifar10_path": cifar10_path})
+                      {"cifar10_path": cifar10_path}, timeout=480)
 if res is None:
     print("FAIL: the GIMP script wrote no results")
     sys.exit(1)
@@ -362,7 +368,9 @@ ERRORS = {
                           '"fashion-mnist", "cifar10", ',
     "error_choice_model_lists_user_models": '"my-own-net", "file".',
     "error_choice_method": 'Argument "method": unknown value "nope"; the valid values are '
-                           '"default", "cam", "grad-cam", "grad-cam-tutorial"',
+                           + ", ".join(f'"{n}"' for n in ["default"] + METHOD_NAMES) + ".",
+    "error_choice_method_display_name": 'Argument "method": unknown value "Grad-CAM++"',
+    "error_cam_without_head": 'CAM cannot explain the model "cifar10" (CAM (Zhou et al. 2016)',
     "error_choice_colormap": 'Argument "colormap": unknown value "nope"; the valid values are '
                              '"default", "jet", "turbo"',
     "error_choice_output": 'Argument "output": unknown value "nope"; the valid values are '

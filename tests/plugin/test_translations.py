@@ -6,7 +6,9 @@
   models' class names;
 - inside GIMP with LANG=de_DE.UTF-8 / fr_FR.UTF-8 the plug-in finds its catalogs in
   <plug-in folder>/locale: the layer name, the error messages and the layer group of
-  the "compare" output (issue 15) are translated,
+  the "compare" output (issue 15) are translated, and so are the engine's method
+  display names and summaries (issue 13: a Method list entry and its tooltip, a
+  layer name, the error of CAM on a model without the CAM structure),
   while the returned label stays canonical.
 """
 import os
@@ -74,14 +76,43 @@ cfg.set_property("output", "compare")
 cfg.set_property("top-k", 2)
 res = proc.run(cfg)
 out["compare"] = res.index(4).get_name() if int(res.index(0)) == int(Gimp.PDBStatusType.SUCCESS) else pdb.get_last_error()
+# issue 13: a method's display name (the layer name), its tooltip (the choice's help)
+# and the error of a method that cannot explain the model come from the engine's
+# table, translated by the plug-in
+cfg = proc.create_config()
+cfg.set_property("image", img)
+cfg.set_core_object_array("drawables", [src])
+cfg.set_property("model", "fashion-mnist")
+cfg.set_property("method", "random")
+res = proc.run(cfg)
+out["random"] = res.index(4).get_name() if int(res.index(0)) == int(Gimp.PDBStatusType.SUCCESS) else pdb.get_last_error()
+methods = pdb.lookup_procedure("plug-in-cam-methods")
+res = methods.run(methods.create_config())
+names = list(res.index(1))
+out["choice_random"] = [res.index(2)[names.index("random")], res.index(3)[names.index("random")]]
+cfg = proc.create_config()
+cfg.set_property("image", img)
+cfg.set_core_object_array("drawables", [src])
+cfg.set_property("model", "cifar10")
+cfg.set_property("method", "cam")
+res = proc.run(cfg)
+out["cam_error"] = pdb.get_last_error()
 json.dump(out, open(os.path.join(work, "results.json"), "w"))
 '''
 
 EXPECT = {
     "de_DE.UTF-8": {"error": "Klasse 77 gibt es nicht",
-                    "compare": "Grad-CAM: die 2 wahrscheinlichsten Klassen"},
+                    "compare": "Grad-CAM: die 2 wahrscheinlichsten Klassen",
+                    "random": "Zufallsreferenz: ",
+                    "choice_random": ["Zufallsreferenz", "Zufall: eine gleichverteilte Zufallskarte"],
+                    "cam_error": "CAM kann das Modell „cifar10“ nicht erklären (CAM (Zhou et al. "
+                                 "2016): die Klassengewichte der dichten Schicht"},
     "fr_FR.UTF-8": {"error": "La classe 77 n'existe pas",
-                    "compare": "Grad-CAM : les 2 classes les plus probables"},
+                    "compare": "Grad-CAM : les 2 classes les plus probables",
+                    "random": "Référence aléatoire : ",
+                    "choice_random": ["Référence aléatoire", "Aléatoire : une carte aléatoire uniforme"],
+                    "cam_error": "CAM ne peut pas expliquer le modèle « cifar10 » (CAM (Zhou et "
+                                 "al. 2016) : les poids de la classe"},
 }
 DE = ["T-Shirt/Top", "Hose", "Pullover", "Kleid", "Mantel", "Sandale", "Hemd", "Turnschuh",
       "Tasche", "Stiefelette"]
@@ -108,5 +139,13 @@ for lang, expect in EXPECT.items():
     check(expect["error"] in (res.get("error") or ""), f"{lang}: error message {res.get('error')!r}")
     check(res.get("compare") == expect["compare"],
           f"{lang}: the compare output's layer group is named {res.get('compare')!r}")
+    check((res.get("random") or "").startswith(expect["random"]),
+          f"{lang}: the random baseline's layer is named {res.get('random')!r}")
+    label, tooltip = res.get("choice_random") or ["", ""]
+    check(label == expect["choice_random"][0], f"{lang}: the method list shows {label!r}")
+    check((tooltip or "").startswith(expect["choice_random"][1]),
+          f"{lang}: the method's tooltip is {tooltip!r}")
+    check(expect["cam_error"] in (res.get("cam_error") or ""),
+          f"{lang}: CAM on cifar10: {res.get('cam_error')!r}")
 
 gimptest.finish()

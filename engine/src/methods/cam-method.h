@@ -3,13 +3,14 @@
  * and the explanation methods (internal).
  *
  * A method is one compute function and one row of the table in registry.c:
- * its enum value, name, one-line summary, flags. The framework validates the
+ * its enum value, display name, one-line summary, flags. The framework validates the
  * options, runs the forward pass of the input, resolves the class and the
  * layer(s), and calls compute once per (layer, augmented input); fusing layers,
  * augmentation smoothing, the finiteness check and the explanation itself are
  * its business, not the method's. The formulas are documented in camengine.h
  * (above cam_explain); the files:
- *   registry.c     the table; cam_method_name / _from_name / _summary
+ *   registry.c     the table; cam_method_display_name / _summary /
+ *                  _supports_model (cam_method_name / _from_name: ../cam-method-names.c)
  *   activation.c   CAM, Eigen-CAM, KPCA-CAM, the random baseline
  *   gradient.c     Grad-CAM (paper, tutorial), HiResCAM, Grad-CAM++, XGrad-CAM,
  *                  Grad-CAM element-wise, LayerCAM, EigenGrad-CAM, Finer-CAM,
@@ -18,7 +19,8 @@
  *   helpers.c      what several methods share: layer planes, gradients, weighted
  *                  sums, the principal component, random numbers
  * Adding a method: its function in the family file, its prototype below, its row
- * in registry.c, its enum value (and formula) in camengine.h.
+ * in registry.c (display name and summary marked N_() for the translators),
+ * its name in ../cam-method-names.c, its enum value (and formula) in camengine.h.
  */
 #ifndef CAM_METHOD_H
 #define CAM_METHOD_H
@@ -71,7 +73,8 @@ typedef cam_status (*cam_method_fn)(const cam_method_ctx *ctx, float *map /* lay
 
 typedef struct cam_method_def {
     cam_method method;    /* its name: cam_method_name (cam-method-names.c) */
-    const char *summary;
+    const char *display_name; /* "Grad-CAM++": for menus and layer names (N_()) */
+    const char *summary;  /* one line: what it computes, what it costs (N_()) */
     unsigned flags;
     cam_method_fn compute;
 } cam_method_def;
@@ -83,6 +86,7 @@ enum {
     CAM_METHOD_RUNS_FORWARD = 8u,   /* runs cam_forward itself (the workspace no longer
                                        holds the forward of ctx->input afterwards) */
     CAM_METHOD_USES_SCORE = 16u,    /* depends on ctx->score */
+    CAM_METHOD_COMPARES_CLASSES = 32u, /* compares the class with others: needs 2 classes */
 };
 
 /* The row of m, or NULL for a value out of range. */
