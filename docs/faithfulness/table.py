@@ -1,29 +1,31 @@
 #!/usr/bin/env python3
 """The README's faithfulness tables from the evaluation JSONs of docs/faithfulness/run.sh.
 
-One row per method, in the engine's order, then the random-map baseline (from the first
-JSON holding it on the largest slice). Usage: table.py JSON... (prints Markdown)."""
+One row per method, in the order first seen, the random-map baseline last. A method found
+in several JSONs of different slices (--offset) is merged: its means weighted by the image
+counts; the same method on the same slice is counted once (the random baseline is in every
+JSON). Usage: table.py JSON... (prints Markdown)."""
 import json
 import sys
 
-rows, order, random_row = {}, [], None
+KEYS = ("average_drop", "increase_in_confidence", "deletion_auc", "insertion_auc",
+        "road_morf", "road_lerf", "map_cpu_ms")
+parts = {}  # method -> {(offset, images): row}
 for path in sys.argv[1:]:
     with open(path) as f:
         doc = json.load(f)
-    n = doc["dataset"]["evaluated"]
+    sl = (doc["dataset"]["offset"], doc["dataset"]["images"])
     for m in doc["faithfulness"]["methods"]:
-        m = dict(m, slice=n, layer=m["layer"])
-        if m["method"] == "random":
-            if random_row is None or n > random_row["slice"]:
-                random_row = m
-            continue
-        rows[m["method"]] = m
-        order.append(m["method"])
+        parts.setdefault(m["method"], {}).setdefault(sl, m)
+names = [k for k in parts if k != "random"] + (["random"] if "random" in parts else [])
 print("| method | images | Average Drop | Increase in Confidence | deletion AUC | insertion AUC "
       "| ROAD MoRF | ROAD LeRF | map CPU ms / image |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-for m in [rows[k] for k in dict.fromkeys(order)] + ([random_row] if random_row else []):
-    print(f"| {m['method']} | {m['images']} | {100 * m['average_drop']:.2f}% "
-          f"| {100 * m['increase_in_confidence']:.2f}% | {m['deletion_auc']:.4f} "
-          f"| {m['insertion_auc']:.4f} | {m['road_morf']:.4f} | {m['road_lerf']:.4f} "
-          f"| {m['map_cpu_ms']:.3f} |")
+for name in names:
+    rows = list(parts[name].values())
+    n = sum(r["images"] for r in rows)
+    v = {k: sum(r[k] * r["images"] for r in rows) / n for k in KEYS}
+    print(f"| {name} | {n} | {100 * v['average_drop']:.2f}% "
+          f"| {100 * v['increase_in_confidence']:.2f}% | {v['deletion_auc']:.4f} "
+          f"| {v['insertion_auc']:.4f} | {v['road_morf']:.4f} | {v['road_lerf']:.4f} "
+          f"| {v['map_cpu_ms']:.3f} |")

@@ -401,13 +401,17 @@ def method_lists(model, folder):
         print(f"  --method all: {len(got)} rows ({', '.join(got)})")
     j = os.path.join(d, "list.json")
     rc, so, se = T.run(["--evaluate", os.path.join(data, folder), "-m", model, "--limit", "2",
-                        "--steps", "2", "--method", "layer-cam,grad-cam", "--json", j, "-q"])
+                        "--steps", "2", "--method", "layer-cam,grad-cam", "--layers",
+                        "conv2d_1,conv2d_3", "--json", j, "-q"])
     T.check(rc == 0, f"--method list: exit {rc}: {se}")
     if rc == 0:
         with open(j) as f:
             doc = json.load(f)
         got = [m["method"] for m in doc["faithfulness"]["methods"]]
         T.check(got == ["layer-cam", "grad-cam", "random"], f"--method list gave {got}")
+        layers = [m["layer"] for m in doc["faithfulness"]["methods"]]
+        T.check(layers == ["conv2d_1,conv2d_3", "conv2d_1,conv2d_3", None],
+                f"--layers recorded as {layers}")
         T.check(doc["faithfulness"]["road"] == {"imputation": "noisy-linear", "noise": 0.01,
                                                 "percentiles": list(range(10, 100, 10))},
                 f"default ROAD settings: {doc['faithfulness']['road']}")
