@@ -2,8 +2,8 @@
 """The README's faithfulness tables from the evaluation JSONs of docs/faithfulness/run.sh.
 
 One row per method, in the order first seen, the random-map baseline last. A method found
-in several JSONs of different slices (--offset) is merged: its means weighted by the image
-counts; the same method on the same slice is counted once (the random baseline is in every
+in several JSONs of disjoint slices (--offset) is merged: its means weighted by the image
+counts; of overlapping slices only the largest counts (the random baseline is in every
 JSON). Usage: table.py JSON... (prints Markdown)."""
 import json
 import sys
@@ -22,7 +22,11 @@ print("| method | images | Average Drop | Increase in Confidence | deletion AUC 
       "| ROAD MoRF | ROAD LeRF | map CPU ms / image |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for name in names:
-    rows = list(parts[name].values())
+    rows = []  # non-overlapping slices, the largest first
+    for (off, cnt), r in sorted(parts[name].items(), key=lambda kv: -kv[0][1]):
+        if all(off + cnt <= o or o + c <= off for (o, c), _ in rows):
+            rows.append(((off, cnt), r))
+    rows = [r for _, r in rows]
     n = sum(r["images"] for r in rows)
     v = {k: sum(r[k] * r["images"] for r in rows) / n for k in KEYS}
     print(f"| {name} | {n} | {100 * v['average_drop']:.2f}% "

@@ -136,7 +136,9 @@ static const GOptionEntry main_entries[] = {
      "for --evaluate on a gray data set: fashion-mnist)",
      "NAME|FILE"},
     {"method", 'M', 0, G_OPTION_ARG_STRING, &opt_method,
-     "Explanation method, one of those listed below (default: the model's)", "METHOD"},
+     "Explanation method, one of those listed below (default: the model's); with --evaluate "
+     "also all or a comma-separated list (default: cam, grad-cam, grad-cam-tutorial)",
+     "METHOD"},
     {"class", 'c', 0, G_OPTION_ARG_STRING, &opt_class,
      "Class to explain: auto (the top prediction), an index or a canonical label "
      "(default: auto)",
