@@ -24,6 +24,17 @@
  *    over the fraction k / K: sum_{k<K} (p_k + p_{k+1}) / (2K). Deletion: lower is better;
  *    insertion: higher is better. The JSON also holds the mean curves (p_k averaged over
  *    the images, k = 0..K), whose trapezoidal areas are the mean AUCs.
+ *  - ROAD (Rong et al. 2022, remove and debias): for each removed share q of
+ *    --road-percentiles (default 10..90 %), n_q = round(q * H * W / 100) pixels, the first
+ *    n_q of the saliency order above (MoRF) or the last n_q (LeRF), are filled by noisy
+ *    linear imputation (cli_road_impute, cam-heatmap-faithfulness.c: the weighted mean of
+ *    the neighbours, solved as a sparse linear system, plus seeded Gaussian noise of
+ *    --road-noise, default 0.01 on the 0..1 pixel scale); the score is the probability of
+ *    c on the imputed image, summarised as its mean over the percentiles (per image, then
+ *    over the images): ROAD MoRF (lower is better) and ROAD LeRF (higher is better).
+ *  - map CPU ms: the thread CPU time of explanation_map (the map and its upsampling).
+ * Methods: cam (if supported), grad-cam, grad-cam-tutorial by default; --method one, a
+ * comma-separated list, or all (every method but the engine's random, cam if supported).
  * --report DIR hands all of it to cam-heatmap-report.c (an HTML page with the same numbers).
  */
 #include "cam-heatmap.h"
@@ -31,6 +42,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define PROGRAM "cam-heatmap"
 #define MAX_BATCH 32
@@ -53,6 +65,8 @@ typedef struct image_eval {
     float *masked;          /* O */
     float *deletion, *insertion;
     float *deletion_curve, *insertion_curve; /* n_methods x (steps + 1) */
+    float *road_curves;     /* n_methods x 2 (MoRF, LeRF) x n_road_percentiles */
+    double *map_seconds;    /* CPU time of each method's map */
 } image_eval;
 
 typedef struct eval_run {
@@ -77,6 +91,9 @@ typedef struct worker_state {
     float *input, *batch, *probs, *e;
     int *order;
     guint64 *keys;
+    int capacity;           /* the workspace's batch */
+    float *pixels, *imputed;/* ROAD: one image in pixel values (C x P), its imputed copy */
+    guint8 *removed;
 } worker_state;
 
 static guint64 splitmix64(guint64 *state)
@@ -121,8 +138,8 @@ static gboolean forward_class(const eval_run *ev, worker_state *w, const float *
 {
     size_t size = cam_model_input_size(ev->model);
     int nc = cam_model_n_classes(ev->model);
-    for (int start = 0; start < n; start += MAX_BATCH) {
-        int m = MIN(MAX_BATCH, n - start);
+    for (int start = 0; start < n; start += w->capacity) {
+        int m = MIN(w->capacity, n - start);
         if (cam_forward(w->ws, inputs + (size_t) start * size, m, w->probs, NULL, err) != CAM_OK)
             return FALSE;
         for (int k = 0; k < m; k++) out[start + k] = w->probs[(size_t) k * nc + c];
@@ -146,8 +163,8 @@ static gboolean curve_auc(const eval_run *ev, worker_state *w, gboolean insertio
     float *curve = g_new(float, K + 1);
     gboolean ok = TRUE;
     /* build and run the K + 1 images in chunks of MAX_BATCH */
-    for (int start = 0; start <= K && ok; start += MAX_BATCH) {
-        int m = MIN(MAX_BATCH, K + 1 - start);
+    for (int start = 0; start <= K && ok; start += w->capacity) {
+        int m = MIN(w->capacity, K + 1 - start);
         for (int b = 0; b < m; b++) {
             int k = start + b;
             int nk = step_count(k, P, K);
@@ -193,6 +210,8 @@ static gboolean explanation_map(eval_run *ev, worker_state *w, int image_index, 
     eo.method = me->method;
     eo.class_index = c;
     if (ev->opt->layer) eo.layer = ev->opt->layer;
+    if (ev->opt->layers) eo.layers = ev->opt->layers;
+    eo.seed = ev->opt->seed; /* smooth-grad-cam++, ss-cam: their noise */
     cam_explanation *ex;
     if (cam_explain(w->ws, w->input, &eo, &ex, err) != CAM_OK) return FALSE;
     g_mutex_lock(&ev->layer_lock);
@@ -213,6 +232,65 @@ static gboolean explanation_map(eval_run *ev, worker_state *w, int image_index, 
     return st == CAM_OK;
 }
 
+static double thread_cpu_seconds(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return 0;
+    return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ROAD (Rong et al. 2022): for each percentile q (removed share) and order (MoRF: the
+ * n_q = round(q * P / 100) pixels first in the saliency order; LeRF: the n_q last), the
+ * probability of class c on the image with those pixels removed and filled by noisy
+ * linear imputation (cli_road_impute, on pixel values scaled to 0..1, noise sigma
+ * --road-noise). The noise stream of (image index, order o, percentile number q) is seeded
+ * with seed + (index + 1) * 0x9E3779B97F4A7C15 + (2 q + o + 1) * 0xD1B54A32D192ED03 (the
+ * same for every method: common random numbers). curve[o * n + q]. */
+static gboolean road_curves(const eval_run *ev, worker_state *w, int image_index, int c,
+                            float *curve, cam_error *err)
+{
+    int C = cam_model_input_channels(ev->model);
+    int H = cam_model_input_height(ev->model), W = cam_model_input_width(ev->model);
+    int P = H * W, n = ev->opt->n_road_percentiles;
+    size_t size = (size_t) C * P;
+    double scale = 1.0; /* model input -> pixel value on the 0..1 scale: (x * sd + mu) / s */
+    cam_input_spec spec;
+    if (cam_input_spec_from_model(ev->model, &spec, NULL) == CAM_OK && spec.scale > 0)
+        scale = spec.scale * 255.0;
+    for (int ch = 0; ch < C; ch++)
+        for (int p = 0; p < P; p++)
+            w->pixels[(size_t) ch * P + p] =
+                (float) ((w->input[(size_t) ch * P + p] * ev->std[ch] + ev->mean[ch]) / scale);
+    int total = 2 * n, done = 0;
+    while (done < total) {
+        int m = MIN(w->capacity, total - done);
+        for (int b = 0; b < m; b++) {
+            int o = (done + b) / n, q = (done + b) % n;
+            int nq = (int) (((gint64) 2 * (gint64) ev->opt->road_percentiles[q] * P + 100) / 200);
+            memset(w->removed, 0, (size_t) P);
+            for (int j = 0; j < nq; j++) w->removed[w->order[o == 0 ? j : P - 1 - j]] = 1;
+            guint64 seed = ev->opt->seed + (guint64) (image_index + 1) * 0x9E3779B97F4A7C15ull +
+                           (guint64) (2 * q + o + 1) * 0xD1B54A32D192ED03ull;
+            GError *error = NULL;
+            if (!cli_road_impute(w->pixels, C, H, W, w->removed, ev->opt->road_noise, seed,
+                                 w->imputed, &error)) {
+                g_snprintf(err->message, sizeof err->message, "%s", error->message);
+                g_error_free(error);
+                return FALSE;
+            }
+            float *dst = w->batch + (size_t) b * size;
+            for (int ch = 0; ch < C; ch++)
+                for (int p = 0; p < P; p++)
+                    dst[(size_t) ch * P + p] =
+                        (float) ((w->imputed[(size_t) ch * P + p] * scale - ev->mean[ch]) /
+                                 ev->std[ch]);
+        }
+        if (!forward_class(ev, w, w->batch, m, c, curve + done, err)) return FALSE;
+        done += m;
+    }
+    return TRUE;
+}
+
 static void evaluate_one(eval_run *ev, worker_state *w, int i)
 {
     image_eval *ie = &ev->images[i];
@@ -227,6 +305,8 @@ static void evaluate_one(eval_run *ev, worker_state *w, int i)
     ie->insertion = g_new0(float, ev->n_methods);
     ie->deletion_curve = g_new0(float, (size_t) ev->n_methods * (ev->opt->steps + 1));
     ie->insertion_curve = g_new0(float, (size_t) ev->n_methods * (ev->opt->steps + 1));
+    ie->road_curves = g_new0(float, (size_t) ev->n_methods * 2 * MAX(1, ev->opt->n_road_percentiles));
+    ie->map_seconds = g_new0(double, ev->n_methods);
     if (!cli_dataset_get(ev->ds, index, &image, &ie->label, &ie->name, &error)) {
         ie->error = g_strdup(error->message);
         if (!ie->name) ie->name = g_strdup_printf("#%d", index);
@@ -253,7 +333,9 @@ static void evaluate_one(eval_run *ev, worker_state *w, int i)
     int P = cam_model_input_height(ev->model) * cam_model_input_width(ev->model);
     int c = ie->predicted;
     for (int m = 0; m < ev->n_methods; m++) {
+        double t0 = thread_cpu_seconds();
         if (!explanation_map(ev, w, index, m, c, &err)) goto method_failed;
+        ie->map_seconds[m] = thread_cpu_seconds() - t0;
         /* O: the image multiplied by E, in pixel values */
         for (int ch = 0; ch < C; ch++) {
             const float *src = w->input + (size_t) ch * P;
@@ -267,6 +349,10 @@ static void evaluate_one(eval_run *ev, worker_state *w, int i)
         if (!curve_auc(ev, w, FALSE, c, &ie->deletion[m], ie->deletion_curve + at, &err))
             goto method_failed;
         if (!curve_auc(ev, w, TRUE, c, &ie->insertion[m], ie->insertion_curve + at, &err))
+            goto method_failed;
+        if (ev->opt->n_road_percentiles > 0 &&
+            !road_curves(ev, w, index, c,
+                         ie->road_curves + (size_t) m * 2 * ev->opt->n_road_percentiles, &err))
             goto method_failed;
         ie->method_ok[m] = TRUE;
         continue;
@@ -284,9 +370,11 @@ static gpointer eval_worker(gpointer data)
     worker_state w = {0};
     cam_error err = {0};
     size_t size = cam_model_input_size(ev->model);
-    int batch = MIN(MAX_BATCH, ev->opt->steps + 1);
+    int batch = MIN(MAX_BATCH, MAX(ev->opt->steps + 1, 2 * ev->opt->n_road_percentiles));
+    w.capacity = batch;
     /* what the forward passes and every method's map need (the methods share the layer) */
-    const char *layers[] = {ev->opt->layer, NULL};
+    const char *layer1[] = {ev->opt->layer, NULL};
+    const char *const *layers = ev->opt->layers ? ev->opt->layers : layer1;
     if (cam_workspace_new_for_layers(ev->model, batch, layers, &w.ws, &err) != CAM_OK)
         g_strlcpy(w.ws_error, err.message, sizeof w.ws_error);
     w.input = g_new(float, size);
@@ -296,6 +384,9 @@ static gpointer eval_worker(gpointer data)
     w.e = g_new(float, P);
     w.order = g_new(int, P);
     w.keys = g_new(guint64, P);
+    w.pixels = g_new(float, size);
+    w.imputed = g_new(float, size);
+    w.removed = g_new(guint8, P);
     for (;;) {
         int i = g_atomic_int_add(&ev->next, 1);
         if (i >= ev->count) break;
@@ -309,6 +400,9 @@ static gpointer eval_worker(gpointer data)
     g_free(w.e);
     g_free(w.order);
     g_free(w.keys);
+    g_free(w.pixels);
+    g_free(w.imputed);
+    g_free(w.removed);
     return NULL;
 }
 
@@ -318,6 +412,9 @@ typedef struct method_summary {
     int images;
     double average_drop, increase, deletion, insertion;
     double *deletion_curve, *insertion_curve; /* steps + 1: mean probability at each step */
+    double road_morf, road_lerf;              /* mean over images and percentiles */
+    double *road_curve;                       /* 2 x percentiles: MoRF, then LeRF */
+    double map_seconds;                       /* mean CPU time of the map */
 } method_summary;
 
 static void summarise(const eval_run *ev, method_summary *ms)
@@ -327,6 +424,8 @@ static void summarise(const eval_run *ev, method_summary *ms)
         method_summary s = {0};
         s.deletion_curve = g_new0(double, points);
         s.insertion_curve = g_new0(double, points);
+        int nr = ev->opt->n_road_percentiles;
+        s.road_curve = g_new0(double, 2 * MAX(1, nr));
         for (int i = 0; i < ev->count; i++) {
             const image_eval *ie = &ev->images[i];
             if (!ie->ok || !ie->method_ok[m]) continue;
@@ -336,6 +435,9 @@ static void summarise(const eval_run *ev, method_summary *ms)
             s.increase += o > y ? 1.0 : 0.0;
             s.deletion += ie->deletion[m];
             s.insertion += ie->insertion[m];
+            s.map_seconds += ie->map_seconds[m];
+            for (int k = 0; k < 2 * nr; k++)
+                s.road_curve[k] += ie->road_curves[(size_t) m * 2 * nr + k];
             for (int k = 0; k < points; k++) {
                 s.deletion_curve[k] += ie->deletion_curve[(size_t) m * points + k];
                 s.insertion_curve[k] += ie->insertion_curve[(size_t) m * points + k];
@@ -346,6 +448,12 @@ static void summarise(const eval_run *ev, method_summary *ms)
             s.increase /= s.images;
             s.deletion /= s.images;
             s.insertion /= s.images;
+            s.map_seconds /= s.images;
+            for (int k = 0; k < 2 * nr; k++) s.road_curve[k] /= s.images;
+            for (int k = 0; k < nr; k++) {
+                s.road_morf += s.road_curve[k] / nr;
+                s.road_lerf += s.road_curve[nr + k] / nr;
+            }
             for (int k = 0; k < points; k++) {
                 s.deletion_curve[k] /= s.images;
                 s.insertion_curve[k] /= s.images;
@@ -401,17 +509,42 @@ int cli_evaluate(const cam_model *model, cli_dataset *ds, const cli_evaluate_opt
     }
 
     /* methods */
-    if (opt->method) {
-        cam_method m;
-        cam_method_from_name(opt->method, &m, NULL);
-        if (m == CAM_METHOD_CAM && !cam_model_supports_cam(model)) {
-            fprintf(stderr,
-                    "%s: --method cam: model %s has no conv -> global average pool -> dense "
-                    "structure; use --method grad-cam\n",
-                    PROGRAM, cam_model_get_info(model)->name);
-            return CLI_EXIT_USAGE;
+    if (opt->method && !strcmp(opt->method, "all")) {
+        /* every method (cam where the model supports it); the engine's random method is
+         * left out: the evaluation's own random-map baseline comes last */
+        for (int m = 0; m < CAM_METHOD_COUNT; m++) {
+            if (m == CAM_METHOD_RANDOM) continue;
+            if (m == CAM_METHOD_CAM && !cam_model_supports_cam(model)) continue;
+            ev.methods[ev.n_methods++] =
+                (method_entry){cam_method_name((cam_method) m), (cam_method) m, FALSE};
         }
-        ev.methods[ev.n_methods++] = (method_entry){cam_method_name(m), m, FALSE};
+    } else if (opt->method) {
+        char **names = g_strsplit(opt->method, ",", -1);
+        for (int i = 0; names[i]; i++) {
+            cam_method m;
+            if (cam_method_from_name(names[i], &m, &err) != CAM_OK) {
+                fprintf(stderr, "%s: --method: %s\n", PROGRAM, err.message);
+                g_strfreev(names);
+                return CLI_EXIT_USAGE;
+            }
+            if (m == CAM_METHOD_CAM && !cam_model_supports_cam(model)) {
+                fprintf(stderr,
+                        "%s: --method cam: model %s has no conv -> global average pool -> "
+                        "dense structure; use --method grad-cam\n",
+                        PROGRAM, cam_model_get_info(model)->name);
+                g_strfreev(names);
+                return CLI_EXIT_USAGE;
+            }
+            gboolean seen = FALSE;
+            for (int k = 0; k < ev.n_methods; k++) seen |= ev.methods[k].method == m;
+            if (seen) {
+                fprintf(stderr, "%s: --method: %s is named twice\n", PROGRAM, names[i]);
+                g_strfreev(names);
+                return CLI_EXIT_USAGE;
+            }
+            ev.methods[ev.n_methods++] = (method_entry){cam_method_name(m), m, FALSE};
+        }
+        g_strfreev(names);
     } else {
         /* without --method: the original three (the others one at a time, with --method;
          * several cost many passes per image) */
@@ -507,16 +640,29 @@ int cli_evaluate(const cam_model *model, cli_dataset *ds, const cli_evaluate_opt
             printf("\nFaithfulness on the predicted class (%d steps, baseline black, random "
                    "seed %" G_GUINT64_FORMAT ")\n",
                    opt->steps, opt->seed);
-            printf("%-18s %-28s %7s %13s %11s %13s %14s\n", "method", "layer", "images",
-                   "average drop", "increase", "deletion AUC", "insertion AUC");
+            if (opt->n_road_percentiles > 0) {
+                printf("ROAD: noisy linear imputation (noise %g), removed shares", opt->road_noise);
+                for (int k = 0; k < opt->n_road_percentiles; k++)
+                    printf("%s%g%%", k ? ", " : " ", opt->road_percentiles[k]);
+                putchar('\n');
+            }
+            printf("%-26s %-28s %7s %13s %11s %13s %14s %10s %10s %12s\n", "method", "layer",
+                   "images", "average drop", "increase", "deletion AUC", "insertion AUC",
+                   "ROAD MoRF", "ROAD LeRF", "map CPU ms");
             for (int m = 0; m < ev.n_methods; m++) {
-                printf("%-18s %-28s %7d %12.2f%% %10.2f%% %13.4f %14.4f\n", ev.methods[m].name,
+                printf("%-26s %-28s %7d %12.2f%% %10.2f%% %13.4f %14.4f", ev.methods[m].name,
                        ev.methods[m].random ? "-" : ev.layers[m] ? ev.layers[m] : "",
                        ms[m].images, 100.0 * ms[m].average_drop, 100.0 * ms[m].increase,
                        ms[m].deletion, ms[m].insertion);
+                if (opt->n_road_percentiles > 0)
+                    printf(" %10.4f %10.4f", ms[m].road_morf, ms[m].road_lerf);
+                else
+                    printf(" %10s %10s", "-", "-");
+                printf(" %12.3f\n", 1000.0 * ms[m].map_seconds);
             }
-            printf("(average drop and deletion AUC: lower is better; increase in confidence "
-                   "and insertion AUC: higher is better)\n");
+            printf("(average drop, deletion AUC and ROAD MoRF: lower is better; increase in "
+                   "confidence, insertion AUC and ROAD LeRF: higher is better; map CPU ms: "
+                   "the method's map per image, thread CPU time)\n");
         }
         fflush(stdout);
     }
@@ -567,8 +713,21 @@ int cli_evaluate(const cam_model *model, cli_dataset *ds, const cli_evaluate_opt
         } else {
             g_string_append_printf(j,
                                    "{\"class\": \"predicted\", \"steps\": %d, \"baseline\": "
-                                   "\"black\", \"seed\": %" G_GUINT64_FORMAT ", \"methods\": [",
+                                   "\"black\", \"seed\": %" G_GUINT64_FORMAT ", \"road\": ",
                                    opt->steps, opt->seed);
+            if (opt->n_road_percentiles > 0) {
+                g_string_append(j, "{\"imputation\": \"noisy-linear\", \"noise\": ");
+                cli_json_float(j, opt->road_noise);
+                g_string_append(j, ", \"percentiles\": [");
+                for (int k = 0; k < opt->n_road_percentiles; k++) {
+                    if (k) g_string_append(j, ", ");
+                    cli_json_float(j, opt->road_percentiles[k]);
+                }
+                g_string_append(j, "]}");
+            } else {
+                g_string_append(j, "null");
+            }
+            g_string_append(j, ", \"methods\": [");
             for (int m = 0; m < ev.n_methods; m++) {
                 g_string_append(j, m ? ",\n  {\"method\": " : "\n  {\"method\": ");
                 cli_json_string(j, ev.methods[m].name);
@@ -585,6 +744,23 @@ int cli_evaluate(const cam_model *model, cli_dataset *ds, const cli_evaluate_opt
                 cli_json_float(j, ms[m].deletion);
                 g_string_append(j, ", \"insertion_auc\": ");
                 cli_json_float(j, ms[m].insertion);
+                g_string_append(j, ", \"map_cpu_ms\": ");
+                cli_json_float(j, 1000.0 * ms[m].map_seconds);
+                if (opt->n_road_percentiles > 0) {
+                    g_string_append(j, ", \"road_morf\": ");
+                    cli_json_float(j, ms[m].road_morf);
+                    g_string_append(j, ", \"road_lerf\": ");
+                    cli_json_float(j, ms[m].road_lerf);
+                    for (int o = 0; o < 2; o++) {
+                        g_string_append(j, o ? ",\n   \"road_lerf_curve\": ["
+                                             : ",\n   \"road_morf_curve\": [");
+                        for (int k = 0; k < opt->n_road_percentiles; k++) {
+                            if (k) g_string_append(j, ", ");
+                            cli_json_float(j, ms[m].road_curve[o * opt->n_road_percentiles + k]);
+                        }
+                        g_string_append_c(j, ']');
+                    }
+                }
                 for (int curve = 0; curve < 2; curve++) {
                     const double *v = curve ? ms[m].insertion_curve : ms[m].deletion_curve;
                     g_string_append(j, curve ? ",\n   \"insertion_curve\": ["
@@ -649,6 +825,19 @@ int cli_evaluate(const cam_model *model, cli_dataset *ds, const cli_evaluate_opt
                         cli_json_float(j, ie->deletion[m]);
                         g_string_append(j, ", \"insertion_auc\": ");
                         cli_json_float(j, ie->insertion[m]);
+                        int nr = opt->n_road_percentiles;
+                        if (nr > 0) {
+                            const float *rc = ie->road_curves + (size_t) m * 2 * nr;
+                            double morf = 0, lerf = 0;
+                            for (int k = 0; k < nr; k++) {
+                                morf += (double) rc[k] / nr;
+                                lerf += (double) rc[nr + k] / nr;
+                            }
+                            g_string_append(j, ", \"road_morf\": ");
+                            cli_json_float(j, morf);
+                            g_string_append(j, ", \"road_lerf\": ");
+                            cli_json_float(j, lerf);
+                        }
                         g_string_append_c(j, '}');
                     }
                     g_string_append_c(j, '}');
@@ -679,6 +868,10 @@ int cli_evaluate(const cam_model *model, cli_dataset *ds, const cli_evaluate_opt
             rm[m].insertion = ms[m].insertion;
             rm[m].deletion_curve = ms[m].deletion_curve;
             rm[m].insertion_curve = ms[m].insertion_curve;
+            rm[m].road = opt->n_road_percentiles > 0;
+            rm[m].road_morf = ms[m].road_morf;
+            rm[m].road_lerf = ms[m].road_lerf;
+            rm[m].map_cpu_ms = 1000.0 * ms[m].map_seconds;
         }
         cli_report_image *samples = g_new0(cli_report_image, ev.count);
         for (int i = 0; i < ev.count; i++) {
@@ -708,7 +901,14 @@ int cli_evaluate(const cam_model *model, cli_dataset *ds, const cli_evaluate_opt
         r.samples = samples;
         /* galleries: the model's (or --method's) explanation, as single images show it */
         r.tiles.explain = cam_explain_options_default(model);
-        if (opt->method) cam_method_from_name(opt->method, &r.tiles.explain.method, NULL);
+        if (opt->method && strcmp(opt->method, "all") != 0) { /* the first of a list */
+            char **names = g_strsplit(opt->method, ",", 2);
+            cam_method first;
+            if (cam_method_from_name(names[0], &first, NULL) == CAM_OK)
+                r.tiles.explain.method = first;
+            g_strfreev(names);
+        }
+        if (opt->layers) r.tiles.explain.layers = opt->layers;
         if (opt->layer) r.tiles.explain.layer = opt->layer;
         r.tiles.preprocess = ev.pre;
         r.tiles.render.alpha = -1;
@@ -728,12 +928,15 @@ int cli_evaluate(const cam_model *model, cli_dataset *ds, const cli_evaluate_opt
     for (int m = 0; m < ev.n_methods; m++) {
         g_free(ms[m].deletion_curve);
         g_free(ms[m].insertion_curve);
+        g_free(ms[m].road_curve);
     }
 
     for (int i = 0; i < ev.count; i++) {
         image_eval *ie = &ev.images[i];
         g_free(ie->deletion_curve);
         g_free(ie->insertion_curve);
+        g_free(ie->road_curves);
+        g_free(ie->map_seconds);
         g_free(ie->name);
         g_free(ie->error);
         for (int m = 0; m < ev.n_methods && ie->method_error; m++) g_free(ie->method_error[m]);

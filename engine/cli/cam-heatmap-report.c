@@ -219,11 +219,16 @@ static void section_faithfulness(GString *h, const cli_report *r)
                            "<p class=\"note\">On the predicted class, %d steps, black "
                            "baseline, random-map seed %" G_GUINT64_FORMAT
                            ". Average drop and deletion AUC: lower is better; increase in "
-                           "confidence and insertion AUC: higher is better.</p>\n",
+                           "confidence and insertion AUC: higher is better. ROAD (remove and "
+                           "debias, noisy linear imputation): mean probability over the removed "
+                           "shares, most relevant first (MoRF, lower is better) and least "
+                           "relevant first (LeRF, higher is better). Map CPU ms: the method's "
+                           "map per image (thread CPU time).</p>\n",
                            r->steps, r->seed);
     g_string_append(h, "<table class=\"faithfulness\">\n<tr><th>method</th><th>layer</th>"
                        "<th>images</th><th>average drop</th><th>increase in confidence</th>"
-                       "<th>deletion AUC</th><th>insertion AUC</th></tr>\n");
+                       "<th>deletion AUC</th><th>insertion AUC</th><th>ROAD MoRF</th>"
+                       "<th>ROAD LeRF</th><th>map CPU ms</th></tr>\n");
     for (int m = 0; m < r->n_methods; m++) {
         const cli_report_method *me = &r->methods[m];
         char key[96], text[32];
@@ -246,6 +251,19 @@ static void section_faithfulness(GString *h, const cli_report *r)
         g_snprintf(key, sizeof key, "methods.%s.insertion_auc", me->name);
         g_snprintf(text, sizeof text, "%.4f", me->insertion);
         td_number(h, key, me->insertion, text, NULL);
+        if (me->road) {
+            g_snprintf(key, sizeof key, "methods.%s.road_morf", me->name);
+            g_snprintf(text, sizeof text, "%.4f", me->road_morf);
+            td_number(h, key, me->road_morf, text, NULL);
+            g_snprintf(key, sizeof key, "methods.%s.road_lerf", me->name);
+            g_snprintf(text, sizeof text, "%.4f", me->road_lerf);
+            td_number(h, key, me->road_lerf, text, NULL);
+        } else {
+            g_string_append(h, "<td class=\"num\">-</td><td class=\"num\">-</td>");
+        }
+        g_snprintf(key, sizeof key, "methods.%s.map_cpu_ms", me->name);
+        g_snprintf(text, sizeof text, "%.3f", me->map_cpu_ms);
+        td_number(h, key, me->map_cpu_ms, text, NULL);
         g_string_append(h, "</tr>\n");
     }
     g_string_append(h, "</table>\n");

@@ -118,6 +118,8 @@ static int opt_offset = 0;
 static int opt_limit = 0;
 static int opt_steps = 16;
 static char *opt_seed = NULL;
+static char *opt_road_percentiles = NULL;
+static double opt_road_noise = 0.01;
 static gboolean opt_no_faithfulness = FALSE;
 static gboolean opt_per_image = FALSE;
 static char **opt_inputs = NULL;
@@ -134,7 +136,9 @@ static const GOptionEntry main_entries[] = {
      "for --evaluate on a gray data set: fashion-mnist)",
      "NAME|FILE"},
     {"method", 'M', 0, G_OPTION_ARG_STRING, &opt_method,
-     "Explanation method, one of those listed below (default: the model's)", "METHOD"},
+     "Explanation method, one of those listed below (default: the model's); with --evaluate "
+     "also all or a comma-separated list (default: cam, grad-cam, grad-cam-tutorial)",
+     "METHOD"},
     {"class", 'c', 0, G_OPTION_ARG_STRING, &opt_class,
      "Class to explain: auto (the top prediction), an index or a canonical label "
      "(default: auto)",
@@ -218,6 +222,14 @@ static const GOptionEntry evaluate_entries[] = {
      "Steps of the deletion and insertion curves (default: 16)", "K"},
     {"seed", 0, 0, G_OPTION_ARG_STRING, &opt_seed,
      "Seed of the random-map baseline (default: 1)", "S"},
+    {"road-percentiles", 0, 0, G_OPTION_ARG_STRING, &opt_road_percentiles,
+     "ROAD (remove and debias): the shares of pixels removed, in %, comma-separated integers "
+     "in 1..99, or none (default: 10,20,30,40,50,60,70,80,90)",
+     "P,P,..."},
+    {"road-noise", 0, 0, G_OPTION_ARG_DOUBLE, &opt_road_noise,
+     "ROAD: standard deviation of the noise added to imputed pixels, on the 0..1 pixel scale "
+     "(default: 0.01, the paper's; 0: none)",
+     "SIGMA"},
     {"no-faithfulness", 0, 0, G_OPTION_ARG_NONE, &opt_no_faithfulness,
      "Only accuracy and the confusion matrix, no explanation metrics", NULL},
     {"per-image", 0, 0, G_OPTION_ARG_NONE, &opt_per_image,
@@ -260,11 +272,14 @@ static const char description[] =
     "standard error. An image that cannot be read or written is reported and skipped.\n"
     "\n"
     "Evaluation (--evaluate): accuracy, per-class accuracy and the confusion matrix, and for\n"
-    "each method (cam, grad-cam and grad-cam-tutorial, or the one --method names) and a\n"
+    "each method (cam, grad-cam and grad-cam-tutorial, or those --method names: one, a\n"
+    "comma-separated list, or all) and a\n"
     "random-map baseline, on the predicted class: Average Drop and\n"
     "Increase in Confidence (the image multiplied by the normalised map), and deletion and\n"
     "insertion AUC (pixels set to black / restored from black in order of decreasing map\n"
-    "value, K steps, trapezoidal area under the probability curve). Table on standard output,\n"
+    "value, K steps, trapezoidal area under the probability curve), ROAD MoRF/LeRF (pixels\n"
+    "removed most/least relevant first and filled by noisy linear imputation, Rong et al.\n"
+    "2022) and the map's CPU time. Table on standard output,\n"
     "JSON with --json; an HTML page with charts and galleries with --report DIR.\n"
     "\n"
     "Galleries (--gallery FILE): the first --limit images (default: 16 from a data set,\n"
@@ -1046,12 +1061,42 @@ static int cli_main(int argc, char **argv)
             seed = g_ascii_strtoull(opt_seed, &end, 10);
             if (!*opt_seed || *end) return usage_error("--seed: \"%s\" is not a number", opt_seed);
         }
-        if (opt_method) {
-            cam_method m;
-            cam_error err = {0};
-            if (cam_method_from_name(opt_method, &m, &err) != CAM_OK)
-                return usage_error("--method: %s", err.message);
+        if (opt_method && strcmp(opt_method, "all") != 0) {
+            /* one method or a comma-separated list */
+            char **names = g_strsplit(opt_method, ",", -1);
+            for (int i = 0; names[i]; i++) {
+                cam_method m;
+                cam_error err = {0};
+                if (cam_method_from_name(names[i], &m, &err) != CAM_OK) {
+                    g_strfreev(names);
+                    return usage_error("--method: %s", err.message);
+                }
+            }
+            g_strfreev(names);
         }
+        /* ROAD percentiles (kept for the process's life) */
+        static double road_percentiles[99];
+        int n_road = 0;
+        const char *rp = opt_road_percentiles ? opt_road_percentiles : "10,20,30,40,50,60,70,80,90";
+        if (strcmp(rp, "none") != 0) {
+            char **parts = g_strsplit(rp, ",", -1);
+            for (int i = 0; parts[i]; i++) {
+                char *end = NULL;
+                gint64 v = g_ascii_strtoll(parts[i], &end, 10);
+                if (!*parts[i] || *end || v < 1 || v > 99 ||
+                    (n_road && v <= road_percentiles[n_road - 1])) {
+                    int rc2 = usage_error("--road-percentiles: \"%s\": expected increasing "
+                                          "integers in 1..99, comma-separated, or none",
+                                          rp);
+                    g_strfreev(parts);
+                    return rc2;
+                }
+                road_percentiles[n_road++] = (double) v;
+            }
+            g_strfreev(parts);
+        }
+        if (!(opt_road_noise >= 0 && opt_road_noise <= 1))
+            return usage_error("--road-noise: %g is not in 0..1", opt_road_noise);
         const char *split = opt_split ? opt_split : "test";
         /* only what --offset and --limit select is read */
         int max_images = 0;
@@ -1073,6 +1118,24 @@ static int cli_main(int argc, char **argv)
         }
         const char *layer = NULL;
         rc = resolve_layer(model, opt_layer, &layer);
+        /* --layers A,B: every name resolved like --layer (kept for the process's life) */
+        static char **eval_layer_names;
+        static const char **eval_layers;
+        if (rc == CLI_EXIT_OK && opt_layers) {
+            if (opt_layer) {
+                rc = usage_error("--layer and --layers exclude each other");
+            } else {
+                eval_layer_names = g_strsplit(opt_layers, ",", -1);
+                int n_names = (int) g_strv_length(eval_layer_names);
+                eval_layers = g_new0(const char *, n_names + 1);
+                for (int i = 0; i < n_names && rc == CLI_EXIT_OK; i++) {
+                    if (!*eval_layer_names[i])
+                        rc = usage_error("--layers: \"%s\" has an empty name", opt_layers);
+                    else
+                        rc = resolve_layer(model, eval_layer_names[i], &eval_layers[i]);
+                }
+            }
+        }
         if (rc == CLI_EXIT_OK && !cli_dataset_bind_classes(ds, model, &error)) {
             fprintf(stderr, "%s: --evaluate: %s\n", PROGRAM, error->message);
             g_error_free(error);
@@ -1089,6 +1152,10 @@ static int cli_main(int argc, char **argv)
             eo.faithfulness = !opt_no_faithfulness;
             eo.per_image = opt_per_image;
             eo.layer = layer;
+            eo.layers = eval_layers;
+            eo.road_percentiles = road_percentiles;
+            eo.n_road_percentiles = n_road;
+            eo.road_noise = opt_road_noise;
             eo.method = opt_method;
             eo.invert = opt_invert;
             eo.aspect = opt_aspect;

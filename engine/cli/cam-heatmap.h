@@ -187,8 +187,13 @@ typedef struct cli_evaluate_options {
     guint64 seed;          /* random-map baseline */
     gboolean faithfulness; /* compute the explanation metrics */
     gboolean per_image;    /* per-image details in the JSON */
-    const char *method;    /* NULL: every method the model supports */
+    const char *method;    /* NULL: cam (if supported), grad-cam, grad-cam-tutorial;
+                              "all": every method; else a comma-separated list */
     const char *layer;     /* NULL: the model's default */
+    const char *const *layers; /* NULL, or several layers fused (--layers) */
+    const double *road_percentiles; /* ROAD: the removed shares in % (ascending, 1..99) */
+    int n_road_percentiles;         /* 0: no ROAD */
+    double road_noise;     /* ROAD imputation noise (standard deviation, 0..1 pixel scale) */
     const char *invert;    /* NULL: off for IDX/CIFAR, auto for folders */
     const char *aspect;    /* NULL: stretch */
     const char *json_path; /* NULL, a file, or "-" */
@@ -200,6 +205,15 @@ typedef struct cli_evaluate_options {
 /* Returns an exit code (CLI_EXIT_*). */
 int cli_evaluate(const cam_model *model, cli_dataset *dataset,
                  const cli_evaluate_options *options);
+
+/* ROAD's noisy linear imputation (cam-heatmap-faithfulness.c): `out` (channels x height x
+ * width, planar) is `pixels` with every pixel p where removed[p] != 0 replaced, in every
+ * channel, by the weighted mean of its 8 neighbours (1/6 direct, 1/12 diagonal; removed
+ * neighbours being unknowns of the same linear system) plus N(0, noise_sigma^2) noise from
+ * splitmix64 seeded with noise_seed. Fails (error set) when every pixel is removed. */
+gboolean cli_road_impute(const float *pixels, int channels, int height, int width,
+                         const guint8 *removed, double noise_sigma, guint64 noise_seed,
+                         float *out, GError **error);
 
 /* ------------------------------------------------------------------------ */
 /* Galleries (cam-heatmap-gallery.c)                                        */
@@ -281,6 +295,9 @@ typedef struct cli_report_method {
     int images;
     double average_drop, increase, deletion, insertion;
     const double *deletion_curve, *insertion_curve; /* steps + 1 mean probabilities */
+    gboolean road;          /* ROAD computed */
+    double road_morf, road_lerf; /* mean probability over the percentiles */
+    double map_cpu_ms;      /* mean CPU time of the map per image, ms */
 } cli_report_method;
 
 /* One evaluated sample. */

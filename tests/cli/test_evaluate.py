@@ -8,7 +8,12 @@ engine/cli/cam-heatmap-evaluate.c, written again here:
    two best probabilities are within 1e-5 in PyTorch may go either way and is excused);
  - per image: the masked probability, deletion and insertion AUC of every method and of the
    random baseline (its map re-generated here from the documented splitmix64 rule);
- - the summary: Average Drop, Increase in Confidence, mean AUCs.
+ - the summary: Average Drop, Increase in Confidence, mean AUCs;
+ - ROAD (Rong et al. 2022): the noisy linear imputation solved again here as a sparse
+   linear system (scipy.sparse.linalg.spsolve, as the paper's code does, not the CLI's banded
+   Cholesky), with the CLI's documented seeded noise re-generated here (numpy splitmix64 and
+   Box-Muller), so the per-image MoRF/LeRF scores are compared with the noise on; the
+   summary ROAD scores and curves are their means.
 Then the other data set layouts (uncompressed IDX and CIFAR files, the official
 cifar-10-batches-bin folder, a folder per class of PNG files) give the same predictions.
 Needs the data sets ($CAM_DATA_DIR, else $CAM_DATA_DIR_DEFAULT); exits 77 without them.
@@ -20,6 +25,8 @@ import struct
 import sys
 
 import numpy as np
+import scipy.sparse
+import scipy.sparse.linalg
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import clitest as T  # noqa: E402
@@ -57,6 +64,88 @@ def splitmix_map(seed, index, n):
         z = z ^ (z >> 31)
         out[p] = np.float32(z >> 40) * np.float32(1.0 / 16777216.0)
     return out
+
+
+# three of the default nine removed shares keep the test cheap (the default list is checked
+# in method_lists)
+ROAD_PERCENTILES = (10, 50, 90)
+ROAD_NOISE = 0.01
+U = np.uint64
+
+
+def splitmix_stream(state, n):
+    # the n draws after `state`, vectorised (numpy uint64 arithmetic wraps modulo 2^64)
+    with np.errstate(over="ignore"):
+        s = U(state) + np.arange(1, n + 1, dtype=U) * U(0x9E3779B97F4A7C15)
+        z = (s ^ (s >> U(30))) * U(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> U(27))) * U(0x94D049BB133111EB)
+        return z ^ (z >> U(31))
+
+
+def road_noise(seed, index, o, q, count):
+    state = (seed + (index + 1) * 0x9E3779B97F4A7C15 + (2 * q + o + 1) * 0xD1B54A32D192ED03) & M64
+    d = splitmix_stream(state, 2 * count)
+    u1 = ((d[0::2] >> U(11)).astype(np.float64) + 1.0) * 2.0 ** -53
+    u2 = (d[1::2] >> U(11)).astype(np.float64) * 2.0 ** -53
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
+def road_impute(img, removed, sigma, noise_state):
+    # the paper's system: each removed pixel = weighted mean of its neighbours inside the
+    # image (1/6 direct, 1/12 diagonal), removed neighbours unknown too
+    C, H, W = img.shape
+    flat = img.reshape(C, -1).astype(np.float64)
+    rem = removed.reshape(-1)
+    idx = np.flatnonzero(rem)
+    n = len(idx)
+    var = np.full(H * W, -1)
+    var[idx] = np.arange(n)
+    ys, xs = idx // W, idx % W
+    rows, cols, vals = [np.arange(n)], [np.arange(n)], []
+    diag = np.zeros(n)
+    b = np.zeros((n, C))
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy == 0 and dx == 0:
+                continue
+            w = 1.0 / 12 if dy and dx else 1.0 / 6
+            yy, xx = ys + dy, xs + dx
+            inside = (yy >= 0) & (yy < H) & (xx >= 0) & (xx < W)
+            q = np.where(inside, yy * W + xx, 0)
+            diag += w * inside
+            known = inside & ~rem[q]
+            b[known] += w * flat[:, q[known]].T
+            unknown = inside & rem[q]
+            rows.append(np.arange(n)[unknown])
+            cols.append(var[q[unknown]])
+            vals.append(np.full(int(unknown.sum()), -w))
+    A = scipy.sparse.csc_matrix((np.concatenate([diag] + vals),
+                                 (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    x = scipy.sparse.linalg.spsolve(A, b).reshape(n, C)
+    if sigma > 0:
+        x = x + sigma * noise_state.reshape(n, C)
+    out = flat.copy()
+    out[:, idx] = x.T
+    return out.reshape(C, H, W).astype(np.float32)
+
+
+def road_scores(ref, x, e, cls, seed, index):
+    # mean probability of cls over the percentiles, most- and least-relevant-first
+    C, H, W = x.shape
+    P = H * W
+    q = np.floor(e.reshape(-1).astype(np.float64) * 65536.0 + 0.5)
+    order = np.argsort(-q, kind="stable")
+    imgs = []
+    for o in (0, 1):
+        for qi, pct in enumerate(ROAD_PERCENTILES):
+            nq = (2 * pct * P + 100) // 200
+            removed = np.zeros(P, bool)
+            removed[order[:nq] if o == 0 else order[P - nq:]] = True
+            noise = road_noise(seed, index, o, qi, nq * C)
+            imgs.append(road_impute(x, removed.reshape(H, W), ROAD_NOISE, noise))
+    p = ref.probs(np.stack(imgs))[:, cls]
+    n = len(ROAD_PERCENTILES)
+    return float(p[:n].mean()), float(p[n:].mean()), p
 
 
 class Reference:
@@ -122,7 +211,8 @@ def evaluate_slice(name, folder, offset, count, steps, seed, jobs):
     j = os.path.join(d, name + ".json")
     rc, so, se = T.run(["--evaluate", os.path.join(data, folder), "-m", model, "--offset",
                         str(offset), "--limit", str(count), "--steps", str(steps), "--seed",
-                        str(seed), "--per-image", "--json", j, "--jobs", str(jobs)])
+                        str(seed), "--per-image", "--json", j, "--jobs", str(jobs),
+                        "--road-percentiles", ",".join(map(str, ROAD_PERCENTILES))])
     T.check(rc == 0, f"{name}: exit {rc}: {se}")
     print(so)
     with open(j) as f:
@@ -164,6 +254,9 @@ def evaluate_slice(name, folder, offset, count, steps, seed, jobs):
         print(f"  (random weights: accuracy {np.trace(conf) / count:.3f} is not meaningful)")
 
     # faithfulness
+    T.check(doc["faithfulness"]["road"] == {"imputation": "noisy-linear", "noise": ROAD_NOISE,
+                                            "percentiles": list(ROAD_PERCENTILES)},
+            f"{name}: ROAD settings {doc['faithfulness']['road']}")
     methods = doc["faithfulness"]["methods"]
     names = [m["method"] for m in methods]
     expect = (["cam"] if name == "fashion-mnist" else []) + ["grad-cam", "grad-cam-tutorial",
@@ -172,8 +265,8 @@ def evaluate_slice(name, folder, offset, count, steps, seed, jobs):
     C, H, W = x.shape[1:]
     for mi, m in enumerate(methods):
         meth = m["method"]
-        drops, incs, dels, inss = [], [], [], []
-        worst = [0.0, 0.0, 0.0]
+        drops, incs, dels, inss, roads, rcurves = [], [], [], [], [], []
+        worst = [0.0, 0.0, 0.0, 0.0]
         for i in range(count):
             if near_tie[i]:
                 continue
@@ -185,6 +278,9 @@ def evaluate_slice(name, folder, offset, count, steps, seed, jobs):
                 e = normalised(raw.detach(), H, W, meth == "grad-cam-tutorial")
             o = float(ref.probs((x[i] * e[None])[None])[0, c])
             dl, il = curves(ref, x[i], e, c, steps)
+            morf, lerf, rcurve = road_scores(ref, x[i], e, c, seed, offset + i)
+            roads.append((morf, lerf))
+            rcurves.append(rcurve)
             yv = float(probs[i, c])
             drops.append(max(0.0, yv - o) / yv)
             incs.append(1.0 if o > yv else 0.0)
@@ -194,8 +290,10 @@ def evaluate_slice(name, folder, offset, count, steps, seed, jobs):
             worst[0] = max(worst[0], abs(got["masked_probability"] - o))
             worst[1] = max(worst[1], abs(got["deletion_auc"] - dl))
             worst[2] = max(worst[2], abs(got["insertion_auc"] - il))
+            worst[3] = max(worst[3], abs(got["road_morf"] - morf), abs(got["road_lerf"] - lerf))
         tol = 1e-4 if meth == "random" else 2e-3
-        T.check(worst[0] <= tol and worst[1] <= tol * 5 and worst[2] <= tol * 5,
+        T.check(worst[0] <= tol and worst[1] <= tol * 5 and worst[2] <= tol * 5 and
+                worst[3] <= tol * 5,
                 f"{name} {meth}: per-image differences from PyTorch {worst} (tolerance {tol})")
         summary = (np.mean(drops), np.mean(incs), np.mean(dels), np.mean(inss))
         got = (m["average_drop"], m["increase_in_confidence"], m["deletion_auc"],
@@ -204,8 +302,18 @@ def evaluate_slice(name, folder, offset, count, steps, seed, jobs):
         T.check(diff <= (1e-4 if meth == "random" else 5e-3) + (1.0 / count) * (got[1] != summary[1]),
                 f"{name} {meth}: summary {got} vs PyTorch {summary}")
         T.check(m["images"] == count, f"{name} {meth}: {m['images']} images")
+        rmean = np.mean(roads, axis=0)
+        rcurve = np.mean(rcurves, axis=0)
+        n_road = len(ROAD_PERCENTILES)
+        rdiff = max(abs(m["road_morf"] - rmean[0]), abs(m["road_lerf"] - rmean[1]),
+                    np.abs(np.array(m["road_morf_curve"]) - rcurve[:n_road]).max(),
+                    np.abs(np.array(m["road_lerf_curve"]) - rcurve[n_road:]).max())
+        T.check(rdiff <= (1e-4 if meth == "random" else 5e-3),
+                f"{name} {meth}: ROAD {m['road_morf']}, {m['road_lerf']} vs PyTorch {rmean} "
+                f"(curves differ by up to {rdiff})")
         print(f"  {meth:18s} drop {summary[0]:.4f} inc {summary[1]:.3f} del {summary[2]:.4f} "
-              f"ins {summary[3]:.4f}; worst per-image difference {max(worst):.2e}")
+              f"ins {summary[3]:.4f} ROAD MoRF {rmean[0]:.4f} LeRF {rmean[1]:.4f}; worst "
+              f"per-image difference {max(worst):.2e}")
     return model, doc, images, labels
 
 
@@ -277,11 +385,52 @@ def layouts(name, model, images, labels, ref_doc, count):
         print(f"  {tag}: same predictions")
 
 
+def method_lists(model, folder):
+    # --method all / a list: a row per method (and random), each timed; bad lists refused
+    d = T.workdir("methods")
+    j = os.path.join(d, "all.json")
+    rc, so, se = T.run(["--evaluate", os.path.join(data, folder), "-m", model, "--limit", "2",
+                        "--steps", "2", "--road-percentiles", "50", "--method", "all",
+                        "--json", j, "-q"])
+    T.check(rc == 0, f"--method all: exit {rc}: {se}")
+    if rc == 0:
+        with open(j) as f:
+            got = [m["method"] for m in json.load(f)["faithfulness"]["methods"]]
+        T.check(got[-1] == "random" and len(got) == len(set(got)) and len(got) >= 18,
+                f"--method all gave {got}")
+        print(f"  --method all: {len(got)} rows ({', '.join(got)})")
+    j = os.path.join(d, "list.json")
+    rc, so, se = T.run(["--evaluate", os.path.join(data, folder), "-m", model, "--limit", "2",
+                        "--steps", "2", "--method", "layer-cam,grad-cam", "--layers",
+                        "conv2d_1,conv2d_3", "--json", j, "-q"])
+    T.check(rc == 0, f"--method list: exit {rc}: {se}")
+    if rc == 0:
+        with open(j) as f:
+            doc = json.load(f)
+        got = [m["method"] for m in doc["faithfulness"]["methods"]]
+        T.check(got == ["layer-cam", "grad-cam", "random"], f"--method list gave {got}")
+        layers = [m["layer"] for m in doc["faithfulness"]["methods"]]
+        T.check(layers == ["conv2d_1,conv2d_3", "conv2d_1,conv2d_3", None],
+                f"--layers recorded as {layers}")
+        T.check(doc["faithfulness"]["road"] == {"imputation": "noisy-linear", "noise": 0.01,
+                                                "percentiles": list(range(10, 100, 10))},
+                f"default ROAD settings: {doc['faithfulness']['road']}")
+        T.check(all(m["map_cpu_ms"] >= 0 for m in doc["faithfulness"]["methods"]), "map_cpu_ms")
+    for bad in (["--method", "grad-cam,nope"], ["--method", "grad-cam,grad-cam"],
+                ["--road-percentiles", "0"], ["--road-percentiles", "50,40"],
+                ["--road-noise", "-1"]):
+        rc, so, se = T.run(["--evaluate", os.path.join(data, folder), "-m", model, "--limit",
+                            "1", "-q"] + bad)
+        T.check(rc == 2 and se.strip(), f"{bad}: exit {rc}, stderr {se!r}")
+
+
 for name, folder, offset, count, steps, jobs in (
         ("fashion-mnist", "fashion-mnist", 0, 200, 16, 2),
         ("cifar10", "cifar-10", 100, 40, 8, 2)):
     model, doc, images, labels = evaluate_slice(name, folder, offset, count, steps, seed=7,
                                                 jobs=jobs)
+    if name == "fashion-mnist":
+        method_lists(model, folder)
     # the layouts test compares with the first `n` images of the same run: use offset 0
     if offset == 0:
         layouts(name, model, images, labels, doc, 50)

@@ -146,7 +146,10 @@ def check_report(name, model, folder, limit, steps, faithfulness=True):
                    pct(m["increase_in_confidence"]))
             number(page, k + ".deletion_auc", m["deletion_auc"], f"{m['deletion_auc']:.4f}")
             number(page, k + ".insertion_auc", m["insertion_auc"], f"{m['insertion_auc']:.4f}")
-            n_keys += 5
+            number(page, k + ".road_morf", m["road_morf"], f"{m['road_morf']:.4f}")
+            number(page, k + ".road_lerf", m["road_lerf"], f"{m['road_lerf']:.4f}")
+            number(page, k + ".map_cpu_ms", m["map_cpu_ms"], f"{m['map_cpu_ms']:.3f}")
+            n_keys += 8
             for curve in ("deletion", "insertion"):
                 ref = m[curve + "_curve"]
                 got = page.curves.get(f"{k}.{curve}_curve")
