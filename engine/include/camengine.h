@@ -863,7 +863,8 @@ typedef struct cam_explanation {
     int map_height, map_width;
     float *map;             /* the raw map at feature resolution (owned), map_height x
                                map_width, row-major; see above (un-normalised, except
-                               with several layers or aug_smooth) */
+                               with several layers or aug_smooth; FULL_GRAD: at the
+                               input's resolution, in [0, 1]) */
     cam_method method;      /* the method that made the map (the renderer needs it:
                                GRAD_CAM_TUTORIAL wants a ReLU after upsampling) */
     int constant_map;       /* 1 when every value of map is the same (an all-zero
@@ -877,7 +878,8 @@ typedef struct cam_explanation {
  * model's defaults) works, for batches of up to max_batch images: the
  * workspace of cam_workspace_new_for_layers with the options' layer and layer
  * list (the names that are activations; any other name is left for
- * cam_explain to report). This
+ * cam_explain to report; with method FULL_GRAD, the model input too, so that
+ * its backward pass to the input runs). This
  * is what a program that explains images should use: for ResNet-50 at 224x224
  * one Grad-CAM then peaks at about 135 MB of process memory (its file is 97 MB)
  * instead of about 230 MB with cam_workspace_new. Errors as
