@@ -250,13 +250,15 @@ typedef enum cam_method {
     CAM_METHOD_IS_CAM,           /* Naidu et al. 2020: Score-CAM with integrated masks */
     CAM_METHOD_ABLATION_CAM,     /* Desai & Ramaswamy 2020: score drop when channel k is zeroed */
     CAM_METHOD_RECIPRO_CAM,      /* Byun & Lee 2022: scores of spatially masked feature maps */
+    CAM_METHOD_FULL_GRAD,        /* Srinivas & Fleuret 2019: input-gradient and bias-gradient
+                                    terms of every layer, at the input's resolution */
     CAM_METHOD_COUNT
 } cam_method;
 
 /* Names: "cam", "grad-cam", "grad-cam-tutorial", "hires-cam", "grad-cam++",
  * "xgrad-cam", "grad-cam-elementwise", "layer-cam", "eigen-cam", "eigen-grad-cam",
  * "kpca-cam", "finer-cam", "smooth-grad-cam++", "random", "score-cam", "ss-cam",
- * "is-cam", "ablation-cam", "recipro-cam" (see CONVENTIONS: NULL out of range;
+ * "is-cam", "ablation-cam", "recipro-cam", "fullgrad" (see CONVENTIONS: NULL out of range;
  * from_name ignores case). */
 CAM_API const char *cam_method_name(cam_method method);
 CAM_API cam_status cam_method_from_name(const char *name, cam_method *out, cam_error *err);
@@ -650,7 +652,9 @@ typedef struct cam_explain_options {
     const char *layer;      /* tensor name; NULL or "" = the model's default layer
                                (cam_model_info.default_layer). CAM always uses the
                                tensor that feeds the global average pool: naming
-                               another layer with CAM is CAM_ERROR_INVALID_ARGUMENT. */
+                               another layer with CAM is CAM_ERROR_INVALID_ARGUMENT.
+                               FULL_GRAD uses every layer and ignores `layer` and
+                               `layers` (see FULL_GRAD below). */
     int eigen_smooth;       /* 0 (default) or 1: replace the sum over channels of the
                                method's per-channel terms by their first principal
                                component (see EIGEN SMOOTHING below) */
@@ -758,6 +762,47 @@ CAM_API cam_explain_options cam_explain_options_default(const cam_model *model);
  *   RANDOM               a baseline: map = H x W uniform numbers (float) in [0, 1] from the
  *                        seeded stream (RANDOM NUMBERS), row-major. No gradient, no
  *                        dependence on the image or the class.
+ *   FULL_GRAD            Srinivas & Fleuret, "Full-Gradient Representation for Neural
+ *                        Network Visualization", NeurIPS 2019, with pytorch-grad-cam's
+ *                        post-processing (FullGrad): the map is at the INPUT's
+ *                        resolution (ex->map_height x map_width = the model input's H x
+ *                        W, ex->layer = the input tensor's name), not a layer's; the
+ *                        options' layer and layers are ignored (as pytorch-grad-cam
+ *                        ignores target_layers), every layer is used:
+ *                          map = R(sum_c psi(dy_c/dx_c * x_c)
+ *                                  + sum_l sum_c U(psi(dy_c/dO_l,c * b_l,c))),
+ *                        x the preprocessed input (channel c), l every layer with a
+ *                        per-channel bias b_l whose output O_l is 1 x C x h x w (Conv,
+ *                        BatchNormalization), psi(v) = (|v| - min |v|) / (max |v| -
+ *                        min |v| + 1e-7) over the h x w positions of one channel (a
+ *                        channel without gradient gives 0), U the bilinear resize to
+ *                        the input's H x W (as OpenCV's INTER_LINEAR and torch's
+ *                        interpolate with align_corners=False), R the min-max rescale
+ *                        to [0, 1] (a constant sum gives 0). Choices: psi rescales
+ *                        each channel on its own, before the resize, with 1e-7 in the
+ *                        denominator, as pytorch-grad-cam (the map users compare
+ *                        with); the paper's code rescales a layer's whole C x h x w
+ *                        tensor at once and resizes after. The 1e-7 keeps channels
+ *                        whose terms are all (nearly) zero -- float rounding, not
+ *                        signal -- from being stretched to [0, 1]. Biases are those of
+ *                        the graph the engine runs: a BatchNormalization right after a
+ *                        Conv is folded into it at load, and the pair counts once with
+ *                        the folded bias s (B_conv - mean) + beta, s = scale / sqrt(var
+ *                        + epsilon), and the gradient at the BatchNormalization's
+ *                        output; a BatchNormalization that is not folded (after a
+ *                        Concat, as in DenseNet) counts with its implicit bias beta -
+ *                        mean s. This is pytorch-grad-cam's sum whenever the Conv has
+ *                        no bias of its own (ResNet, MobileNet, DenseNet: BN makes it
+ *                        redundant); otherwise pytorch-grad-cam counts the two
+ *                        separately. Either is a full-gradient decomposition (the
+ *                        folded network is the same function). Dense (Gemm/MatMul)
+ *                        biases have no positions and are not counted, as in the paper
+ *                        and pytorch-grad-cam; eigen_smooth is ignored. 1 forward + 1
+ *                        backward pass from the logits to the input, so the workspace
+ *                        must keep every activation on the way: cam_workspace_new and
+ *                        cam_workspace_new_for_explain with this method do; in any
+ *                        other workspace cam_explain makes such a workspace for the
+ *                        call (slower).
  *   The perturbation family: forward passes only, on copies of the input or of
  *   the layer changed on purpose; y_c(...) is the class score of such a pass.
  *   U_k = A_k upsampled to the input's H x W (bilinear, as torch's interpolate
@@ -808,7 +853,7 @@ CAM_API cam_explain_options cam_explain_options_default(const cam_model *model);
  *   made for; else the whole network runs each time). Maps are bit-identical
  *   whatever max_batch.
  * Sums over k are accumulated in double. No normalisation is applied to the map
- * of one layer without augmentation (see cam_map_normalize).
+ * of one layer without augmentation (see cam_map_normalize), except FULL_GRAD's R.
  *
  * PRINCIPAL COMPONENT (EIGEN_CAM, EIGEN_GRAD_CAM, eigen_smooth), as
  * pytorch-grad-cam's get_2d_projection: the H*W x K matrix X of the tensor (one
@@ -872,7 +917,8 @@ typedef struct cam_explanation {
     int map_height, map_width;
     float *map;             /* the raw map at feature resolution (owned), map_height x
                                map_width, row-major; see above (un-normalised, except
-                               with several layers or aug_smooth) */
+                               with several layers or aug_smooth; FULL_GRAD: at the
+                               input's resolution, in [0, 1]) */
     cam_method method;      /* the method that made the map (the renderer needs it:
                                GRAD_CAM_TUTORIAL wants a ReLU after upsampling) */
     int constant_map;       /* 1 when every value of map is the same (an all-zero
@@ -886,7 +932,8 @@ typedef struct cam_explanation {
  * model's defaults) works, for batches of up to max_batch images: the
  * workspace of cam_workspace_new_for_layers with the options' layer and layer
  * list (the names that are activations; any other name is left for
- * cam_explain to report). This
+ * cam_explain to report; with method FULL_GRAD, the model input too, so that
+ * its backward pass to the input runs). This
  * is what a program that explains images should use: for ResNet-50 at 224x224
  * one Grad-CAM then peaks at about 135 MB of process memory (its file is 97 MB)
  * instead of about 230 MB with cam_workspace_new. Errors as

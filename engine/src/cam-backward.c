@@ -14,12 +14,9 @@
 
 #include <string.h>
 
-cam_status cam_backward_to(cam_workspace *ws, int image, int class_index, cam_score score, int t,
-                           cam_error *err)
+void cam_score_seed(cam_workspace *ws, int image, int class_index, cam_score score, float *seed)
 {
-    const cam_model *m = ws->model;
-    const int k = m->n_classes;
-    float *seed = ws->seed;
+    const int k = ws->model->n_classes;
     memset(seed, 0, (size_t)k * sizeof *seed);
     if (score == CAM_SCORE_PROBABILITY) {
         float *onehot = ws->grad; /* k <= max_layer floats */
@@ -29,6 +26,15 @@ cam_status cam_backward_to(cam_workspace *ws, int image, int class_index, cam_sc
     } else {
         seed[class_index] = 1.0f;
     }
+}
+
+cam_status cam_backward_to(cam_workspace *ws, int image, int class_index, cam_score score, int t,
+                           cam_error *err)
+{
+    const cam_model *m = ws->model;
+    const int k = m->n_classes;
+    float *seed = ws->seed;
+    cam_score_seed(ws, image, class_index, score, seed);
     if (t == m->logits) {
         memcpy(ws->grad, seed, (size_t)k * sizeof *seed);
         return CAM_OK;

@@ -62,6 +62,17 @@ static int resolve_layer(const cam_workspace *ws, const cam_method_def *def, con
     name = name && name[0] ? name : NULL;
     *status = CAM_OK;
 
+    if (def->flags & CAM_METHOD_WHOLE_NETWORK) { /* FullGrad: the input, whatever is named */
+        if (!cam_model_layer_of(model, model->input, l)) {
+            *status = cam_set_error(err, CAM_ERROR_UNSUPPORTED,
+                                    "cam_explain: %s needs a C x H x W image input; model '%s' "
+                                    "has input '%s'",
+                                    cam_method_name(def->method), model_name,
+                                    g->tensors[model->input].name);
+            return 0;
+        }
+        return 1;
+    }
     if (def->flags & CAM_METHOD_NEEDS_CAM_HEAD) {
         if (!model->cam_head.present) {
             *status = cam_set_error(err, CAM_ERROR_UNSUPPORTED,
@@ -338,9 +349,20 @@ static cam_status explain(cam_workspace *ws, const float *input, const cam_expla
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
                              "cam_explain: aug_smooth is %d, expected 0 or 1", opt.aug_smooth);
 
-    /* the layers: the list, or `layer` alone */
+    if ((def->flags & CAM_METHOD_WHOLE_NETWORK) && !ws->backward_to_input) {
+        /* a workspace planned for other layers does not keep what a backward to the
+         * input needs: explain in one that does */
+        cam_workspace *whole = NULL;
+        cam_status st = cam_workspace_new_for_explain(ws->model, 1, &opt, &whole, err);
+        if (st == CAM_OK)
+            st = cam_explain(whole, input, &opt, out, err);
+        cam_workspace_free(whole);
+        return st;
+    }
+
+    /* the layers: the list, or `layer` alone (none for FullGrad: the input) */
     int n_layers = 0;
-    if (opt.layers)
+    if (opt.layers && !(def->flags & CAM_METHOD_WHOLE_NETWORK))
         while (opt.layers[n_layers])
             n_layers++;
     const int listed = n_layers > 0;

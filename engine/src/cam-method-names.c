@@ -26,6 +26,7 @@ static const char *const method_names[CAM_METHOD_COUNT] = {
     [CAM_METHOD_IS_CAM] = "is-cam",
     [CAM_METHOD_ABLATION_CAM] = "ablation-cam",
     [CAM_METHOD_RECIPRO_CAM] = "recipro-cam",
+    [CAM_METHOD_FULL_GRAD] = "fullgrad",
 };
 
 const char *cam_method_name(cam_method method)

@@ -61,6 +61,10 @@ static cam_status workspace_new(const cam_model *model, int max_batch,
             max_layer = tensor->numel;
     }
     ws->max_layer = max_layer;
+    ws->backward_to_input = plan == NULL;
+    for (int i = 0; plan && i < plan->n_targets; i++)
+        if (plan->targets[i] == model->input)
+            ws->backward_to_input = 1;
     ws->probs = malloc((size_t)max_batch * (size_t)model->n_classes * sizeof(float));
     ws->seed = malloc((size_t)model->n_classes * sizeof(float));
     ws->grad = malloc(max_layer * sizeof(float));
@@ -159,11 +163,12 @@ cam_status cam_workspace_new_for_explain(const cam_model *model, int max_batch,
                                           sizeof *options, err) != CAM_OK)
         return CAM_ERROR_INVALID_ARGUMENT;
     /* The options' layer and layer list; a name that is not an activation is
-     * left to cam_explain to report. */
+     * left to cam_explain to report. FullGrad: the input (its backward passes
+     * run to it through every node). */
     int n = 1;
     while (options && options->layers && options->layers[n - 1])
         n++;
-    const char **layers = calloc((size_t)n + 1, sizeof *layers);
+    const char **layers = calloc((size_t)n + 2, sizeof *layers);
     if (!layers)
         return cam_set_error(err, CAM_ERROR_NO_MEMORY, "%s: out of memory", function);
     int k = 0;
@@ -176,6 +181,8 @@ cam_status cam_workspace_new_for_explain(const cam_model *model, int max_batch,
             model->graph->tensors[t].dtype == CAM_DTYPE_FLOAT)
             layers[k++] = name;
     }
+    if (options && options->method == CAM_METHOD_FULL_GRAD)
+        layers[k++] = model->graph->tensors[model->input].name;
     st = cam_workspace_new_for_layers(model, max_batch, layers, out, err);
     free(layers);
     if (st != CAM_OK)

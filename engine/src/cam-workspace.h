@@ -51,6 +51,8 @@ struct cam_workspace {
     void *method_scratch; /* explanation methods' memory (methods/): grown, never shrunk */
     size_t method_scratch_size; /* bytes */
     cam_progress progress;
+    int backward_to_input; /* the executor keeps what a backward from the logits to the
+                              model's input needs (FullGrad) */
 };
 
 /* Probabilities of image i of the last forward (n_classes floats). */
@@ -61,6 +63,10 @@ const float *cam_workspace_probabilities(const cam_workspace *ws, int image);
  * allocates only on its first call for a given size. The contents are not kept
  * from one call to the next. NULL with CAM_ERROR_NO_MEMORY when it cannot grow. */
 void *cam_workspace_method_scratch(cam_workspace *ws, size_t bytes, cam_error *err);
+
+/* cam-backward.c: d score[class] / d logits for one image of the last forward
+ * into seed (n_classes floats; uses ws->grad as scratch). */
+void cam_score_seed(cam_workspace *ws, int image, int class_index, cam_score score, float *seed);
 
 /* cam-backward.c: d score[class] / d tensor t for one image of the last forward,
  * into ws->grad. Arguments are assumed valid (checked by the public functions). */

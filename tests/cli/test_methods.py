@@ -5,6 +5,7 @@ tests/reference/make_methods.py (float64 autograd on the ONNX file's weights) wi
 of the map's largest magnitude, on a 32x32 image (no resampling) with the cifar10 model.
 
  - --help lists every method with its summary (names from the engine, cam_method_name);
+ - --method fullgrad ignores --layer: its map is the input's, named after the input tensor;
  - bad values (--target-score nope, an unknown layer in --layers, --layer with --layers)
    are usage errors (exit 2) naming the option.
 """
@@ -43,7 +44,7 @@ T.check(rc == 0, f"--help: exit {rc}")
 for name in ("cam", "grad-cam", "grad-cam-tutorial", "hires-cam", "grad-cam++", "xgrad-cam",
              "grad-cam-elementwise", "layer-cam", "eigen-cam", "eigen-grad-cam", "kpca-cam",
              "finer-cam", "smooth-grad-cam++", "random", "score-cam", "ss-cam", "is-cam",
-             "ablation-cam", "recipro-cam"):
+             "ablation-cam", "recipro-cam", "fullgrad"):
     T.check(f"\n  {name} " in so, f"--help does not list method {name}")
 T.check("forward" in so and "Draelos" in so, "--help: the summaries are missing")
 
@@ -57,9 +58,20 @@ CASES = [  # (arguments, method, score, eigen, aug, layers)
     (["--method", "eigen-cam", "--aug-smooth", "--layer", layer8], "eigen-cam", "logit", False,
      True, [layer8]),
     (["--method", "xgrad-cam", "--layer", layer2], "xgrad-cam", "logit", False, False, [layer2]),
+    # FullGrad ignores the layer: its map is the input's (32x32), named after the input
+    (["--method", "fullgrad", "--layer", layer2], "fullgrad", "logit", False, False,
+     [proto.graph.input[0].name]),
 ]
+# FullGrad's gradients cross every ReLU and MaxPool of the network, and on image 13 float32
+# may route some of them otherwise than float64 (make_methods.full_grad_map): image 21
+# has no value near a kink, so its map is defined to the tolerance
+img21 = T.test_image(21, 32, 32, 3)
+path21 = os.path.join(d, "img21.png")
+T.write_png(path21, img21)
+x21 = img21.astype(np.float32).transpose(2, 0, 1) / np.float32(255.0)
 for args, method, score, eigen, aug, layers in CASES:
-    rc, so, se = T.run(["-m", model, "-q", "--json", "-"] + args + [path])
+    fullgrad = method == "fullgrad"
+    rc, so, se = T.run(["-m", model, "-q", "--json", "-"] + args + [path21 if fullgrad else path])
     T.check(rc == 0, f"{args}: exit {rc}: {se}")
     if rc != 0:
         continue
@@ -73,8 +85,11 @@ for args, method, score, eigen, aug, layers in CASES:
             f"{args}: image records {im['method']} {im['layer']}")
     T.check(im["constant_map"] is False, f"{args}: constant map")
     cls = im["class"]["index"]
-    lis = [index_of[t] for t in layers]
-    if aug:
+    lis = [index_of.get(t, 0) for t in layers]
+    if fullgrad:
+        want, ok = MM.full_grad_map(netd, x21, cls, score)
+        T.check(ok, "fullgrad: the reference map of image 21 is not defined")
+    elif aug:
         want, ok = MM.aug_map(method, netd, x, lis, cls, score, eigen, 0)
     elif len(lis) > 1:
         want, ok = MM.fused_map(method, netd, x, lis, cls, score, eigen, 0)

@@ -110,6 +110,19 @@
  *   Random, seed 0: splitmix64's first outputs from 0 are 0xE220A8397B1DCDAF,
  *     0x6E789E6AA1B965F4, 0x06C45D188009454F, 0xF88BB8A8724C81EC (its published test
  *     values); the map is (v >> 11) * 2^-53 of each.
+ *   FullGrad (input resolution, 3x3; psi(v) = (|v| - min) / (max - min + 1e-7) per
+ *     channel, U the bilinear 2x2 -> 3x3 resize, which maps rows/columns (r0, r1) to
+ *     (r0, (r0 + r1)/2, r1)); the only bias is the conv's (0, -1), the Gemm's has no
+ *     positions. gap class 0: bias terms |g_k b_k|: channel 0 all 0, channel 1
+ *     (.25 0 0 .25) -> psi = (k 0 0 k), k = .25 / (.25 + 1e-7); U -> | k k/2 0 ; k/2 k/2
+ *     k/2 ; 0 k/2 k |. Input gradient (the conv's transpose of the conv gradients above):
+ *     filter 0 sends g0(a,b) to x(a,b) and x(a+1,b+1), filter 1 sends g1(a,b) to
+ *     x(a,b+1) and -g1(a,b) to x(a+1,b): dx = | .25 0 0 ; .25 .5 0 ; 0 .25 .25 |,
+ *     |dx X| = | .25 0 0 ; 0 .5 0 ; 0 0 .25 |, psi divides by .5 + 1e-7. The sum S, then
+ *     S / max S (min S = 0). maxpool class 0: conv gradients g0 = (0 1 0 0), g1 = (0 0 0
+ *     -1) (z > 0 there); bias terms: channel 1 (0 0 0 1) -> psi (0 0 0 k'), k' = 1 / (1 +
+ *     1e-7), U -> | 0 0 0 ; 0 k'/4 k'/2 ; 0 k'/2 k' |; dx = | 0 1 0 ; 0 0 0 ; 0 1 0 |
+ *     (x(1,2) gets 1 - 1), |dx X| = (0 2 0 0 0 0 0 0 0), psi divides by 2 + 1e-7.
  *   Layers "relu" and "conv" fused, Grad-CAM gap class 0: relu's map (.25 1.25 0 0) ->
  *     (.2 1 0 0); conv's: alpha = (.75/4, -.5/4) from the conv gradients above, map =
  *     ReLU(.1875 z0 - .125 z1) = (.25 1.1875 .25 .125) -> (2/17 1 2/17 0); mean, normalised:
@@ -843,6 +856,62 @@ check_maxpool_network(cam_model *model)
     cam_workspace_free(ws);
 }
 
+/* FullGrad (the comment above): a 3x3 map at the input, whatever layer is named. */
+static void
+expect_full_grad(cam_model *model, int cls, const double S[9], const char *what)
+{
+    double hi = 0;
+    float want[9];
+    for (int i = 0; i < 9; i++)
+        hi = S[i] > hi ? S[i] : hi;
+    for (int i = 0; i < 9; i++)
+        want[i] = (float) (S[i] / hi);
+    const char *const layers[] = {"relu", "conv", NULL};
+    const char *const planned[] = {"relu", NULL};
+    for (int variant = 0; variant < 4; variant++) {
+        cam_workspace *ws = NULL;
+        cam_explanation *ex = NULL;
+        cam_error err;
+        cam_explain_options opt = cam_explain_options_default(NULL);
+        opt.method = CAM_METHOD_FULL_GRAD;
+        opt.class_index = cls;
+        if (variant == 1)
+            opt.layer = "relu"; /* ignored */
+        if (variant == 2)
+            opt.layers = layers; /* ignored */
+        /* variant 3: a workspace planned for relu only (cam_explain makes its own) */
+        cam_status st = variant == 3 ? cam_workspace_new_for_layers(model, 1, planned, &ws, &err)
+                                     : cam_workspace_new_for_explain(model, 1, &opt, &ws, &err);
+        checks++;
+        if (st != CAM_OK) {
+            fail("%s variant %d: workspace: %s", what, variant, err.message);
+            continue;
+        }
+        if (cam_explain(ws, X, &opt, &ex, &err) != CAM_OK)
+            fail("%s variant %d: cam_explain: %s", what, variant, err.message);
+        else if (ex->map_height != 3 || ex->map_width != 3 || strcmp(ex->layer, "input") != 0
+                 || ex->n_layers != 1 || ex->class_index != cls || ex->constant_map)
+            fail("%s variant %d: map %dx%d of layer %s (%d layers), class %d, constant %d", what,
+                 variant, ex->map_height, ex->map_width, ex->layer, ex->n_layers,
+                 ex->class_index, ex->constant_map);
+        else
+            expect_values(what, ex->map, want, 9);
+        cam_explanation_free(ex);
+        cam_workspace_free(ws);
+    }
+}
+
+static void
+check_full_grad(cam_model *gap, cam_model *maxpool)
+{
+    const double e = 1e-7, k = .25 / (.25 + e), k1 = 1.0 / (1.0 + e), d = .5 + e, d1 = 2 + e;
+    const double gap0[9] = {.25 / d + k, k / 2, 0, k / 2, .5 / d + k / 2, k / 2,
+                            0,           k / 2, .25 / d + k};
+    const double max0[9] = {0, 2 / d1, 0, 0, k1 / 4, k1 / 2, 0, k1 / 2, k1};
+    expect_full_grad(gap, 0, gap0, "hand-gap FullGrad class 0");
+    expect_full_grad(maxpool, 0, max0, "hand-maxpool FullGrad class 0");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -854,8 +923,10 @@ main(int argc, char **argv)
         check_gap_network(m1);
     if (m2)
         check_maxpool_network(m2);
-    if (m1 && m2)
+    if (m1 && m2) {
         check_methods(m1, m2);
+        check_full_grad(m1, m2);
+    }
     cam_model_free(m1);
     cam_model_free(m2);
     free(gap.data);

@@ -360,8 +360,11 @@ static size_t compare(const char *what, const cam_model *m, const char *const *l
              * and IS-CAM: Score-CAM's passes 35 and 10 times over, with other masks): on
              * the small layers only (test-perturbation checks planned workspaces too) */
             if ((method == CAM_METHOD_SS_CAM || method == CAM_METHOD_IS_CAM) ||
-                (method >= CAM_METHOD_SCORE_CAM && l >= 0 && tensor_numel(all, names[l]) > 4096))
+                (method >= CAM_METHOD_SCORE_CAM && method <= CAM_METHOD_RECIPRO_CAM && l >= 0 &&
+                 tensor_numel(all, names[l]) > 4096))
                 continue;
+            if (method == CAM_METHOD_FULL_GRAD && l >= 0)
+                continue; /* it ignores the layer (and the plan makes its own workspace) */
             cam_explain_options opt = cam_explain_options_default(m);
             opt.method = (cam_method)method;
             opt.layer = l >= 0 ? names[l] : NULL;
@@ -545,7 +548,7 @@ static void check_perturbation_reuse(const char *what, const cam_model *m,
     for (size_t i = 0; i < in_numel; i++)
         input[i] = 0.5f + 0.5f * frand();
     for (int l = 0; layers[l]; l++)
-        for (int method = CAM_METHOD_SCORE_CAM; method < CAM_METHOD_COUNT; method++) {
+        for (int method = CAM_METHOD_SCORE_CAM; method <= CAM_METHOD_RECIPRO_CAM; method++) {
             if (method == CAM_METHOD_SS_CAM || method == CAM_METHOD_IS_CAM)
                 continue; /* Score-CAM's passes with other masks */
             cam_explain_options opt = cam_explain_options_default(m);

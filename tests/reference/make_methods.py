@@ -288,12 +288,127 @@ def method_map_raw(method, netd, x, li, cls, score, eigen, seed):
         w = plus_plus_weights(a, d1, d2, d3)
         m, ok = reduce_terms(w[:, None, None] * a, eigen)
         return relu(m), ok
+    if method == "fullgrad":
+        return full_grad_map(netd, x, cls, score)
     if method == "random":
         rng = Random(seed)
         h, w = a.shape[1:]
         v = np.array([rng.uniform() for _ in range(h * w)], dtype=np.float32)
         return torch.from_numpy(v.astype(np.float64)).reshape(h, w), True
     raise ValueError(method)
+
+
+class _Routed(torch.autograd.Function):
+    """y (given) with the gradient mask * dy sent to z: a ReLU whose routing is chosen."""
+
+    @staticmethod
+    def forward(ctx, z, y, mask):
+        ctx.save_for_backward(mask)
+        return y.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        (mask,) = ctx.saved_tensors
+        return g * mask, None, None
+
+
+def full_grad_map(netd, x, cls, score):
+    """FullGrad (camengine.h): |dy/dx x| and |dy/dO_l b_l| of every Conv2d with a bias
+    and every BatchNorm2d (implicit bias beta - mean gamma / sqrt(var + eps)), each
+    channel rescaled by psi(v) = (v - min) / (max - min + 1e-7), resized to the input by
+    torch's bilinear interpolate (align_corners=False), summed, min-max rescaled. The
+    networks checked have no Conv2d with a bias of its own right before a BatchNorm2d,
+    so pytorch-grad-cam's counting used here and the engine's folded one agree.
+    (map, defined?): every gradient goes through every ReLU, ReLU6 and MaxPool, so
+    float32 rounding may route some otherwise than float64 where an input sits within
+    KINK of a kink. Defined: no MaxPool window with its two largest values that close,
+    and the map with every such ReLU / ReLU6 unit routed the other way differs from the
+    map by at most 1e-5 of its largest value (a tenth of the test's tolerance)."""
+    m0, near = _full_grad(netd, x, cls, score, None)
+    if near is None:
+        return m0, False
+    if not near:
+        return m0, True
+    m1, _ = _full_grad(netd, x, cls, score, near)
+    return m0, float((m1 - m0).abs().max()) <= 1e-5 * float(m0.abs().max())
+
+
+def _full_grad(netd, x, cls, score, flip):
+    """The map, and the near-kink masks per ReLU / ReLU6 call ({} if none; None when a
+    MaxPool has a near tie); flip: such masks, routed the other way."""
+    taps, hooks, near, calls = [], [], {}, [0]
+    tied = [False]
+
+    def tap(bias):
+        return lambda mod, inp, out: taps.append((out, bias))
+
+    def relu_hook(mod, inp, out):
+        z = inp[0]
+        k = calls[0]
+        calls[0] += 1
+        v = z.detach()
+        scale = float(v.abs().max())
+        close = v.abs() < KINK * scale
+        base = v > 0
+        if isinstance(mod, nn.ReLU6):
+            close = close | ((v - 6).abs() < KINK * scale)
+            base = base & (v < 6)
+        if bool(close.any()):
+            near[k] = close
+        if flip is None or k not in flip:
+            return None
+        return _Routed.apply(z, out.detach(), (base ^ flip[k]).to(v.dtype))
+
+    def pool_hook(mod, inp):
+        v = inp[0].detach()
+        scale = float(v.abs().max())
+        u = F.unfold(v, mod.kernel_size, stride=mod.stride, padding=mod.padding)
+        u = u.reshape(v.shape[1], -1, u.shape[-1])
+        top2 = u.topk(2, dim=1).values
+        tied[0] |= bool(((top2[:, 0] - top2[:, 1] < KINK * scale) & (top2[:, 0] > 0)).any())
+
+    for mod in netd.modules():
+        if isinstance(mod, nn.Conv2d) and mod.bias is not None:
+            hooks.append(mod.register_forward_hook(tap(mod.bias.detach())))
+        elif isinstance(mod, nn.BatchNorm2d):
+            b = mod.bias - mod.running_mean * mod.weight / torch.sqrt(mod.running_var + mod.eps)
+            hooks.append(mod.register_forward_hook(tap(b.detach())))
+        elif isinstance(mod, (nn.ReLU, nn.ReLU6)):
+            mod.inplace = False  # the hooks keep the inputs and outputs
+            hooks.append(mod.register_forward_hook(relu_hook))
+        elif isinstance(mod, nn.MaxPool2d):
+            hooks.append(mod.register_forward_pre_hook(pool_hook))
+    xt = torch.from_numpy(np.asarray(x, dtype=np.float64))[None].requires_grad_(True)
+    try:
+        if hasattr(netd, "tapped_outputs"):
+            outs = netd.tapped_outputs(xt)
+            if getattr(netd, "name", "") == "densenet121":  # F.relu(features): its input
+                v = taps[-1][0].detach()
+                tied[0] |= bool((v.abs() < KINK * float(v.abs().max())).any())
+        else:
+            outs, h = [], xt
+            for _, m in camref.layers(netd):
+                h = m(h)
+                outs.append(h)
+    finally:
+        for hk in hooks:
+            hk.remove()
+    logits = outs[-1][0]
+    y = logits[cls] if score == "logit" else torch.softmax(logits, dim=0)[cls]
+    grads = torch.autograd.grad(y, [xt] + [t for t, _ in taps])
+    size = tuple(xt.shape[2:])
+
+    def psi(v):  # C x h x w -> the sum over channels of the rescaled channels, resized
+        v = v.abs()
+        lo = v.amin(dim=(1, 2), keepdim=True)
+        hi = v.amax(dim=(1, 2), keepdim=True)
+        r = (v - lo) / (hi - lo + 1e-7)
+        return F.interpolate(r[None], size=size, mode="bilinear", align_corners=False)[0].sum(0)
+
+    total = psi(grads[0][0] * xt[0].detach())
+    for g, (_, b) in zip(grads[1:], taps):
+        total = total + psi(g[0] * b[:, None, None])
+    return normalise(total.detach()), (None if tied[0] else near)
 
 
 _NOISY = {}
@@ -370,6 +485,8 @@ PLAN = [
     ("grad-cam", ("fused",)), ("layer-cam", ("fused",)),
     ("grad-cam", ("aug-smooth",)), ("eigen-cam", ("aug-smooth",)),
     ("grad-cam++", ("aug-smooth", "fused")),
+    ("fullgrad", ("input",)), ("fullgrad", ("input", "probability")),
+    ("fullgrad", ("input", "aug-smooth")),
 ]
 
 
@@ -403,8 +520,10 @@ def make_case(case, arch, net, onnx_path, proto, outdir, rng):
             score = "probability" if "probability" in opts else "logit"
             eigen = "eigen-smooth" in opts
             seed = next((int(o.split("=")[1]) for o in opts if o.startswith("seed=")), 0)
-            kind = "@".join([method] + [o for o in opts if o != "fused"])
-            if "fused" in opts:
+            kind = "@".join([method] + [o for o in opts if o not in ("fused", "input")])
+            if "input" in opts:  # FullGrad: the map is the input's (any layer index)
+                layer_sets = [[0]]
+            elif "fused" in opts:
                 layer_sets = [fused]
             elif "aug-smooth" in opts:
                 layer_sets = [layers[:1]]
@@ -425,7 +544,8 @@ def make_case(case, arch, net, onnx_path, proto, outdir, rng):
                     if not ok or not camref.nontrivial(m):
                         skipped[kind] = skipped.get(kind, 0) + 1
                         continue
-                    name = ",".join(names[li] for li in lis)
+                    name = (proto.graph.input[0].name if "input" in opts
+                            else ",".join(names[li] for li in lis))
                     records.append((kind, name, img, int(cls), m))
                     counts[kind] = counts.get(kind, 0) + 1
                     taken += 1

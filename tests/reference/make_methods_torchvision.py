@@ -14,7 +14,9 @@ classifier follow that tensor: no ReLU or MaxPool whose float32 rounding could r
 gradient otherwise. Records as make_methods.py writes them (OUTDIR/<model>.camref and
 OUTDIR/manifest.txt for test-reference): the input, probabilities, logits and the maps of
 the top class for every method and for Grad-CAM with eigen_smooth, the probability as
-score and aug_smooth.
+score and aug_smooth. FullGrad differentiates the whole network (hooks on every Conv2d,
+BatchNorm2d, ReLU, ReLU6 and MaxPool2d; its map is the input's) and is left out where a
+ReLU, ReLU6 or MaxPool input sits within make_methods.KINK of a kink.
 """
 import sys
 
@@ -77,7 +79,7 @@ PLAN = [(m, ()) for m in ("grad-cam", "hires-cam", "grad-cam++", "xgrad-cam",
                           "grad-cam-elementwise", "layer-cam", "eigen-cam", "eigen-grad-cam",
                           "kpca-cam", "finer-cam", "smooth-grad-cam++", "random")]
 PLAN += [("grad-cam", ("eigen-smooth",)), ("grad-cam", ("probability",)),
-         ("grad-cam", ("aug-smooth",)), ("layer-cam", ("aug-smooth",))]
+         ("grad-cam", ("aug-smooth",)), ("layer-cam", ("aug-smooth",)), ("fullgrad", ())]
 
 
 def make_model(name, seed, outdir):
@@ -117,7 +119,8 @@ def make_case(name, seed, outdir):
         if not ok or not camref.nontrivial(m):
             skipped.append(kind)
             continue
-        records.append((kind, "activation", 0, cls, m))
+        # FullGrad: the map is the input's, whatever layer is named
+        records.append((kind, "input" if method == "fullgrad" else "activation", 0, cls, m))
         n_maps += 1
     ref = os.path.join(outdir, name + ".camref")
     camref.write_records(ref, records)

@@ -988,6 +988,15 @@ cam_status cam_executor_backward(cam_executor *x, int image, int n_seeds, const 
                                  const float *const *seeds, int target, float *grad,
                                  cam_error *err)
 {
+    return cam_executor_backward_visiting(x, image, n_seeds, seed_tensors, seeds, target, grad,
+                                          NULL, NULL, err);
+}
+
+cam_status cam_executor_backward_visiting(cam_executor *x, int image, int n_seeds,
+                                          const int *seed_tensors, const float *const *seeds,
+                                          int target, float *grad, cam_executor_visit_fn visit,
+                                          void *user, cam_error *err)
+{
     const cam_graph *g = x->graph;
     if (x->n_images < 1 || image < 0 || image >= x->n_images)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
@@ -1076,6 +1085,8 @@ cam_status cam_executor_backward(cam_executor *x, int image, int n_seeds, const 
         for (int j = 0; j < n->n_inputs; j++)
             if (temp_at[j] != SIZE_MAX)
                 gin[j] = x->temp + temp_at[j];
+        if (visit)
+            visit(user, n, gout);
         node_pointers(x, n, image, in, out);
         cam_exec e = {g, n, in, out, x->scratch};
         n->def->backward(&e, gout, gin);

@@ -141,6 +141,20 @@ cam_status cam_executor_backward(cam_executor *x, int image, int n_seeds, const 
 typedef int (*cam_executor_step_fn)(void *user, long done, long total);
 void cam_executor_set_step(cam_executor *x, cam_executor_step_fn step, void *user);
 
+/* cam_executor_backward that also shows the gradients on the way: just before
+ * the backward of each node it runs, visit(user, node, gout) receives the node
+ * and gout[j], the complete d(sum_s <seed_s, tensor_s>) / d output j of the node
+ * (NULL where no gradient flows into it, or where the output belongs to a node
+ * fused into this one), valid during the call only. Nodes that the backward
+ * does not run (off the way between target and seeds) are not visited. */
+typedef void (*cam_executor_visit_fn)(void *user, const cam_node *node,
+                                      const float *const *gout);
+
+cam_status cam_executor_backward_visiting(cam_executor *x, int image, int n_seeds,
+                                          const int *seed_tensors, const float *const *seeds,
+                                          int target, float *grad, cam_executor_visit_fn visit,
+                                          void *user, cam_error *err);
+
 /* Memory held by an executor, in bytes. */
 typedef struct cam_executor_memory {
     size_t activations;          /* the activation arenas (max_batch images) */

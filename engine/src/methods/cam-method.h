@@ -14,7 +14,7 @@
  *   activation.c   CAM, Eigen-CAM, KPCA-CAM, the random baseline
  *   gradient.c     Grad-CAM (paper, tutorial), HiResCAM, Grad-CAM++, XGrad-CAM,
  *                  Grad-CAM element-wise, LayerCAM, EigenGrad-CAM, Finer-CAM,
- *                  Smooth Grad-CAM++
+ *                  Smooth Grad-CAM++, FullGrad
  *   perturbation.c Score-CAM, SS-CAM, IS-CAM, Ablation-CAM, Recipro-CAM
  *   helpers.c      what several methods share: layer planes, gradients, weighted
  *                  sums, the principal component, random numbers
@@ -87,6 +87,10 @@ enum {
                                        holds the forward of ctx->input afterwards) */
     CAM_METHOD_USES_SCORE = 16u,    /* depends on ctx->score */
     CAM_METHOD_COMPARES_CLASSES = 32u, /* compares the class with others: needs 2 classes */
+    CAM_METHOD_WHOLE_NETWORK = 64u, /* uses every layer, its map is at the input's
+                                       resolution: the options' layers are ignored, and
+                                       ctx->layer is the model input (FullGrad); the
+                                       workspace must keep the backward to the input */
 };
 
 /* The row of m, or NULL for a value out of range. */
@@ -168,6 +172,8 @@ cam_status cam_method_eigen_grad_cam(const cam_method_ctx *ctx, float *map, cam_
 cam_status cam_method_finer_cam(const cam_method_ctx *ctx, float *map, cam_error *err);
 cam_status cam_method_smooth_grad_cam_plus_plus(const cam_method_ctx *ctx, float *map,
                                                 cam_error *err);
+/* FullGrad (CAM_METHOD_WHOLE_NETWORK): ctx->layer is the input, map its H*W. */
+cam_status cam_method_full_grad(const cam_method_ctx *ctx, float *map, cam_error *err);
 
 /* perturbation.c: forward passes on perturbed copies of the input or the layer, run
  * max_batch at a time with cam_executor_forward_replacing (graph/cam-executor.h),

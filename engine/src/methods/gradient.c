@@ -2,12 +2,14 @@
  * gradient.c -- the methods built on g = d y_c / d A, the gradient of the class
  * score at the layer: Grad-CAM (paper and Keras tutorial), HiResCAM, Grad-CAM++,
  * XGrad-CAM, Grad-CAM element-wise, LayerCAM, EigenGrad-CAM, Finer-CAM and
- * Smooth Grad-CAM++. Formulas and papers: camengine.h, above cam_explain.
+ * Smooth Grad-CAM++; and FullGrad, on the gradients at the input and at every
+ * layer with a bias. Formulas and papers: camengine.h, above cam_explain.
  * Reductions over positions and channels run in double, in a fixed order.
  */
 #include "methods/cam-method.h"
 
 #include "cam-error.h"
+#include "ops/cam-op.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -335,5 +337,129 @@ out:
     free(d2);
     free(d3);
     free(s1);
+    return st;
+}
+
+/* ---- FullGrad -------------------------------------------------------------- */
+
+/* pytorch-grad-cam's scale_cam_image: (v - min) / (max - min + 1e-7) */
+#define FULL_GRAD_EPS 1e-7
+
+/* The per-channel bias node n adds to an N=1 x C x h x w output 0, or NULL. */
+static const float *spatial_bias(const cam_graph *g, const cam_node *n, int *h, int *w)
+{
+    if (!n->def->bias || n->n_outputs < 1 || n->outputs[0] < 0)
+        return NULL;
+    int channels = 0;
+    const float *b = n->def->bias(g, n, &channels);
+    const cam_tensor *t = &g->tensors[n->outputs[0]];
+    if (!b || t->rank != 4 || t->dims[0] != 1 || t->dims[1] != channels)
+        return NULL;
+    *h = (int)t->dims[2];
+    *w = (int)t->dims[3];
+    return b;
+}
+
+/* sum += psi of one channel: v = |g x| (x NULL: |g b|) rescaled to
+ * (v - min v) / (max v - min v + 1e-7), in double. */
+static void add_rescaled(const float *g, const float *x, double b, size_t n, double *sum)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t p = 0; p < n; p++) {
+        const double v = fabs((double)g[p] * (x ? (double)x[p] : b));
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+    }
+    const double den = (hi - lo) + FULL_GRAD_EPS;
+    for (size_t p = 0; p < n; p++)
+        sum[p] += (fabs((double)g[p] * (x ? (double)x[p] : b)) - lo) / den;
+}
+
+/* out (H x W) += the h x w map resized bilinearly (torch's interpolate with
+ * align_corners=False, OpenCV's INTER_LINEAR: half-pixel centres, borders clamped). */
+static void add_resized_doubles(const double *map, int h, int w, int H, int W, double *out)
+{
+    for (int oy = 0; oy < H; oy++) {
+        double sy = ((double)oy + 0.5) * ((double)h / H) - 0.5;
+        sy = sy < 0.0 ? 0.0 : sy;
+        const int y0 = (int)sy, y1 = y0 + (y0 < h - 1);
+        const double ly = sy - y0;
+        for (int ox = 0; ox < W; ox++) {
+            double sx = ((double)ox + 0.5) * ((double)w / W) - 0.5;
+            sx = sx < 0.0 ? 0.0 : sx;
+            const int x0 = (int)sx, x1 = x0 + (x0 < w - 1);
+            const double lx = sx - x0;
+            const double top = (1.0 - lx) * map[(size_t)y0 * w + x0] + lx * map[(size_t)y0 * w + x1];
+            const double bot = (1.0 - lx) * map[(size_t)y1 * w + x0] + lx * map[(size_t)y1 * w + x1];
+            out[(size_t)oy * W + ox] += (1.0 - ly) * top + ly * bot;
+        }
+    }
+}
+
+typedef struct full_grad_run {
+    const cam_graph *g;
+    int H, W;      /* the input's */
+    double *sum;   /* H x W: the terms so far */
+    double *layer; /* one layer's channel terms (the largest h x w) */
+} full_grad_run;
+
+/* The backward's visit of each node: a bias-bearing layer's term. The resize is
+ * linear, so the layer's channels are summed before it (one resize per layer). */
+static void full_grad_visit(void *user, const cam_node *node, const float *const *gout)
+{
+    full_grad_run *r = user;
+    int h = 0, w = 0;
+    const float *b = spatial_bias(r->g, node, &h, &w);
+    if (!b || !gout[0]) /* no gradient: every term 0 */
+        return;
+    const size_t n = (size_t)h * w;
+    const int channels = (int)r->g->tensors[node->outputs[0]].dims[1];
+    memset(r->layer, 0, n * sizeof *r->layer);
+    for (int c = 0; c < channels; c++)
+        add_rescaled(gout[0] + (size_t)c * n, NULL, b[c], n, r->layer);
+    add_resized_doubles(r->layer, h, w, r->H, r->W, r->sum);
+}
+
+cam_status cam_method_full_grad(const cam_method_ctx *ctx, float *map, cam_error *err)
+{
+    cam_workspace *ws = ctx->ws;
+    const cam_model *m = ws->model;
+    const cam_graph *g = ws->graph;
+    const int H = ctx->layer->height, W = ctx->layer->width, C = ctx->view.channels;
+    const size_t n = (size_t)H * W;
+    size_t largest = 1;
+    for (int k = 0; k < g->n_order; k++) {
+        int h = 0, w = 0;
+        if (spatial_bias(g, &g->nodes[g->order[k]], &h, &w) && (size_t)h * w > largest)
+            largest = (size_t)h * w;
+    }
+    full_grad_run r = {g, H, W, calloc(n, sizeof(double)), malloc(largest * sizeof(double))};
+    float *seed = malloc((size_t)m->n_classes * sizeof *seed);
+    float *gin = malloc((C * n + 1) * sizeof *gin);
+    cam_status st = CAM_OK;
+    if (!r.sum || !r.layer || !seed || !gin) {
+        st = cam_method_no_memory(ctx, err);
+        goto out;
+    }
+    cam_score_seed(ws, 0, ctx->class_index, ctx->score, seed);
+    const float *seeds[1] = {seed};
+    st = cam_executor_backward_visiting(ws->exec, 0, 1, &m->logits, seeds, m->input, gin,
+                                        full_grad_visit, &r, err);
+    if (st != CAM_OK)
+        goto out;
+    for (int c = 0; c < C; c++) /* the input term: |dy/dx x| per input channel */
+        add_rescaled(gin + (size_t)c * n, ctx->planes + (size_t)c * n, 0.0, n, r.sum);
+    double lo = INFINITY, hi = -INFINITY;
+    for (size_t p = 0; p < n; p++) {
+        lo = r.sum[p] < lo ? r.sum[p] : lo;
+        hi = r.sum[p] > hi ? r.sum[p] : hi;
+    }
+    for (size_t p = 0; p < n; p++) /* finite terms: a constant sum gives zeros */
+        map[p] = hi > lo ? (float)((r.sum[p] - lo) / (hi - lo)) : 0.0f;
+out:
+    free(r.sum);
+    free(r.layer);
+    free(seed);
+    free(gin);
     return st;
 }

@@ -94,6 +94,11 @@ static const cam_method_def methods[CAM_METHOD_COUNT] = {
      N_("Recipro-CAM (Byun & Lee 2022): the score of the features kept at each position alone; "
         "1 forward pass of the layers after it per position"),
      SCORE | CAM_METHOD_PERTURBS | CAM_METHOD_RUNS_FORWARD, cam_method_recipro_cam},
+    {CAM_METHOD_FULL_GRAD, N_("FullGrad"),
+     N_("FullGrad (Srinivas & Fleuret 2019): |input gradient x input| plus |gradient x bias| of "
+        "every conv and batch-norm layer, at the image's resolution; ignores the layer; "
+        "1 forward + 1 backward pass to the input"),
+     GRAD | SCORE | CAM_METHOD_WHOLE_NETWORK, cam_method_full_grad},
 };
 
 const cam_method_def *cam_method_def_of(cam_method m)

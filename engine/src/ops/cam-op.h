@@ -41,6 +41,13 @@
  *            for that extra output's gradient (next's backward handles it).
  *  finish    optional, after the passes, once: prepare run-time data (packed
  *            weights). Return 0, or -1 on no memory.
+ *  bias      optional, after the passes: the constant this node adds to its
+ *            output 0 per channel (axis 1) after everything else, i.e. output 0 =
+ *            h(inputs) + bias[c]; *channels set to their count. Conv: its B (after
+ *            absorbing a BatchNormalization, the folded bias); BatchNormalization:
+ *            its implicit bias B - mean scale / sqrt(var + epsilon). NULL (hook
+ *            absent, or returning NULL) when the node adds none. Read by FullGrad
+ *            (methods/gradient.c).
  *
  * FLAGS
  *  CAM_OP_VIEW      output 0 holds exactly the bytes of input 0 (Reshape, Flatten,
@@ -83,6 +90,7 @@ typedef struct cam_op_def {
     int (*absorb)(cam_graph *g, cam_node *node, cam_node *next);
     int (*finish)(cam_graph *g, cam_node *node);
     void (*free)(void *params);
+    const float *(*bias)(const cam_graph *g, const cam_node *node, int *channels);
 } cam_op_def;
 
 /* A family: a NULL-terminated list of defs (each family file exports one). */

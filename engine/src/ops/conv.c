@@ -681,6 +681,19 @@ static int conv_finish(cam_graph *g, cam_node *node)
     return 0;
 }
 
+/* The bias B (folded from an absorbed BatchNormalization, when there was one). */
+static const float *conv_bias(const cam_graph *g, const cam_node *node, int *channels)
+{
+    const conv_params *p = node->params;
+    if (node->n_inputs < 3 || node->inputs[2] < 0)
+        return NULL;
+    const cam_tensor *b = &g->tensors[node->inputs[2]];
+    if (b->kind != CAM_TENSOR_CONSTANT || !b->data || b->numel != (size_t)p->shape.out_channels)
+        return NULL;
+    *channels = (int)p->shape.out_channels;
+    return b->data;
+}
+
 static const cam_op_def op_conv = {
     .name = "Conv",
     .since = 1,
@@ -695,6 +708,7 @@ static const cam_op_def op_conv = {
     .absorb = conv_absorb,
     .finish = conv_finish,
     .free = conv_free,
+    .bias = conv_bias,
 };
 
 const cam_op_def *const cam_ops_conv[] = {&op_conv, NULL};

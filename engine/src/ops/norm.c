@@ -170,6 +170,15 @@ static void batchnorm_backward(const cam_exec *x, const float *const *gout, floa
         cam_batchnorm_backward(p->batch, p->channels, p->spatial, p->mul, gout[0], gin[0]);
 }
 
+/* The implicit bias B - mean scale / sqrt(var + epsilon): the addends. */
+static const float *batchnorm_bias(const cam_graph *g, const cam_node *node, int *channels)
+{
+    (void)g;
+    const bn_params *p = node->params;
+    *channels = p->channels;
+    return p->mul + p->channels;
+}
+
 /* ---- LayerNormalization ------------------------------------------------------- */
 
 typedef struct ln_params {
@@ -375,6 +384,7 @@ static const cam_op_def op_batchnorm7 = {
     .type = batchnorm_type,
     .forward = batchnorm_forward,
     .backward = batchnorm_backward,
+    .bias = batchnorm_bias,
 };
 
 static const cam_op_def op_batchnorm9 = {
@@ -388,6 +398,7 @@ static const cam_op_def op_batchnorm9 = {
     .type = batchnorm_type,
     .forward = batchnorm_forward,
     .backward = batchnorm_backward,
+    .bias = batchnorm_bias,
 };
 
 static const cam_op_def op_batchnorm14 = {
@@ -401,6 +412,7 @@ static const cam_op_def op_batchnorm14 = {
     .type = batchnorm_type,
     .forward = batchnorm_forward,
     .backward = batchnorm_backward,
+    .bias = batchnorm_bias,
 };
 
 static const cam_op_def op_layernorm = {
