@@ -543,10 +543,17 @@ CAM_API int cam_workspace_keeps_tensor(const cam_workspace *ws, const char *tens
  * so every image gets GEMMs of its own, with the same shapes whatever the batch.
  * n <= 0 means all cores. Returns the previous value.
  *
+ * The engine's own kernels (the direct and the depthwise convolutions) use an
+ * intra-op thread pool of the same size n (1: none); its idle threads sleep, so
+ * they do not compete with OpenBLAS's. When several caller threads run at once,
+ * one of them gets the pool and the others run their kernels on their own thread.
+ *
  * Kernels: convolutions whose output has at most 256 pixels (and C*kh*kw >= 64,
- * output channels a multiple of 16, one group) run a direct AVX-512 kernel, single-
- * threaded per image, with weights packed when the model is loaded; the others run
- * im2col + OpenBLAS sgemm. CPUs without AVX-512F, or a process started with the
+ * output channels a multiple of 16, one group) run a direct AVX-512 kernel,
+ * threaded over blocks of output channels and pixels, with weights packed when the
+ * model is loaded; depthwise convolutions (group == channels) a kernel of their own
+ * (AVX-512 where available), threaded over channels; the others run im2col +
+ * OpenBLAS sgemm. CPUs without AVX-512F, or a process started with the
  * environment variable CAM_NO_AVX512=1, use im2col + OpenBLAS everywhere. The two
  * paths agree to float rounding, not bit for bit; on one machine and path, results
  * are bit-identical whatever the thread count or batch. */
