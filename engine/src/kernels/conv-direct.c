@@ -217,10 +217,11 @@ __attribute__((target("avx512f"))) static void tile_store(const float *t, int bm
     }
 }
 
-/* One image's work, shared by the threads of cam_parallel_for: item q*blocks + b
- * is block b of output channels times pixel tile q. */
+/* One image's work, shared by the threads of cam_parallel_for: item b*tiles + q
+ * is block b of output channels times pixel tile q (block-major, as the serial
+ * loop was: the K x 32 weights of a block stay in cache over its tiles). */
 typedef struct direct_job {
-    int K, N, M, blocks;
+    int K, N, M, tiles;
     const int *off, *base;
     const float *padded, *packed, *bias;
     float *y, *r;
@@ -230,7 +231,7 @@ typedef struct direct_job {
 __attribute__((target("avx512f"))) static void direct_item(void *arg, int item)
 {
     const direct_job *job = arg;
-    const int b = item % job->blocks, q = item / job->blocks;
+    const int b = item / job->tiles, q = item % job->tiles;
     const int m0 = b * BLOCK, M = job->M, N = job->N;
     const int bm = M - m0 >= BLOCK ? BLOCK : M - m0;
     const int pstart = job->tile_start[q], P = job->tile_start[q + 1] - pstart;
@@ -263,11 +264,12 @@ void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *inpu
         base[p] = (p / OW) * s->stride_height * Wp + (p % OW) * s->stride_width;
     memset(padded, 0, padded_input_size(s) * sizeof *padded); /* borders stay zero */
 
-    direct_job job = {.K = K, .N = N, .M = M, .blocks = (M + BLOCK - 1) / BLOCK, .off = off,
-                      .base = base, .padded = padded, .packed = packed, .bias = bias};
     /* ceil(N / TILE_PIXELS) tiles of near-equal size: a tile of one or two
      * pixels would leave the FMA units waiting on its short chains. */
     const int tiles = (N + TILE_PIXELS - 1) / TILE_PIXELS;
+    const int blocks = (M + BLOCK - 1) / BLOCK;
+    direct_job job = {.K = K, .N = N, .M = M, .tiles = tiles, .off = off, .base = base,
+                      .padded = padded, .packed = packed, .bias = bias};
     for (int q = 0, p0 = 0; q <= tiles; q++) {
         job.tile_start[q] = p0;
         if (q < tiles)
@@ -283,7 +285,7 @@ void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *inpu
                        x + ((size_t)c * H + iy) * W, (size_t)W * sizeof *x);
         /* every (block, tile) pair is computed by the same operations whichever
          * thread takes it: the result does not depend on the thread count */
-        cam_parallel_for(job.blocks * tiles, direct_item, &job);
+        cam_parallel_for(blocks * tiles, direct_item, &job);
     }
 }
 

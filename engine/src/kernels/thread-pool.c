@@ -26,6 +26,7 @@
 
 #include <cblas.h>
 #include <pthread.h>
+#include <stdlib.h>
 
 #define POOL_MAX_THREADS 64
 
@@ -103,9 +104,27 @@ void cam_parallel_set_threads(int n)
     __atomic_store_n(&pool_threads_set, n > 0 ? n : 0, __ATOMIC_RELAXED);
 }
 
+/* CAM_POOL_THREADS=n in the environment (read once; for measurements): the pool
+ * uses n threads whatever was set, 0 when unset. */
+static int env_threads(void)
+{
+    static int cached = -1;
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        const char *e = getenv("CAM_POOL_THREADS");
+        v = e && *e ? atoi(e) : 0;
+        if (v < 0)
+            v = 0;
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
 int cam_parallel_threads(void)
 {
-    int n = __atomic_load_n(&pool_threads_set, __ATOMIC_RELAXED);
+    int n = env_threads();
+    if (n <= 0)
+        n = __atomic_load_n(&pool_threads_set, __ATOMIC_RELAXED);
     if (n <= 0)
         n = openblas_get_num_threads();
     if (n < 1)
