@@ -547,6 +547,11 @@ CAM_API int cam_workspace_keeps_tensor(const cam_workspace *ws, const char *tens
  * intra-op thread pool of the same size n (1: none); its idle threads sleep, so
  * they do not compete with OpenBLAS's. When several caller threads run at once,
  * one of them gets the pool and the others run their kernels on their own thread.
+ * OpenBLAS's idle threads, by default, spin for about 0.1 s after each GEMM and
+ * then hold a core the pool wants: with n > 1, setting OPENBLAS_THREAD_TIMEOUT=4 in
+ * the environment before the process starts (OpenBLAS reads it when loaded) lets
+ * the pool pay off (tests/bench/RESULTS.md). CAM_POOL_THREADS=n in the environment
+ * fixes the pool's size whatever is set here (for measurements).
  *
  * Kernels: convolutions whose output has at most 256 pixels (and C*kh*kw >= 64,
  * output channels a multiple of 16, one group) run a direct AVX-512 kernel,
