@@ -598,10 +598,22 @@ CAM_API void cam_workspace_set_progress(cam_workspace *ws, cam_progress_fn fn, v
  * so every image gets GEMMs of its own, with the same shapes whatever the batch.
  * n <= 0 means all cores. Returns the previous value.
  *
+ * The engine's own kernels (the direct and the depthwise convolutions) use an
+ * intra-op thread pool of the same size n (1: none); its idle threads sleep, so
+ * they do not compete with OpenBLAS's. When several caller threads run at once,
+ * one of them gets the pool and the others run their kernels on their own thread.
+ * OpenBLAS's idle threads, by default, spin for about 0.1 s after each GEMM and
+ * then hold a core the pool wants: with n > 1, setting OPENBLAS_THREAD_TIMEOUT=4 in
+ * the environment before the process starts (OpenBLAS reads it when loaded) lets
+ * the pool pay off (tests/bench/RESULTS.md). CAM_POOL_THREADS=n in the environment
+ * fixes the pool's size whatever is set here (for measurements).
+ *
  * Kernels: convolutions whose output has at most 256 pixels (and C*kh*kw >= 64,
- * output channels a multiple of 16, one group) run a direct AVX-512 kernel, single-
- * threaded per image, with weights packed when the model is loaded; the others run
- * im2col + OpenBLAS sgemm. CPUs without AVX-512F, or a process started with the
+ * output channels a multiple of 16, one group) run a direct AVX-512 kernel,
+ * threaded over blocks of output channels and pixels, with weights packed when the
+ * model is loaded; depthwise convolutions (group == channels) a kernel of their own
+ * (AVX-512 where available), threaded over channels; the others run im2col +
+ * OpenBLAS sgemm. CPUs without AVX-512F, or a process started with the
  * environment variable CAM_NO_AVX512=1, use im2col + OpenBLAS everywhere. The two
  * paths agree to float rounding, not bit for bit; on one machine and path, results
  * are bit-identical whatever the thread count or batch. */

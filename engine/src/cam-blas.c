@@ -3,9 +3,12 @@
  *
  * The library never changes OpenBLAS's thread count by itself: until a caller
  * calls cam_set_blas_threads, OpenBLAS's own default applies (OPENBLAS_NUM_THREADS,
- * else one thread per core). The setting is process-wide.
+ * else one thread per core). The setting is process-wide, and the engine's own
+ * intra-op thread pool (kernels/thread-pool.c) uses the same count.
  */
 #include "camengine.h"
+
+#include "kernels/cam-kernels.h"
 
 #include <cblas.h>
 
@@ -17,5 +20,6 @@ int cam_set_blas_threads(int n)
     if (n < 1)
         n = 1;
     openblas_set_num_threads(n);
+    cam_parallel_set_threads(n); /* the engine's own kernels follow (thread-pool.c) */
     return previous;
 }

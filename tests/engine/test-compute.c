@@ -5,11 +5,13 @@
  *  - finite differences of cam_backward through a random network with every op, at
  *    the input and at intermediate tensors, for logit and probability scores;
  *  - bit-identity of results whatever the batch composition, the OpenBLAS thread
- *    count, and across two threads with their own workspaces;
+ *    count, the engine's pool thread count, and across two threads with their own
+ *    workspaces;
  *  - Grad-CAM on a random network against its definition from cam_backward;
  *  - cam_map_normalize and error values.
  */
 #include "camengine.h"
+#include "kernels/cam-kernels.h"
 #include "methods/cam-method.h"
 #include "test-check.h"
 #include "test-net.h"
@@ -523,6 +525,76 @@ static void test_bit_identity(void)
     cam_model_free(model);
 }
 
+/* The engine's own thread pool (kernels/thread-pool.c): a network whose convs run
+ * the direct kernel (16x16 and 8x8 maps, on AVX-512 CPUs) and the depthwise
+ * kernel gives the same bits with 1, 2 and 3 pool threads (OpenBLAS on one), in
+ * the forward, the input gradient and Grad-CAM, alone and in a batch. */
+static const test_layer pooled[] = {
+    {TEST_CONV, 64, 3, 1, 1, 1, 0},  {TEST_RELU, 0, 0, 0, 0, 0, 0},
+    {TEST_CONV, 64, 3, 1, 1, 64, 0}, {TEST_RELU, 0, 0, 0, 0, 0, 0},
+    {TEST_CONV, 48, 3, 2, 1, 1, 0},  {TEST_RELU, 0, 0, 0, 0, 0, 0},
+    {TEST_GLOBAL_AVERAGE_POOL, 0, 0, 0, 0, 0, 0}, {TEST_FLATTEN, 0, 0, 0, 0, 0, 0},
+    {TEST_GEMM, 10, 0, 0, 0, 0, 0},  {TEST_SOFTMAX, 0, 0, 0, 0, 0, 0},
+};
+#define POOLED_IN (8 * 16 * 16)
+#define POOLED_IMAGES 3
+
+typedef struct pooled_result {
+    float logits[10];
+    float grad[POOLED_IN];
+    float map[8 * 8];
+} pooled_result;
+
+static void pooled_run(const cam_model *model, cam_workspace *ws, const float *x,
+                       pooled_result *r)
+{
+    cam_error err = {0};
+    CHECK_OK(cam_forward(ws, x, 1, NULL, r->logits, &err));
+    CHECK_OK(cam_backward(ws, 0, 3, CAM_SCORE_LOGIT, "input", r->grad, &err));
+    cam_explain_options opt = cam_explain_options_default(model);
+    opt.method = CAM_METHOD_GRAD_CAM;
+    opt.class_index = 3;
+    opt.layer = "Relu_5";
+    cam_explanation *ex = NULL;
+    CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
+    CHECK(ex && ex->map && ex->map_height * ex->map_width == 8 * 8);
+    if (ex && ex->map)
+        memcpy(r->map, ex->map, sizeof r->map);
+    cam_explanation_free(ex);
+}
+
+static void test_bit_identity_pool(void)
+{
+    cam_error err = {0};
+    cam_model *model = test_net_model(8, 16, 16, pooled, (int)(sizeof pooled / sizeof pooled[0]),
+                                      5, 0, NULL);
+    float *inputs = malloc((size_t)POOLED_IMAGES * POOLED_IN * sizeof *inputs);
+    for (size_t i = 0; i < (size_t)POOLED_IMAGES * POOLED_IN; i++)
+        inputs[i] = frand();
+    pooled_result ref[POOLED_IMAGES], got;
+    float batch_logits[POOLED_IMAGES * 10];
+    cam_workspace *ws = NULL;
+    CHECK_OK(cam_workspace_new(model, POOLED_IMAGES, &ws, &err));
+    const int previous = cam_set_blas_threads(1);
+    for (int threads = 1; threads <= 3; threads++) {
+        cam_parallel_set_threads(threads);
+        for (int i = 0; i < POOLED_IMAGES; i++) {
+            pooled_run(model, ws, inputs + (size_t)i * POOLED_IN, threads == 1 ? &ref[i] : &got);
+            if (threads > 1)
+                CHECK(memcmp(&got, &ref[i], sizeof got) == 0);
+        }
+        CHECK_OK(cam_forward(ws, inputs, POOLED_IMAGES, NULL, batch_logits, &err));
+        for (int i = 0; i < POOLED_IMAGES; i++)
+            CHECK(memcmp(batch_logits + i * 10, ref[i].logits, sizeof ref[i].logits) == 0);
+    }
+    CHECK(memcmp(ref[0].logits, ref[1].logits, sizeof ref[0].logits) != 0);
+    cam_set_blas_threads(previous); /* also gives the pool OpenBLAS's count again */
+    printf("pool threads 1, 2, 3: %d images bit-identical\n", POOLED_IMAGES);
+    cam_workspace_free(ws);
+    cam_model_free(model);
+    free(inputs);
+}
+
 /* The same checks on the bundled networks (their real layer shapes), when present. */
 static void test_bit_identity_bundled(const char *name)
 {
@@ -831,6 +903,7 @@ int main(void)
     test_bit_identity();
     test_bit_identity_bundled("fashion-mnist");
     test_bit_identity_bundled("cifar10");
+    test_bit_identity_pool();
     test_normalize();
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);

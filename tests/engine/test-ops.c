@@ -323,6 +323,14 @@ static void test_conv_direct(void)
         /* One image alone gives the same bits as inside the batch of two. */
         cam_conv2d_direct_forward(&s, 1, x + in_n / 2, packed, b, ref, NULL, scratch);
         CHECK(memcmp(ref, y + out_n / 2, out_n / 2 * sizeof *y) == 0);
+        /* ...and so do 1, 2 and 3 pool threads (y: bias, ReLU, default threads). */
+        for (int threads = 1; threads <= 3; threads++) {
+            cam_parallel_set_threads(threads);
+            cam_conv2d_direct_forward(&s, n, x, packed, b, ref, rref, scratch);
+            CHECK(memcmp(ref, y, out_n * sizeof *y) == 0);
+            CHECK(memcmp(rref, r, out_n * sizeof *r) == 0);
+        }
+        cam_parallel_set_threads(0);
         free(x);
         free(y);
         free(r);
@@ -337,6 +345,101 @@ static void test_conv_direct(void)
         printf("direct convolution: %d shapes checked\n", tested);
     else
         printf("direct convolution: not used on this CPU (no AVX-512), not tested\n");
+}
+
+/* ---- depthwise convolution (conv-depthwise.c) --------------------------------- */
+
+static void depthwise_fwd(const op_case *c, const float *x, float *y)
+{
+    const conv_params *p = c->params;
+    cam_depthwise_forward(&p->s, p->n, x, p->w, p->b, y, NULL);
+}
+static void depthwise_bwd(const op_case *c, const float *x, const float *y, const float *gy,
+                          float *gx)
+{
+    const conv_params *p = c->params;
+    cam_depthwise_backward(&p->s, p->n, gy, p->w, gx);
+}
+
+/* The depthwise kernel (AVX-512 path, or the portable one under CAM_NO_AVX512=1:
+ * the test runs twice) against the double-precision reference, its fused ReLU,
+ * its gradient by finite differences, and the same bits with 1, 2 and 3 pool
+ * threads. Widths above and below 16 (vector tails), strides 1, 2 and 3
+ * (load, permute, gather), pads larger than the kernel's reach, dilation, a
+ * channel multiplier of 2, kernels 3, 5 and 1. */
+static void test_conv_depthwise(void)
+{
+    static const int cfg[][10] = {
+        /* c, h, w, m, k, stride, pad, dil, groups(=c) */
+        {8, 20, 37, 8, 3, 1, 1, 1, 8},   /* MobileNet 3x3, 37 = 16 + 16 + 5 */
+        {6, 21, 35, 6, 3, 2, 1, 1, 6},   /* stride 2 (two loads and a permute) */
+        {5, 17, 19, 5, 5, 2, 2, 1, 5},   /* EfficientNet 5x5 stride 2 */
+        {4, 9, 8, 8, 3, 1, 2, 2, 4},     /* dilated, multiplier 2 */
+        {3, 11, 13, 3, 3, 3, 4, 1, 3},   /* stride 3 (gather), pads beyond the image */
+        {4, 7, 7, 4, 1, 1, 0, 1, 4},     /* 1x1 */
+        {2, 3, 40, 2, 3, 1, 0, 1, 2},    /* valid padding, one output row */
+    };
+    for (size_t t = 0; t < sizeof cfg / sizeof cfg[0]; t++) {
+        const int *c = cfg[t];
+        cam_conv_shape s = make_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]);
+        CHECK(cam_depthwise_supported(&s));
+        const int n = 2;
+        size_t in_n = (size_t)n * s.in_channels * s.in_height * s.in_width;
+        size_t out_n = (size_t)n * s.out_channels * s.out_height * s.out_width;
+        size_t w_n = (size_t)s.out_channels * s.kernel_height * s.kernel_width;
+        float *x = malloc(in_n * sizeof *x), *y = malloc(out_n * sizeof *y);
+        float *r = malloc(out_n * sizeof *r), *ref = malloc(out_n * sizeof *ref);
+        float *rref = malloc(out_n * sizeof *rref), *y3 = malloc(out_n * sizeof *y3);
+        float *gx = malloc(in_n * sizeof *gx), *gx3 = malloc(in_n * sizeof *gx3);
+        float *w = malloc(w_n * sizeof *w), *b = malloc((size_t)s.out_channels * sizeof *b);
+        fill_random(x, in_n);
+        fill_random(w, w_n);
+        fill_random(b, (size_t)s.out_channels);
+        char what[80];
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+            const float *bias = with_bias ? b : NULL;
+            cam_depthwise_forward(&s, n, x, w, bias, y, r);
+            naive_conv(&s, n, x, w, bias, ref);
+            snprintf(what, sizeof what, "depthwise %zu (bias %d) vs direct", t, with_bias);
+            check_floats(what, y, ref, out_n, 1e-5f);
+            cam_relu_forward(out_n, y, rref);
+            snprintf(what, sizeof what, "depthwise %zu relu", t);
+            check_floats(what, r, rref, out_n, 0.0f);
+        }
+        conv_params p = {s, n, w, b, NULL};
+        op_case oc = {in_n, out_n, depthwise_fwd, depthwise_bwd, &p};
+        snprintf(what, sizeof what, "depthwise %zu gradient", t);
+        check_gradient(what, &oc, x, 1e-2f);
+
+        /* Thread counts and batches change no bit. */
+        float *gy = ref; /* any values */
+        fill_random(gy, out_n);
+        cam_parallel_set_threads(1);
+        cam_depthwise_forward(&s, n, x, w, b, y, NULL);
+        cam_depthwise_backward(&s, n, gy, w, gx);
+        for (int threads = 2; threads <= 3; threads++) {
+            cam_parallel_set_threads(threads);
+            cam_depthwise_forward(&s, n, x, w, b, y3, NULL);
+            CHECK(memcmp(y3, y, out_n * sizeof *y) == 0);
+            cam_depthwise_backward(&s, n, gy, w, gx3);
+            CHECK(memcmp(gx3, gx, in_n * sizeof *gx) == 0);
+        }
+        cam_depthwise_forward(&s, 1, x + in_n / 2, w, b, y3, NULL);
+        CHECK(memcmp(y3, y + out_n / 2, out_n / 2 * sizeof *y) == 0);
+        cam_parallel_set_threads(0);
+        free(x);
+        free(y);
+        free(r);
+        free(ref);
+        free(rref);
+        free(y3);
+        free(gx);
+        free(gx3);
+        free(w);
+        free(b);
+    }
+    printf("depthwise convolution (%s): %zu shapes checked\n",
+           cam_cpu_avx512() ? "AVX-512" : "portable", sizeof cfg / sizeof cfg[0]);
 }
 
 /* im2col and col2im are transposes: <im2col(x), c> == <x, col2im(c)>. */
@@ -720,6 +823,7 @@ int main(void)
     test_conv_hand();
     test_conv_random();
     test_conv_direct();
+    test_conv_depthwise();
     test_im2col_adjoint();
     test_relu();
     test_maxpool();

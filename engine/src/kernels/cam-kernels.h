@@ -73,6 +73,22 @@ void cam_im2col(const cam_conv_shape *s, const float *image, int c0, int cg, flo
                 float *padded);
 void cam_col2im(const cam_conv_shape *s, const float *col, int c0, int cg, float *image);
 
+/* ---- Intra-op threads (thread-pool.c) ---------------------------------------
+ * A process-wide pool of pthreads, parked (not spinning) while idle.
+ * cam_parallel_for runs fn(arg, item) for every item in [0, items), spread over
+ * cam_parallel_threads() threads (the caller included), and returns when all are
+ * done. Items must be independent and each computed by the same operations
+ * whichever thread runs it, so that results do not depend on the thread count.
+ * When the pool is busy (another caller thread, or a call from inside an item)
+ * the loop runs inline on the calling thread. */
+typedef void (*cam_parallel_fn)(void *arg, int item);
+void cam_parallel_for(int items, cam_parallel_fn fn, void *arg);
+/* The thread count: the last cam_parallel_set_threads(n > 0) (cam_set_blas_threads
+ * sets it to OpenBLAS's count), else OpenBLAS's own thread count; at most 64.
+ * n <= 0 goes back to following OpenBLAS. 1: no pool, kernels run inline. */
+int cam_parallel_threads(void);
+void cam_parallel_set_threads(int n);
+
 /* ---- AVX-512 --------------------------------------------------------------
  * 1 when this x86-64 CPU has AVX-512F and CAM_NO_AVX512 is unset or "0" (read once,
  * before the first model is loaded: set it to compare with the portable paths).
@@ -106,6 +122,20 @@ size_t cam_conv_direct_scratch_size(const cam_conv_shape *s);  /* floats */
 void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *input,
                                const float *packed, const float *bias, float *output,
                                float *relu, float *scratch);
+
+/* ---- Depthwise convolution (conv-depthwise.c) --------------------------------
+ * groups == C > 1, any channel multiplier M / C, strides, pads, dilations: each
+ * output channel on its own (threaded over channels with cam_parallel_for), with
+ * AVX-512 on CPUs that have it (cam_cpu_avx512(); fused multiply-adds, so the last
+ * bits differ from the portable path), no scratch memory. */
+int cam_depthwise_supported(const cam_conv_shape *s);
+/* input n x C x H x W, weight M x 1 x kh x kw, bias M or NULL -> output n x M x OH x OW;
+ * relu (or NULL; not aliasing output) = cam_relu_forward(output). */
+void cam_depthwise_forward(const cam_conv_shape *s, int n, const float *input,
+                           const float *weight, const float *bias, float *output, float *relu);
+/* grad_output n x M x OH x OW -> grad_input n x C x H x W (overwritten). */
+void cam_depthwise_backward(const cam_conv_shape *s, int n, const float *grad_output,
+                            const float *weight, float *grad_input);
 
 /* ---- Relu ---------------------------------------------------------------- */
 

@@ -96,8 +96,9 @@ size_t cam_conv_direct_scratch_size(const cam_conv_shape *s)
 {
     const size_t K = (size_t)s->in_channels * s->kernel_height * s->kernel_width;
     const size_t N = (size_t)s->out_height * s->out_width;
-    /* padded input, tile, then K + N ints (a float and an int have the same size
-     * on every platform with AVX-512; elsewhere this is never called for real). */
+    /* padded input, (unused) room for a tile, then K + N ints (a float and an int
+     * have the same size on every platform with AVX-512; elsewhere this is never
+     * called for real). Each thread keeps its tile on its stack. */
     return padded_input_size(s) + (size_t)BLOCK * TILE_PIXELS + K + N + 16;
 }
 
@@ -216,6 +217,31 @@ __attribute__((target("avx512f"))) static void tile_store(const float *t, int bm
     }
 }
 
+/* One image's work, shared by the threads of cam_parallel_for: item b*tiles + q
+ * is block b of output channels times pixel tile q (block-major, as the serial
+ * loop was: the K x 32 weights of a block stay in cache over its tiles). */
+typedef struct direct_job {
+    int K, N, M, tiles;
+    const int *off, *base;
+    const float *padded, *packed, *bias;
+    float *y, *r;
+    int tile_start[DIRECT_MAX_PIXELS / TILE_PIXELS + 2]; /* tile q: [start[q], start[q+1]) */
+} direct_job;
+
+__attribute__((target("avx512f"))) static void direct_item(void *arg, int item)
+{
+    const direct_job *job = arg;
+    const int b = item / job->tiles, q = item % job->tiles;
+    const int m0 = b * BLOCK, M = job->M, N = job->N;
+    const int bm = M - m0 >= BLOCK ? BLOCK : M - m0;
+    const int pstart = job->tile_start[q], P = job->tile_start[q + 1] - pstart;
+    float t[BLOCK * TILE_PIXELS] __attribute__((aligned(64)));
+    run_tile(job->K, job->off, job->packed + (size_t)m0 * job->K, job->padded,
+             job->base + pstart, t, bm / 16, P);
+    tile_store(t, bm, P, job->bias ? job->bias + m0 : NULL, job->y + (size_t)m0 * N + pstart,
+               job->r ? job->r + (size_t)m0 * N + pstart : NULL, N);
+}
+
 void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *input,
                                const float *packed, const float *bias, float *output,
                                float *relu, float *scratch)
@@ -238,29 +264,28 @@ void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *inpu
         base[p] = (p / OW) * s->stride_height * Wp + (p % OW) * s->stride_width;
     memset(padded, 0, padded_input_size(s) * sizeof *padded); /* borders stay zero */
 
+    /* ceil(N / TILE_PIXELS) tiles of near-equal size: a tile of one or two
+     * pixels would leave the FMA units waiting on its short chains. */
+    const int tiles = (N + TILE_PIXELS - 1) / TILE_PIXELS;
+    const int blocks = (M + BLOCK - 1) / BLOCK;
+    direct_job job = {.K = K, .N = N, .M = M, .tiles = tiles, .off = off, .base = base,
+                      .padded = padded, .packed = packed, .bias = bias};
+    for (int q = 0, p0 = 0; q <= tiles; q++) {
+        job.tile_start[q] = p0;
+        if (q < tiles)
+            p0 += (N - p0) / (tiles - q);
+    }
     for (int i = 0; i < n; i++) {
         const float *x = input + (size_t)i * C * H * W;
-        float *y = output + (size_t)i * M * N;
-        float *r = relu ? relu + (size_t)i * M * N : NULL;
+        job.y = output + (size_t)i * M * N;
+        job.r = relu ? relu + (size_t)i * M * N : NULL;
         for (int c = 0; c < C; c++)
             for (int iy = 0; iy < H; iy++)
                 memcpy(padded + c * hwp + (size_t)(iy + s->pad_top) * Wp + s->pad_left,
                        x + ((size_t)c * H + iy) * W, (size_t)W * sizeof *x);
-        for (int m0 = 0; m0 < M; m0 += BLOCK) {
-            const int bm = M - m0 >= BLOCK ? BLOCK : M - m0;
-            const float *w = packed + (size_t)m0 * K;
-            /* ceil(N / TILE_PIXELS) tiles of near-equal size: a tile of one or two
-             * pixels would leave the FMA units waiting on its short chains. */
-            const int tiles = (N + TILE_PIXELS - 1) / TILE_PIXELS;
-            for (int q = 0, p0 = 0; q < tiles; q++) {
-                const int P = (N - p0) / (tiles - q);
-                const int pstart = p0;
-                p0 += P;
-                run_tile(K, off, w, padded, base + pstart, t, bm / 16, P);
-                tile_store(t, bm, P, bias ? bias + m0 : NULL, y + (size_t)m0 * N + pstart,
-                           r ? r + (size_t)m0 * N + pstart : NULL, N);
-            }
-        }
+        /* every (block, tile) pair is computed by the same operations whichever
+         * thread takes it: the result does not depend on the thread count */
+        cam_parallel_for(blocks * tiles, direct_item, &job);
     }
 }
 

@@ -7,13 +7,13 @@
  * kernels take the weight matrix as it is laid out in the file.
  *
  * Paths (kernels/cam-kernels.h):
- *  - depthwise (group == C, C > 1, any channel multiplier): a direct loop in this
- *    file, tap by tap over the output rows (an im2col GEMM with one row per
- *    group would be mostly overhead);
+ *  - depthwise (group == C, C > 1, any channel multiplier): the depthwise kernel
+ *    (kernels/conv-depthwise.c; an im2col GEMM with one row per group would be
+ *    mostly overhead);
  *  - otherwise im2col + sgemm (cam_conv2d_forward), or, when `finish` packed the
  *    weights (cam_conv_direct_supported() on an AVX-512 CPU), the direct kernel.
  *  The backward (w.r.t. X only) is col2im of the transposed GEMM, or the
- *  depthwise loop's transpose.
+ *  depthwise kernel's transpose.
  *
  * Fusions (the `absorb` hook, called by the passes on the single consumer of
  * the conv's output):
@@ -89,107 +89,6 @@ static size_t conv_scratch(const conv_params *p, int relu)
     if (relu)
         need += conv_out_numel(p);
     return need;
-}
-
-/* ---- the depthwise loops ----------------------------------------------------- */
-
-/* The range [*lo, *hi) of output positions o whose input position o*stride + offset
- * lies in [0, in) (clipped to [0, out)). */
-static void tap_range(int out, int in, int stride, int offset, int *lo, int *hi)
-{
-    long a = 0, b = 0;
-    if (offset < 0)
-        a = (-(long)offset + stride - 1) / stride;
-    if ((long)in - offset > 0)
-        b = ((long)in - offset + stride - 1) / stride;
-    if (b > out)
-        b = out;
-    if (a > b)
-        a = b;
-    *lo = (int)a;
-    *hi = (int)b;
-}
-
-/* One image. Output channel m reads input channel m / mult (mult = M / C). Per
- * output: the bias, then the taps added in (ki, kj) order. */
-static void depthwise_forward(const cam_conv_shape *s, const float *x, const float *w,
-                              const float *bias, float *y)
-{
-    const int H = s->in_height, W = s->in_width, OH = s->out_height, OW = s->out_width;
-    const int kh = s->kernel_height, kw = s->kernel_width;
-    const int sh = s->stride_height, sw = s->stride_width;
-    const int mult = s->out_channels / s->in_channels;
-    const size_t ohw = (size_t)OH * OW;
-    for (int m = 0; m < s->out_channels; m++) {
-        const float *plane = x + (size_t)(m / mult) * H * W;
-        const float *wm = w + (size_t)m * kh * kw;
-        float *out = y + (size_t)m * ohw;
-        const float b = bias ? bias[m] : 0.0f;
-        for (size_t p = 0; p < ohw; p++)
-            out[p] = b;
-        for (int ki = 0; ki < kh; ki++) {
-            const int yoff = ki * s->dilation_height - s->pad_top;
-            int ylo, yhi;
-            tap_range(OH, H, sh, yoff, &ylo, &yhi);
-            for (int kj = 0; kj < kw; kj++) {
-                const int xoff = kj * s->dilation_width - s->pad_left;
-                int xlo, xhi;
-                tap_range(OW, W, sw, xoff, &xlo, &xhi);
-                const float wt = wm[ki * kw + kj];
-                for (int oy = ylo; oy < yhi; oy++) {
-                    const float *src = plane + (ptrdiff_t)(oy * sh + yoff) * W + xoff;
-                    float *dst = out + (size_t)oy * OW;
-                    if (sw == 1) {
-                        for (int ox = xlo; ox < xhi; ox++)
-                            dst[ox] += wt * src[ox];
-                    } else {
-                        for (int ox = xlo; ox < xhi; ox++)
-                            dst[ox] += wt * src[(ptrdiff_t)ox * sw];
-                    }
-                }
-            }
-        }
-    }
-}
-
-/* The transpose: gx (C x H x W) = sum over taps of w * gy scattered back
- * (overwritten). */
-static void depthwise_backward(const cam_conv_shape *s, const float *gy, const float *w,
-                               float *gx)
-{
-    const int H = s->in_height, W = s->in_width, OH = s->out_height, OW = s->out_width;
-    const int kh = s->kernel_height, kw = s->kernel_width;
-    const int sh = s->stride_height, sw = s->stride_width;
-    const int mult = s->out_channels / s->in_channels;
-    const size_t ohw = (size_t)OH * OW;
-    memset(gx, 0, (size_t)s->in_channels * H * W * sizeof *gx);
-    for (int m = 0; m < s->out_channels; m++) {
-        float *plane = gx + (size_t)(m / mult) * H * W;
-        const float *wm = w + (size_t)m * kh * kw;
-        const float *g = gy + (size_t)m * ohw;
-        for (int ki = 0; ki < kh; ki++) {
-            const int yoff = ki * s->dilation_height - s->pad_top;
-            int ylo, yhi;
-            tap_range(OH, H, sh, yoff, &ylo, &yhi);
-            for (int kj = 0; kj < kw; kj++) {
-                const int xoff = kj * s->dilation_width - s->pad_left;
-                int xlo, xhi;
-                tap_range(OW, W, sw, xoff, &xlo, &xhi);
-                const float wt = wm[ki * kw + kj];
-                for (int oy = ylo; oy < yhi; oy++) {
-                    float *dst = plane + (ptrdiff_t)(oy * sh + yoff) * W + xoff;
-                    const float *src = g + (size_t)oy * OW;
-                    if (sw == 1) {
-                        for (int ox = xlo; ox < xhi; ox++)
-                            dst[ox] += wt * src[ox];
-                    } else {
-                        for (int ox = xlo; ox < xhi; ox++)
-                            dst[(ptrdiff_t)ox * sw] += wt * src[ox];
-                    }
-                }
-            }
-        }
-    }
 }
 
 /* ---- type -------------------------------------------------------------------- */
@@ -383,7 +282,7 @@ static cam_status conv_type(cam_graph *g, cam_node *node, cam_error *err)
     s->dilation_width = (int)dilations[1];
     s->groups = (int)group;
     p->images = (int)x->dims[0];
-    p->depthwise = group == C && C > 1;
+    p->depthwise = cam_depthwise_supported(s);
     size_t scratch = conv_scratch(p, 0);
     if (scratch > CONV_MAX_SCRATCH) {
         free(p);
@@ -421,12 +320,7 @@ static void conv_forward(const cam_exec *x)
     if (!y)
         return;
     if (p->depthwise) {
-        const size_t in_size = (size_t)s->in_channels * s->in_height * s->in_width;
-        const size_t out_size = (size_t)s->out_channels * s->out_height * s->out_width;
-        for (int i = 0; i < p->images; i++)
-            depthwise_forward(s, in + i * in_size, w, bias, y + i * out_size);
-        if (relu)
-            cam_relu_forward(conv_out_numel(p), y, relu);
+        cam_depthwise_forward(s, p->images, in, w, bias, y, relu);
     } else if (p->packed) {
         cam_conv2d_direct_forward(s, p->images, in, p->packed, bias, y, relu, scratch);
     } else if (relu) {
@@ -467,10 +361,7 @@ static void conv_backward(const cam_exec *x, const float *const *gout, float *co
         return;
     }
     if (p->depthwise) {
-        const size_t in_size = (size_t)s->in_channels * s->in_height * s->in_width;
-        const size_t out_size = (size_t)s->out_channels * s->out_height * s->out_width;
-        for (int i = 0; i < p->images; i++)
-            depthwise_backward(s, gy + i * out_size, w, gx + i * in_size);
+        cam_depthwise_backward(s, p->images, gy, w, gx);
     } else if (p->packed) {
         cam_conv2d_backward_packed(s, p->images, gy, p->packed, gx, scratch);
     } else {

@@ -1,0 +1,173 @@
+/*
+ * thread-pool.c -- the engine's intra-op thread pool (see cam-kernels.h,
+ * "Intra-op threads").
+ *
+ * One process-wide pool of pthreads. A kernel hands it a loop of independent
+ * work items (cam_parallel_for); the calling thread and up to threads - 1
+ * workers take items one at a time from a shared counter until none is left,
+ * and the call returns when every item is done. Which thread computes an item
+ * changes from run to run, what is computed does not: an item must write its own
+ * outputs with its own operations, so results are bit-identical whatever the
+ * thread count (the kernels are written that way; the tests check it).
+ *
+ * Idle workers are parked on a condition variable (no spinning), so between two
+ * threaded kernels they leave the cores to OpenBLAS's threads, and OpenBLAS's
+ * threads (which spin a while after a GEMM) are the only ones that compete.
+ *
+ * Thread count: cam_parallel_threads(), the value set by cam_parallel_set_threads
+ * (cam_set_blas_threads sets it with OpenBLAS's count), else OpenBLAS's own
+ * thread count. With 1 no worker exists and kernels run inline.
+ *
+ * One loop at a time: a second caller thread that finds the pool busy (callers
+ * with their own workspaces, or a nested call from inside an item) runs its loop
+ * inline, on its own thread, instead of waiting.
+ */
+#include "kernels/cam-kernels.h"
+
+#include <cblas.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#define POOL_MAX_THREADS 64
+
+static pthread_mutex_t pool_submit = PTHREAD_MUTEX_INITIALIZER; /* held while a loop runs */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;   /* guards what follows */
+static pthread_cond_t pool_wake = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t pool_done = PTHREAD_COND_INITIALIZER;
+static pthread_t pool_workers[POOL_MAX_THREADS - 1];
+static unsigned long pool_born[POOL_MAX_THREADS - 1]; /* generation when started */
+static int pool_n_workers;   /* started workers */
+static int pool_stop;        /* set at unload: workers leave */
+static unsigned long pool_generation; /* bumped per loop */
+static int pool_helpers;     /* workers taking part in the current loop */
+static int pool_running;     /* of those, still working */
+static cam_parallel_fn pool_fn;
+static void *pool_arg;
+static int pool_items;
+static int pool_next;        /* next item (atomic) */
+static int pool_threads_set; /* cam_parallel_set_threads (atomic); 0: follow OpenBLAS */
+
+static void run_items(cam_parallel_fn fn, void *arg, int items)
+{
+    for (;;) {
+        const int i = __atomic_fetch_add(&pool_next, 1, __ATOMIC_RELAXED);
+        if (i >= items)
+            break;
+        fn(arg, i);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    const int index = (int)(size_t)arg;
+    pthread_mutex_lock(&pool_lock);
+    /* The loop that started this worker may already have been announced. */
+    unsigned long seen = pool_born[index];
+    for (;;) {
+        while (!pool_stop && pool_generation == seen)
+            pthread_cond_wait(&pool_wake, &pool_lock);
+        if (pool_stop)
+            break;
+        seen = pool_generation;
+        if (index >= pool_helpers)
+            continue; /* not needed for this loop: park again */
+        cam_parallel_fn fn = pool_fn;
+        void *fn_arg = pool_arg;
+        const int items = pool_items;
+        pthread_mutex_unlock(&pool_lock);
+        run_items(fn, fn_arg, items);
+        pthread_mutex_lock(&pool_lock);
+        if (--pool_running == 0)
+            pthread_cond_signal(&pool_done);
+    }
+    pthread_mutex_unlock(&pool_lock);
+    return NULL;
+}
+
+/* At unload (dlclose, process exit): no worker may stay parked in unmapped code. */
+__attribute__((destructor)) static void pool_shutdown(void)
+{
+    pthread_mutex_lock(&pool_lock);
+    pool_stop = 1;
+    pthread_cond_broadcast(&pool_wake);
+    const int n = pool_n_workers;
+    pthread_mutex_unlock(&pool_lock);
+    for (int i = 0; i < n; i++)
+        pthread_join(pool_workers[i], NULL);
+    pool_n_workers = 0;
+}
+
+void cam_parallel_set_threads(int n)
+{
+    if (n > POOL_MAX_THREADS)
+        n = POOL_MAX_THREADS;
+    __atomic_store_n(&pool_threads_set, n > 0 ? n : 0, __ATOMIC_RELAXED);
+}
+
+/* CAM_POOL_THREADS=n in the environment (read once; for measurements): the pool
+ * uses n threads whatever was set, 0 when unset. */
+static int env_threads(void)
+{
+    static int cached = -1;
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        const char *e = getenv("CAM_POOL_THREADS");
+        v = e && *e ? atoi(e) : 0;
+        if (v < 0)
+            v = 0;
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+int cam_parallel_threads(void)
+{
+    int n = env_threads();
+    if (n <= 0)
+        n = __atomic_load_n(&pool_threads_set, __ATOMIC_RELAXED);
+    if (n <= 0)
+        n = openblas_get_num_threads();
+    if (n < 1)
+        n = 1;
+    return n > POOL_MAX_THREADS ? POOL_MAX_THREADS : n;
+}
+
+void cam_parallel_for(int items, cam_parallel_fn fn, void *arg)
+{
+    if (items <= 0)
+        return;
+    int threads = cam_parallel_threads();
+    if (threads > items)
+        threads = items;
+    if (threads <= 1 || pthread_mutex_trylock(&pool_submit) != 0) {
+        for (int i = 0; i < items; i++)
+            fn(arg, i);
+        return;
+    }
+    pthread_mutex_lock(&pool_lock);
+    while (pool_n_workers < threads - 1 && !pool_stop) {
+        pool_born[pool_n_workers] = pool_generation;
+        if (pthread_create(&pool_workers[pool_n_workers], NULL, worker_main,
+                           (void *)(size_t)pool_n_workers) != 0)
+            break; /* fewer workers: the caller does more items itself */
+        pool_n_workers++;
+    }
+    pool_helpers = threads - 1 < pool_n_workers ? threads - 1 : pool_n_workers;
+    pool_running = pool_helpers;
+    pool_fn = fn;
+    pool_arg = arg;
+    pool_items = items;
+    __atomic_store_n(&pool_next, 0, __ATOMIC_RELAXED);
+    pool_generation++;
+    if (pool_helpers > 0)
+        pthread_cond_broadcast(&pool_wake);
+    pthread_mutex_unlock(&pool_lock);
+
+    run_items(fn, arg, items);
+
+    pthread_mutex_lock(&pool_lock);
+    while (pool_running > 0)
+        pthread_cond_wait(&pool_done, &pool_lock);
+    pthread_mutex_unlock(&pool_lock);
+    pthread_mutex_unlock(&pool_submit);
+}
