@@ -185,9 +185,9 @@ def torch_results(name, repeats):
         store = {}
 
         def hook(m, inp, out):
-            out = out.detach().requires_grad_(True)
-            store["a"] = out
-            return out
+            a = out.detach().requires_grad_(True)
+            store["a"] = a
+            return a.clone()  # not a leaf: the model may change it in place (DenseNet's ReLU)
 
         h = layer.register_forward_hook(hook)
         try:
