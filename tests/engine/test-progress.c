@@ -18,6 +18,7 @@
  * Leaks after a cancel are found by the sanitizer build (LeakSanitizer).
  */
 #include "camengine.h"
+#include "test-check.h"
 #include "test-net.h"
 
 #include "cam-workspace.h"
@@ -28,22 +29,6 @@
 #include <string.h>
 
 static int failures;
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                              \
-        }                                                                            \
-    } while (0)
-
-#define CHECK_OK(expr)                                                                   \
-    do {                                                                                 \
-        if ((expr) != CAM_OK) {                                                          \
-            fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr, err.message); \
-            failures++;                                                                  \
-        }                                                                                \
-    } while (0)
 
 static const test_layer net[] = {
     {TEST_CONV, 4, 3, 1, 1, 1, 0},          /*  0: 4 x 8 x 8 */
