@@ -557,6 +557,9 @@ CAM_API int cam_workspace_keeps_tensor(const cam_workspace *ws, const char *tens
  * work done so far (in [0, 1]) and the user data given here:
  *  - it is called after every node of the network that a pass runs (not per
  *    element: the cost is one call per node), from the thread running the call;
+ *    when the perturbation methods run their passes on several threads, only the
+ *    nodes that the calling thread runs bring a call (with the fraction of all
+ *    the threads' work), so the number of calls varies from run to run;
  *  - within one call the fraction never decreases, and the last call before a
  *    successful return has the fraction 1 (a call that returns CAM_OK has made
  *    at least that one call). cam_explain's fraction runs over its whole work:
@@ -582,8 +585,8 @@ CAM_API int cam_workspace_keeps_tensor(const cam_workspace *ws, const char *tens
 typedef int (*cam_progress_fn)(double fraction, void *user_data);
 CAM_API void cam_workspace_set_progress(cam_workspace *ws, cam_progress_fn fn, void *user_data);
 
-/* OpenBLAS thread policy. The library never changes OpenBLAS's thread count by
- * itself: until this is called, OpenBLAS's own default applies
+/* OpenBLAS thread policy. The library does not choose OpenBLAS's thread count by
+ * itself (one exception, below): until this is called, OpenBLAS's own default applies
  * (OPENBLAS_NUM_THREADS, else one thread per core). The setting is process-wide.
  *  - One image at a time (the plug-in, cam-heatmap on one file): leave the default
  *    or pass 0, so each convolution's GEMM uses every core.
@@ -598,6 +601,9 @@ CAM_API void cam_workspace_set_progress(cam_workspace *ws, cam_progress_fn fn, v
  * so every image gets GEMMs of its own, with the same shapes whatever the batch.
  * n <= 0 means all cores. Returns the previous value.
  *
+ * The library changes OpenBLAS's count only while the perturbation methods run
+ * their passes side by side (one per pool thread): one OpenBLAS thread per pass,
+ * restored afterwards (another thread calling OpenBLAS meanwhile gets one too).
  * The engine's own kernels (the direct and the depthwise convolutions) use an
  * intra-op thread pool of the same size n (1: none); its idle threads sleep, so
  * they do not compete with OpenBLAS's. When several caller threads run at once,
@@ -857,13 +863,17 @@ CAM_API cam_explain_options cam_explain_options_default(const cam_model *model);
  *                        masked (OpenVINO XAI also masks the next block's LayerNorm
  *                        output). The raw scores, no ReLU. One pass of the layers after
  *                        A per position.
- *   Their passes run one at a time in the workspace's first image (a batch would
- *   gain nothing: the images of a batch are computed one after the other), and
- *   for ABLATION_CAM and RECIPRO_CAM only the nodes after the layer run (reading
+ *   Their passes run side by side, one per thread of the engine's pool (one per
+ *   core, or the count given to cam_set_blas_threads; each pass on one core, with
+ *   OpenBLAS set to one thread meanwhile and restored afterwards): the workspace's
+ *   first image and, for the other threads, image arenas the workspace adds on
+ *   first use and keeps (each the size of one image's planned activations). A
+ *   pass is never merged with others into a batch GEMM, so maps are bit-identical
+ *   whatever the thread count and max_batch. For ABLATION_CAM and RECIPRO_CAM only
+ *   the nodes after the layer run (reading
  *   what the forward of x left, when the workspace keeps it: always with
  *   cam_workspace_new, and with cam_workspace_new_for_layers for the layers it was
- *   made for; else the whole network runs each time). Maps are bit-identical
- *   whatever max_batch.
+ *   made for; else the whole network runs each time).
  * Sums over k are accumulated in double. No normalisation is applied to the map
  * of one layer without augmentation (see cam_map_normalize), except FULL_GRAD's R.
  *

@@ -1,10 +1,12 @@
 /*
  * cam-blas.c -- the OpenBLAS thread policy (see cam_set_blas_threads in camengine.h).
  *
- * The library never changes OpenBLAS's thread count by itself: until a caller
+ * The library does not choose OpenBLAS's thread count by itself: until a caller
  * calls cam_set_blas_threads, OpenBLAS's own default applies (OPENBLAS_NUM_THREADS,
  * else one thread per core). The setting is process-wide, and the engine's own
- * intra-op thread pool (kernels/thread-pool.c) uses the same count.
+ * intra-op thread pool (kernels/thread-pool.c) uses the same count. The one
+ * exception: while the perturbation methods run passes side by side
+ * (cam_parallel_lanes), OpenBLAS is on one thread, restored afterwards.
  */
 #include "camengine.h"
 

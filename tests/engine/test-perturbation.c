@@ -12,7 +12,8 @@
  *    written again here, against the engine's sequential stream;
  *  - Ablation-CAM and Recipro-CAM of a random network against their definition
  *    computed with the tail network;
- *  - bit-identical maps whatever the batch size, the plan and the reuse;
+ *  - bit-identical maps whatever the batch size, the plan, the reuse and the
+ *    number of threads running the passes side by side (lanes);
  *  - the same through cam_explain (options.target_score, options.seed): the
  *    probabilities of the input, constant maps flagged;
  *  - what the workspace holds afterwards, and refused arguments.
@@ -680,18 +681,25 @@ static void test_batch_identity(void)
         const int hw = hw_of[li];
         float ref[N_METHODS][2][64];
         /* configurations: plain workspaces of 1, 3 and 7 images; planned for the
-         * layer, 4 images; reuse forbidden, 2 images */
-        const int batch[] = {1, 3, 7, 4, 2};
-        for (int cfg = 0; cfg < 5; cfg++) {
+         * layer, 4 images; reuse forbidden, 2 images -- on one thread; then passes
+         * side by side on 2 and 3 threads (lanes: more of them than max_batch, and
+         * fewer), plain, planned and without reuse */
+        static const struct {
+            int batch, planned, no_reuse, threads;
+        } configs[] = {{1, 0, 0, 1}, {3, 0, 0, 1}, {7, 0, 0, 1}, {4, 1, 0, 1}, {2, 0, 1, 1},
+                       {1, 0, 0, 2}, {7, 0, 0, 3}, {1, 1, 0, 3}, {2, 0, 1, 2}};
+        for (size_t cfg = 0; cfg < sizeof configs / sizeof configs[0]; cfg++) {
             cam_workspace *ws = NULL;
             const char *layers[] = {layer, NULL};
-            if (cfg == 3)
-                CHECK_OK(cam_workspace_new_for_layers(model, batch[cfg], layers, &ws, &err));
+            cam_set_blas_threads(configs[cfg].threads);
+            if (configs[cfg].planned)
+                CHECK_OK(cam_workspace_new_for_layers(model, configs[cfg].batch, layers, &ws,
+                                                      &err));
             else
-                CHECK_OK(cam_workspace_new(model, batch[cfg], &ws, &err));
+                CHECK_OK(cam_workspace_new(model, configs[cfg].batch, &ws, &err));
             if (!ws)
                 continue;
-            if (cfg == 4)
+            if (configs[cfg].no_reuse)
                 cam_executor_set_replace_reuse(ws->exec, 0);
             for (int m = 0; m < N_METHODS; m++)
                 for (int si = 0; si < 2; si++) {
@@ -711,16 +719,20 @@ static void test_batch_identity(void)
                             failures++;
                         }
                     } else if (memcmp(ref[m][si], map, (size_t)hw * sizeof *map) != 0) {
-                        fprintf(stderr, "%s on %s (%s): max_batch %d%s differs from "
-                                "max_batch 1\n", methods[m].name, layer,
-                                si ? "probability" : "logit", batch[cfg],
-                                cfg == 3 ? " (planned)" : cfg == 4 ? " (no reuse)" : "");
+                        fprintf(stderr, "%s on %s (%s): max_batch %d%s, %d thread(s) differs "
+                                "from max_batch 1, 1 thread\n", methods[m].name, layer,
+                                si ? "probability" : "logit", configs[cfg].batch,
+                                configs[cfg].planned    ? " (planned)"
+                                : configs[cfg].no_reuse ? " (no reuse)"
+                                                        : "",
+                                configs[cfg].threads);
                         failures++;
                     }
                 }
             cam_workspace_free(ws);
         }
     }
+    cam_set_blas_threads(1);
     cam_model_free(model);
 }
 

@@ -54,6 +54,8 @@ static const test_layer net[] = {
 typedef struct recorder {
     int calls;
     int cancel_at;        /* return 1 at this call (1-based); 0 = never */
+    double cancel_from;   /* return 1 at the first call with this fraction or more; 0 = never */
+    int cancelled_at;     /* the call that returned 1 (0: none) */
     int bad_user;         /* the user data was not this recorder */
     int decreasing;       /* a fraction below the one before */
     int out_of_range;
@@ -76,13 +78,19 @@ static int record(double fraction, void *user)
         r->fractions[r->calls] = fraction;
     r->last = fraction;
     r->calls++;
-    return r->cancel_at > 0 && r->calls == r->cancel_at;
+    int stop = (r->cancel_at > 0 && r->calls == r->cancel_at) ||
+               (r->cancel_from > 0.0 && fraction >= r->cancel_from && !r->cancelled_at);
+    if (stop)
+        r->cancelled_at = r->calls;
+    return stop;
 }
 
 static void recorder_reset(recorder *r, int cancel_at)
 {
     r->calls = 0;
     r->cancel_at = cancel_at;
+    r->cancel_from = 0.0;
+    r->cancelled_at = 0;
     r->bad_user = r->decreasing = r->out_of_range = 0;
     r->last = -1.0;
 }
@@ -295,6 +303,55 @@ static void check_scenario(const scenario *s, recorder *r)
     cam_workspace_free(ref_ws);
 }
 
+/* The perturbation methods with their passes side by side (2 lanes: 2 threads):
+ * only the calling thread reports, so how many reports a call makes depends on
+ * how the threads share the passes. Still: the fraction never decreases and ends
+ * at 1, the results are bit-identical to one thread's, and a cancel -- at the
+ * first or second report (the forward pass, before the passes), or at the first
+ * report at half the work or more (during the passes, or at the latest the final
+ * report) -- stops the call, which makes no further report, and leaves the
+ * workspace as good as new. */
+static void check_lanes(const scenario *s, recorder *r)
+{
+    cam_error err = {0};
+    fprintf(stderr, "-- %s, 2 lanes\n", s->what);
+    cam_set_blas_threads(1);
+    cam_workspace *ref_ws = workspace_for(s);
+    result want, got;
+    CHECK_OK(run(s, ref_ws, &want, &err));
+    cam_set_blas_threads(2);
+    cam_workspace *ws = workspace_for(s);
+    cam_workspace_set_progress(ws, record, r);
+    for (int round = 0; round < 4; round++) {
+        recorder_reset(r, round == 0 ? 1 : round == 1 ? 2 : 0);
+        if (round == 2)
+            r->cancel_from = 0.5;
+        memset(&err, 0, sizeof err);
+        cam_status st = run(s, ws, &got, &err);
+        if (round < 3) {
+            CHECK(st == CAM_STATUS_CANCELLED);
+            CHECK(got.values == NULL);
+            CHECK(r->cancelled_at >= 1 && r->calls == r->cancelled_at);
+            if (round == 2)
+                CHECK(r->last >= 0.5);
+            if (st != CAM_STATUS_CANCELLED || r->calls != r->cancelled_at)
+                fprintf(stderr, "round %d: status %d, %d calls, cancelled at %d: %s\n", round,
+                        (int)st, r->calls, r->cancelled_at, err.message);
+        } else {
+            CHECK_OK(st);
+            CHECK(same(&got, &want));
+            CHECK(r->calls >= 2 && r->last == 1.0);
+            fprintf(stderr, "   %d reports\n", r->calls);
+        }
+        CHECK(!r->bad_user && !r->decreasing && !r->out_of_range);
+        free(got.values);
+    }
+    free(want.values);
+    cam_workspace_free(ws);
+    cam_workspace_free(ref_ws);
+    cam_set_blas_threads(1);
+}
+
 /* The executor's step hook, set directly: stops at call stop_at. */
 static int step_calls, step_stop_at;
 
@@ -373,6 +430,10 @@ int main(void)
         {"grad-cam, two layers, aug_smooth", EXPLAIN, CAM_METHOD_GRAD_CAM, 1, 0, 1},
         {"score-cam, two layers, aug_smooth", EXPLAIN, CAM_METHOD_SCORE_CAM, 1, 1, 1},
     };
+    /* One thread: every node run is reported from the calling thread, so a call
+     * makes the same reports every time (the perturbation methods' passes run side
+     * by side on more threads: check_lanes below). */
+    cam_set_blas_threads(1);
     int forward_calls[3] = {0};
     for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++) {
         check_scenario(&scenarios[i], &r);
@@ -386,6 +447,10 @@ int main(void)
             cam_workspace_free(ws);
         }
     }
+    for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
+        if (scenarios[i].method == CAM_METHOD_SCORE_CAM ||
+            scenarios[i].method == CAM_METHOD_ABLATION_CAM)
+            check_lanes(&scenarios[i], &r);
     check_executor_stops();
     /* one report per node and image */
     CHECK(forward_calls[2] == 2 * forward_calls[1]);

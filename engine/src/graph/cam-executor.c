@@ -22,8 +22,10 @@
 #include "ops/cam-op.h"
 
 #include "cam-error.h"
+#include "kernels/cam-kernels.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +91,14 @@ struct cam_executor {
     int rep_upstream_for; /* image 0 still holds the values upstream of this tensor after
                              replacing forwards of it (-1: none) */
     int no_replace_reuse; /* tests: always the full run */
+    /* lanes of replacing forwards run side by side (lane 0: storage, scratch,
+     * io_in / io_out; lanes 1..n_lanes-1 below) */
+    int n_lanes;
+    float **lane_scratch; /* per lane, scratch_size floats (lane 0: x->scratch) */
+    const void ***lane_in;
+    void ***lane_out;
+    float *extra;         /* arenas of images max_batch .. max_batch + n_extra - 1 */
+    int n_extra;
     int replaced_nodes;   /* nodes per instance of the last replacing forward, -1 */
     /* progress: called after every node (cam-executor.h, PROGRESS) */
     cam_executor_step_fn step;
@@ -177,6 +187,15 @@ void cam_executor_free(cam_executor *x)
     free(x->spans);
     free(x->io_in);
     free(x->io_out);
+    for (int l = 1; l < x->n_lanes; l++) {
+        free(x->lane_scratch[l]);
+        free(x->lane_in[l]);
+        free(x->lane_out[l]);
+    }
+    free(x->lane_scratch);
+    free(x->lane_in);
+    free(x->lane_out);
+    free(x->extra);
     free(x->rep_dep);
     free(x->rep_lead);
     free(x->rep_shared);
@@ -466,6 +485,8 @@ cam_executor *cam_executor_new(const cam_graph *g, int max_batch, cam_error *err
 
 static float *value_at(const cam_executor *x, int t, int image)
 {
+    if (image >= x->max_batch) /* the lanes' extra arenas */
+        return x->extra + (size_t)(image - x->max_batch) * x->stride + x->offset[t];
     return x->storage + (size_t)image * x->stride + x->offset[t];
 }
 
@@ -695,17 +716,143 @@ static cam_status analyse_replacing(cam_executor *x, int t, cam_error *err)
     return CAM_OK;
 }
 
-cam_status cam_executor_forward_replacing(cam_executor *x, const float *const *inputs, int t,
-                                          int n, cam_executor_fill_fn fill, void *user,
-                                          cam_error *err)
+/* Lanes 0..lanes-1 (scratch and argument arrays each) and `arenas` image arenas. */
+static cam_status reserve_lanes(cam_executor *x, int lanes, int arenas, cam_error *err)
+{
+    if (lanes > x->n_lanes) {
+        float **sc = realloc(x->lane_scratch, (size_t)lanes * sizeof *sc);
+        if (sc)
+            x->lane_scratch = sc;
+        const void ***li = sc ? realloc(x->lane_in, (size_t)lanes * sizeof *li) : NULL;
+        if (li)
+            x->lane_in = li;
+        void ***lo = li ? realloc(x->lane_out, (size_t)lanes * sizeof *lo) : NULL;
+        if (lo)
+            x->lane_out = lo;
+        if (!lo)
+            return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory for %d lanes", lanes);
+        if (x->n_lanes == 0) {
+            x->lane_scratch[0] = x->scratch;
+            x->lane_in[0] = x->io_in;
+            x->lane_out[0] = x->io_out;
+            x->n_lanes = 1;
+        }
+        while (x->n_lanes < lanes) {
+            const int l = x->n_lanes;
+            x->lane_scratch[l] = malloc(x->scratch_size * sizeof(float));
+            x->lane_in[l] = malloc(MAX_NODE_IO * sizeof *x->lane_in[l]);
+            x->lane_out[l] = malloc(MAX_NODE_IO * sizeof *x->lane_out[l]);
+            if (!x->lane_scratch[l] || !x->lane_in[l] || !x->lane_out[l]) {
+                free(x->lane_scratch[l]);
+                free(x->lane_in[l]);
+                free(x->lane_out[l]);
+                return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory for %d lanes",
+                                     lanes);
+            }
+            x->n_lanes++;
+        }
+    }
+    if (arenas > x->max_batch + x->n_extra) {
+        const size_t extra = (size_t)(arenas - x->max_batch);
+        if (x->stride > SIZE_MAX / sizeof(float) / extra)
+            return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory for %d images", arenas);
+        float *e = realloc(x->extra, (x->stride ? x->stride : 1) * extra * sizeof(float));
+        if (!e)
+            return cam_set_error(err, CAM_ERROR_NO_MEMORY,
+                                 "out of memory for %d images of %zu bytes", arenas,
+                                 x->stride * sizeof(float));
+        x->extra = e;
+        x->n_extra = (int)extra;
+    }
+    return CAM_OK;
+}
+
+/* One replacing forward in progress, shared by its lanes. */
+typedef struct replace_job {
+    cam_executor *x;
+    const float *const *inputs;
+    int t, count;
+    int arena_per_instance;   /* 1: instance i in image i; 0: in image `lane` */
+    cam_executor_fill_fn fill;
+    cam_executor_collect_fn collect;
+    void *user;
+    const char *run;
+    int reuse;
+    long total;               /* node runs of the whole call */
+    pthread_t caller;         /* the only thread that reports progress */
+    int next;                 /* the next instance (atomic) */
+    long done;                /* node runs done (atomic) */
+    long reported;            /* the last `done` the caller reported */
+    int stop;                 /* set when the progress callback cancels (atomic) */
+} replace_job;
+
+/* One lane: takes instances until none is left, each one a whole pass. */
+static void replace_lane(void *arg, int lane)
+{
+    replace_job *j = arg;
+    cam_executor *x = j->x;
+    const cam_graph *g = x->graph;
+    const int rt = x->root[j->t];
+    const void **in = x->lane_in ? x->lane_in[lane] : x->io_in;
+    void **out = x->lane_out ? x->lane_out[lane] : x->io_out;
+    float *scratch = x->lane_scratch ? x->lane_scratch[lane] : x->scratch;
+    const int reports = x->step && pthread_equal(pthread_self(), j->caller);
+    for (;;) {
+        if (__atomic_load_n(&j->stop, __ATOMIC_RELAXED))
+            return;
+        const int i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED);
+        if (i >= j->count)
+            return;
+        const int img = j->arena_per_instance ? i : lane;
+        if (!j->reuse)
+            for (int k = 0; k < g->n_inputs; k++) {
+                int u = g->inputs[k];
+                if (!is_runtime(&g->tensors[u]) || x->root[u] == rt)
+                    continue;
+                size_t numel = g->tensors[u].numel;
+                memcpy(value_at(x, u, img), j->inputs[k], numel * sizeof(float));
+            }
+        if (j->reuse || x->rep_fill_after < 0)
+            j->fill(j->user, i, value_at(x, j->t, img));
+        for (int k = 0; k < g->n_order; k++) {
+            if (j->run[k]) {
+                const cam_node *node = &g->nodes[g->order[k]];
+                node_pointers(x, node, img, in, out);
+                if (j->reuse) /* upstream values: image 0's */
+                    for (int q = 0; q < node->n_inputs; q++) {
+                        int u = node->inputs[q];
+                        if (valid_tensor(g, u) && x->rep_shared[x->root[u]])
+                            in[q] = value_at(x, u, 0);
+                    }
+                cam_exec e = {g, node, in, out, scratch};
+                node->def->forward(&e);
+                const long d = __atomic_add_fetch(&j->done, 1, __ATOMIC_RELAXED);
+                if (reports) {
+                    j->reported = d;
+                    if (x->step(x->step_user, d, j->total)) {
+                        __atomic_store_n(&j->stop, 1, __ATOMIC_RELAXED);
+                        return;
+                    }
+                } else if (__atomic_load_n(&j->stop, __ATOMIC_RELAXED)) {
+                    return;
+                }
+            }
+            if (!j->reuse && k == x->rep_fill_after)
+                j->fill(j->user, i, value_at(x, j->t, img));
+        }
+        if (j->collect)
+            j->collect(j->user, i, img);
+    }
+}
+
+static cam_status replace_run(cam_executor *x, const float *const *inputs, int t, int count,
+                              int lanes, int arena_per_instance, cam_executor_fill_fn fill,
+                              cam_executor_collect_fn collect, void *user, cam_error *err)
 {
     const cam_graph *g = x->graph;
     if (!valid_tensor(g, t) || g->tensors[t].dtype != CAM_DTYPE_FLOAT)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
                              "only a float tensor computed at run time can be replaced");
-    if (n < 1 || n > x->max_batch)
-        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
-                             "n = %d images, the workspace holds 1..%d", n, x->max_batch);
     if (!fill)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "no fill function");
     cam_status s = analyse_replacing(x, t, err);
@@ -722,49 +869,67 @@ cam_status cam_executor_forward_replacing(cam_executor *x, const float *const *i
                                      g->tensors[u].name, g->tensors[t].name);
         }
     }
-    const char *run = reuse ? x->rep_run_reuse : x->rep_run_full;
-    const void **in = x->io_in;
-    void **out = x->io_out;
+    if (lanes > count)
+        lanes = count;
+    if (lanes > 1) {
+        s = reserve_lanes(x, lanes, arena_per_instance ? count : lanes, err);
+        if (s != CAM_OK)
+            return s;
+    }
+    replace_job j = {0};
+    j.x = x;
+    j.inputs = inputs;
+    j.t = t;
+    j.count = count;
+    j.arena_per_instance = arena_per_instance;
+    j.fill = fill;
+    j.collect = collect;
+    j.user = user;
+    j.run = reuse ? x->rep_run_reuse : x->rep_run_full;
+    j.reuse = reuse;
+    j.caller = pthread_self();
+    int n_run = 0;
+    for (int k = 0; k < g->n_order; k++)
+        n_run += j.run[k] != 0;
+    j.total = (long)n_run * count;
     x->n_images = 0;
     x->rep_upstream_for = -1;
-    int n_run = 0;
-    long done = 0;
-    for (int k = 0; k < g->n_order; k++)
-        n_run += run[k] != 0;
-    for (int i = 0; i < n; i++) {
-        if (!reuse)
-            for (int k = 0; k < g->n_inputs; k++) {
-                int u = g->inputs[k];
-                if (!is_runtime(&g->tensors[u]) || x->root[u] == rt)
-                    continue;
-                size_t numel = g->tensors[u].numel;
-                memcpy(value_at(x, u, i), inputs[k], numel * sizeof(float));
-            }
-        if (reuse || x->rep_fill_after < 0)
-            fill(user, i, value_at(x, t, i));
-        for (int k = 0; k < g->n_order; k++) {
-            if (run[k]) {
-                const cam_node *node = &g->nodes[g->order[k]];
-                node_pointers(x, node, i, in, out);
-                if (reuse) /* upstream values: image 0's */
-                    for (int j = 0; j < node->n_inputs; j++) {
-                        int u = node->inputs[j];
-                        if (valid_tensor(g, u) && x->rep_shared[x->root[u]])
-                            in[j] = value_at(x, u, 0);
-                    }
-                cam_exec e = {g, node, in, out, x->scratch};
-                node->def->forward(&e);
-                if (x->step && x->step(x->step_user, ++done, (long)n_run * n))
-                    return cancelled(err);
-            }
-            if (!reuse && k == x->rep_fill_after)
-                fill(user, i, value_at(x, t, i));
-        }
-    }
+    cam_parallel_lanes(lanes, replace_lane, &j);
+    /* the last node runs may have been another lane's: the caller reports them */
+    if (!j.stop && x->step && j.reported < j.total &&
+        x->step(x->step_user, j.total, j.total))
+        j.stop = 1;
+    if (j.stop)
+        return cancelled(err);
     if (reuse)
         x->rep_upstream_for = t;
     x->replaced_nodes = n_run;
     return CAM_OK;
+}
+
+cam_status cam_executor_forward_replacing(cam_executor *x, const float *const *inputs, int t,
+                                          int n, cam_executor_fill_fn fill, void *user,
+                                          cam_error *err)
+{
+    if (n < 1 || n > x->max_batch)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
+                             "n = %d images, the workspace holds 1..%d", n, x->max_batch);
+    return replace_run(x, inputs, t, n, 1, 1, fill, NULL, user, err);
+}
+
+cam_status cam_executor_forward_replacing_lanes(cam_executor *x, const float *const *inputs,
+                                                int t, int count, int lanes,
+                                                cam_executor_fill_fn fill,
+                                                cam_executor_collect_fn collect, void *user,
+                                                cam_error *err)
+{
+    if (count < 1)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "%d instances", count);
+    if (lanes < 1 || lanes > 64)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "%d lanes, expected 1..64", lanes);
+    if (!collect)
+        return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT, "no collect function");
+    return replace_run(x, inputs, t, count, lanes, 0, fill, collect, user, err);
 }
 
 int cam_executor_replaced_nodes(const cam_executor *x)
@@ -801,7 +966,10 @@ void cam_executor_memory_use(const cam_executor *x, cam_executor_memory *out)
     out->activations_unplanned = x->unplanned * batch * sizeof(float);
     out->gradients = x->grad_cap * sizeof(float);
     out->gradients_unplanned = x->unplanned * sizeof(float);
-    out->other = (x->scratch_size + x->max_temp) * sizeof(float);
+    out->activations += x->stride * (size_t)x->n_extra * sizeof(float);
+    out->activations_unplanned += x->unplanned * (size_t)x->n_extra * sizeof(float);
+    out->other = (x->scratch_size * (size_t)(x->n_lanes > 1 ? x->n_lanes : 1) + x->max_temp) *
+                 sizeof(float);
 }
 
 int cam_graph_reaches(const cam_graph *g, int from, int to)

@@ -107,6 +107,32 @@ cam_status cam_executor_forward_replacing(cam_executor *x, const float *const *i
                                           int n, cam_executor_fill_fn fill, void *user,
                                           cam_error *err);
 
+/* LANES: cam_executor_forward_replacing_lanes() runs `count` instances as
+ * cam_executor_forward_replacing does, but side by side on `lanes` threads
+ * (cam_parallel_lanes: lanes > 1 sets OpenBLAS to one thread meanwhile), each
+ * lane with an image arena (lane 0: image 0; lanes beyond max_batch get arenas
+ * of their own, allocated on first use and kept), op scratch and argument arrays
+ * of its own. Lanes take the next instance from a shared counter; right after
+ * instance i's pass, collect(user, i, image) runs on that lane's thread, where
+ * cam_executor_value(x, tensor, image) holds instance i's graph outputs until
+ * that lane's next instance starts. fill and collect run on several threads at
+ * once (for different instances): they must only write what belongs to their
+ * instance. Every instance is computed by the same kernels on the same values as
+ * with one lane (the kernels' own threading is off inside a lane), so results
+ * are bit-identical whatever `lanes`. Progress steps come from the calling
+ * thread only: done is the count of node runs of all lanes so far (monotone),
+ * and a step reporting the whole total ends a call that was not cancelled. On
+ * cancel, the lanes stop after their current node. Afterwards the executor
+ * holds no forward pass, as after cam_executor_forward_replacing.
+ * lanes: 1..64 (more lanes than instances are not started). */
+typedef void (*cam_executor_collect_fn)(void *user, int instance, int image);
+
+cam_status cam_executor_forward_replacing_lanes(cam_executor *x, const float *const *inputs,
+                                                int t, int count, int lanes,
+                                                cam_executor_fill_fn fill,
+                                                cam_executor_collect_fn collect, void *user,
+                                                cam_error *err);
+
 /* Nodes that the last cam_executor_forward_replacing ran per instance (tests:
  * reuse runs fewer than the whole graph), -1 before any. */
 int cam_executor_replaced_nodes(const cam_executor *x);

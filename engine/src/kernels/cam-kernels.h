@@ -88,6 +88,15 @@ void cam_parallel_for(int items, cam_parallel_fn fn, void *arg);
  * n <= 0 goes back to following OpenBLAS. 1: no pool, kernels run inline. */
 int cam_parallel_threads(void);
 void cam_parallel_set_threads(int n);
+/* fn(arg, lane) for lane in [0, lanes), each lane on a thread of its own when the
+ * pool is free (lanes <= cam_parallel_threads() is the caller's business), for
+ * whole passes run side by side (the perturbation methods): while they run on
+ * the pool, OpenBLAS is set to one thread (restored afterwards: its count is
+ * process-wide, so another thread calling OpenBLAS meanwhile gets one thread too)
+ * and the kernels' own cam_parallel_for calls run inline. When the pool is busy
+ * (another caller thread) the lanes run one after the other on the calling
+ * thread, OpenBLAS untouched. */
+void cam_parallel_lanes(int lanes, cam_parallel_fn fn, void *arg);
 
 /* ---- AVX-512 --------------------------------------------------------------
  * 1 when this x86-64 CPU has AVX-512F and CAM_NO_AVX512 is unset or "0" (read once,

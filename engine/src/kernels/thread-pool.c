@@ -132,18 +132,25 @@ int cam_parallel_threads(void)
     return n > POOL_MAX_THREADS ? POOL_MAX_THREADS : n;
 }
 
-void cam_parallel_for(int items, cam_parallel_fn fn, void *arg)
+/* cam_parallel_for on `threads` threads at most; blas_single: OpenBLAS on one
+ * thread while the pool is ours (only the pool's holder changes it, so two
+ * callers cannot interleave saving and restoring its count). */
+static void pool_run(int threads, int items, cam_parallel_fn fn, void *arg, int blas_single)
 {
     if (items <= 0)
         return;
-    int threads = cam_parallel_threads();
     if (threads > items)
         threads = items;
+    if (threads > POOL_MAX_THREADS)
+        threads = POOL_MAX_THREADS;
     if (threads <= 1 || pthread_mutex_trylock(&pool_submit) != 0) {
         for (int i = 0; i < items; i++)
             fn(arg, i);
         return;
     }
+    const int blas = blas_single ? openblas_get_num_threads() : 0;
+    if (blas_single)
+        openblas_set_num_threads(1);
     pthread_mutex_lock(&pool_lock);
     while (pool_n_workers < threads - 1 && !pool_stop) {
         pool_born[pool_n_workers] = pool_generation;
@@ -169,5 +176,20 @@ void cam_parallel_for(int items, cam_parallel_fn fn, void *arg)
     while (pool_running > 0)
         pthread_cond_wait(&pool_done, &pool_lock);
     pthread_mutex_unlock(&pool_lock);
+    if (blas_single)
+        openblas_set_num_threads(blas);
     pthread_mutex_unlock(&pool_submit);
+}
+
+void cam_parallel_for(int items, cam_parallel_fn fn, void *arg)
+{
+    pool_run(cam_parallel_threads(), items, fn, arg, 0);
+}
+
+void cam_parallel_lanes(int lanes, cam_parallel_fn fn, void *arg)
+{
+    /* The lanes are the parallelism: OpenBLAS works on the calling thread meanwhile
+     * (its own threads would compete with the other lanes for the same cores), and
+     * the kernels' nested cam_parallel_for calls run inline (the pool is busy). */
+    pool_run(lanes, lanes, fn, arg, 1);
 }

@@ -4,17 +4,17 @@
  * camengine.h, above cam_explain).
  *
  * Each method is a list of instances -- a masked input, the layer with a
- * channel zeroed, the layer masked around a position -- each one forward pass.
- * They run one at a time, each in the workspace's image 0, through
- * cam_executor_forward_replacing(): the tensor that differs (the input, or the
- * layer) is written in place into the workspace by a fill function, and for the
- * layer only the nodes after it run. One at a time because the executor computes
- * the images of a batch one after the other anyway (never merged into one GEMM:
- * camengine.h, cam_set_blas_threads), and a batch spreads them over max_batch
- * image arenas that the cache holds less well: IS-CAM on CIFAR-10 took 8% longer
- * in batches of 8 (tests/bench/bench_methods.py). The score of each instance is
- * kept in instance order and every sum runs in a fixed order, so a map does not
- * depend on the workspace's batch size.
+ * channel zeroed, the layer masked around a position -- each one forward pass,
+ * run through cam_executor_forward_replacing_lanes(): the tensor that differs
+ * (the input, or the layer) is written in place by a fill function, and for the
+ * layer only the nodes after it run. The passes run side by side, one lane per
+ * thread of the engine's pool (cam_parallel_threads(): one per core unless
+ * cam_set_blas_threads says otherwise), each pass on one core -- the cores are
+ * busier with whole passes than with one pass's GEMMs split over them. Never
+ * merged into one batch GEMM (OpenBLAS does not give bit-identical columns for
+ * different widths: camengine.h, cam_set_blas_threads). The score of each
+ * instance is kept in instance order and every sum runs in a fixed order, so a
+ * map does not depend on the thread count or the workspace's batch size.
  */
 #include "methods/cam-method.h"
 
@@ -49,8 +49,8 @@ typedef struct perturb {
     const float *planes;         /* the layer as K planes of H*W (the framework's copy) */
     double *scores;              /* per instance */
     double *weight;              /* per channel */
-    float *probs;                /* n_classes: a softmax of the logits */
-    int first;                   /* instance of slot 0 of the batch being run */
+    float *probs;                /* lanes x n_classes: a softmax of the logits, per lane */
+    int lanes;                   /* passes side by side */
     /* the Score-CAM family */
     score_kind kind;
     cam_axis_weights wy, wx;     /* the layer's grid -> the input's H x W */
@@ -83,9 +83,12 @@ static cam_status perturb_begin(perturb *p, const cam_method_ctx *ctx, const cha
     p->numel = p->ws->graph->tensors[ctx->layer->tensor].numel;
     const size_t k = (size_t)p->v.channels;
     const size_t classes = (size_t)p->model->n_classes;
+    p->lanes = cam_parallel_threads();
+    if ((size_t)p->lanes > instances)
+        p->lanes = instances > 0 ? (int)instances : 1;
     /* doubles first (8-byte aligned), then floats, then ints */
     size_t n_double = instances + k;
-    size_t n_float = p->numel + classes + 2 * k;
+    size_t n_float = p->numel + classes * (size_t)p->lanes + 2 * k;
     size_t bytes = n_double * sizeof(double) + n_float * sizeof(float) + k * sizeof(int);
     char *mem = cam_workspace_method_scratch(p->ws, bytes, err);
     if (!mem) {
@@ -96,7 +99,7 @@ static cam_status perturb_begin(perturb *p, const cam_method_ctx *ctx, const cha
     p->weight = p->scores + instances;
     p->a = (float *)(p->weight + k);
     p->probs = p->a + p->numel;
-    p->lo = p->probs + classes;
+    p->lo = p->probs + classes * (size_t)p->lanes;
     p->range = p->lo + k;
     p->channels = (int *)(p->range + k);
     memcpy(p->a, ctx->activations, p->numel * sizeof *p->a);
@@ -111,19 +114,25 @@ static void perturb_end(perturb *p)
     cam_axis_weights_clear(&p->wx);
 }
 
-/* s(.) of the instance in batch slot `slot` of the last replacing forward. */
-static double slot_score(perturb *p, int slot)
+/* Right after instance i's pass, in executor image `image` (on its lane's
+ * thread): s(.) into p->scores[i]. The lane's softmax goes to its own row of
+ * p->probs (lanes use images 0..lanes-1, one each). */
+static void collect_score(void *user, int i, int image)
 {
+    perturb *p = user;
     const cam_model *m = p->model;
     const cam_executor *x = p->ws->exec;
     const int c = p->ctx->class_index;
-    const float *z = cam_executor_value(x, m->logits, slot);
-    if (p->ctx->score == CAM_SCORE_LOGIT)
-        return z[c];
-    if (m->probabilities >= 0)
-        return ((const float *)cam_executor_value(x, m->probabilities, slot))[c];
-    cam_softmax_forward(1, m->n_classes, z, p->probs);
-    return p->probs[c];
+    const float *z = cam_executor_value(x, m->logits, image);
+    if (p->ctx->score == CAM_SCORE_LOGIT) {
+        p->scores[i] = z[c];
+    } else if (m->probabilities >= 0) {
+        p->scores[i] = ((const float *)cam_executor_value(x, m->probabilities, image))[c];
+    } else {
+        float *probs = p->probs + (size_t)image * (size_t)m->n_classes;
+        cam_softmax_forward(1, m->n_classes, z, probs);
+        p->scores[i] = probs[c];
+    }
 }
 
 /* The score of the input's own forward pass: the workspace's, read before any
@@ -137,8 +146,8 @@ static double original_score(const perturb *p)
     return cam_workspace_probabilities(p->ws, 0)[c];
 }
 
-/* Runs `count` instances of tensor t written by fill, one at a time in image 0,
- * into p->scores. */
+/* Runs `count` instances of tensor t written by fill, side by side on p->lanes
+ * lanes, into p->scores. */
 static cam_status run_instances(perturb *p, int t, int count, cam_executor_fill_fn fill,
                                 cam_error *err)
 {
@@ -147,24 +156,18 @@ static cam_status run_instances(perturb *p, int t, int count, cam_executor_fill_
     if (g->n_inputs > 64)
         return cam_set_error(err, CAM_ERROR_UNSUPPORTED, "cam_explain: %s: more than 64 inputs",
                              p->method);
+    if (count < 1)
+        return CAM_OK;
     for (int i = 0; i < g->n_inputs; i++)
         if (g->inputs[i] == p->model->input)
             inputs[i] = p->ctx->input;
-    const int batch = 1; /* see the top of this file */
-    for (int first = 0; first < count; first += batch) {
-        int n = count - first < batch ? count - first : batch;
-        p->first = first;
-        cam_progress_part(p->ws, (double)first / count, (double)(first + n) / count);
-        cam_status s = cam_executor_forward_replacing(p->ws->exec, inputs, t, n, fill, p, err);
-        if (s != CAM_OK) {
-            cam_error_prefix(err, "cam_explain: %s on layer '%s'", p->method,
-                             p->ctx->layer_name ? p->ctx->layer_name : "?");
-            return s;
-        }
-        for (int i = 0; i < n; i++)
-            p->scores[first + i] = slot_score(p, i);
-    }
-    return CAM_OK;
+    cam_progress_part(p->ws, 0.0, 1.0);
+    cam_status s = cam_executor_forward_replacing_lanes(p->ws->exec, inputs, t, count, p->lanes,
+                                                        fill, collect_score, p, err);
+    if (s != CAM_OK)
+        cam_error_prefix(err, "cam_explain: %s on layer '%s'", p->method,
+                         p->ctx->layer_name ? p->ctx->layer_name : "?");
+    return s;
 }
 
 /* map = ReLU(sum_k weight[k] A_k) (in double, k in order; eigen_smooth: the
@@ -202,10 +205,9 @@ static float upsampled(const perturb *p, int k, int y, int x)
 
 /* Instance j = (j / samples)-th masked channel, sample j % samples: the input
  * times its mask. */
-static void fill_masked_input(void *user, int slot, float *values)
+static void fill_masked_input(void *user, int j, float *values)
 {
     const perturb *p = user;
-    const int j = p->first + slot;
     const int k = p->channels[j / p->samples], i = j % p->samples;
     const int c_in = p->model->channels, h_in = p->model->height, w_in = p->model->width;
     const size_t hw = (size_t)h_in * w_in;
@@ -319,10 +321,9 @@ cam_status cam_method_is_cam(const cam_method_ctx *ctx, float *map, cam_error *e
 /* ---- Ablation-CAM ---------------------------------------------------------------- */
 
 /* Instance k: the layer with channel k set to zero. */
-static void fill_ablated(void *user, int slot, float *values)
+static void fill_ablated(void *user, int k, float *values)
 {
     const perturb *p = user;
-    const int k = p->first + slot;
     memcpy(values, p->a, p->numel * sizeof *values);
     for (size_t q = 0; q < p->v.spatial; q++)
         values[at(&p->v, k, q)] = 0.0f;
@@ -349,14 +350,14 @@ cam_status cam_method_ablation_cam(const cam_method_ctx *ctx, float *map, cam_er
 
 /* Instance q: the layer masked around position q (one-hot; tokens: the 3 x 3
  * Gaussian kernel, class token kept). */
-static void fill_recipro(void *user, int slot, float *values)
+static void fill_recipro(void *user, int instance, float *values)
 {
     static const float gauss[3][3] = {{1.0f / 16, 1.0f / 8, 1.0f / 16},
                                       {1.0f / 8, 1.0f / 4, 1.0f / 8},
                                       {1.0f / 16, 1.0f / 8, 1.0f / 16}};
     const perturb *p = user;
     const layer_view *v = &p->v;
-    const size_t q = (size_t)(p->first + slot);
+    const size_t q = (size_t)instance;
     memset(values, 0, p->numel * sizeof *values);
     if (!p->ctx->layer->tokens) {
         for (int k = 0; k < v->channels; k++)
