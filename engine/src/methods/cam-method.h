@@ -147,6 +147,13 @@ void cam_sign_flip(double *v, size_t n);
 
 void cam_method_relu(float *map, size_t n);
 
+/* sum_p a[p] and sum_p a[p] b[p] in double, in a fixed order: four partial sums
+ * (p mod 4) added as (s0 + s1) + (s2 + s3) -- independent additions, so the loop
+ * is not one long chain of dependent ones (4x faster on a channel's positions),
+ * and the same result every time. */
+double cam_method_sum(const float *a, size_t n);
+double cam_method_dot(const float *a, const float *b, size_t n);
+
 /* The random numbers of camengine.h (RANDOM NUMBERS). */
 uint64_t cam_splitmix64(uint64_t *state);
 double cam_random_uniform(uint64_t *state);

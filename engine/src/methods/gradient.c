@@ -28,13 +28,8 @@ static cam_status mean_gradient_map(const cam_method_ctx *ctx, const float *grad
 {
     const size_t n = ctx->view.spatial;
     double *weight = channel_weights(ctx);
-    for (int k = 0; k < ctx->view.channels; k++) {
-        const float *gk = grad + (size_t)k * n;
-        double sum = 0.0;
-        for (size_t p = 0; p < n; p++)
-            sum += gk[p];
-        weight[k] = sum / (double)n;
-    }
+    for (int k = 0; k < ctx->view.channels; k++)
+        weight[k] = cam_method_sum(grad + (size_t)k * n, n) / (double)n;
     return cam_method_weighted_sum(ctx, ctx->planes, weight, offset, map, err);
 }
 
@@ -139,10 +134,7 @@ static void plus_plus_weights(const cam_method_ctx *ctx, const plus_plus_terms *
     const size_t n = ctx->view.spatial;
     for (int k = 0; k < ctx->view.channels; k++) {
         const size_t base = (size_t)k * n;
-        const float *ak = ctx->planes + base;
-        double s = 0.0;
-        for (size_t p = 0; p < n; p++)
-            s += ak[p];
+        const double s = cam_method_sum(ctx->planes + base, n);
         double w = 0.0;
         for (size_t p = 0; p < n; p++) {
             const double g = t->d1[base + p];
@@ -181,11 +173,7 @@ cam_status cam_method_xgrad_cam(const cam_method_ctx *ctx, float *map, cam_error
     double *weight = channel_weights(ctx);
     for (int k = 0; k < ctx->view.channels; k++) {
         const float *ak = ctx->planes + (size_t)k * n, *gk = g + (size_t)k * n;
-        double s = 0.0, ga = 0.0;
-        for (size_t p = 0; p < n; p++) {
-            s += ak[p];
-            ga += (double)gk[p] * ak[p];
-        }
+        const double s = cam_method_sum(ak, n), ga = cam_method_dot(gk, ak, n);
         weight[k] = s != 0.0 ? ga / s : 0.0;
     }
     cam_status st = cam_method_weighted_sum(ctx, ctx->planes, weight, 0.0, map, err);

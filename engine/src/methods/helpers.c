@@ -417,3 +417,27 @@ double cam_random_normal(uint64_t *state)
     const double u2 = cam_random_uniform(state);
     return sqrt(-2.0 * log(1.0 - u1)) * cos(6.283185307179586476925286766559 * u2);
 }
+
+double cam_method_sum(const float *a, size_t n)
+{
+    double s[4] = {0.0, 0.0, 0.0, 0.0};
+    size_t p = 0;
+    for (; p + 4 <= n; p += 4)
+        for (int j = 0; j < 4; j++)
+            s[j] += a[p + j];
+    for (int j = 0; p < n; p++, j++)
+        s[j] += a[p];
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+double cam_method_dot(const float *a, const float *b, size_t n)
+{
+    double s[4] = {0.0, 0.0, 0.0, 0.0};
+    size_t p = 0;
+    for (; p + 4 <= n; p += 4)
+        for (int j = 0; j < 4; j++)
+            s[j] += (double)a[p + j] * b[p + j];
+    for (int j = 0; p < n; p++, j++)
+        s[j] += (double)a[p] * b[p];
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
