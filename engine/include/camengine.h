@@ -924,12 +924,13 @@ CAM_API cam_explain_options cam_explain_options_default(const cam_model *model);
  * the image counting as 0 (torch's grid_sample with align_corners=False and
  * padding_mode="zeros"). s = 0.9 shrinks the image and leaves a border of zeros,
  * s = 1.1 enlarges it and cuts its border off. Zero padding because 0 in the
- * preprocessed space is the dataset mean (after mean/std normalisation): the
- * border is the least informative value the network knows, where replicating the
- * edge pixels would invent structure and a constant colour would depend on the
- * model's preprocessing. The view's map (h x w, the largest layer's grid) is
- * mapped back through the inverse transform at the map's resolution, its cells
- * taken to cover the image uniformly: cell (y, x) of the result reads the view's
+ * preprocessed space is the dataset mean for a model normalised by mean and std
+ * (black for one that only scales, such as the bundled networks): the least
+ * informative value such a network knows, where replicating the edge pixels would
+ * invent structure; and one rule for every model, whatever its preprocessing.
+ * The view's map (h x w, the largest layer's grid) is mapped back through the
+ * inverse transform at the map's resolution, its cells taken to cover the image
+ * uniformly: cell (y, x) of the result reads the view's
  * map at (h/2 + s (y + 0.5 - h/2) - 0.5, w/2 + s (x' + 0.5 - w/2) - 0.5) in cell
  * units, x' mirrored as above when f, bilinearly between cell centres with the
  * coordinates clamped to the outer cells' centres (as upsampling does), and only
