@@ -244,8 +244,8 @@ cam_plug_in_create_procedure (GimpPlugIn *plug_in, const gchar *name)
      FALSE, G_PARAM_READWRITE);
   gimp_procedure_add_boolean_argument
     (procedure, "aug-smooth", _("Augme_ntation smoothing"),
-     _("Average the map over 6 augmented inputs (left-right flip x brightness 0.9, 1, 1.1): "
-       "smoother maps, 6 times the cost"),
+     _("Average the map over 6 augmented inputs (left-right flip x zoom 0.9, 1, 1.1, each "
+       "map mapped back): smoother maps, 6 times the cost"),
      FALSE, G_PARAM_READWRITE);
 
   gimp_procedure_add_int_return_value

@@ -46,7 +46,7 @@ typedef struct PluginSettings {
   gdouble  threshold;      /* selection and bounding box: fraction of the map's range */
   gint     top_k;          /* compare: how many classes */
   gboolean eigen_smooth;   /* cam_explain_options.eigen_smooth */
-  gboolean aug_smooth;     /* cam_explain_options.aug_smooth */
+  gboolean aug_smooth;     /* cam_explain_options.aug_smooth: TRUE = CAM_AUG_SMOOTH_SCALES */
 } PluginSettings;
 
 /* The choice arguments (string arguments checked by plugin_settings_read; the dialog

@@ -304,7 +304,8 @@ plugin_settings_resolve (const PluginSettings *settings, const cam_model *model,
       return FALSE;
     }
   resolved->explain.eigen_smooth = settings->eigen_smooth ? 1 : 0;
-  resolved->explain.aug_smooth   = settings->aug_smooth ? 1 : 0;
+  resolved->explain.aug_smooth   = settings->aug_smooth ? CAM_AUG_SMOOTH_SCALES
+                                                         : CAM_AUG_SMOOTH_NONE;
 
   if (settings->class_index < -1 || settings->class_index >= n_classes)
     {

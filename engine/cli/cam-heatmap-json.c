@@ -11,7 +11,8 @@
  *              "channel_order", "resize_policy"]}, "classes": [labels]},
  *    "settings": {"method", "class", "layer", "colormap", "alpha", "output_kind", "aspect",
  *                 "invert", "upsample", "layers": [names] | null, "eigen_smooth",
- *                 "aug_smooth", "target_score": "logit" | "probability"},
+ *                 "aug_smooth", "aug_smooth_mode": "scales" | "brightness" | null,
+ *                 "target_score": "logit" | "probability"},
  *    "images": [
  *      {"file", "status": "ok", "width", "height",
  *       "predictions": [{"index", "label", "probability"}, ...top N],
@@ -233,9 +234,14 @@ void cli_json_images(GString *out, const cam_model *model, const cli_settings *s
     } else {
         g_string_append(out, "null");
     }
-    g_string_append_printf(out, ", \"eigen_smooth\": %s, \"aug_smooth\": %s, \"target_score\": ",
+    g_string_append_printf(out,
+                           ", \"eigen_smooth\": %s, \"aug_smooth\": %s, \"aug_smooth_mode\": %s, "
+                           "\"target_score\": ",
                            settings->eigen_smooth ? "true" : "false",
-                           settings->aug_smooth ? "true" : "false");
+                           settings->aug_smooth ? "true" : "false",
+                           settings->aug_smooth == CAM_AUG_SMOOTH_BRIGHTNESS ? "\"brightness\""
+                           : settings->aug_smooth                         ? "\"scales\""
+                                                                          : "null");
     cli_json_string(out, settings->target_score ? settings->target_score : "logit");
     g_string_append(out, "},\n \"images\": [\n");
     for (int i = 0; i < n_results; i++) {

@@ -95,6 +95,7 @@ static char *opt_layer = NULL;
 static char *opt_layers = NULL;
 static gboolean opt_eigen_smooth = FALSE;
 static gboolean opt_aug_smooth = FALSE;
+static char *opt_aug_smooth_mode = NULL;
 static char *opt_target_score = NULL;
 static double opt_alpha = -1;
 static char *opt_colormap = NULL;
@@ -155,8 +156,12 @@ static const GOptionEntry main_entries[] = {
      "Replace the sum over channels by the first principal component of the weighted "
      "activations", NULL},
     {"aug-smooth", 0, 0, G_OPTION_ARG_NONE, &opt_aug_smooth,
-     "Average the map over 6 augmented inputs (left-right flip x brightness 0.9, 1, 1.1); "
-     "6 times the cost", NULL},
+     "Average the map over 6 augmented inputs (left-right flip x zoom 0.9, 1, 1.1, each map "
+     "mapped back); 6 times the cost", NULL},
+    {"aug-smooth-mode", 0, 0, G_OPTION_ARG_STRING, &opt_aug_smooth_mode,
+     "The inputs of --aug-smooth (implied): scales (flip x zoom, default) or brightness "
+     "(flip x brightness 0.9, 1, 1.1, as pytorch-grad-cam)",
+     "MODE"},
     {"target-score", 0, 0, G_OPTION_ARG_STRING, &opt_target_score,
      "The class score the methods differentiate: logit or probability (default: logit)",
      "SCORE"},
@@ -729,7 +734,16 @@ static int parse_image_settings(const cam_model *model, cam_explain_options *exp
         explain->layers = layers;
     }
     explain->eigen_smooth = opt_eigen_smooth;
-    explain->aug_smooth = opt_aug_smooth;
+    explain->aug_smooth = opt_aug_smooth ? CAM_AUG_SMOOTH_SCALES : CAM_AUG_SMOOTH_NONE;
+    if (opt_aug_smooth_mode) {
+        if (!g_ascii_strcasecmp(opt_aug_smooth_mode, "scales"))
+            explain->aug_smooth = CAM_AUG_SMOOTH_SCALES;
+        else if (!g_ascii_strcasecmp(opt_aug_smooth_mode, "brightness"))
+            explain->aug_smooth = CAM_AUG_SMOOTH_BRIGHTNESS;
+        else
+            return usage_error("--aug-smooth-mode: \"%s\" is neither scales nor brightness",
+                               opt_aug_smooth_mode);
+    }
     if (opt_target_score) {
         if (!g_ascii_strcasecmp(opt_target_score, "logit"))
             explain->target_score = CAM_SCORE_LOGIT;

@@ -100,7 +100,8 @@ typedef struct cli_settings {
     float alpha; /* < 0: the model's default */
     const char *output_kind, *aspect, *invert, *upsample;
     const char *const *layers;   /* --layers (NULL-terminated), or NULL */
-    int eigen_smooth, aug_smooth;
+    int eigen_smooth;
+    int aug_smooth;              /* a cam_aug_smooth */
     const char *target_score;    /* "logit" or "probability" */
 } cli_settings;
 

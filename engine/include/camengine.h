@@ -643,6 +643,15 @@ typedef enum cam_score {
     CAM_SCORE_COUNT
 } cam_score;
 
+/* cam_explain_options.aug_smooth: which augmented inputs the map is averaged over
+ * (see AUGMENTATION SMOOTHING below). */
+typedef enum cam_aug_smooth {
+    CAM_AUG_SMOOTH_NONE = 0,       /* the input alone */
+    CAM_AUG_SMOOTH_SCALES = 1,     /* flip x zoom 0.9, 1, 1.1, maps mapped back */
+    CAM_AUG_SMOOTH_BRIGHTNESS = 2, /* flip x brightness 0.9, 1, 1.1 (pytorch-grad-cam) */
+    CAM_AUG_SMOOTH_COUNT
+} cam_aug_smooth;
+
 /* After cam_forward: d score[class_index] / d tensor, for image `image` of the
  * last batch, written to grad (the tensor's size for one image: the product of
  * its dimensions). tensor_name is any tensor computed from the image (or the
@@ -676,8 +685,11 @@ typedef struct cam_explain_options {
     int eigen_smooth;       /* 0 (default) or 1: replace the sum over channels of the
                                method's per-channel terms by their first principal
                                component (see EIGEN SMOOTHING below) */
-    int aug_smooth;         /* 0 (default) or 1: average the map over 6 augmented
-                               inputs (see AUGMENTATION SMOOTHING below); 6x the cost */
+    int aug_smooth;         /* a cam_aug_smooth: CAM_AUG_SMOOTH_NONE (0, default),
+                               CAM_AUG_SMOOTH_SCALES (1) or CAM_AUG_SMOOTH_BRIGHTNESS
+                               (2): average the map over 6 augmented inputs (see
+                               AUGMENTATION SMOOTHING below); 6x the cost. Other
+                               values: CAM_ERROR_INVALID_ARGUMENT */
     cam_score target_score; /* what "the class score y_c" is for the methods that
                                differentiate or compare it: CAM_SCORE_LOGIT (default,
                                the papers) or CAM_SCORE_PROBABILITY (the softmax
@@ -906,14 +918,45 @@ CAM_API cam_explain_options cam_explain_options_default(const cam_model *model);
  * averaged, and the average min-max normalised again. ex->layer is then the names joined by ','; ex->map is in [0, 1].
  * CAM has one layer only.
  *
- * AUGMENTATION SMOOTHING (aug_smooth = 1), as pytorch-grad-cam's
- * forward_augmentation_smoothing with its default ttach transforms
- * (HorizontalFlip x Multiply(0.9, 1, 1.1)): for f in {no flip, flip} and s in {0.9,
- * 1, 1.1}, the input (preprocessed) is flipped left-right if f, multiplied by s,
- * explained (one layer or several, normalised to [0, 1] as for several layers, for
- * the class c chosen on the unaugmented image), the map flipped back, and the six
- * maps averaged. ex->map is in [0, 1]; probability and class are the unaugmented
- * image's.
+ * AUGMENTATION SMOOTHING (aug_smooth = CAM_AUG_SMOOTH_SCALES or _BRIGHTNESS): the
+ * map is averaged over 6 views of the input (preprocessed, C x H x W), for f in
+ * {no flip, flip} and s in {0.9, 1, 1.1}. Each view is explained as the input would
+ * be (one layer or several; each view's map min-max normalised to [0, 1] as for
+ * several layers, even with one layer), always for the class c chosen on the
+ * unaugmented input; probability and class are the unaugmented input's. ex->map
+ * is in [0, 1] and is not normalised again.
+ *
+ * CAM_AUG_SMOOTH_SCALES (1): the view is the input zoomed by s about the image
+ * centre at the same resolution (the model's input size is fixed), flipped
+ * left-right if f. With pixel centres at p = (y + 0.5, x + 0.5) and the centre
+ * c = (H / 2, W / 2), view(p) = input(c + (p' - c) / s), p' = p with x mirrored
+ * (x' = W - 1 - x) when f, sampled bilinearly between pixel centres, pixels outside
+ * the image counting as 0 (torch's grid_sample with align_corners=False and
+ * padding_mode="zeros"). s = 0.9 shrinks the image and leaves a border of zeros,
+ * s = 1.1 enlarges it and cuts its border off. Zero padding because 0 in the
+ * preprocessed space is the dataset mean for a model normalised by mean and std
+ * (black for one that only scales, such as the bundled networks): the least
+ * informative value such a network knows, where replicating the edge pixels would
+ * invent structure; and one rule for every model, whatever its preprocessing.
+ * The view's map (h x w, the largest layer's grid) is mapped back through the
+ * inverse transform at the map's resolution, its cells taken to cover the image
+ * uniformly: cell (y, x) of the result reads the view's
+ * map at (h/2 + s (y + 0.5 - h/2) - 0.5, w/2 + s (x' + 0.5 - w/2) - 0.5) in cell
+ * units, x' mirrored as above when f, bilinearly between cell centres with the
+ * coordinates clamped to the outer cells' centres (as upsampling does), and only
+ * when that place lies in the view's image (-0.5 .. h - 0.5 and -0.5 .. w - 0.5,
+ * with 1e-9 of slack for rounding): with s = 1.1 the original's border is outside
+ * the zoomed view, and a view that does not see a cell does not count for it. The
+ * result at each cell is the sum of the mapped-back maps over the views that see
+ * it divided by their number (the two s = 1 views see every cell, so it is never
+ * 0). FULL_GRAD's map is the input's, mapped back likewise.
+ *
+ * CAM_AUG_SMOOTH_BRIGHTNESS (2), pytorch-grad-cam's forward_augmentation_smoothing
+ * with its default ttach transforms (HorizontalFlip x Multiply(0.9, 1, 1.1)): the
+ * view is the input flipped left-right if f and multiplied by s (every value, the
+ * preprocessed input); the map is flipped back, nothing else is mapped, and the
+ * six maps are averaged everywhere. Kept to match pytorch-grad-cam; it varies the
+ * contrast around the mean, not the geometry.
  *
  * RANDOM NUMBERS: splitmix64 (Steele et al. 2014) started from options.seed:
  * state += 0x9E3779B97F4A7C15; z = state; z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;

@@ -8,8 +8,9 @@
  * layer. One layer without augmentation: the method's map as it is. Several
  * layers or aug_smooth: each layer's map min-max normalised, upsampled to the
  * largest layer, averaged and normalised again (pytorch-grad-cam's
- * aggregate_multi_layers), once per augmented input, flipped back, averaged
- * (forward_augmentation_smoothing). Every map is checked to be finite.
+ * aggregate_multi_layers), once per augmented input (flipped and zoomed, or
+ * flipped and brightened as pytorch-grad-cam's forward_augmentation_smoothing),
+ * mapped back, averaged where seen. Every map is checked to be finite.
  */
 #include "cam-workspace.h"
 
@@ -238,6 +239,85 @@ static cam_status layer_map(const explain_run *run, const float *input, int i, f
     return CAM_OK;
 }
 
+/* AUGMENTATION SMOOTHING (camengine.h): the view count, and the factor and flip of view a. */
+#define AUG_VIEWS 6
+static const double aug_factors[3] = {0.9, 1.0, 1.1};
+
+/* Where position i (of n, pixel centres at i + 0.5 of an image n wide) of the
+ * original image lies in the image zoomed by s about its centre: c + s (i + 0.5 - c)
+ * - 0.5, c = n / 2. s = 1 gives i exactly. */
+static double zoomed_coordinate(int i, int n, double s)
+{
+    return 0.5 * n + s * ((double)i + 0.5 - 0.5 * n) - 0.5;
+}
+
+/* The input zoomed by s about its centre at the same size, flipped left-right if
+ * flip: out(y, x) = in(c + (p - c) / s) at p = (y, x') with x' = w - 1 - x when
+ * flipped, bilinear over pixel centres, pixels outside the image 0 (torch's
+ * grid_sample, align_corners=False, padding_mode="zeros"). */
+static void zoom_input(const float *in, int channels, int h, int w, double s, int flip,
+                       float *out)
+{
+    for (int y = 0; y < h; y++) {
+        const double sy = zoomed_coordinate(y, h, 1.0 / s);
+        const double fy = floor(sy);
+        const int y0 = (int)fy;
+        const double ly = sy - fy;
+        for (int x = 0; x < w; x++) {
+            const double sx = zoomed_coordinate(flip ? w - 1 - x : x, w, 1.0 / s);
+            const double fx = floor(sx);
+            const int x0 = (int)fx;
+            const double lx = sx - fx;
+            for (int c = 0; c < channels; c++) {
+                const float *plane = in + (size_t)c * h * w;
+                double v = 0.0;
+                for (int dy = 0; dy < 2; dy++)
+                    for (int dx = 0; dx < 2; dx++) {
+                        const int yy = y0 + dy, xx = x0 + dx;
+                        if (yy < 0 || yy >= h || xx < 0 || xx >= w)
+                            continue;
+                        v += (dy ? ly : 1.0 - ly) * (dx ? lx : 1.0 - lx) *
+                             plane[(size_t)yy * w + xx];
+                    }
+                out[((size_t)c * h + y) * w + x] = (float)v;
+            }
+        }
+    }
+}
+
+/* The map m (h x w) of a view zoomed by s and flipped if flip, mapped back to the
+ * original image's positions and added to total, count += 1 where the view sees
+ * the position: the map is sampled at the position's place in the view (bilinear
+ * over cell centres, coordinates clamped to the outer cells' centres), seen when
+ * that place lies inside the view's image, its cells' outer edges included (a
+ * rounding slack of 1e-9 cell). */
+static void add_mapped_back(const double *m, int h, int w, double s, int flip, double *total,
+                            double *count)
+{
+    const double slack = 1e-9;
+    for (int y = 0; y < h; y++) {
+        double ty = zoomed_coordinate(y, h, s);
+        if (ty < -0.5 - slack || ty > h - 0.5 + slack)
+            continue;
+        ty = ty < 0.0 ? 0.0 : ty > h - 1 ? h - 1 : ty;
+        const int y0 = (int)ty, y1 = y0 + (y0 < h - 1);
+        const double ly = ty - y0;
+        for (int x = 0; x < w; x++) {
+            double tx = zoomed_coordinate(flip ? w - 1 - x : x, w, s);
+            if (tx < -0.5 - slack || tx > w - 0.5 + slack)
+                continue;
+            tx = tx < 0.0 ? 0.0 : tx > w - 1 ? w - 1 : tx;
+            const int x0 = (int)tx, x1 = x0 + (x0 < w - 1);
+            const double lx = tx - x0;
+            const double top = (1.0 - lx) * m[(size_t)y0 * w + x0] + lx * m[(size_t)y0 * w + x1];
+            const double bottom =
+                (1.0 - lx) * m[(size_t)y1 * w + x0] + lx * m[(size_t)y1 * w + x1];
+            total[(size_t)y * w + x] += (1.0 - ly) * top + ly * bottom;
+            count[(size_t)y * w + x] += 1.0;
+        }
+    }
+}
+
 /* Several layers and/or augmentations: the averaged normalised maps into out
  * (out_h x out_w). map: room for the largest layer. */
 static cam_status fused_map(const explain_run *run, const float *input, int out_h, int out_w,
@@ -247,21 +327,25 @@ static cam_status fused_map(const explain_run *run, const float *input, int out_
     const size_t in_size = cam_model_input_size(run->ws->model);
     const int in_c = run->ws->model->channels, in_h = run->ws->model->height,
               in_w = run->ws->model->width;
-    static const double factors[3] = {0.9, 1.0, 1.1};
-    const int n_aug = run->opt->aug_smooth ? 6 : 1;
+    const int mode = run->opt->aug_smooth;
+    const int n_aug = mode ? AUG_VIEWS : 1;
     double *fused = malloc(n_out * sizeof *fused);
     double *total = calloc(n_out, sizeof *total);
-    float *augmented = run->opt->aug_smooth ? malloc(in_size * sizeof *augmented) : NULL;
+    double *count = calloc(n_out, sizeof *count);
+    float *augmented = mode ? malloc(in_size * sizeof *augmented) : NULL;
     cam_status st = CAM_OK;
-    if (!fused || !total || (run->opt->aug_smooth && !augmented)) {
+    if (!fused || !total || !count || (mode && !augmented)) {
         st = cam_set_error(err, CAM_ERROR_NO_MEMORY, "cam_explain: out of memory");
         goto out;
     }
     for (int a = 0; a < n_aug; a++) {
         const int flip = a >= 3;
+        const double f = aug_factors[a % 3];
         const float *x = input;
-        if (run->opt->aug_smooth) { /* ttach: HorizontalFlip, then Multiply */
-            const double f = factors[a % 3];
+        if (mode == CAM_AUG_SMOOTH_SCALES) {
+            zoom_input(input, in_c, in_h, in_w, f, flip, augmented);
+            x = augmented;
+        } else if (mode == CAM_AUG_SMOOTH_BRIGHTNESS) { /* ttach: HorizontalFlip, then Multiply */
             for (int c = 0; c < in_c; c++)
                 for (int y = 0; y < in_h; y++) {
                     const float *src = input + ((size_t)c * in_h + y) * in_w;
@@ -276,8 +360,8 @@ static cam_status fused_map(const explain_run *run, const float *input, int out_
         for (int i = 0; i < run->n_layers; i++) {
             /* the forward of x: done by the caller for the unaugmented input's first layer */
             const int unit = a * run->n_layers + i;
-            if (run->opt->aug_smooth ? i == 0 || (run->def->flags & CAM_METHOD_RUNS_FORWARD)
-                                     : i > 0 && (run->def->flags & CAM_METHOD_RUNS_FORWARD)) {
+            if (mode ? i == 0 || (run->def->flags & CAM_METHOD_RUNS_FORWARD)
+                     : i > 0 && (run->def->flags & CAM_METHOD_RUNS_FORWARD)) {
                 progress_unit(run, unit, 0);
                 st = cam_forward(run->ws, x, 1, NULL, NULL, err);
                 if (st != CAM_OK)
@@ -293,16 +377,22 @@ static cam_status fused_map(const explain_run *run, const float *input, int out_
             add_resized(map, l->height, l->width, out_h, out_w, 1.0 / run->n_layers, fused);
         }
         normalise_doubles(fused, n_out);
-        for (int y = 0; y < out_h; y++)
-            for (int xx = 0; xx < out_w; xx++)
-                total[(size_t)y * out_w + xx] +=
-                    fused[(size_t)y * out_w + (flip ? out_w - 1 - xx : xx)];
+        if (mode == CAM_AUG_SMOOTH_SCALES)
+            add_mapped_back(fused, out_h, out_w, f, flip, total, count);
+        else
+            for (int y = 0; y < out_h; y++)
+                for (int xx = 0; xx < out_w; xx++) {
+                    total[(size_t)y * out_w + xx] +=
+                        fused[(size_t)y * out_w + (flip ? out_w - 1 - xx : xx)];
+                    count[(size_t)y * out_w + xx] += 1.0;
+                }
     }
-    for (size_t p = 0; p < n_out; p++)
-        out[p] = (float)(total[p] / n_aug);
+    for (size_t p = 0; p < n_out; p++) /* count >= 1: the unzoomed views see everything */
+        out[p] = (float)(total[p] / count[p]);
 out:
     free(fused);
     free(total);
+    free(count);
     free(augmented);
     return st;
 }
@@ -345,9 +435,11 @@ static cam_status explain(cam_workspace *ws, const float *input, const cam_expla
     if (opt.eigen_smooth != 0 && opt.eigen_smooth != 1)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
                              "cam_explain: eigen_smooth is %d, expected 0 or 1", opt.eigen_smooth);
-    if (opt.aug_smooth != 0 && opt.aug_smooth != 1)
+    if (opt.aug_smooth < CAM_AUG_SMOOTH_NONE || opt.aug_smooth >= CAM_AUG_SMOOTH_COUNT)
         return cam_set_error(err, CAM_ERROR_INVALID_ARGUMENT,
-                             "cam_explain: aug_smooth is %d, expected 0 or 1", opt.aug_smooth);
+                             "cam_explain: aug_smooth is %d, expected 0 (none), 1 (flip x zoom "
+                             "0.9, 1, 1.1) or 2 (flip x brightness 0.9, 1, 1.1)",
+                             opt.aug_smooth);
 
     if ((def->flags & CAM_METHOD_WHOLE_NETWORK) && !ws->backward_to_input) {
         /* a workspace planned for other layers does not keep what a backward to the
@@ -440,7 +532,7 @@ static cam_status explain(cam_workspace *ws, const float *input, const cam_expla
         strcat(ex->layer, run.names[i]);
     }
 
-    run.n_units = (opt.aug_smooth ? 6 : 1) * n_layers;
+    run.n_units = (opt.aug_smooth ? AUG_VIEWS : 1) * n_layers;
     progress_unit(&run, 0, 0);
     status = cam_forward(ws, input, 1, NULL, NULL, err);
     if (status != CAM_OK)

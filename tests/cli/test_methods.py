@@ -1,13 +1,13 @@
 """cam-heatmap's method options (issue 13): --method takes every method the engine
-lists, --target-score, --eigen-smooth, --aug-smooth and --layers reach the engine and are
-recorded in the JSON, and the maps equal the PyTorch formulas of
+lists, --target-score, --eigen-smooth, --aug-smooth (and --aug-smooth-mode) and --layers
+reach the engine and are recorded in the JSON, and the maps equal the PyTorch formulas of
 tests/reference/make_methods.py (float64 autograd on the ONNX file's weights) within 1e-4
 of the map's largest magnitude, on a 32x32 image (no resampling) with the cifar10 model.
 
  - --help lists every method with its summary (names from the engine, cam_method_name);
  - --method fullgrad ignores --layer: its map is the input's, named after the input tensor;
- - bad values (--target-score nope, an unknown layer in --layers, --layer with --layers)
-   are usage errors (exit 2) naming the option.
+ - bad values (--target-score nope, --aug-smooth-mode nope, an unknown layer in --layers,
+   --layer with --layers) are usage errors (exit 2) naming the option.
 """
 import copy
 import json
@@ -49,17 +49,20 @@ for name in ("cam", "grad-cam", "grad-cam-tutorial", "hires-cam", "grad-cam++", 
 T.check("forward" in so and "Draelos" in so, "--help: the summaries are missing")
 
 layer8, layer2 = keras_to_onnx["conv2d_8"], keras_to_onnx["conv2d_2"]
-CASES = [  # (arguments, method, score, eigen, aug, layers)
+CASES = [  # (arguments, method, score, eigen, aug (None, "scales" or "brightness"), layers)
     (["--method", "hires-cam", "--target-score", "probability"], "hires-cam", "probability",
-     False, False, [layer8]),
-    (["--method", "layer-cam", "--eigen-smooth"], "layer-cam", "logit", True, False, [layer8]),
+     False, None, [layer8]),
+    (["--method", "layer-cam", "--eigen-smooth"], "layer-cam", "logit", True, None, [layer8]),
     (["--method", "grad-cam++", "--layers", f"{layer8},{layer2}"], "grad-cam++", "logit", False,
-     False, [layer8, layer2]),
+     None, [layer8, layer2]),
     (["--method", "eigen-cam", "--aug-smooth", "--layer", layer8], "eigen-cam", "logit", False,
-     True, [layer8]),
-    (["--method", "xgrad-cam", "--layer", layer2], "xgrad-cam", "logit", False, False, [layer2]),
+     "scales", [layer8]),
+    # --aug-smooth-mode implies --aug-smooth
+    (["--method", "eigen-cam", "--aug-smooth-mode", "brightness", "--layer", layer8], "eigen-cam",
+     "logit", False, "brightness", [layer8]),
+    (["--method", "xgrad-cam", "--layer", layer2], "xgrad-cam", "logit", False, None, [layer2]),
     # FullGrad ignores the layer: its map is the input's (32x32), named after the input
-    (["--method", "fullgrad", "--layer", layer2], "fullgrad", "logit", False, False,
+    (["--method", "fullgrad", "--layer", layer2], "fullgrad", "logit", False, None,
      [proto.graph.input[0].name]),
 ]
 # FullGrad's gradients cross every ReLU and MaxPool of the network, and on image 13 float32
@@ -78,7 +81,8 @@ for args, method, score, eigen, aug, layers in CASES:
     doc = json.loads(so)
     s = doc["settings"]
     T.check(s["method"] == method and s["target_score"] == score and s["eigen_smooth"] == eigen
-            and s["aug_smooth"] == aug, f"{args}: settings {s}")
+            and s["aug_smooth"] == (aug is not None) and s["aug_smooth_mode"] == aug,
+            f"{args}: settings {s}")
     T.check(s["layers"] == (layers if "--layers" in args else None), f"{args}: layers {s['layers']}")
     im = doc["images"][0]
     T.check(im["method"] == method and im["layer"] == ",".join(layers),
@@ -90,7 +94,7 @@ for args, method, score, eigen, aug, layers in CASES:
         want, ok = MM.full_grad_map(netd, x21, cls, score)
         T.check(ok, "fullgrad: the reference map of image 21 is not defined")
     elif aug:
-        want, ok = MM.aug_map(method, netd, x, lis, cls, score, eigen, 0)
+        want, ok = MM.aug_map(method, netd, x, lis, cls, score, eigen, 0, aug)
     elif len(lis) > 1:
         want, ok = MM.fused_map(method, netd, x, lis, cls, score, eigen, 0)
     else:
@@ -109,6 +113,7 @@ for args, method, score, eigen, aug, layers in CASES:
 
 # usage errors
 for args, what in ((["--target-score", "nope"], "--target-score"),
+                   (["--aug-smooth-mode", "nope"], "--aug-smooth-mode"),
                    (["--layers", f"{layer8},nope"], "nope"),
                    (["--layers", f"{layer8},"], "--layers"),
                    (["--layer", layer8, "--layers", layer8], "--layers"),

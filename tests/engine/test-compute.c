@@ -772,6 +772,9 @@ static void test_method_options(void)
     opt.aug_smooth = -1;
     CHECK(cam_explain(ws, x, &opt, &ex, &err) == CAM_ERROR_INVALID_ARGUMENT);
     CHECK(strstr(err.message, "aug_smooth") != NULL);
+    opt.aug_smooth = CAM_AUG_SMOOTH_COUNT; /* 3: neither scales (1) nor brightness (2) */
+    CHECK(cam_explain(ws, x, &opt, &ex, &err) == CAM_ERROR_INVALID_ARGUMENT && !ex);
+    CHECK(strstr(err.message, "aug_smooth is 3") != NULL);
     opt.aug_smooth = 0;
     const char *const unknown[] = {"Relu_6", "nope", NULL};
     opt.layers = unknown;
@@ -799,7 +802,7 @@ static void test_method_options(void)
     for (int m = 0; m < CAM_METHOD_COUNT; m++) {
         if (m == CAM_METHOD_CAM)
             continue; /* no CAM structure here */
-        for (int variant = 0; variant < 5; variant++) {
+        for (int variant = 0; variant < 6; variant++) { /* 5: aug_smooth brightness */
             cam_explain_options o = cam_explain_options_default(model);
             o.method = (cam_method)m;
             o.class_index = 2;
@@ -807,7 +810,9 @@ static void test_method_options(void)
             o.eigen_smooth = variant == 1;
             o.target_score = variant == 2 && m != CAM_METHOD_FINER_CAM ? CAM_SCORE_PROBABILITY
                                                                        : CAM_SCORE_LOGIT;
-            o.aug_smooth = variant == 3;
+            o.aug_smooth = variant == 3   ? CAM_AUG_SMOOTH_SCALES
+                           : variant == 5 ? CAM_AUG_SMOOTH_BRIGHTNESS
+                                          : CAM_AUG_SMOOTH_NONE;
             o.layers = variant == 4 ? two : NULL;
             st = cam_explain(ws, x, &o, &ex, &err);
             CHECK_OK(st);

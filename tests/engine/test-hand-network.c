@@ -592,6 +592,37 @@ check_methods(cam_model *gap, cam_model *maxpool)
         for (int i = 0; i < 4; i++)
             want[i] = (float) ((double) (v[i] >> 11) * 0x1.0p-53);
         expect_method(wg, CAM_METHOD_RANDOM, 1, want, "hand-gap random map, seed 0");
+
+        /* aug_smooth with that map: it does not depend on the image, so every view's
+         * normalised map is R = (want - min) / (max - min), and what is checked is the
+         * mapping back (camengine.h, AUGMENTATION SMOOTHING). On a 2 x 2 map cell y reads
+         * the view's map at 0.5 + s (y - 0.5): s = 1.1 gives -0.05 and 1.05, inside the
+         * view's image and clamped to the cells 0 and 1 (R itself); s = 0.9 gives 0.05 and
+         * 0.95 (0.95 of the cell's own row and column, 0.05 of the other). Each flipped
+         * view is mapped back to Rf(y, x) = R(y, 1 - x) likewise, every view sees every
+         * cell, so E(y, x) = (2.95 (R(y, x) + R(y, 1 - x)) + 0.05 (R(1 - y, x) +
+         * R(1 - y, 1 - x))) / 6. Brightness: (3 R + 3 Rf) / 6. */
+        float lo = want[0], hi = want[0], r[4], scales[4], brightness[4];
+        for (int i = 1; i < 4; i++) {
+            lo = want[i] < lo ? want[i] : lo;
+            hi = want[i] > hi ? want[i] : hi;
+        }
+        for (int i = 0; i < 4; i++)
+            r[i] = (float) (((double) want[i] - lo) / ((double) hi - lo));
+        for (int y = 0; y < 2; y++)
+            for (int x = 0; x < 2; x++) {
+                const double same = (double) r[y * 2 + x] + r[y * 2 + 1 - x];
+                const double other = (double) r[(1 - y) * 2 + x] + r[(1 - y) * 2 + 1 - x];
+                scales[y * 2 + x] = (float) ((2.95 * same + 0.05 * other) / 6);
+                brightness[y * 2 + x] = (float) (same / 2);
+            }
+        cam_explain_options opt = cam_explain_options_default(NULL);
+        opt.method = CAM_METHOD_RANDOM;
+        opt.class_index = 1;
+        opt.aug_smooth = CAM_AUG_SMOOTH_SCALES;
+        expect_map_options(wg, opt, 1, scales, "hand-gap random map, aug_smooth scales");
+        opt.aug_smooth = CAM_AUG_SMOOTH_BRIGHTNESS;
+        expect_map_options(wg, opt, 1, brightness, "hand-gap random map, aug_smooth brightness");
     }
     { /* fused layers */
         const char *const layers[] = {"relu", "conv", NULL};

@@ -453,16 +453,18 @@ static void test_hand(void)
         }
     }
 
-    /* aug_smooth: the network is positively homogeneous (no biases) and mirror-symmetric,
-     * so every flipped and scaled input (x 0.9, 1, 1.1) gives the same Ablation-CAM map
-     * once normalised and flipped back, if y is the score of the augmented input itself:
-     * [1.2, 0; 3.6, 0] normalised, [1/3, 0; 1, 0]. (With the clean input's y, the
-     * weights (y - s y_k) / y of a scaled input s x would change.) */
+    /* aug_smooth = CAM_AUG_SMOOTH_BRIGHTNESS: the network is positively homogeneous (no
+     * biases) and mirror-symmetric, so every flipped and brightened input (x 0.9, 1, 1.1)
+     * gives the same Ablation-CAM map once normalised and flipped back, if y is the score
+     * of the augmented input itself: [1.2, 0; 3.6, 0] normalised, [1/3, 0; 1, 0]. (With
+     * the clean input's y, the weights (y - s y_k) / y of a scaled input s x would
+     * change.) The zoomed views (CAM_AUG_SMOOTH_SCALES) are checked on the 8 x 8
+     * network below. */
     {
         cam_explain_options opt = cam_explain_options_default(model);
         opt.method = CAM_METHOD_ABLATION_CAM;
         opt.layer = "Relu_1";
-        opt.aug_smooth = 1;
+        opt.aug_smooth = CAM_AUG_SMOOTH_BRIGHTNESS;
         cam_explanation *ex = NULL;
         CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
         if (ex)
@@ -793,34 +795,75 @@ static void test_state_and_errors(void)
         CHECK(ex && memcmp(ex->probabilities, probs, sizeof probs) == 0);
         cam_explanation_free(ex);
     }
-    /* aug_smooth (cam-explain.c): the average over the 6 flipped and scaled inputs of
-     * the normalised Ablation-CAM maps, flipped back; each computed here on its own
-     * input, so y is that input's score */
-    {
-        const float factors[3] = {0.9f, 1.0f, 1.1f};
-        double want[16] = {0};
+    /* aug_smooth (cam-explain.c), both modes: the average over the 6 augmented inputs
+     * of the normalised Ablation-CAM maps, mapped back; each computed here on its own
+     * input, so y is that input's score. Brightness: the input flipped and multiplied,
+     * the map flipped back. Scales: the input zoomed about its centre (pixel p of the
+     * view reads the input at normalised coordinate g / s, g = (2p + 1) / 8 - 1, as
+     * torch's grid_sample; bilinear, 0 outside), flipped; the 4 x 4 map read back at
+     * g s (g = (2q + 1) / 4 - 1, clamped to the outer cells' centres), where |g s| <= 1
+     * (all 16 cells here: 4 x 4 is too coarse for s = 1.1 to lose one). */
+    for (int mode = CAM_AUG_SMOOTH_SCALES; mode <= CAM_AUG_SMOOTH_BRIGHTNESS; mode++) {
+        const double factors[3] = {0.9, 1.0, 1.1};
+        double want[16] = {0}, seen[16] = {0};
         for (int aug = 0; aug < 6; aug++) {
+            const double s = factors[aug % 3];
+            const int flip = aug >= 3;
             float xa[3 * 8 * 8], m[16];
             for (int c = 0; c < 3; c++)
                 for (int yy = 0; yy < 8; yy++)
-                    for (int xx = 0; xx < 8; xx++)
-                        xa[(c * 8 + yy) * 8 + xx] =
-                            (float)((double)factors[aug % 3] *
-                                    x[(c * 8 + yy) * 8 + (aug >= 3 ? 7 - xx : xx)]);
+                    for (int xx = 0; xx < 8; xx++) {
+                        const int sx = flip ? 7 - xx : xx;
+                        double v;
+                        if (mode == CAM_AUG_SMOOTH_BRIGHTNESS)
+                            v = s * x[(c * 8 + yy) * 8 + sx];
+                        else {
+                            const double py = (((2 * yy + 1) / 8.0 - 1) / s + 1) * 4 - 0.5;
+                            const double px = (((2 * sx + 1) / 8.0 - 1) / s + 1) * 4 - 0.5;
+                            v = 0;
+                            for (int j = (int)floor(py); j <= (int)floor(py) + 1; j++)
+                                for (int i = (int)floor(px); i <= (int)floor(px) + 1; i++)
+                                    if (j >= 0 && j < 8 && i >= 0 && i < 8)
+                                        v += (1 - fabs(py - j)) * (1 - fabs(px - i)) *
+                                             x[(c * 8 + j) * 8 + i];
+                        }
+                        xa[(c * 8 + yy) * 8 + xx] = (float)v;
+                    }
             CHECK_OK(run_method(ws, ABLATION, xa, "Relu_4", 0, CAM_SCORE_LOGIT, m, &err));
             CHECK_OK(cam_map_normalize(m, 16, m, &err));
-            for (int q = 0; q < 16; q++)
-                want[q] += m[(q / 4) * 4 + (aug >= 3 ? 3 - q % 4 : q % 4)] / 6.0;
+            for (int q = 0; q < 16; q++) {
+                const int qy = q / 4, qx = flip ? 3 - q % 4 : q % 4;
+                if (mode == CAM_AUG_SMOOTH_BRIGHTNESS) {
+                    want[q] += m[qy * 4 + qx];
+                    seen[q] += 1;
+                    continue;
+                }
+                const double gy = ((2 * qy + 1) / 4.0 - 1) * s, gx = ((2 * qx + 1) / 4.0 - 1) * s;
+                if (fabs(gy) > 1 + 1e-9 || fabs(gx) > 1 + 1e-9)
+                    continue;
+                const double py = fmin(fmax((gy + 1) * 2 - 0.5, 0), 3);
+                const double px = fmin(fmax((gx + 1) * 2 - 0.5, 0), 3);
+                double v = 0;
+                for (int j = 0; j < 4; j++)
+                    for (int i = 0; i < 4; i++)
+                        v += fmax(0, 1 - fabs(py - j)) * fmax(0, 1 - fabs(px - i)) * m[j * 4 + i];
+                want[q] += v;
+                seen[q] += 1;
+            }
         }
+        for (int q = 0; q < 16; q++)
+            want[q] /= seen[q];
         cam_explain_options opt = cam_explain_options_default(model);
         opt.method = CAM_METHOD_ABLATION_CAM;
         opt.layer = "Relu_4";
         opt.class_index = 0;
-        opt.aug_smooth = 1;
+        opt.aug_smooth = mode;
         cam_explanation *ex = NULL;
         CHECK_OK(cam_explain(ws, x, &opt, &ex, &err));
         if (ex)
-            check_map("ablation-cam, aug_smooth", ex->map, want, 16, 1e-6);
+            check_map(mode == CAM_AUG_SMOOTH_SCALES ? "ablation-cam, aug_smooth scales"
+                                                    : "ablation-cam, aug_smooth brightness",
+                      ex->map, want, 16, 1e-6);
         cam_explanation_free(ex);
     }
     /* SS-CAM without noise and one sample, IS-CAM with one step (c_1 = 1): Score-CAM,

@@ -12,7 +12,8 @@ weights/cifar10.onnx. Images: 1 uniform random image, plus the first official te
 when the datasets are there (kept small: the test must stay well under a minute).
 
 A record's kind is "<method>" or "<method>@<option>@...", the options being
-eigen-smooth, aug-smooth, probability (target_score) and seed=N; its tensor name is the
+eigen-smooth, aug-smooth (aug_smooth 1: flip x zoom), aug-smooth-brightness (aug_smooth 2:
+flip x brightness), probability (target_score) and seed=N; its tensor name is the
 layer, or the layers joined by ',' (fused). Classes: the top one, then the second and
 the last, then the others, until 1 non-trivial map per (method, layer, image).
 
@@ -448,25 +449,72 @@ def fused_map(method, netd, x, lis, cls, score, eigen, seed):
     return normalise(sum(up) / len(up)), ok
 
 
-def aug_map(method, netd, x, lis, cls, score, eigen, seed):
-    """pytorch-grad-cam's augmentation smoothing: flip x multiply(0.9, 1, 1.1)."""
-    total, ok = None, True
+AUG_SCALES = (0.9, 1.0, 1.1)
+
+
+def _centre_grid(h, w, sy, sx):
+    """grid_sample's (1, h, w, 2) grid of pixel centres, scaled by (sy, sx) about the centre
+    (normalised coordinates, align_corners=False)."""
+    gy = (2 * torch.arange(h, dtype=torch.float64) + 1) / h - 1
+    gx = (2 * torch.arange(w, dtype=torch.float64) + 1) / w - 1
+    yy, xx = torch.meshgrid(gy * sy, gx * sx, indexing="ij")
+    return torch.stack([xx, yy], dim=-1)[None]
+
+
+def zoom_view(x, flip, s):
+    """camengine.h CAM_AUG_SMOOTH_SCALES: the preprocessed input zoomed by s about its centre
+    at the same size (torch grid_sample, zeros outside), then flipped left-right if flip."""
+    t = torch.from_numpy(np.asarray(x, dtype=np.float32).astype(np.float64))[None]
+    _, _, h, w = t.shape
+    v = F.grid_sample(t, _centre_grid(h, w, 1 / s, 1 / s), mode="bilinear",
+                      padding_mode="zeros", align_corners=False)[0]
+    if flip:
+        v = torch.flip(v, dims=[2])
+    return v.numpy().astype(np.float32)
+
+
+def map_back(m, flip, s):
+    """A view's map back on the original's cells: flipped back, sampled at the zoomed places
+    (grid_sample, border clamped), and where each cell is seen (its place inside the view)."""
+    h, w = m.shape
+    if flip:
+        m = torch.flip(m, dims=[1])
+    grid = _centre_grid(h, w, s, s)
+    back = F.grid_sample(m[None, None], grid, mode="bilinear", padding_mode="border",
+                         align_corners=False)[0, 0]
+    seen = (grid[0].abs() <= 1 + 1e-9).all(dim=-1).to(torch.float64)
+    return back * seen, seen
+
+
+def aug_map(method, netd, x, lis, cls, score, eigen, seed, mode="scales"):
+    """Augmentation smoothing (camengine.h): flip x zoom(0.9, 1, 1.1), maps mapped back and
+    averaged where seen ("scales", aug_smooth = 1), or pytorch-grad-cam's ttach transforms
+    flip x multiply(0.9, 1, 1.1), maps flipped back ("brightness", aug_smooth = 2)."""
+    total, count, ok = None, None, True
     for flip in (False, True):
-        for f in (0.9, 1.0, 1.1):
-            xa = np.asarray(x, dtype=np.float32)
-            if flip:
-                xa = xa[:, :, ::-1]
-            xa = (xa.astype(np.float64) * f).astype(np.float32)
+        for f in AUG_SCALES:
+            if mode == "scales":
+                xa = zoom_view(x, flip, f)
+            else:
+                xa = np.asarray(x, dtype=np.float32)
+                if flip:
+                    xa = xa[:, :, ::-1]
+                xa = (xa.astype(np.float64) * f).astype(np.float32)
             if len(lis) == 1:
                 m, d = method_map(method, netd, xa, lis[0], cls, score, eigen, seed)
                 m = normalise(m)
             else:
                 m, d = fused_map(method, netd, xa, lis, cls, score, eigen, seed)
             ok = ok and d
-            if flip:
-                m = torch.flip(m, dims=[1])
+            if mode == "scales":
+                m, seen = map_back(m, flip, f)
+            else:
+                if flip:
+                    m = torch.flip(m, dims=[1])
+                seen = torch.ones_like(m)
             total = m if total is None else total + m
-    return total / 6, ok
+            count = seen if count is None else count + seen
+    return total / count, ok
 
 
 # (method, options): what is checked on every case, at every layer of LAYERS unless
@@ -484,7 +532,7 @@ PLAN = [
     ("random", ()), ("random", ("seed=7",)),
     ("grad-cam", ("fused",)), ("layer-cam", ("fused",)),
     ("grad-cam", ("aug-smooth",)), ("eigen-cam", ("aug-smooth",)),
-    ("grad-cam++", ("aug-smooth", "fused")),
+    ("grad-cam++", ("aug-smooth", "fused")), ("grad-cam", ("aug-smooth-brightness",)),
     ("fullgrad", ("input",)), ("fullgrad", ("input", "probability")),
     ("fullgrad", ("input", "aug-smooth")),
 ]
@@ -515,7 +563,8 @@ def make_case(case, arch, net, onnx_path, proto, outdir, rng):
         order = list(np.argsort(-p, kind="stable"))
         classes = [order[0], order[1], order[-1]] + order[2:-1]
         for method, opts in PLAN:
-            if img > 0 and ("fused" in opts or "aug-smooth" in opts):
+            aug = next((o for o in opts if o.startswith("aug-smooth")), None)
+            if img > 0 and ("fused" in opts or aug):
                 continue  # 6 or 12 passes each: the first image only
             score = "probability" if "probability" in opts else "logit"
             eigen = "eigen-smooth" in opts
@@ -525,7 +574,7 @@ def make_case(case, arch, net, onnx_path, proto, outdir, rng):
                 layer_sets = [[0]]
             elif "fused" in opts:
                 layer_sets = [fused]
-            elif "aug-smooth" in opts:
+            elif aug:
                 layer_sets = [layers[:1]]
             else:
                 layer_sets = [[li] for li in layers]
@@ -534,8 +583,10 @@ def make_case(case, arch, net, onnx_path, proto, outdir, rng):
                 for cls in classes:
                     if taken >= MAPS_PER_KEY:
                         break
-                    if "aug-smooth" in opts:
-                        m, ok = aug_map(method, netd, x, lis, cls, score, eigen, seed)
+                    if aug:
+                        m, ok = aug_map(method, netd, x, lis, cls, score, eigen, seed,
+                                        "brightness" if aug == "aug-smooth-brightness"
+                                        else "scales")
                     elif len(lis) > 1:
                         m, ok = fused_map(method, netd, x, lis, cls, score, eigen, seed)
                     else:

@@ -79,7 +79,8 @@ PLAN = [(m, ()) for m in ("grad-cam", "hires-cam", "grad-cam++", "xgrad-cam",
                           "grad-cam-elementwise", "layer-cam", "eigen-cam", "eigen-grad-cam",
                           "kpca-cam", "finer-cam", "smooth-grad-cam++", "random")]
 PLAN += [("grad-cam", ("eigen-smooth",)), ("grad-cam", ("probability",)),
-         ("grad-cam", ("aug-smooth",)), ("layer-cam", ("aug-smooth",)), ("fullgrad", ())]
+         ("grad-cam", ("aug-smooth",)), ("layer-cam", ("aug-smooth",)),
+         ("grad-cam", ("aug-smooth-brightness",)), ("fullgrad", ())]
 
 
 def make_model(name, seed, outdir):
@@ -111,8 +112,9 @@ def make_case(name, seed, outdir):
         score = "probability" if "probability" in opts else "logit"
         eigen = "eigen-smooth" in opts
         kind = "@".join([method] + list(opts))
-        if "aug-smooth" in opts:
-            m, ok = MM.aug_map(method, netd, x, [0], cls, score, eigen, 0)
+        if "aug-smooth" in opts or "aug-smooth-brightness" in opts:
+            m, ok = MM.aug_map(method, netd, x, [0], cls, score, eigen, 0,
+                               "scales" if "aug-smooth" in opts else "brightness")
         else:
             m, ok = MM.method_map(method, netd, x, 0, cls, score, eigen, 0)
         m = m.detach().numpy()

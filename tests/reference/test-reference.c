@@ -16,7 +16,8 @@
  *   layer, auto-layer,    the explanation-layer list, the automatic layer and the
  *   supports-cam          CAM-structure detection (a model without it must refuse CAM);
  *   <method>[@option...]  any other method name (make_methods.py): its cam_explain map, as
- *                         above; options eigen-smooth, aug-smooth, probability
+ *                         above; options eigen-smooth, aug-smooth (aug_smooth 1),
+ *                         aug-smooth-brightness (aug_smooth 2), probability
  *                         (target_score), seed=N; a layer name holding ',' lists the
  *                         layers fused.
  * The forward pass runs once on the whole batch; every image is also run alone and
@@ -37,7 +38,7 @@
 #define MAX_REPORTS 8         /* failures printed per case and kind */
 
 typedef struct record {
-    char kind[32];
+    char kind[64];
     char name[256];
     int image, class_index;
     int ndim;
@@ -416,7 +417,8 @@ check_maps(const char *cs, cam_workspace *ws1, const float *inputs, size_t input
         if (cam_method_from_name(method, &opt.method, NULL) != CAM_OK)
             continue;
         checks++;
-        /* "<method>@<option>@...": eigen-smooth, aug-smooth, probability, seed=N */
+        /* "<method>@<option>@...": eigen-smooth, aug-smooth (flip x zoom),
+         * aug-smooth-brightness (flip x brightness), probability, seed=N */
         while (options) {
             const char *o = options + 1;
             options = strchr(o, '@');
@@ -424,7 +426,9 @@ check_maps(const char *cs, cam_workspace *ws1, const float *inputs, size_t input
             if (n == 12 && strncmp(o, "eigen-smooth", n) == 0)
                 opt.eigen_smooth = 1;
             else if (n == 10 && strncmp(o, "aug-smooth", n) == 0)
-                opt.aug_smooth = 1;
+                opt.aug_smooth = CAM_AUG_SMOOTH_SCALES;
+            else if (n == 21 && strncmp(o, "aug-smooth-brightness", n) == 0)
+                opt.aug_smooth = CAM_AUG_SMOOTH_BRIGHTNESS;
             else if (n == 11 && strncmp(o, "probability", n) == 0)
                 opt.target_score = CAM_SCORE_PROBABILITY;
             else if (n > 5 && strncmp(o, "seed=", 5) == 0)
