@@ -665,6 +665,21 @@ static int usage_error(const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+/* value is a (case-insensitive) or b: *out = va or vb and 1; else a usage error and 0. */
+static int two_way_choice(const char *option, const char *value, const char *a, int va,
+                          const char *b, int vb, int *out)
+{
+    if (!g_ascii_strcasecmp(value, a))
+        *out = va;
+    else if (!g_ascii_strcasecmp(value, b))
+        *out = vb;
+    else {
+        usage_error("%s: \"%s\" is neither %s nor %s", option, value, a, b);
+        return 0;
+    }
+    return 1;
+}
+
 /* Resolves the layer option: NULL = the model's default, "auto", or a listed layer. */
 static int resolve_layer(const cam_model *model, const char *layer, const char **out)
 {
@@ -735,23 +750,17 @@ static int parse_image_settings(const cam_model *model, cam_explain_options *exp
     }
     explain->eigen_smooth = opt_eigen_smooth;
     explain->aug_smooth = opt_aug_smooth ? CAM_AUG_SMOOTH_SCALES : CAM_AUG_SMOOTH_NONE;
-    if (opt_aug_smooth_mode) {
-        if (!g_ascii_strcasecmp(opt_aug_smooth_mode, "scales"))
-            explain->aug_smooth = CAM_AUG_SMOOTH_SCALES;
-        else if (!g_ascii_strcasecmp(opt_aug_smooth_mode, "brightness"))
-            explain->aug_smooth = CAM_AUG_SMOOTH_BRIGHTNESS;
-        else
-            return usage_error("--aug-smooth-mode: \"%s\" is neither scales nor brightness",
-                               opt_aug_smooth_mode);
-    }
+    if (opt_aug_smooth_mode &&
+        !two_way_choice("--aug-smooth-mode", opt_aug_smooth_mode, "scales",
+                        CAM_AUG_SMOOTH_SCALES, "brightness", CAM_AUG_SMOOTH_BRIGHTNESS,
+                        &explain->aug_smooth))
+        return CLI_EXIT_USAGE;
     if (opt_target_score) {
-        if (!g_ascii_strcasecmp(opt_target_score, "logit"))
-            explain->target_score = CAM_SCORE_LOGIT;
-        else if (!g_ascii_strcasecmp(opt_target_score, "probability"))
-            explain->target_score = CAM_SCORE_PROBABILITY;
-        else
-            return usage_error("--target-score: \"%s\" is neither logit nor probability",
-                               opt_target_score);
+        int score = 0;
+        if (!two_way_choice("--target-score", opt_target_score, "logit", CAM_SCORE_LOGIT,
+                            "probability", CAM_SCORE_PROBABILITY, &score))
+            return CLI_EXIT_USAGE;
+        explain->target_score = (cam_score)score;
     }
     memset(render, 0, sizeof *render);
     render->alpha = (float) opt_alpha;

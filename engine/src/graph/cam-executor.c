@@ -876,18 +876,11 @@ static cam_status replace_run(cam_executor *x, const float *const *inputs, int t
         if (s != CAM_OK)
             return s;
     }
-    replace_job j = {0};
-    j.x = x;
-    j.inputs = inputs;
-    j.t = t;
-    j.count = count;
-    j.arena_per_instance = arena_per_instance;
-    j.fill = fill;
-    j.collect = collect;
-    j.user = user;
-    j.run = reuse ? x->rep_run_reuse : x->rep_run_full;
-    j.reuse = reuse;
-    j.caller = pthread_self();
+    replace_job j = {.x = x, .inputs = inputs, .t = t, .count = count,
+                     .arena_per_instance = arena_per_instance, .fill = fill,
+                     .collect = collect, .user = user,
+                     .run = reuse ? x->rep_run_reuse : x->rep_run_full, .reuse = reuse,
+                     .caller = pthread_self()};
     int n_run = 0;
     for (int k = 0; k < g->n_order; k++)
         n_run += j.run[k] != 0;
