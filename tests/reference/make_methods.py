@@ -26,9 +26,14 @@ could send the gradient another way; Grad-CAM++ on ReLU outputs (A >= 0, so no
 denominator 2 g^2 + S g^3 comes near 0). FullGrad's gradients go through every ReLU and
 MaxPool of the network, and on CIFAR-10 some unit of every image sits near a kink: its
 map is kept as float64 routes it, and the near-kink units are recorded with it
-(routing_records: "kink-relu" and "kink-pool" records), for test-reference.c to check
-that the engine's float32 forward routes each one the same way before it compares the
-map; with aug_smooth (six inputs) it keeps the older criterion (full_grad_map).
+(routing_records: "kink-relu" and "kink-pool" records). test-reference.c checks that the
+engine's float32 values of those units lie within their window of float64's and route
+each one as the map does; where float32 routes one otherwise, the map is recomputed in
+float64 with the engine's routing of the recorded units (python3 make_methods.py
+--reroute OUTDIR, run by run-reference.sh) and compared then. With aug_smooth (six
+inputs) FullGrad keeps the older criterion (full_grad_map).
+
+    python3 tests/reference/make_methods.py --reroute OUTDIR
 """
 import sys
 

@@ -20,9 +20,11 @@ near a ReLU / ReLU6 kink or a MaxPool tie for its input (MobileNet V2's deep lay
 float32 errors of several 1e-6 of their tensors' scale, and PyTorch's own float32 forward
 routes one of them otherwise), so the map is kept as float64 routes it, with the
 near-kink units (make_methods.routing_records; the ONNX tensors are the inputs of the
-graph's Relu / Clip and MaxPool nodes, in the order of the module's calls), and
-test-reference.c compares it only where the engine's float32 forward routes every one of
-them as float64 does.
+graph's Relu / Clip and MaxPool nodes, in the order of the module's calls) and the
+weights (OUTDIR/<model>.camref.net.pt, for make_methods.py --reroute): test-reference.c
+compares it where the engine's float32 forward routes every one of those units as the map
+does, and after the map is recomputed with the engine's routing of them where it does
+not (run-reference.sh; here MobileNet V2 has 2 such units, DenseNet-121 1).
 """
 import sys
 
