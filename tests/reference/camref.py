@@ -15,6 +15,8 @@ Reference file format (little-endian), "*.camref":
     records: u32 len + kind (ASCII), u32 len + tensor name (UTF-8, may be empty),
              i32 image, i32 class (-1 when not applicable),
              u32 ndim, u32 dims[ndim], f32 data[prod(dims)]
+(kinds: make_reference.py, make_methods.py; FullGrad's "kink-relu" / "kink-pool" records
+of near-kink units: make_methods.routing_records)
 """
 import os
 import struct
@@ -214,6 +216,33 @@ def test_images(name, count, first=0):
         return None
     x = images[first:first + count].astype(np.float32) / np.float32(255.0)
     return x, labels[first:first + count]
+
+
+def read_records(path):
+    """The records of a reference file, as write_records takes them (float64 arrays)."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    if blob[:8] != b"CAMREF01":
+        raise ValueError(f"{path}: not a reference file")
+    (n,), pos, out = struct.unpack_from("<I", blob, 8), 12, []
+
+    def string():
+        nonlocal pos
+        (k,) = struct.unpack_from("<I", blob, pos)
+        pos += 4 + k
+        return blob[pos - k:pos].decode()
+
+    for _ in range(n):
+        kind, name = string(), string()
+        image, cls, ndim = struct.unpack_from("<iiI", blob, pos)
+        pos += 12
+        dims = struct.unpack_from("<%dI" % ndim, blob, pos)
+        pos += 4 * ndim
+        count = int(np.prod(dims)) if ndim else 1
+        arr = np.frombuffer(blob, dtype="<f4", count=count, offset=pos).reshape(dims)
+        pos += 4 * count
+        out.append((kind, name, image, cls, arr.astype(np.float64)))
+    return out
 
 
 def write_records(path, records):

@@ -23,7 +23,17 @@ and the projection's largest magnitude exceeds the opposite extreme's by 1e-3 (t
 rule); gradients when no ReLU or MaxPool after the layer sits within 2e-6 of its kink
 for the input (or a noisy or augmented copy of it: kink_free), where float32 rounding
 could send the gradient another way; Grad-CAM++ on ReLU outputs (A >= 0, so no
-denominator 2 g^2 + S g^3 comes near 0).
+denominator 2 g^2 + S g^3 comes near 0). FullGrad's gradients go through every ReLU and
+MaxPool of the network, and on CIFAR-10 some unit of every image sits near a kink: its
+map is kept as float64 routes it, and the near-kink units are recorded with it
+(routing_records: "kink-relu" and "kink-pool" records). test-reference.c checks that the
+engine's float32 values of those units lie within their window of float64's and route
+each one as the map does; where float32 routes one otherwise, the map is recomputed in
+float64 with the engine's routing of the recorded units (python3 make_methods.py
+--reroute OUTDIR, run by run-reference.sh) and compared then. With aug_smooth (six
+inputs) FullGrad keeps the older criterion (full_grad_map).
+
+    python3 tests/reference/make_methods.py --reroute OUTDIR
 """
 import sys
 
@@ -313,7 +323,7 @@ class _Routed(torch.autograd.Function):
         return g * mask, None, None
 
 
-def full_grad_map(netd, x, cls, score):
+def full_grad_map(netd, x, cls, score, routed=False):
     """FullGrad (camengine.h): |dy/dx x| and |dy/dO_l b_l| of every Conv2d with a bias
     and every BatchNorm2d (implicit bias beta - mean gamma / sqrt(var + eps)), each
     channel rescaled by psi(v) = (v - min) / (max - min + 1e-7), resized to the input by
@@ -324,8 +334,13 @@ def full_grad_map(netd, x, cls, score):
     float32 rounding may route some otherwise than float64 where an input sits within
     KINK of a kink. Defined: no MaxPool window with its two largest values that close,
     and the map with every such ReLU / ReLU6 unit routed the other way differs from the
-    map by at most 1e-5 of its largest value (a tenth of the test's tolerance)."""
+    map by at most 1e-5 of its largest value (a tenth of the test's tolerance).
+    routed: the map is defined as it is, float64's routing being recorded for the
+    engine to check (routing_records); what make_case uses on one input (aug-smooth,
+    on six, keeps the criterion above)."""
     m0, near = _full_grad(netd, x, cls, score, None)
+    if routed:
+        return m0, True
     if near is None:
         return m0, False
     if not near:
@@ -334,11 +349,43 @@ def full_grad_map(netd, x, cls, score):
     return m0, float((m1 - m0).abs().max()) <= 1e-5 * float(m0.abs().max())
 
 
-def _full_grad(netd, x, cls, score, flip):
+class _RoutedPool(torch.autograd.Function):
+    """y (given) with the gradient of each output sent to the input element idx names
+    (flat over C x H x W, one image): a MaxPool whose winners are chosen."""
+
+    @staticmethod
+    def forward(ctx, z, y, idx):
+        ctx.save_for_backward(idx)
+        ctx.shape = z.shape
+        return y.clone()
+
+    @staticmethod
+    def backward(ctx, g):
+        (idx,) = ctx.saved_tensors
+        gz = torch.zeros(ctx.shape[1:].numel(), dtype=g.dtype)
+        gz.index_add_(0, idx.reshape(-1), g[0].reshape(-1))
+        return gz.reshape(ctx.shape), None, None
+
+
+def _full_grad(netd, x, cls, score, flip, winners=None):
     """The map, and the near-kink masks per ReLU / ReLU6 call ({} if none; None when a
-    MaxPool has a near tie); flip: such masks, routed the other way."""
+    MaxPool has a near tie); flip: such masks, routed the other way; winners: {MaxPool
+    call: {window (flat over C x windows): the flat input index that takes its
+    gradient}}, the other windows taking their first largest value."""
     taps, hooks, near, calls = [], [], {}, [0]
     tied = [False]
+    pool_calls = [0]
+
+    def routed_pool(mod, inp, out):
+        k = pool_calls[0]
+        pool_calls[0] += 1
+        if not winners or k not in winners:
+            return None
+        z = inp[0]
+        flat = _pool_winners(z.detach()[0], mod).reshape(-1).clone()
+        for window, j in winners[k].items():
+            flat[window] = j
+        return _RoutedPool.apply(z, out.detach(), flat.reshape(out.shape[1:]))
 
     def tap(bias):
         return lambda mod, inp, out: taps.append((out, bias))
@@ -358,7 +405,11 @@ def _full_grad(netd, x, cls, score, flip):
             near[k] = close
         if flip is None or k not in flip:
             return None
-        return _Routed.apply(z, out.detach(), (base ^ flip[k]).to(v.dtype))
+        mask = flip[k]
+        if not torch.is_tensor(mask):  # flat indices (one image)
+            mask = torch.zeros_like(base)
+            mask.view(-1)[list(flip[k])] = True
+        return _Routed.apply(z, out.detach(), (base ^ mask).to(v.dtype))
 
     def pool_hook(mod, inp):
         v = inp[0].detach()
@@ -379,13 +430,11 @@ def _full_grad(netd, x, cls, score, flip):
             hooks.append(mod.register_forward_hook(relu_hook))
         elif isinstance(mod, nn.MaxPool2d):
             hooks.append(mod.register_forward_pre_hook(pool_hook))
+            hooks.append(mod.register_forward_hook(routed_pool))
     xt = torch.from_numpy(np.asarray(x, dtype=np.float64))[None].requires_grad_(True)
     try:
         if hasattr(netd, "tapped_outputs"):
             outs = netd.tapped_outputs(xt)
-            if getattr(netd, "name", "") == "densenet121":  # F.relu(features): its input
-                v = taps[-1][0].detach()
-                tied[0] |= bool((v.abs() < KINK * float(v.abs().max())).any())
         else:
             outs, h = [], xt
             for _, m in camref.layers(netd):
@@ -410,6 +459,150 @@ def _full_grad(netd, x, cls, score, flip):
     for g, (_, b) in zip(grads[1:], taps):
         total = total + psi(g[0] * b[:, None, None])
     return normalise(total.detach()), (None if tied[0] else near)
+
+
+
+# FullGrad's routing, checked by the engine. Every gradient of FullGrad goes through every
+# ReLU, ReLU6 and MaxPool of the network, and with random weights or deep networks some of
+# their inputs sit close enough to a kink that a float32 forward may route the gradient
+# otherwise than float64 does: one such unit moves the map by up to ~1e-3 of its maximum
+# (the per-channel min-max rescale of each bias-gradient term amplifies a small channel).
+# Rather than guessing which maps float32 leaves alone, the reference records every unit
+# whose float64 input lies within KINK_WINDOW times PyTorch's largest float32 error of
+# that tensor (measured here on the input and on two copies changed by about one ulp; at
+# least KINK of the tensor's largest magnitude) of a kink: ReLU / ReLU6 inputs near 0 or
+# 6, and MaxPool windows whose winner has a competitor that close. test-reference.c reads
+# the engine's own float32 values of those tensors and compares a FullGrad map only where
+# the engine routes every recorded unit as float64 does; the units left out are farther
+# from their kink than KINK_WINDOW times PyTorch's float32 error.
+KINK_WINDOW = 20
+
+
+def _routing_capture(net, x, dtype):
+    """The inputs of every ReLU / ReLU6 call (with its kind) and MaxPool call (with the
+    module), in call order, for input x run in dtype."""
+    relus, pools, hooks = [], [], []
+
+    def relu_hook(mod, inp, out):
+        relus.append((inp[0].detach()[0], isinstance(mod, nn.ReLU6)))
+
+    def pool_hook(mod, inp):
+        pools.append((inp[0].detach()[0], mod))
+
+    for mod in net.modules():
+        if isinstance(mod, (nn.ReLU, nn.ReLU6)):
+            mod.inplace = False
+            hooks.append(mod.register_forward_hook(relu_hook))
+        elif isinstance(mod, nn.MaxPool2d):
+            hooks.append(mod.register_forward_pre_hook(pool_hook))
+    xt = torch.from_numpy(np.asarray(x, dtype=np.float64))[None].to(dtype)
+    try:
+        with torch.no_grad():
+            if hasattr(net, "tapped_outputs"):
+                net.tapped_outputs(xt)
+            else:
+                h = xt
+                for _, m in camref.layers(net):
+                    h = m(h)
+    finally:
+        for hk in hooks:
+            hk.remove()
+    return relus, pools
+
+
+def _pool_winners(v, mod):
+    """PyTorch's MaxPool winner of every window (the element its backward sends the
+    gradient to): flat indices over C x H x W, C x windows."""
+    c, h, w = v.shape
+    _, idx = F.max_pool2d(v[None], mod.kernel_size, mod.stride, mod.padding, mod.dilation,
+                          mod.ceil_mode, return_indices=True)
+    idx = idx[0].reshape(c, -1)
+    return idx + torch.arange(c)[:, None] * (h * w)
+
+
+def _pool_windows(v, mod):
+    """(values, flat input indices) of every MaxPool window: C x K x L, -inf and -1 where
+    the window hangs over the padding."""
+    c, h, w = v.shape
+    args = dict(kernel_size=mod.kernel_size, stride=mod.stride, padding=mod.padding,
+                dilation=mod.dilation)
+    if mod.ceil_mode:
+        raise ValueError("MaxPool2d with ceil_mode: windows not handled here")
+    idx = torch.arange(1, c * h * w + 1, dtype=torch.float64).reshape(1, c, h, w)
+    u = F.unfold(v[None].double(), **args).reshape(c, -1, F.unfold(idx, **args).shape[-1])
+    ui = F.unfold(idx, **args).reshape(u.shape).long() - 1
+    return torch.where(ui >= 0, u, torch.full_like(u, -math.inf)), ui
+
+
+def routing_records(netd, x, relu_names, pool_names, image):
+    """The near-kink units of input x (see KINK_WINDOW) as camref records:
+      kink-relu  <ReLU / ReLU6 input tensor>  N x 6: flat index (one image), the kink
+                 (0 or 6), the float64 value, the window, 1 if the maps route it as
+                 above the kink (float64's side, unless rerouted), 0;
+      kink-pool  <MaxPool input tensor>  N x 6: the float64 winner's flat index (the
+                 first largest), a competitor's, their float64 difference, the window,
+                 the flat index the maps route the window's gradient to (float64's
+                 winner unless rerouted), the window's flat index over C x windows.
+    relu_names / pool_names: the ONNX tensor names of the calls' inputs, in call order.
+    Also returns a one-line summary: the units recorded and the closest one in units of
+    PyTorch's float32 error."""
+    r64, p64 = _routing_capture(netd, x, torch.float64)
+    if len(r64) != len(relu_names) or len(p64) != len(pool_names):
+        raise ValueError(f"{len(r64)} ReLU calls and {len(p64)} MaxPool calls, but "
+                         f"{len(relu_names)} and {len(pool_names)} ONNX tensors")
+    net32 = copy.deepcopy(netd).float()
+    rng = np.random.default_rng(5)
+    xs = [x] + [(x.astype(np.float64) * (1 + 1e-7 * rng.standard_normal(x.shape))).astype(np.float32)
+                for _ in range(2)]
+    runs = [_routing_capture(net32, xi, torch.float32) for xi in xs]
+    records, closest, n_units = [], math.inf, 0
+
+    def err_of(k, which):
+        v = (r64 if which == 0 else p64)[k][0]
+        return max(float((run[which][k][0].double() - v).abs().max()) for run in runs)
+
+    for k, ((v, six), name) in enumerate(zip(r64, relu_names)):
+        scale = float(v.abs().max())
+        err = err_of(k, 0)
+        window = max(KINK * scale, KINK_WINDOW * err)
+        rows = []
+        for kink in ((0.0, 6.0) if six else (0.0,)):
+            flat = v.reshape(-1)
+            for i in ((flat - kink).abs() < window).nonzero().flatten().tolist():
+                rows.append((i, kink, float(flat[i]), window, float(flat[i] > kink), 0))
+                closest = min(closest, abs(float(flat[i]) - kink) / max(err, 1e-300))
+        if rows:
+            records.append(("kink-relu", name, image, -1, np.array(rows, dtype=np.float64)))
+            n_units += len(rows)
+    for k, ((v, mod), name) in enumerate(zip(p64, pool_names)):
+        scale = float(v.abs().max())
+        err = err_of(k, 1)
+        window = max(KINK * scale, KINK_WINDOW * err)
+        vals, ids = _pool_windows(v, mod)
+        win = _pool_winners(v, mod)  # the first largest, as the engine's MaxPool
+        top = v.reshape(-1)[win]
+        near = (top[:, None] - vals < window) & (ids != win[:, None]) & (top[:, None] > 0)
+        rows = []
+        for c, j, l in near.nonzero().tolist():
+            d = float(top[c, l] - vals[c, j, l])
+            rows.append((int(win[c, l]), int(ids[c, j, l]), d, window, int(win[c, l]),
+                         c * vals.shape[2] + l))
+            closest = min(closest, d / max(2 * err, 1e-300))
+        if rows:
+            records.append(("kink-pool", name, image, -1, np.array(rows, dtype=np.float64)))
+            n_units += len(rows)
+    summary = (f"{n_units} near-kink units recorded"
+               + (f", the closest at {closest:.2g} x PyTorch's largest float32 error" if n_units else ""))
+    return records, summary
+
+
+def relu_pool_names(net, proto):
+    """The bundled networks: the ONNX tensor names of the inputs of every ReLU and
+    MaxPool layer, in order."""
+    mapping, _ = camref.onnx_tensor_names(net, proto)
+    relu = [mapping[i - 1][2] for i, (_, m, _, _) in enumerate(mapping) if isinstance(m, nn.ReLU)]
+    pool = [mapping[i - 1][2] for i, (_, m, _, _) in enumerate(mapping) if isinstance(m, nn.MaxPool2d)]
+    return relu, pool
 
 
 _NOISY = {}
@@ -553,6 +746,8 @@ def make_case(case, arch, net, onnx_path, proto, outdir, rng):
     records = []
     counts = {}
     skipped = {}
+    routed = set()  # images with a FullGrad map: their near-kink units are recorded
+    relu_names, pool_names = relu_pool_names(net, proto)
     for img, x in enumerate(images):
         x = np.asarray(x, dtype=np.float32)
         records.append(("input", "", img, -1, x))
@@ -587,6 +782,9 @@ def make_case(case, arch, net, onnx_path, proto, outdir, rng):
                         m, ok = aug_map(method, netd, x, lis, cls, score, eigen, seed,
                                         "brightness" if aug == "aug-smooth-brightness"
                                         else "scales")
+                    elif method == "fullgrad":  # the engine checks float64's routing
+                        m, ok = full_grad_map(netd, x, cls, score, routed=True)
+                        routed.add(img)
                     elif len(lis) > 1:
                         m, ok = fused_map(method, netd, x, lis, cls, score, eigen, seed)
                     else:
@@ -600,8 +798,15 @@ def make_case(case, arch, net, onnx_path, proto, outdir, rng):
                     records.append((kind, name, img, int(cls), m))
                     counts[kind] = counts.get(kind, 0) + 1
                     taken += 1
+        if img in routed:
+            kinks, summary = routing_records(netd, x, relu_names, pool_names, img)
+            records += kinks
+            print(f"{case}: image {img}: FullGrad's routing: {summary}")
     ref = os.path.join(outdir, case + ".camref")
     camref.write_records(ref, records)
+    if routed:
+        save_net(ref + ".net.pt", ("bundled", arch), net)
+        with_names(ref + ".net.pt", relu_names, pool_names)
     print(f"{case}: {len(images)} images, {sum(counts.values())} maps -> {ref}")
     for kind in sorted(set(counts) | set(skipped)):
         print(f"  {kind:34s} {counts.get(kind, 0):3d} maps, {skipped.get(kind, 0):3d} "
@@ -609,7 +814,104 @@ def make_case(case, arch, net, onnx_path, proto, outdir, rng):
     return f"{os.path.abspath(onnx_path)} {os.path.abspath(ref)} {case}\n"
 
 
+def with_names(path, relu, pool):
+    saved = torch.load(path, weights_only=True)
+    saved["relu"], saved["pool"] = relu, pool
+    torch.save(saved, path)
+
+
+def save_net(path, builder, net):
+    """What reroute() needs to rebuild the network: builder ("bundled", arch) or
+    ("torchvision", name) and the float32 weights."""
+    torch.save({"builder": builder, "state": net.state_dict()}, path)
+
+
+def load_net(path):
+    saved = torch.load(path, weights_only=True)
+    kind, name = saved["builder"]
+    if kind == "bundled":
+        net = next(cls for arch, cls, _, _ in camref.BUNDLED if arch == name)()
+    else:
+        import make_methods_torchvision as TV
+        net = TV.tapped_model(name)
+    net.load_state_dict(saved["state"])
+    netd = net.double().eval()
+    for p in netd.parameters():
+        p.requires_grad_(False)
+    return netd
+
+
+def reroute(outdir):
+    """The second stage of run-reference.sh: where test-reference.c found the engine's
+    float32 forward routing a recorded near-kink unit otherwise than float64 (it writes
+    <reference>.routing: "kind tensor image row value-a value-b", the engine's values of
+    the record's elements, for every recorded unit of such an image), recompute that
+    image's FullGrad maps in float64 with those units routed as the engine routes them,
+    and mark the records' expected routing so. Only recorded units (within their window
+    of a kink) may be rerouted; test-reference.c checks the engine's values are within
+    the window of float64's."""
+    with open(os.path.join(outdir, "manifest.txt")) as f:
+        cases = [line.split() for line in f if line.strip()]
+    for _, ref, case in cases:
+        rfile = ref + ".routing"
+        if not os.path.isfile(rfile):
+            continue
+        records = camref.read_records(ref)
+        netd = load_net(ref + ".net.pt")
+        saved = torch.load(ref + ".net.pt", weights_only=True)
+        relu_names, pool_names = saved["relu"], saved["pool"]
+        engine = {}
+        with open(rfile) as f:
+            for line in f:
+                kind, name, image, row, va, vb = line.split()
+                engine[(kind, name, int(image), int(row))] = (float(va), float(vb))
+        images = sorted({k[2] for k in engine})
+        for img in images:
+            flip, winners, moved = {}, {}, 0
+            for r in records:
+                kind, name, image, _, data = r
+                if image != img or kind not in ("kink-relu", "kink-pool"):
+                    continue
+                if kind == "kink-relu":
+                    k = relu_names.index(name)
+                    for row in range(data.shape[0]):
+                        va, _ = engine[(kind, name, img, row)]
+                        above = va > data[row, 1]
+                        data[row, 4] = float(above)
+                        if above != (data[row, 2] > data[row, 1]):
+                            flip.setdefault(k, set()).add(int(data[row, 0]))
+                            moved += 1
+                else:
+                    k = pool_names.index(name)
+                    best = {}  # window -> (engine value, index)
+                    for row in range(data.shape[0]):
+                        va, vb = engine[(kind, name, img, row)]
+                        w = int(data[row, 5])
+                        for v, i in ((va, int(data[row, 0])), (vb, int(data[row, 1]))):
+                            if w not in best or v > best[w][0] or (v == best[w][0] and i < best[w][1]):
+                                best[w] = (v, i)
+                    for row in range(data.shape[0]):
+                        w = int(data[row, 5])
+                        data[row, 4] = best[w][1]
+                        if best[w][1] != int(data[row, 0]):
+                            winners.setdefault(k, {})[w] = best[w][1]
+                    moved += sum(len(v) for v in winners.values())
+            x = next(r[4] for r in records if r[0] == "input" and r[2] == img)
+            for i, (kind, name, image, cls, data) in enumerate(records):
+                if image == img and kind.split("@")[0] == "fullgrad" and "@aug-smooth" not in kind:
+                    score = "probability" if "@probability" in kind else "logit"
+                    m, _ = _full_grad(netd, x, cls, score, flip, winners)
+                    records[i] = (kind, name, image, cls, m.detach().numpy())
+            print(f"{case}: image {img}: FullGrad's maps recomputed with {moved} near-kink "
+                  "units routed as the engine's float32 forward routes them")
+        camref.write_records(ref, records)
+        os.remove(rfile)
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--reroute":
+        reroute(sys.argv[2])
+        return
     if len(sys.argv) != 2:
         raise SystemExit(__doc__)
     outdir = sys.argv[1]

@@ -15,8 +15,16 @@ gradient otherwise. Records as make_methods.py writes them (OUTDIR/<model>.camre
 OUTDIR/manifest.txt for test-reference): the input, probabilities, logits and the maps of
 the top class for every method and for Grad-CAM with eigen_smooth, the probability as
 score and aug_smooth. FullGrad differentiates the whole network (hooks on every Conv2d,
-BatchNorm2d, ReLU, ReLU6 and MaxPool2d; its map is the input's) and is left out where a
-ReLU, ReLU6 or MaxPool input sits within make_methods.KINK of a kink.
+BatchNorm2d, ReLU, ReLU6 and MaxPool2d; its map is the input's); every network has units
+near a ReLU / ReLU6 kink or a MaxPool tie for its input (MobileNet V2's deep layers have
+float32 errors of several 1e-6 of their tensors' scale, and PyTorch's own float32 forward
+routes one of them otherwise), so the map is kept as float64 routes it, with the
+near-kink units (make_methods.routing_records; the ONNX tensors are the inputs of the
+graph's Relu / Clip and MaxPool nodes, in the order of the module's calls) and the
+weights (OUTDIR/<model>.camref.net.pt, for make_methods.py --reroute): test-reference.c
+compares it where the engine's float32 forward routes every one of those units as the map
+does, and after the map is recomputed with the engine's routing of them where it does
+not (run-reference.sh; here MobileNet V2 has 2 such units, DenseNet-121 1).
 """
 import sys
 
@@ -50,6 +58,7 @@ class Tapped(nn.Module):
         super().__init__()
         self.name = name
         self.model = model
+        self.relu = nn.ReLU()  # DenseNet-121's ReLU(features), a module so hooks see it
 
     def features(self, x):
         m = self.model
@@ -58,7 +67,7 @@ class Tapped(nn.Module):
             return m.layer4(m.layer3(m.layer2(m.layer1(x))))
         if self.name == "mobilenet_v2":
             return m.features(x)
-        return F.relu(m.features(x))  # densenet121
+        return self.relu(m.features(x))  # densenet121
 
     def head(self, a):
         m = self.model
@@ -83,10 +92,15 @@ PLAN += [("grad-cam", ("eigen-smooth",)), ("grad-cam", ("probability",)),
          ("grad-cam", ("aug-smooth-brightness",)), ("fullgrad", ())]
 
 
+def tapped_model(name):
+    """The torchvision model, untrained, in its Tapped wrapper."""
+    return Tapped(name, getattr(torchvision.models, name)(weights=None, num_classes=CLASSES))
+
+
 def make_model(name, seed, outdir):
-    model = getattr(torchvision.models, name)(weights=None, num_classes=CLASSES)
-    model = EM.randomize(model, seed, SIZE).eval()
-    tapped = Tapped(name, model).eval()
+    tapped = tapped_model(name)
+    EM.randomize(tapped.model, seed, SIZE)
+    tapped.eval()
     path = os.path.join(outdir, name + ".onnx")
     x = EM.test_input(seed, (1, 3, SIZE, SIZE))
     with warnings.catch_warnings():
@@ -94,6 +108,16 @@ def make_model(name, seed, outdir):
         torch.onnx.export(tapped, (torch.from_numpy(x),), path, dynamo=False, opset_version=17,
                           input_names=["input"], output_names=["logits", "activation"])
     return tapped, path, x[0]
+
+
+def relu_pool_names(path):
+    """The ONNX tensor names of the inputs of every Relu / Clip (ReLU6) and MaxPool node,
+    in graph order: the order of the PyTorch module's calls (the export traces them)."""
+    import onnx
+    graph = onnx.load(path).graph
+    relu = [n.input[0] for n in graph.node if n.op_type in ("Relu", "Clip")]
+    pool = [n.input[0] for n in graph.node if n.op_type == "MaxPool"]
+    return relu, pool
 
 
 def make_case(name, seed, outdir):
@@ -115,6 +139,8 @@ def make_case(name, seed, outdir):
         if "aug-smooth" in opts or "aug-smooth-brightness" in opts:
             m, ok = MM.aug_map(method, netd, x, [0], cls, score, eigen, 0,
                                "scales" if "aug-smooth" in opts else "brightness")
+        elif method == "fullgrad":  # test-reference checks float64's routing in the engine
+            m, ok = MM.full_grad_map(netd, x, cls, score, routed=True)
         else:
             m, ok = MM.method_map(method, netd, x, 0, cls, score, eigen, 0)
         m = m.detach().numpy()
@@ -125,6 +151,13 @@ def make_case(name, seed, outdir):
         records.append((kind, "input" if method == "fullgrad" else "activation", 0, cls, m))
         n_maps += 1
     ref = os.path.join(outdir, name + ".camref")
+    if any(r[0] == "fullgrad" for r in records):
+        names = relu_pool_names(path)
+        kinks, summary = MM.routing_records(netd, x, *names, 0)
+        records += kinks
+        print(f"{name}: FullGrad's routing: {summary}")
+        MM.save_net(ref + ".net.pt", ("torchvision", name), tapped)
+        MM.with_names(ref + ".net.pt", *names)
     camref.write_records(ref, records)
     print(f"{name}: {SIZE}x{SIZE}, class {cls}, activation {tuple(o[0].shape[1:])}, {n_maps} maps"
           + (f"; not defined here: {', '.join(skipped)}" if skipped else "") + f" -> {ref}")

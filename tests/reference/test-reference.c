@@ -20,6 +20,20 @@
  *                         aug-smooth-brightness (aug_smooth 2), probability
  *                         (target_score), seed=N; a layer name holding ',' lists the
  *                         layers fused.
+ *   kink-relu, kink-pool  FullGrad's routing (make_methods.routing_records): the units
+ *                         of an image whose float64 input lies near a ReLU / ReLU6 kink
+ *                         or a MaxPool tie, where a float32 forward may route the
+ *                         gradient otherwise. The engine's own float32 values of those
+ *                         tensors (cam_get_tensor, batch forward) must lie within the
+ *                         record's window of float64's, and route every unit as the
+ *                         reference's FullGrad maps do; where they do not, the image's
+ *                         FullGrad maps are not compared: every recorded unit of the
+ *                         image is written to <reference>.routing with the engine's
+ *                         values and the program exits 3, for run-reference.sh to run
+ *                         make_methods.py --reroute (the maps recomputed in float64 with
+ *                         those units routed as the engine routes them) and this again
+ *                         with a second argument "fullgrad" (the forward passes, the
+ *                         routing and the FullGrad maps alone; 3 is then a failure).
  * The forward pass runs once on the whole batch; every image is also run alone and
  * must give bit-identical probabilities (results may not depend on the batch).
  */
@@ -54,6 +68,7 @@ typedef struct reference {
 
 static int failures;
 static int checks;
+static int only_full_grad; /* "test-reference MANIFEST fullgrad": the FullGrad maps alone */
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void
@@ -187,6 +202,7 @@ difference(const float *engine, const float *ref, size_t n, int absolute, size_t
 typedef struct kind_stats {
     const char *kind;
     int checked, failed;
+    int uncompared; /* FullGrad maps whose routing the engine does not share */
     double worst;
 } kind_stats;
 
@@ -383,6 +399,128 @@ check_tensors(const char *cs, cam_workspace *ws_batch, const reference *ref)
     }
 }
 
+/* FullGrad's routing (kink-relu / kink-pool records) per image: 1 when the engine
+ * routes every recorded unit as the reference's maps do, 0 when not (then every
+ * recorded unit of the image is written to <reference>.routing, with the engine's
+ * values, for make_methods.py --reroute). */
+#define MAX_IMAGES 64
+static int routed_as_reference[MAX_IMAGES];
+static int routing_written; /* a .routing file was written (exit status 3) */
+
+/* MaxPool: does the engine's window prefer element a over b (the first largest wins)? */
+static int
+prefers(const float *t, size_t a, size_t b)
+{
+    return a == b || t[a] > t[b] || (t[a] == t[b] && a < b);
+}
+
+static void
+check_routing(const char *cs, cam_workspace *ws_batch, const reference *ref, const char *ref_path,
+              int n_images)
+{
+    const size_t room = (size_t) 1 << 23;
+    float *t = malloc(room * sizeof *t);
+    int units[MAX_IMAGES] = {0};
+    double closest[MAX_IMAGES];
+    cam_error err;
+    for (int img = 0; img < MAX_IMAGES; img++) {
+        routed_as_reference[img] = 1;
+        closest[img] = INFINITY;
+    }
+    if (!t) {
+        fail("%s: out of memory", cs);
+        return;
+    }
+    for (int pass = 0; pass < 2; pass++) { /* 0: check; 1: write the images routed otherwise */
+        FILE *out = NULL;
+        for (int i = 0; i < ref->n_records; i++) {
+            const record *r = &ref->records[i];
+            int relu = strcmp(r->kind, "kink-relu") == 0;
+            if (!relu && strcmp(r->kind, "kink-pool") != 0)
+                continue;
+            if (r->image < 0 || r->image >= n_images || r->image >= MAX_IMAGES || r->ndim != 2
+                || r->dims[1] != 6) {
+                if (pass == 0)
+                    fail("%s: %s %s: malformed record", cs, r->kind, r->name);
+                continue;
+            }
+            if (pass == 1 && routed_as_reference[r->image])
+                continue;
+            if (cam_get_tensor(ws_batch, r->image, r->name, t, room, &err) != CAM_OK) {
+                if (pass == 0)
+                    fail("%s: %s: cam_get_tensor %s image %d: %s", cs, r->kind, r->name, r->image,
+                         err.message);
+                continue;
+            }
+            if (pass == 0)
+                checks++;
+            for (uint32_t row = 0; row < r->dims[0]; row++) {
+                const float *v = r->data + (size_t) row * 6;
+                size_t a = (size_t) v[0], b = (size_t) v[1], e = (size_t) v[4];
+                int same;
+                double margin;
+                if (pass == 1) {
+                    if (!out) {
+                        char path[4096];
+                        snprintf(path, sizeof path, "%s.routing", ref_path);
+                        out = fopen(path, "w");
+                        if (!out) {
+                            fail("%s: cannot write %s", cs, path);
+                            free(t);
+                            return;
+                        }
+                        routing_written = 1;
+                    }
+                    fprintf(out, "%s %s %d %u %.9g %.9g\n", r->kind, r->name, r->image, row,
+                            (double) t[a], relu ? 0.0 : (double) t[b]);
+                    continue;
+                }
+                units[r->image]++;
+                if (relu) {
+                    /* the engine's value within the window of float64's, on the side
+                     * the maps route it (v[4]: above the kink) */
+                    double k = v[1], v64 = v[2], v32 = t[a];
+                    if (!(fabs(v32 - v64) <= v[3]))
+                        fail("%s: image %d: %s[%zu] is %.9g, float64's %.9g: farther than the "
+                             "window %.3g", cs, r->image, r->name, a, v32, v64, (double) v[3]);
+                    same = (v32 > k) == (v[4] != 0.0f);
+                    margin = fabs(v64 - k) / v[3];
+                    if (!same && routed_as_reference[r->image])
+                        printf("%s: image %d: the engine's %s[%zu] is %.9g, float64's %.9g: the "
+                               "other side of the kink at %g from the reference's maps\n",
+                               cs, r->image, r->name, a, v32, v64, k);
+                } else { /* the engine's window takes element e, as the maps */
+                    if (!(fabs((double) t[a] - t[b]) <= v[3] + v[2]))
+                        fail("%s: image %d: MaxPool input %s: elements %zu and %zu differ by "
+                             "%.3g in the engine, %.3g in float64: more than the window %.3g",
+                             cs, r->image, r->name, a, b, (double) t[a] - t[b], (double) v[2],
+                             (double) v[3]);
+                    same = prefers(t, e, a) && prefers(t, e, b);
+                    margin = v[2] / v[3];
+                    if (!same && routed_as_reference[r->image])
+                        printf("%s: image %d: the engine's MaxPool on %s takes another element "
+                               "than the reference's maps (%zu: %.9g, %zu: %.9g, maps: %zu)\n",
+                               cs, r->image, r->name, a, (double) t[a], b, (double) t[b], e);
+                }
+                if (!same)
+                    routed_as_reference[r->image] = 0;
+                if (margin < closest[r->image])
+                    closest[r->image] = margin;
+            }
+        }
+        if (out)
+            fclose(out);
+    }
+    for (int img = 0; img < n_images && img < MAX_IMAGES; img++)
+        if (units[img])
+            printf("%s: image %d: FullGrad's routing: %d near-kink units (the closest at %.2g of "
+                   "its window), %s\n",
+                   cs, img, units[img], closest[img],
+                   routed_as_reference[img] ? "the engine routes all as the reference's maps"
+                                            : "NOT as the reference's maps: written for rerouting");
+    free(t);
+}
+
 static int
 nontrivial(const float *m, size_t n)
 {
@@ -416,6 +554,15 @@ check_maps(const char *cs, cam_workspace *ws1, const float *inputs, size_t input
         method[len] = '\0';
         if (cam_method_from_name(method, &opt.method, NULL) != CAM_OK)
             continue;
+        if (only_full_grad && opt.method != CAM_METHOD_FULL_GRAD)
+            continue;
+        if (opt.method == CAM_METHOD_FULL_GRAD && !strstr(r->kind, "@aug-smooth")) {
+            if (r->image >= 0 && r->image < MAX_IMAGES && !routed_as_reference[r->image]) {
+                kind_stats *s = stats_for(r->kind);
+                s->uncompared++;
+                continue;
+            }
+        }
         checks++;
         /* "<method>@<option>@...": eigen-smooth, aug-smooth (flip x zoom),
          * aug-smooth-brightness (flip x brightness), probability, seed=N */
@@ -553,12 +700,19 @@ run_case(const char *onnx_path, const char *ref_path, const char *cs)
     memset(stats, 0, sizeof stats);
     check_layers(cs, model, &ref);
     check_forward(cs, ws_batch, ws1, inputs, n_images, input_size, cam_model_n_classes(model), &ref);
-    check_tensors(cs, ws_batch, &ref);
+    if (!only_full_grad)
+        check_tensors(cs, ws_batch, &ref);
+    check_routing(cs, ws_batch, &ref, ref_path, n_images);
     check_maps(cs, ws1, inputs, input_size, &ref);
-    check_cam_refused(cs, ws1, inputs, &ref);
-    for (int i = 0; i < MAX_KINDS && stats[i].kind; i++)
-        printf("%s: %-18s %4d compared, %3d failed, worst difference %.3g\n", cs, stats[i].kind,
+    if (!only_full_grad)
+        check_cam_refused(cs, ws1, inputs, &ref);
+    for (int i = 0; i < MAX_KINDS && stats[i].kind; i++) {
+        printf("%s: %-18s %4d compared, %3d failed, worst difference %.3g", cs, stats[i].kind,
                stats[i].checked, stats[i].failed, stats[i].worst);
+        if (stats[i].uncompared)
+            printf(", %d not compared (routing)", stats[i].uncompared);
+        printf("\n");
+    }
     printf("%s: %s (%d images, model %s)\n", cs, failures == fails_before ? "ok" : "FAILED", n_images,
            onnx_path);
 out:
@@ -575,8 +729,11 @@ main(int argc, char **argv)
     FILE *manifest;
     char line[4096];
     int n_cases = 0;
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s MANIFEST (written by tests/reference/make_reference.py)\n", argv[0]);
+    if (argc == 3 && strcmp(argv[2], "fullgrad") == 0)
+        only_full_grad = 1;
+    else if (argc != 2) {
+        fprintf(stderr, "usage: %s MANIFEST [fullgrad] (written by tests/reference/make_reference.py; "
+                "fullgrad: compare the FullGrad maps alone)\n", argv[0]);
         return 2;
     }
     manifest = fopen(argv[1], "r");
@@ -597,5 +754,10 @@ main(int argc, char **argv)
         return 1;
     }
     printf("%d cases, %d checks, %d failures\n", n_cases, checks, failures);
+    if (!failures && routing_written) {
+        printf("FullGrad maps not compared: the engine routes near-kink units otherwise than "
+               "the reference's maps (*.routing written; make_methods.py --reroute, then again)\n");
+        return 3;
+    }
     return failures ? 1 : 0;
 }
