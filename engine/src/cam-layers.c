@@ -121,7 +121,8 @@ static cam_status find_cam_head(cam_model *m, cam_error *err)
     if (d->n_inputs < 2 || d->inputs[1] < 0)
         return CAM_OK;
     const cam_tensor *b = &g->tensors[d->inputs[1]];
-    if (b->kind != CAM_TENSOR_CONSTANT || b->dtype != CAM_DTYPE_FLOAT || b->rank != 2)
+    if (b->kind != CAM_TENSOR_CONSTANT || b->dtype != CAM_DTYPE_FLOAT || b->rank != 2 ||
+        !b->data) /* (a weight an op packed and freed) */
         return CAM_OK;
     if (is_gemm && (attr_int(d, "transA", 0) != 0))
         return CAM_OK;

@@ -1,6 +1,7 @@
 /*
  * test-ops.c -- the engine's ops (kernels/cam-kernels.h) against hand-computed values, a naive
- * direct convolution, and finite differences of every backward.
+ * direct convolution, and finite differences of every backward; the vectorised erf and
+ * softmax against double-precision references.
  */
 #include "kernels/cam-kernels.h"
 #include "test-check.h"
@@ -818,6 +819,126 @@ static void test_softmax(void)
     check_gradient("softmax gradient", &oc, xr, 1e-3f);
 }
 
+/* ---- vector math (vector-math.c) ---------------------------------------------- */
+
+/* |got - ref| in units of the float spacing at ref (ref a normal float's size). */
+static double ulps(float got, double ref)
+{
+    const float r = (float)ref;
+    const double spacing = (double)nextafterf(fabsf(r), INFINITY) - fabsf(r);
+    return fabs((double)got - ref) / spacing;
+}
+
+/* erf and the last-axis softmax on the path this run takes (AVX-512 polynomials,
+ * or libm under CAM_NO_AVX512=1) against double-precision references: at most 4
+ * units in the last place (the polynomial paths measure 2.3), special values as
+ * libm, and the same bits with 1, 2 and 3 pool threads. */
+static void test_vector_math(void)
+{
+    /* erf: a dense sweep of [-6, 6] (every interval and beyond), then specials */
+    const size_t n = 200003;
+    float *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *y2 = malloc(n * sizeof *y2);
+    CHECK(x && y && y2);
+    if (!x || !y || !y2)
+        return;
+    for (size_t i = 0; i < n; i++)
+        x[i] = -6.0f + 12.0f * (float)i / (float)(n - 1);
+    const float special[] = {0.0f, -0.0f, 1e-30f, -3e-39f, 1e30f, -1e30f, INFINITY, -INFINITY,
+                             3.9f, -3.9f, 4.0f, 0.25f, 0.5f, 3.75f};
+    const size_t ns = sizeof special / sizeof special[0];
+    memcpy(x, special, sizeof special);
+    x[ns] = NAN;
+    cam_erf_forward(n, x, y);
+    double worst = 0.0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == ns)
+            continue;
+        const double ref = erf((double)x[i]);
+        const double e = fabsf((float)ref) < 1e-37f ? fabs(y[i] - ref) / 1e-45 : ulps(y[i], ref);
+        if (!(e <= worst)) {
+            worst = e;
+            at = i;
+        }
+    }
+    if (!(worst <= 4.0)) {
+        fprintf(stderr, "erf(%.9g): got %.9g, want %.9g (%.2f ulp)\n", x[at], y[at],
+                erf((double)x[at]), worst);
+        failures++;
+    }
+    CHECK(isnan(y[ns]));
+    CHECK(y[0] == 0.0f && !signbit(y[0]) && y[1] == 0.0f && signbit(y[1]));
+    CHECK(y[4] == 1.0f && y[5] == -1.0f && y[6] == 1.0f && y[7] == -1.0f);
+    for (int threads = 1; threads <= 3; threads++) {
+        cam_parallel_set_threads(threads);
+        cam_erf_forward(n, x, y2);
+        CHECK(memcmp(y, y2, n * sizeof *y) == 0);
+    }
+    cam_parallel_set_threads(0);
+    /* in place, and a length that is no multiple of 16 */
+    memcpy(y2, x, 37 * sizeof *x);
+    cam_erf_forward(37, y2, y2);
+    CHECK(memcmp(y2, y, 37 * sizeof *y) == 0);
+
+    /* softmax rows: k with and without a tail of 16, logits up to +-40 */
+    const int ks[] = {1, 5, 16, 17, 197};
+    for (size_t c = 0; c < sizeof ks / sizeof ks[0]; c++) {
+        const int k = ks[c], rows = 400;
+        const size_t total = (size_t)rows * k;
+        for (size_t i = 0; i < total; i++)
+            x[i] = frand() * (float)(1 + (i / k) % 40);
+        if (k > 3) {
+            for (int j = 0; j < k; j++) /* a masked row: one finite logit */
+                x[3 * k + j] = -INFINITY;
+            x[3 * k + 2] = 5.0f;
+            x[4 * k + 1] = NAN; /* a NaN row */
+        }
+        cam_softmax_rows_forward(rows, k, x, y);
+        worst = 0.0;
+        for (int r = 0; r < rows; r++) {
+            const float *xr = x + (size_t)r * k;
+            if (k > 3 && r == 4) {
+                for (int j = 0; j < k; j++)
+                    CHECK(isnan(y[(size_t)r * k + j]));
+                continue;
+            }
+            /* the reference takes x - max as rounded to float, as both paths do
+             * (that rounding alone moves e^(x - max) by up to 64 ulp here) */
+            float mx = -INFINITY;
+            double sum = 0.0;
+            for (int j = 0; j < k; j++)
+                mx = xr[j] > mx ? xr[j] : mx;
+            for (int j = 0; j < k; j++)
+                sum += exp((double)(xr[j] - mx));
+            for (int j = 0; j < k; j++) {
+                const double ref = exp((double)(xr[j] - mx)) / sum;
+                const float got = y[(size_t)r * k + j];
+                const double e = ref < 1e-30 ? (fabs(got - ref) <= 1e-35 ? 0.0 : 1e9)
+                                             : ulps(got, ref);
+                if (!(e <= worst)) {
+                    worst = e;
+                    at = (size_t)r * k + j;
+                }
+            }
+        }
+        if (!(worst <= 4.0)) {
+            fprintf(stderr, "softmax k = %d [%zu]: got %.9g (%.2f ulp)\n", k, at, y[at], worst);
+            failures++;
+        }
+        if (k > 3)
+            CHECK(y[3 * k + 2] == 1.0f && y[3 * k + 3] == 0.0f);
+        for (int threads = 1; threads <= 3; threads++) {
+            cam_parallel_set_threads(threads);
+            cam_softmax_rows_forward(rows, k, x, y2);
+            CHECK(memcmp(y, y2, total * sizeof *y) == 0);
+        }
+        cam_parallel_set_threads(0);
+    }
+    free(x);
+    free(y);
+    free(y2);
+}
+
 int main(void)
 {
     test_conv_hand();
@@ -833,6 +954,7 @@ int main(void)
     test_add();
     test_batchnorm();
     test_softmax();
+    test_vector_math();
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);
         return 1;

@@ -237,4 +237,15 @@ void cam_softmax_forward(int n, int k, const float *x, float *y);
 /* grad_x = y * (grad_y - sum_j grad_y[j] y[j]); grad_x may equal grad_y. */
 void cam_softmax_backward(int n, int k, const float *y, const float *grad_y, float *grad_x);
 
+/* ---- Vector math (vector-math.c) --------------------------------------------
+ * AVX-512 polynomial paths where cam_cpu_avx512() (a few units in the last place
+ * from the correctly rounded result), libm / cam_softmax_forward otherwise; the work
+ * is split over the thread pool in fixed items, so results do not depend on the
+ * thread count. y may equal x. */
+
+/* y[i] = erf(x[i]), i < n. */
+void cam_erf_forward(size_t n, const float *x, float *y);
+/* As cam_softmax_forward: rows of x, y n x k; y = exp(x - max) / sum. */
+void cam_softmax_rows_forward(int n, int k, const float *x, float *y);
+
 #endif /* CAM_OPS_H */

@@ -9,7 +9,8 @@
  * The forward subtracts the maximum before exponentiating and sums the
  * exponentials in double, in increasing K order, so results do not depend on
  * anything but the instance. Softmax with inner = 1 (the usual last axis) runs the
- * tested kernel cam_softmax_forward/backward; the strided case runs here with the
+ * tested kernels cam_softmax_rows_forward (vectorised, threaded over rows) and
+ * cam_softmax_backward; the strided case runs here with the
  * inner positions as independent lanes (vectorisable loops over contiguous rows).
  *  Softmax     y = exp(x - max) / sum,      gx = y * (g - sum(g * y))
  *  LogSoftmax  y = x - max - log(sum),     gx = g - exp(y) * sum(g)
@@ -142,7 +143,7 @@ static void softmax_forward(const cam_exec *x)
     if (p->k == 0 || p->inner == 0)
         return;
     if (p->inner == 1 && !p->log) {
-        cam_softmax_forward((int)p->outer, (int)p->k, in, out);
+        cam_softmax_rows_forward((int)p->outer, (int)p->k, in, out);
         return;
     }
     const size_t block = p->k * p->inner;
