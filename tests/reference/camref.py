@@ -258,3 +258,60 @@ def write_records(path, records):
             f.write(struct.pack("<%dI" % arr.ndim, *arr.shape))
             f.write(arr.tobytes())
     os.replace(path + ".tmp", path)
+
+
+# ---- Keeping references between runs -----------------------------------------------
+# The reference suites write into _build-references/NAME in the source tree (shared by
+# both builds of build-aux/test-all.sh, as _build-test-models is): a script whose inputs
+# did not change since it last wrote OUTDIR keeps what is there (the engine is compared
+# with it on every run).
+
+def inputs_digest(*extra):
+    """sha256 of what a reference depends on: every script of tests/reference and weights/,
+    the shipped weights (weights/*.onnx), the files in extra, and the versions of torch,
+    torchvision, onnx and numpy (whether or not the script imported them yet)."""
+    import glob
+    import hashlib
+    h = hashlib.sha256()
+    paths = sorted(glob.glob(os.path.join(HERE, "*.py")) +
+                   glob.glob(os.path.join(SOURCE_DIR, "weights", "*.py")) +
+                   glob.glob(os.path.join(SOURCE_DIR, "weights", "*.onnx"))) + list(extra)
+    for path in paths:
+        h.update(os.path.basename(path).encode() + b"\0")
+        with open(path, "rb") as f:
+            h.update(f.read())
+    from importlib import metadata
+    versions = [torch.__version__]
+    for package in ("torchvision", "onnx", "numpy"):
+        try:
+            versions.append(package + " " + metadata.version(package))
+        except metadata.PackageNotFoundError:
+            versions.append(package + " none")
+    h.update(" ".join(versions).encode())
+    return h.hexdigest()
+
+
+def references_kept(outdir, *extra):
+    """True when OUTDIR holds a complete set written from the same inputs (its stamp, written
+    by keep_references after the manifest, matches inputs_digest)."""
+    stamp = os.path.join(outdir, "stamp")
+    if not (os.path.isfile(stamp) and os.path.isfile(os.path.join(outdir, "manifest.txt"))):
+        return False
+    with open(stamp) as f:
+        if f.read().strip() != inputs_digest(*extra):
+            return False
+    print(f"references in {outdir} kept from a previous run (inputs unchanged)")
+    return True
+
+
+def forget_references(outdir):
+    """Before writing: a run stopped half-way leaves no stamp behind."""
+    stamp = os.path.join(outdir, "stamp")
+    if os.path.isfile(stamp):
+        os.remove(stamp)
+
+
+def keep_references(outdir, *extra):
+    """After the manifest is written: the stamp that lets the next run keep them."""
+    with open(os.path.join(outdir, "stamp"), "w") as f:
+        f.write(inputs_digest(*extra) + "\n")

@@ -916,6 +916,9 @@ def main():
         raise SystemExit(__doc__)
     outdir = sys.argv[1]
     os.makedirs(outdir, exist_ok=True)
+    if camref.references_kept(outdir):
+        return
+    camref.forget_references(outdir)
     torch.manual_seed(0)
     rng = np.random.default_rng(20251201)
     lines = []
@@ -923,6 +926,7 @@ def main():
         lines.append(make_case(case, arch, net, path, proto, outdir, rng))
     with open(os.path.join(outdir, "manifest.txt"), "w") as f:
         f.writelines(lines)
+    camref.keep_references(outdir)
 
 
 if __name__ == "__main__":

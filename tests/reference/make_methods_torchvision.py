@@ -164,18 +164,6 @@ def make_case(name, seed, outdir):
     return f"{os.path.abspath(path)} {os.path.abspath(ref)} {name}\n"
 
 
-def scripts_digest():
-    """What the references depend on: this script, make_methods.py, export_models.py and the
-    torch / torchvision versions."""
-    import hashlib
-    h = hashlib.sha256()
-    for path in (__file__, MM.__file__, EM.__file__):
-        with open(path, "rb") as f:
-            h.update(f.read())
-    h.update((torch.__version__ + torchvision.__version__).encode())
-    return h.hexdigest()
-
-
 def main():
     if len(sys.argv) != 2:
         raise SystemExit(__doc__)
@@ -184,21 +172,15 @@ def main():
     # Exporting and differentiating DenseNet-121 in float64 takes most of a minute: the
     # references are kept while the scripts and the torch versions are the same (the
     # engine is compared with them on every run).
-    stamp = os.path.join(outdir, "stamp")
-    digest = scripts_digest()
-    manifest = os.path.join(outdir, "manifest.txt")
-    if os.path.isfile(stamp) and os.path.isfile(manifest):
-        with open(stamp) as f:
-            if f.read().strip() == digest:
-                print(f"references of {digest[:12]} kept from a previous run")
-                return
+    if camref.references_kept(outdir, EM.__file__):
+        return
+    camref.forget_references(outdir)
     torch.manual_seed(0)
     lines = [make_case(name, seed, outdir)
              for name, seed in (("resnet18", 11), ("mobilenet_v2", 12), ("densenet121", 13))]
-    with open(manifest, "w") as f:
+    with open(os.path.join(outdir, "manifest.txt"), "w") as f:
         f.writelines(lines)
-    with open(stamp, "w") as f:
-        f.write(digest + "\n")
+    camref.keep_references(outdir, EM.__file__)
 
 
 if __name__ == "__main__":

@@ -222,6 +222,9 @@ def main():
         raise SystemExit(__doc__)
     outdir = sys.argv[1]
     os.makedirs(outdir, exist_ok=True)
+    if camref.references_kept(outdir):
+        return
+    camref.forget_references(outdir)
     torch.manual_seed(0)
     rng = np.random.default_rng(20261201)
     lines = []
@@ -231,6 +234,7 @@ def main():
         raise SystemExit("no bundled network found")
     with open(os.path.join(outdir, "manifest.txt"), "w") as f:
         f.writelines(lines)
+    camref.keep_references(outdir)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,12 @@ if ! missing=$("$py" -c "import $modules" 2>&1); then
     echo "SKIP: python3 cannot import $modules: $missing"
     exit 77
 fi
+# OUTDIR is shared by the builds (_build-references/): one run at a time writes or reroutes it
+mkdir -p "$outdir" || exit 1
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$outdir.lock"
+    flock 9
+fi
 "$py" "$here/$script" "$outdir" || { echo "$script failed"; exit 1; }
 "$program" "$outdir/manifest.txt"
 rc=$?
@@ -41,5 +47,5 @@ fi
 [ "$passes" = once ] && exit 0
 # The same references on the portable kernels (im2col + OpenBLAS everywhere), the path
 # of CPUs without AVX-512; on such CPUs both runs take it.
-echo "--- again with CAM_NO_AVX512=1"
-CAM_NO_AVX512=1 exec "$program" "$outdir/manifest.txt"
+echo "--- again with CAM_NO_AVX512=1 CAM_NO_AVX2=1"
+CAM_NO_AVX512=1 CAM_NO_AVX2=1 exec "$program" "$outdir/manifest.txt"
