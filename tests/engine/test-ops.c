@@ -627,6 +627,56 @@ static void test_maxpool(void)
         free(want_v);
     }
 
+    /* The row path (windows inside the plane vertically: column maxima of the
+     * window's rows, then each window along them) against the tap-by-tap maximum
+     * over the in-bounds taps, with ResNet's 3x3/2 pad 1 and other shapes, widths
+     * that leave 0 to 3 columns after the groups of 4, and a NaN that must win. */
+    static const int rows[][6] = {/* H, W, kernel, stride, pad, ceil */
+                                  {112, 112, 3, 2, 1, 0}, {13, 13, 3, 2, 1, 1}, {9, 7, 3, 1, 1, 0},
+                                  {10, 5, 2, 1, 0, 0}, {8, 14, 3, 3, 0, 1}, {11, 9, 5, 2, 2, 0}};
+    for (size_t t = 0; t < sizeof rows / sizeof rows[0]; t++) {
+        const int H = rows[t][0], W = rows[t][1], C = 2;
+        cam_pool_shape sv = make_pool(C, H, W, rows[t][2], rows[t][3], rows[t][4], rows[t][5]);
+        size_t in_n = (size_t)C * H * W, out_n = (size_t)C * sv.out_height * sv.out_width;
+        float *xv = malloc(in_n * sizeof *xv), *yv = malloc(out_n * sizeof *yv);
+        float *want_v = malloc(out_n * sizeof *want_v);
+        fill_random(xv, in_n);
+        xv[(size_t)(H / 2) * W + W / 2] = NAN; /* channel 0, the middle */
+        for (int c = 0; c < C; c++)
+            for (int oy = 0; oy < sv.out_height; oy++)
+                for (int ox = 0; ox < sv.out_width; ox++) {
+                    float m = -INFINITY;
+                    for (int ki = 0; ki < sv.kernel_height; ki++)
+                        for (int kj = 0; kj < sv.kernel_width; kj++) {
+                            const int iy = oy * sv.stride_height - sv.pad_top + ki;
+                            const int ix = ox * sv.stride_width - sv.pad_left + kj;
+                            if (iy < 0 || iy >= H || ix < 0 || ix >= W)
+                                continue;
+                            const float v = xv[((size_t)c * H + iy) * W + ix];
+                            if (isnan(v) || (!isnan(m) && v > m))
+                                m = v;
+                        }
+                    want_v[((size_t)c * sv.out_height + oy) * sv.out_width + ox] = m;
+                }
+        cam_maxpool_forward(&sv, 1, xv, yv);
+        int nan_seen = 0;
+        for (size_t i = 0; i < out_n; i++) {
+            if (isnan(want_v[i]) || isnan(yv[i])) {
+                CHECK(isnan(want_v[i]) && isnan(yv[i]));
+                nan_seen++;
+            } else if (yv[i] != want_v[i]) {
+                fprintf(stderr, "maxpool %dx%d k%d s%d p%d: output %zu is %g, want %g\n", H, W,
+                        rows[t][2], rows[t][3], rows[t][4], i, yv[i], want_v[i]);
+                failures++;
+                break;
+            }
+        }
+        CHECK(nan_seen >= 1);
+        free(xv);
+        free(yv);
+        free(want_v);
+    }
+
     /* Gradients: distinct values so no window has a near-tie. */
     static const int cfg[][5] = {{2, 6, 6, 2, 2}, {2, 7, 5, 3, 2}, {1, 5, 5, 2, 2}};
     static const int pads[] = {0, 1, 0};

@@ -136,6 +136,51 @@ __attribute__((target("avx512f"))) static void maxpool2x2_plane_avx512(const flo
 #define CAM_POOL_AVX512 1
 #endif
 
+/* One output row of a max pool whose windows lie inside the plane vertically
+ * (rows y0, y0 + dh, ...): first the maximum of those input rows, column by
+ * column (4 columns at a time), then each window's maximum along that row; windows
+ * that reach into the left or right padding take pool_argmax's path. The same
+ * maximum as the tap-by-tap loop (NaN winning); only which of two equal zeros or
+ * several NaNs is kept can differ, as for the 2x2 path. */
+#define POOL_ROW_MAX 4096
+static void maxpool_row(const cam_pool_shape *s, const float *plane, int y0, float *out)
+{
+    const int W = s->in_width, kh = s->kernel_height, kw = s->kernel_width;
+    const int dw = s->dilation_width;
+    const float *top = plane + (size_t)y0 * W;
+    const size_t step = (size_t)s->dilation_height * W;
+    float col[POOL_ROW_MAX];
+    int x = 0;
+    for (; x + 4 <= W; x += 4) {
+        cam_v4 m, v;
+        memcpy(&m, top + x, sizeof m);
+        for (int ki = 1; ki < kh; ki++) {
+            memcpy(&v, top + ki * step + x, sizeof v);
+            m = max_first_v4(m, v);
+        }
+        memcpy(col + x, &m, sizeof m);
+    }
+    for (; x < W; x++) {
+        float m = top[x];
+        for (int ki = 1; ki < kh; ki++)
+            m = max_first(m, top[ki * step + x]);
+        col[x] = m;
+    }
+    const int oy = (y0 + s->pad_top) / s->stride_height;
+    for (int ox = 0; ox < s->out_width; ox++) {
+        const int x0 = ox * s->stride_width - s->pad_left;
+        if (x0 >= 0 && x0 + (kw - 1) * dw < W) {
+            float m = col[x0];
+            for (int kj = 1; kj < kw; kj++)
+                m = max_first(m, col[x0 + kj * dw]);
+            out[ox] = m;
+        } else {
+            long idx = pool_argmax(s, plane, oy, ox);
+            out[ox] = idx < 0 ? -INFINITY : plane[idx];
+        }
+    }
+}
+
 void cam_maxpool_forward(const cam_pool_shape *s, int n, const float *x, float *y)
 {
     const size_t hw = (size_t)s->in_height * s->in_width;
@@ -187,6 +232,10 @@ void cam_maxpool_forward(const cam_pool_shape *s, int n, const float *x, float *
             const int y0 = oy * s->stride_height - s->pad_top;
             const int row_inside =
                 y0 >= 0 && y0 + (s->kernel_height - 1) * s->dilation_height < s->in_height;
+            if (row_inside && s->in_width <= POOL_ROW_MAX) {
+                maxpool_row(s, plane, y0, out + (size_t)oy * s->out_width);
+                continue;
+            }
             for (int ox = 0; ox < s->out_width; ox++) {
                 const int x0 = ox * s->stride_width - s->pad_left;
                 float *o = out + (size_t)oy * s->out_width + ox;
