@@ -594,25 +594,28 @@ CAM_API void cam_workspace_set_progress(cam_workspace *ws, cam_progress_fn fn, v
  *    cam_set_blas_threads(1) first, so that T caller threads use T cores and not
  *    T x cores (oversubscription).
  * Call it before starting worker threads, not while another thread is inside the
- * engine. Results do not depend on this setting (OpenBLAS splits a GEMM over its
- * output rows/columns, never over the summed dimension); the test suite checks it
- * on the bundled networks. The engine never merges the images of a batch into one
+ * engine. Results do not depend on this setting: every matrix product of the
+ * engine is cut into pieces that depend on its shape only (at most 8, of rows or
+ * columns, never of the summed dimension), and each piece is one single-threaded
+ * OpenBLAS sgemm, computed by whichever thread of the engine's pool takes it (a
+ * multi-threaded OpenBLAS GEMM may block its sum differently from a
+ * single-threaded one, which changes the last bits); the test suite checks it on
+ * the bundled networks. The engine never merges the images of a batch into one
  * GEMM: OpenBLAS does not give bit-identical columns for different matrix widths,
  * so every image gets GEMMs of its own, with the same shapes whatever the batch.
  * n <= 0 means all cores. Returns the previous value.
  *
- * The library changes OpenBLAS's count only while the perturbation methods run
- * their passes side by side (one per pool thread): one OpenBLAS thread per pass,
- * restored afterwards (another thread calling OpenBLAS meanwhile gets one too).
- * The engine's own kernels (the direct and the depthwise convolutions) use an
- * intra-op thread pool of the same size n (1: none); its idle threads sleep, so
- * they do not compete with OpenBLAS's. When several caller threads run at once,
- * one of them gets the pool and the others run their kernels on their own thread.
- * OpenBLAS's idle threads, by default, spin for about 0.1 s after each GEMM and
- * then hold a core the pool wants: with n > 1, setting OPENBLAS_THREAD_TIMEOUT=4 in
- * the environment before the process starts (OpenBLAS reads it when loaded) lets
- * the pool pay off (tests/bench/RESULTS.md). CAM_POOL_THREADS=n in the environment
- * fixes the pool's size whatever is set here (for measurements).
+ * Threads: the engine runs its parallel work on an intra-op thread pool of n
+ * threads (1: none; its idle threads sleep): the pieces of each matrix product
+ * (a convolution's im2col, bias and ReLU done per piece too), the direct and the
+ * depthwise convolutions. While the pieces run, OpenBLAS is set to one thread
+ * (restored afterwards; another thread calling OpenBLAS meanwhile gets one too),
+ * so OpenBLAS's own threads, which would spin for about 0.1 s after a threaded
+ * GEMM and hold a core the pool wants, stay asleep. The perturbation methods run
+ * their passes side by side instead (one per pool thread, OpenBLAS on one thread).
+ * When several caller threads run at once, one of them gets the pool and the
+ * others run their work on their own thread. CAM_POOL_THREADS=n in the
+ * environment fixes the pool's size whatever is set here (for measurements).
  *
  * Kernels: convolutions whose output has at most 256 pixels (and C*kh*kw >= 64,
  * output channels a multiple of 16, one group) run a direct AVX-512 kernel,

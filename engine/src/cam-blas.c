@@ -4,9 +4,9 @@
  * The library does not choose OpenBLAS's thread count by itself: until a caller
  * calls cam_set_blas_threads, OpenBLAS's own default applies (OPENBLAS_NUM_THREADS,
  * else one thread per core). The setting is process-wide, and the engine's own
- * intra-op thread pool (kernels/thread-pool.c) uses the same count. The one
- * exception: while the perturbation methods run passes side by side
- * (cam_parallel_lanes), OpenBLAS is on one thread, restored afterwards.
+ * intra-op thread pool (kernels/thread-pool.c) uses the same count: the engine's
+ * matrix products run as pieces on that pool with OpenBLAS on one thread
+ * (kernels/gemm.c), so OpenBLAS's own threads only serve other callers.
  */
 #include "camengine.h"
 

@@ -11,7 +11,6 @@
 #pragma GCC optimize("vect-cost-model=cheap")
 #endif
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -335,9 +334,9 @@ void cam_gemm_forward(int n, int k, int m, float alpha, float beta, int trans_b,
             memset(yi, 0, (size_t)m * sizeof *yi);
         }
         if (trans_b) /* B m x k: y = alpha B x + y */
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, alpha, b, k, xi, 1, 1.0f, yi, 1);
+            cam_sgemv(0, m, k, alpha, b, k, xi, 1.0f, yi);
         else /* B k x m: y = alpha B^T x + y */
-            cblas_sgemv(CblasRowMajor, CblasTrans, k, m, alpha, b, m, xi, 1, 1.0f, yi, 1);
+            cam_sgemv(1, k, m, alpha, b, m, xi, 1.0f, yi);
     }
 }
 
@@ -348,9 +347,9 @@ void cam_gemm_backward(int n, int k, int m, float alpha, int trans_b, const floa
         const float *gy = grad_y + (size_t)i * m;
         float *gx = grad_x + (size_t)i * k;
         if (trans_b) /* B m x k: gx = alpha B^T gy */
-            cblas_sgemv(CblasRowMajor, CblasTrans, m, k, alpha, b, k, gy, 1, 0.0f, gx, 1);
+            cam_sgemv(1, m, k, alpha, b, k, gy, 0.0f, gx);
         else /* B k x m: gx = alpha B gy */
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, k, m, alpha, b, m, gy, 1, 0.0f, gx, 1);
+            cam_sgemv(0, k, m, alpha, b, m, gy, 0.0f, gx);
     }
 }
 

@@ -97,6 +97,32 @@ void cam_parallel_set_threads(int n);
  * (another caller thread) the lanes run one after the other on the calling
  * thread, OpenBLAS untouched. */
 void cam_parallel_lanes(int lanes, cam_parallel_fn fn, void *arg);
+/* cam_parallel_for for items that call OpenBLAS (gemm.c's pieces): OpenBLAS is set
+ * to one thread while they run, as for the lanes, also when the pool has a
+ * single thread, so OpenBLAS's own threads never wake (restored afterwards).
+ * When the pool is busy the items run inline, OpenBLAS untouched. */
+void cam_parallel_blas(int items, cam_parallel_fn fn, void *arg);
+
+/* ---- Matrix products (gemm.c) ----------------------------------------------
+ * Every sgemm of the engine: C (m x n, row-major, ldc) = op(A) op(B) + beta C,
+ * op = transpose when trans_* is set, cut by cam_gemm_plan into pieces along n
+ * (when n >= m) or m, which the pool runs with OpenBLAS on one thread each. The
+ * pieces depend on (m, n, k) only, so results do not depend on the thread count.
+ * Kernels that do more per piece (conv-im2col.c: im2col, bias, ReLU) use the plan
+ * and cam_gemm_piece themselves. */
+typedef struct cam_gemm_split {
+    int pieces;  /* 1, 2, 4 or 8 */
+    int along_n; /* 1: pieces of columns, 0: pieces of rows */
+    int length;  /* n or m */
+} cam_gemm_split;
+cam_gemm_split cam_gemm_plan(int m, int n, int k);
+/* piece i's range [lo, hi) of columns or rows (boundaries on multiples of 16) */
+void cam_gemm_piece(const cam_gemm_split *sp, int piece, int *lo, int *hi);
+void cam_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+               int lda, const float *b, int ldb, float beta, float *c, int ldc);
+/* y = alpha op(A) x + beta y, A m x n row-major (cblas_sgemv), in one piece */
+void cam_sgemv(int trans, int m, int n, float alpha, const float *a, int lda, const float *x,
+               float beta, float *y);
 
 /* ---- AVX-512 --------------------------------------------------------------
  * 1 when this x86-64 CPU has AVX-512F and CAM_NO_AVX512 is unset or "0" (read once,

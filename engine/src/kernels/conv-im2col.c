@@ -1,5 +1,5 @@
 /*
- * kernels/conv-im2col.c -- convolution forward/backward as im2col + cblas_sgemm.
+ * kernels/conv-im2col.c -- convolution forward/backward as im2col + sgemm (gemm.c).
  * See cam-kernels.h for the shapes and conventions.
  */
 #include "kernels/cam-kernels.h"
@@ -49,22 +49,6 @@ static size_t col_size(const cam_conv_shape *s)
            (size_t)s->out_width;
 }
 
-/* The forward's im2col copies rows in whole chunks of CHUNK floats (one or two
- * vector moves each), so it may read and write up to CHUNK - 1 floats past a row:
- * the column matrix and the padded channel each get CHUNK floats of room behind
- * them in scratch (see im2col_chunked). */
-#define CHUNK 8
-
-static size_t chunked_col_size(const cam_conv_shape *s)
-{
-    return col_size(s) + CHUNK;
-}
-
-static size_t chunked_plane_size(const cam_conv_shape *s)
-{
-    return padded_plane_size(s) + CHUNK;
-}
-
 /* Below this many output pixels per image, OpenBLAS does better with the
  * transposed product (the pixels as the rows of C): see conv_forward_small. */
 #define SMALL_OUTPUT 16
@@ -78,7 +62,7 @@ size_t cam_conv2d_scratch_size(const cam_conv_shape *s)
 {
     if (conv_is_pointwise(s))
         return 0;
-    size_t need = chunked_col_size(s) + chunked_plane_size(s);
+    size_t need = col_size(s) + padded_plane_size(s);
     if (conv_is_small(s)) {
         size_t small = col_size(s) +
                        (size_t)s->out_height * s->out_width * (size_t)(s->out_channels / s->groups) +
@@ -249,40 +233,50 @@ void cam_im2col(const cam_conv_shape *s, const float *image, int c0, int cg, flo
         im2col_checked(s, image, c0, cg, col);
 }
 
-/* cam_im2col for the forward pass, unit stride along the width: every channel is
- * first copied into the zero-padded plane `padded`, then each output row of each
- * kernel tap is copied in chunks of CHUNK floats. A chunk may run past the row: it
- * reads at most CHUNK - 1 floats past the padded plane (with unit stride along the
- * width, a row of the last tap ends at or before the plane's end; the plane has
- * CHUNK floats of zeroed room behind it) and writes at most CHUNK - 1 floats past the row, into
- * the start of the next row, which is written after it (rows and taps are filled
- * in increasing order), or, for the very last row, into the CHUNK floats of room
- * behind the column matrix. So col needs chunked_col_size() floats and padded
- * chunked_plane_size(), and padded must not start inside col's room. */
-static void im2col_chunked(const cam_conv_shape *s, const float *image, int c0, int cg, float *col,
-                           float *padded)
+/* The columns [p0, p1) of cam_im2col's matrix (output pixels p0 .. p1-1 of the
+ * channels [c0, c0+cg)), as a (cg*kh*kw) x (p1-p0) matrix: what one piece of the
+ * forward's GEMM multiplies (conv_piece). Any stride, pad and dilation; the
+ * taps outside the image are zeros, each output row's valid span one copy. */
+static void im2col_range(const cam_conv_shape *s, const conv_ranges *r, const float *image,
+                         int c0, int cg, int p0, int p1, float *col)
 {
-    const int H = s->in_height, W = s->in_width, OH = s->out_height, OW = s->out_width;
+    const int H = s->in_height, W = s->in_width, OW = s->out_width;
     const int kh = s->kernel_height, kw = s->kernel_width;
-    const int sh = s->stride_height;
-    const int pt = s->pad_top, pl = s->pad_left;
-    const int Wp = W + pl + s->pad_right;
-    const size_t ohw = (size_t)OH * OW;
-    memset(padded, 0, chunked_plane_size(s) * sizeof *padded); /* borders stay zero */
+    const int sh = s->stride_height, sw = s->stride_width;
+    const size_t len = (size_t)(p1 - p0);
     for (int c = 0; c < cg; c++) {
         const float *plane = image + (size_t)(c0 + c) * H * W;
-        for (int y = 0; y < H; y++)
-            copy_floats(padded + (size_t)(y + pt) * Wp + pl, plane + (size_t)y * W, W);
         for (int ki = 0; ki < kh; ki++) {
             for (int kj = 0; kj < kw; kj++) {
-                float *row = col + ((size_t)(c * kh + ki) * kw + kj) * ohw;
-                const float *base =
-                    padded + (size_t)ki * s->dilation_height * Wp + (size_t)kj * s->dilation_width;
-                for (int oy = 0; oy < OH; oy++) {
-                    const float *src = base + (size_t)oy * sh * Wp;
-                    float *dst = row + (size_t)oy * OW;
-                    for (int x = 0; x < OW; x += CHUNK)
-                        memcpy(dst + x, src + x, CHUNK * sizeof *dst);
+                int yoff, ylo, yhi, xoff, xlo, xhi;
+                ranges_get(s, r, ki, kj, &yoff, &ylo, &yhi, &xoff, &xlo, &xhi);
+                float *row = col + ((size_t)(c * kh + ki) * kw + kj) * len - p0;
+                for (int p = p0; p < p1;) {
+                    const int oy = p / OW, ox0 = p % OW;
+                    const int ox1 = OW - ox0 < p1 - p ? OW : ox0 + (p1 - p);
+                    float *dst = row + p - ox0; /* dst[ox] is pixel (oy, ox) */
+                    p += ox1 - ox0;
+                    if (oy < ylo || oy >= yhi) {
+                        memset(dst + ox0, 0, (size_t)(ox1 - ox0) * sizeof *dst);
+                        continue;
+                    }
+                    const int a = xlo > ox0 ? xlo : ox0;
+                    const int b = xhi < ox1 ? xhi : ox1;
+                    const float *src = plane + (ptrdiff_t)(oy * sh + yoff) * W + xoff;
+                    if (b <= a) {
+                        memset(dst + ox0, 0, (size_t)(ox1 - ox0) * sizeof *dst);
+                        continue;
+                    }
+                    if (a > ox0)
+                        memset(dst + ox0, 0, (size_t)(a - ox0) * sizeof *dst);
+                    if (sw == 1) {
+                        memcpy(dst + a, src + a, (size_t)(b - a) * sizeof *dst);
+                    } else {
+                        for (int ox = a; ox < b; ox++)
+                            dst[ox] = src[(ptrdiff_t)ox * sw];
+                    }
+                    if (ox1 > b)
+                        memset(dst + b, 0, (size_t)(ox1 - b) * sizeof *dst);
                 }
             }
         }
@@ -372,8 +366,7 @@ static void conv_forward_small(const cam_conv_shape *s, const float *x, const fl
                 }
             }
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, mg, K, 1.0f, rows, K,
-                    weight + (size_t)g * mg * K, K, 0.0f, t, mg);
+        cam_sgemm(0, 1, N, mg, K, 1.0f, rows, K, weight + (size_t)g * mg * K, K, 0.0f, t, mg);
         for (int m = 0; m < mg; m++) {
             float *dst = y + (size_t)(g * mg + m) * N;
             const float b = bias ? bias[g * mg + m] : 0.0f;
@@ -386,24 +379,81 @@ static void conv_forward_small(const cam_conv_shape *s, const float *x, const fl
 }
 
 /* The epilogue of the GEMM path, while the rows are in cache: y[m][p] += bias[m]
- * (no addition without a bias, so a -0 stays -0), then the ReLU if asked for. */
-static void bias_relu(float *y, float *relu, const float *bias, int rows, int n)
+ * (no addition without a bias, so a -0 stays -0), then the ReLU if asked for;
+ * rows of n floats, ld apart. */
+static void bias_relu(float *y, float *relu, const float *bias, int rows, int n, int ld)
 {
     for (int m = 0; m < rows; m++) {
-        float *row = y + (size_t)m * n;
+        float *row = y + (size_t)m * ld;
         if (bias) {
             const float b = bias[m];
             for (int p = 0; p < n; p++)
                 row[p] += b;
         }
         if (relu)
-            cam_relu_forward((size_t)n, row, relu + (size_t)m * n);
+            cam_relu_forward((size_t)n, row, relu + (size_t)m * ld);
     }
 }
 
-/* Per image and group g (Mg = M/groups, Cg = C/groups, K = Cg*kh*kw, N = OH*OW):
- *   col (K x N)       = im2col(input_i, channels g*Cg ..)
- *   out_i,g (Mg x N)  = W_g (Mg x K) . col, then + bias (and the ReLU into relu_i,g) */
+/* One image and group of the forward, cut into the pieces of its GEMM
+ * (cam_gemm_plan, gemm.c): out_g (Mg x N) = W_g (Mg x K) . col (K x N), then + bias
+ * (and the ReLU into relu_g).
+ *  - pieces of columns (N >= Mg, the large feature maps): each piece builds its own
+ *    columns of col (im2col_range, at col + K*p0), multiplies them and finishes
+ *    its columns of the output while they are in cache;
+ *  - pieces of rows (Mg > N): col is built first (split over channels), then each
+ *    piece multiplies its rows of W_g and finishes those rows.
+ * A pointwise convolution's col is the input itself. */
+typedef struct conv_job {
+    const cam_conv_shape *s;
+    conv_ranges ranges;
+    cam_gemm_split sp;
+    int K, N, mg, cg, c0, pointwise;
+    const float *x, *w, *bias;
+    float *y, *relu, *col;
+} conv_job;
+
+static void conv_piece(void *arg, int piece)
+{
+    const conv_job *j = arg;
+    const int K = j->K, N = j->N;
+    int lo, hi;
+    cam_gemm_piece(&j->sp, piece, &lo, &hi);
+    if (hi <= lo)
+        return;
+    if (j->sp.along_n) {
+        const float *cols = j->x + lo; /* pointwise: the input's columns, row stride N */
+        int ldb = N;
+        if (!j->pointwise) {
+            float *own = j->col + (size_t)K * lo;
+            im2col_range(j->s, &j->ranges, j->x, j->c0, j->cg, lo, hi, own);
+            cols = own;
+            ldb = hi - lo;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->mg, hi - lo, K, 1.0f, j->w, K,
+                    cols, ldb, 0.0f, j->y + lo, N);
+        bias_relu(j->y + lo, j->relu ? j->relu + lo : NULL, j->bias, j->mg, hi - lo, N);
+    } else {
+        const float *cols = j->pointwise ? j->x : j->col;
+        float *y = j->y + (size_t)lo * N;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hi - lo, N, K, 1.0f,
+                    j->w + (size_t)lo * K, K, cols, N, 0.0f, y, N);
+        bias_relu(y, j->relu ? j->relu + (size_t)lo * N : NULL, j->bias ? j->bias + lo : NULL,
+                  hi - lo, N, N);
+    }
+}
+
+/* im2col of channels [4*item, 4*item + 4) for the pieces of rows */
+#define IM2COL_CHANNELS 4
+static void im2col_item(void *arg, int item)
+{
+    const conv_job *j = arg;
+    const int c = item * IM2COL_CHANNELS;
+    const int cn = j->cg - c < IM2COL_CHANNELS ? j->cg - c : IM2COL_CHANNELS;
+    const size_t taps = (size_t)j->s->kernel_height * j->s->kernel_width;
+    im2col_range(j->s, &j->ranges, j->x, j->c0 + c, cn, 0, j->N, j->col + c * taps * j->N);
+}
+
 static void conv_forward(const cam_conv_shape *s, int n, const float *input, const float *weight,
                          const float *bias, float *output, float *relu, float *scratch)
 {
@@ -413,32 +463,28 @@ static void conv_forward(const cam_conv_shape *s, int n, const float *input, con
     const int N = s->out_height * s->out_width;
     const size_t in_size = (size_t)s->in_channels * s->in_height * s->in_width;
     const size_t out_size = (size_t)s->out_channels * N;
-    const int pointwise = conv_is_pointwise(s);
+    conv_job job = {.s = s, .sp = cam_gemm_plan(mg, N, K), .K = K, .N = N, .mg = mg, .cg = cg,
+                    .pointwise = conv_is_pointwise(s), .col = scratch};
+    ranges_init(s, &job.ranges);
 
     for (int i = 0; i < n; i++) {
         const float *x = input + (size_t)i * in_size;
         float *y = output + (size_t)i * out_size;
         float *r = relu ? relu + (size_t)i * out_size : NULL;
-        if (!pointwise && conv_is_small(s)) {
+        if (!job.pointwise && conv_is_small(s)) {
             conv_forward_small(s, x, weight, bias, y, r, scratch);
             continue;
         }
         for (int g = 0; g < G; g++) {
-            const float *cols;
-            if (pointwise) {
-                cols = x + (size_t)g * cg * N;
-            } else if (s->stride_width == 1) {
-                im2col_chunked(s, x, g * cg, cg, scratch, scratch + chunked_col_size(s));
-                cols = scratch;
-            } else {
-                cam_im2col(s, x, g * cg, cg, scratch, scratch + col_size(s));
-                cols = scratch;
-            }
-            float *yg = y + (size_t)g * mg * N;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, mg, N, K, 1.0f,
-                        weight + (size_t)g * mg * K, K, cols, N, 0.0f, yg, N);
-            bias_relu(yg, r ? r + (size_t)g * mg * N : NULL, bias ? bias + (size_t)g * mg : NULL,
-                      mg, N);
+            job.c0 = g * cg;
+            job.x = job.pointwise ? x + (size_t)g * cg * N : x;
+            job.w = weight + (size_t)g * mg * K;
+            job.bias = bias ? bias + (size_t)g * mg : NULL;
+            job.y = y + (size_t)g * mg * N;
+            job.relu = r ? r + (size_t)g * mg * N : NULL;
+            if (!job.sp.along_n && !job.pointwise)
+                cam_parallel_for((cg + IM2COL_CHANNELS - 1) / IM2COL_CHANNELS, im2col_item, &job);
+            cam_parallel_blas(job.sp.pieces, conv_piece, &job);
         }
     }
 }
@@ -478,8 +524,8 @@ void cam_conv2d_backward(const cam_conv_shape *s, int n, const float *grad_outpu
             memset(dx, 0, in_size * sizeof *dx);
         for (int g = 0; g < G; g++) {
             float *dcol = pointwise ? dx + (size_t)g * cg * hw : scratch;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, mg, 1.0f,
-                        weight + (size_t)g * mg * K, K, dy + (size_t)g * mg * N, N, 0.0f, dcol, N);
+            cam_sgemm(1, 0, K, N, mg, 1.0f, weight + (size_t)g * mg * K, K,
+                      dy + (size_t)g * mg * N, N, 0.0f, dcol, N);
             if (!pointwise)
                 cam_col2im(s, dcol, g * cg, cg, dx);
         }
@@ -503,9 +549,8 @@ void cam_conv2d_backward_packed(const cam_conv_shape *s, int n, const float *gra
         /* dcol (K x N) = sum over blocks of W_block^T (K x bm, packed row-major) x dy_block */
         for (int m0 = 0; m0 < M; m0 += CAM_CONV_DIRECT_BLOCK) {
             const int bm = M - m0 >= CAM_CONV_DIRECT_BLOCK ? CAM_CONV_DIRECT_BLOCK : M - m0;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, N, bm, 1.0f,
-                        packed + (size_t)m0 * K, bm, dy + (size_t)m0 * N, N, m0 ? 1.0f : 0.0f,
-                        dcol, N);
+            cam_sgemm(0, 0, K, N, bm, 1.0f, packed + (size_t)m0 * K, bm, dy + (size_t)m0 * N, N,
+                      m0 ? 1.0f : 0.0f, dcol, N);
         }
         if (!pointwise) {
             memset(dx, 0, in_size * sizeof *dx);

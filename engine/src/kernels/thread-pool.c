@@ -10,9 +10,10 @@
  * outputs with its own operations, so results are bit-identical whatever the
  * thread count (the kernels are written that way; the tests check it).
  *
- * Idle workers are parked on a condition variable (no spinning), so between two
- * threaded kernels they leave the cores to OpenBLAS's threads, and OpenBLAS's
- * threads (which spin a while after a GEMM) are the only ones that compete.
+ * Idle workers are parked on a condition variable (no spinning). The engine's
+ * matrix products run on this pool too (gemm.c: cam_parallel_blas, OpenBLAS on
+ * one thread per piece), so OpenBLAS's own threads, which spin a while after a
+ * threaded GEMM, stay asleep.
  *
  * Thread count: cam_parallel_threads(), the value set by cam_parallel_set_threads
  * (cam_set_blas_threads sets it with OpenBLAS's count), else OpenBLAS's own
@@ -133,8 +134,9 @@ int cam_parallel_threads(void)
 }
 
 /* cam_parallel_for on `threads` threads at most; blas_single: OpenBLAS on one
- * thread while the pool is ours (only the pool's holder changes it, so two
- * callers cannot interleave saving and restoring its count). */
+ * thread while the pool is ours, even when the items run on the calling thread
+ * alone (only the pool's holder changes it, so two callers cannot interleave
+ * saving and restoring its count). */
 static void pool_run(int threads, int items, cam_parallel_fn fn, void *arg, int blas_single)
 {
     if (items <= 0)
@@ -143,40 +145,45 @@ static void pool_run(int threads, int items, cam_parallel_fn fn, void *arg, int 
         threads = items;
     if (threads > POOL_MAX_THREADS)
         threads = POOL_MAX_THREADS;
-    if (threads <= 1 || pthread_mutex_trylock(&pool_submit) != 0) {
+    if ((threads <= 1 && !blas_single) || pthread_mutex_trylock(&pool_submit) != 0) {
         for (int i = 0; i < items; i++)
             fn(arg, i);
         return;
     }
-    const int blas = blas_single ? openblas_get_num_threads() : 0;
-    if (blas_single)
+    const int blas = blas_single ? openblas_get_num_threads() : 1;
+    if (blas != 1)
         openblas_set_num_threads(1);
-    pthread_mutex_lock(&pool_lock);
-    while (pool_n_workers < threads - 1 && !pool_stop) {
-        pool_born[pool_n_workers] = pool_generation;
-        if (pthread_create(&pool_workers[pool_n_workers], NULL, worker_main,
-                           (void *)(size_t)pool_n_workers) != 0)
-            break; /* fewer workers: the caller does more items itself */
-        pool_n_workers++;
+    if (threads <= 1) {
+        for (int i = 0; i < items; i++)
+            fn(arg, i);
+    } else {
+        pthread_mutex_lock(&pool_lock);
+        while (pool_n_workers < threads - 1 && !pool_stop) {
+            pool_born[pool_n_workers] = pool_generation;
+            if (pthread_create(&pool_workers[pool_n_workers], NULL, worker_main,
+                               (void *)(size_t)pool_n_workers) != 0)
+                break; /* fewer workers: the caller does more items itself */
+            pool_n_workers++;
+        }
+        pool_helpers = threads - 1 < pool_n_workers ? threads - 1 : pool_n_workers;
+        pool_running = pool_helpers;
+        pool_fn = fn;
+        pool_arg = arg;
+        pool_items = items;
+        __atomic_store_n(&pool_next, 0, __ATOMIC_RELAXED);
+        pool_generation++;
+        if (pool_helpers > 0)
+            pthread_cond_broadcast(&pool_wake);
+        pthread_mutex_unlock(&pool_lock);
+
+        run_items(fn, arg, items);
+
+        pthread_mutex_lock(&pool_lock);
+        while (pool_running > 0)
+            pthread_cond_wait(&pool_done, &pool_lock);
+        pthread_mutex_unlock(&pool_lock);
     }
-    pool_helpers = threads - 1 < pool_n_workers ? threads - 1 : pool_n_workers;
-    pool_running = pool_helpers;
-    pool_fn = fn;
-    pool_arg = arg;
-    pool_items = items;
-    __atomic_store_n(&pool_next, 0, __ATOMIC_RELAXED);
-    pool_generation++;
-    if (pool_helpers > 0)
-        pthread_cond_broadcast(&pool_wake);
-    pthread_mutex_unlock(&pool_lock);
-
-    run_items(fn, arg, items);
-
-    pthread_mutex_lock(&pool_lock);
-    while (pool_running > 0)
-        pthread_cond_wait(&pool_done, &pool_lock);
-    pthread_mutex_unlock(&pool_lock);
-    if (blas_single)
+    if (blas != 1)
         openblas_set_num_threads(blas);
     pthread_mutex_unlock(&pool_submit);
 }
@@ -184,6 +191,12 @@ static void pool_run(int threads, int items, cam_parallel_fn fn, void *arg, int 
 void cam_parallel_for(int items, cam_parallel_fn fn, void *arg)
 {
     pool_run(cam_parallel_threads(), items, fn, arg, 0);
+}
+
+void cam_parallel_blas(int items, cam_parallel_fn fn, void *arg)
+{
+    /* the items call OpenBLAS: on one thread each (gemm.c) */
+    pool_run(cam_parallel_threads(), items, fn, arg, 1);
 }
 
 void cam_parallel_lanes(int lanes, cam_parallel_fn fn, void *arg)

@@ -1,7 +1,7 @@
 /*
  * matmul.c -- op family 'matmul': Gemm and MatMul (see cam-op.h).
  *
- * Both run on OpenBLAS: one cblas_sgemm per matrix product of one instance, with
+ * Both run on OpenBLAS: one sgemm (kernels/gemm.c) per matrix product of one instance, with
  * the shapes fixed by the typing, so an image's numbers never depend on the batch
  * it came in. The classifier head (Gemm with A 1 x K and constant weights) goes
  * through the tested matrix-vector kernel cam_gemm_forward/backward.
@@ -25,7 +25,6 @@
 #include "ops/cam-op.h"
 #include "kernels/cam-kernels.h"
 
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,8 +53,7 @@ static void sgemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, con
         return;
     }
     const size_t lda = ta ? m : k, ldb = tb ? k : n;
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)n);
+    cam_sgemm(ta, tb, (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)n);
 }
 
 /* ---- Gemm --------------------------------------------------------------------- */
