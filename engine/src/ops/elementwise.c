@@ -656,7 +656,23 @@ static void clip_forward(const cam_exec *x)
     float *out = x->out[0];
     float lo, hi;
     clip_bounds(x, &lo, &hi);
-    for (size_t i = 0; i < p->numel; i++)
+    /* 4 at a time with clip_value's two selects as bit masks (GCC does not
+     * vectorise the scalar selects: MobileNet's ReLU6 took 13% of its forward) */
+    typedef float v4 __attribute__((vector_size(16)));
+    typedef int v4i __attribute__((vector_size(16)));
+    const v4 lo4 = {lo, lo, lo, lo}, hi4 = {hi, hi, hi, hi};
+    const size_t numel = p->numel;
+    size_t i = 0;
+    for (; i + 4 <= numel; i += 4) {
+        v4 v;
+        memcpy(&v, in + i, sizeof v);
+        const v4i below = v < lo4; /* false for NaN: it stays */
+        const v4 t = (v4)((below & (v4i)lo4) | (~below & (v4i)v));
+        const v4i above = t > hi4;
+        const v4 r = (v4)((above & (v4i)hi4) | (~above & (v4i)t));
+        memcpy(out + i, &r, sizeof r);
+    }
+    for (; i < numel; i++)
         out[i] = clip_value(in[i], lo, hi);
 }
 
