@@ -156,7 +156,7 @@ exec unshare --mount --propagation private bash -c '
     for b in "$@"; do mkdir -p "$root$b"; mount --rbind "$b" "$root$b"; done
     chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
         LANG=C.UTF-8 TERM="${TERM:-dumb}" CI="${CI:-}" ${data:+CAM_DATA_DIR=$data} \
-        ${CAM_MODEL_PATH:+CAM_MODEL_PATH=$CAM_MODEL_PATH} ${CAM_BENCH_FULL:+CAM_BENCH_FULL=$CAM_BENCH_FULL} ${CAM_NO_AVX512:+CAM_NO_AVX512=$CAM_NO_AVX512} \
+        ${CAM_MODEL_PATH:+CAM_MODEL_PATH=$CAM_MODEL_PATH} ${CAM_BENCH_FULL:+CAM_BENCH_FULL=$CAM_BENCH_FULL} ${CAM_NO_AVX512:+CAM_NO_AVX512=$CAM_NO_AVX512} ${CAM_NO_AVX2:+CAM_NO_AVX2=$CAM_NO_AVX2} \
         CAM_CLEAN_ROOT="$clean" CAM_ENV_MIRROR="$mirror" \
         /bin/bash -c "cd \"$cwd\" && $cmd"
 ' _ "$root" "$cwd" "$cmd" "$data_dir" "$clean_root" "$mirror" "${binds[@]}"

@@ -362,8 +362,9 @@ static void depthwise_bwd(const op_case *c, const float *x, const float *y, cons
     cam_depthwise_backward(&p->s, p->n, gy, p->w, gx);
 }
 
-/* The depthwise kernel (AVX-512 path, or the portable one under CAM_NO_AVX512=1:
- * the test runs twice) against the double-precision reference, its fused ReLU,
+/* The depthwise kernel (AVX-512 path, AVX2 path where AVX-512 is missing or under
+ * CAM_NO_AVX512=1 (test ops-avx2), portable under CAM_NO_AVX512=1 CAM_NO_AVX2=1
+ * (ops-portable)) against the double-precision reference, its fused ReLU,
  * its gradient by finite differences, and the same bits with 1, 2 and 3 pool
  * threads. Widths above and below 16 (vector tails), strides 1, 2 and 3
  * (load, permute, gather), pads larger than the kernel's reach, dilation, a
@@ -440,7 +441,8 @@ static void test_conv_depthwise(void)
         free(b);
     }
     printf("depthwise convolution (%s): %zu shapes checked\n",
-           cam_cpu_avx512() ? "AVX-512" : "portable", sizeof cfg / sizeof cfg[0]);
+           cam_cpu_avx512() ? "AVX-512" : cam_cpu_avx2() ? "AVX2" : "portable",
+           sizeof cfg / sizeof cfg[0]);
 }
 
 /* im2col and col2im are transposes: <im2col(x), c> == <x, col2im(c)>. */

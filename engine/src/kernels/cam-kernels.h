@@ -131,6 +131,11 @@ void cam_sgemv(int trans, int m, int n, float alpha, const float *a, int lda, co
  * whatever the thread count or batch, but differ in the last bits from the
  * portable paths (another GEMM kernel). */
 int cam_cpu_avx512(void);
+/* 1 when this x86-64 CPU has AVX2 and FMA and CAM_NO_AVX2 is unset or "0" (read
+ * once, as above). The depthwise convolution has an AVX2 path for CPUs without
+ * AVX-512 (or with it turned off), giving the AVX-512 path's results;
+ * CAM_NO_AVX512=1 CAM_NO_AVX2=1 gives the portable paths everywhere. */
+int cam_cpu_avx2(void);
 
 /* ---- Direct convolution (conv-direct.c) ----------------------------
  * For small feature maps (at most 256 output pixels, K = C*kh*kw >= 64, M a multiple
@@ -161,8 +166,9 @@ void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *inpu
 /* ---- Depthwise convolution (conv-depthwise.c) --------------------------------
  * groups == C > 1, any channel multiplier M / C, strides, pads, dilations: each
  * output channel on its own (threaded over channels with cam_parallel_for), with
- * AVX-512 on CPUs that have it (cam_cpu_avx512(); fused multiply-adds, so the last
- * bits differ from the portable path), no scratch memory. */
+ * AVX-512 or AVX2 on CPUs that have them (cam_cpu_avx512(), cam_cpu_avx2(): the
+ * same results; fused multiply-adds, so the last bits differ from the portable
+ * path), no scratch memory. */
 int cam_depthwise_supported(const cam_conv_shape *s);
 /* input n x C x H x W, weight M x 1 x kh x kw, bias M or NULL -> output n x M x OH x OW;
  * relu (or NULL; not aliasing output) = cam_relu_forward(output). */

@@ -10,7 +10,9 @@
  *  - AVX-512 (cam_cpu_avx512(), kernel width <= DW_MAX_KW): 16 output pixels of a
  *    row at a time, accumulator = bias, then one fused multiply-add per tap in
  *    (ki, kj) order, with masked loads giving 0 outside the image (stride 1: one
- *    load; stride 2: two loads and a permute; other strides: a gather).
+ *    load; stride 2: two loads and a permute; other strides: a gather);
+ *  - AVX2 + FMA (cam_cpu_avx2(), where AVX-512 is missing or turned off): the same
+ *    on 8 output pixels at a time, with the same results.
  * Channels are independent work items for the thread pool (cam_parallel_for), so
  * an output does not depend on the thread count or the batch. The two paths
  * differ in the last bits (fused multiply-adds, zero taps added), as the direct
@@ -168,6 +170,105 @@ __attribute__((target("avx512f"))) static void channel_forward_avx512(const cam_
     }
 }
 
+
+/* The AVX2 lanes j < lanes of the 8 starting at input column ix0 + j*step that lie
+ * in [0, W), as a lane mask (all ones / zeros). */
+__attribute__((target("avx2,fma"))) static inline __m256i column_mask8(int ix0, int step, int W,
+                                                                      int lanes)
+{
+    const __m256i j = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i idx = _mm256_add_epi32(_mm256_set1_epi32(ix0),
+                                         _mm256_mullo_epi32(j, _mm256_set1_epi32(step)));
+    const __m256i inside = _mm256_and_si256(
+        _mm256_cmpgt_epi32(idx, _mm256_set1_epi32(-1)),
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(W), idx));
+    return _mm256_and_si256(inside, _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), j));
+}
+
+/* One output channel with AVX2 and FMA: the AVX-512 kernel's algorithm on 8 output
+ * pixels at a time (masked loads giving 0 outside the image; stride 2: two loads,
+ * a shuffle and a permute; other strides: a gather). Every lane does the AVX-512
+ * lane's operations in the same order (accumulator = bias, one fused multiply-add
+ * per tap in (ki, kj) order), so the two give the same bits. */
+__attribute__((target("avx2,fma"))) static void channel_forward_avx2(const cam_conv_shape *s,
+                                                                    const float *plane,
+                                                                    const float *wm, float b,
+                                                                    float *out, float *relu)
+{
+    const int H = s->in_height, W = s->in_width, OH = s->out_height, OW = s->out_width;
+    const int kh = s->kernel_height, kw = s->kernel_width;
+    const int sh = s->stride_height, sw = s->stride_width;
+    const int dh = s->dilation_height, dw = s->dilation_width;
+    const __m256i step = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                            _mm256_set1_epi32(sw));
+    const __m256 zero = _mm256_setzero_ps();
+    __m256i lo_mask[DW_MAX_KW], hi_mask[DW_MAX_KW];
+    int full[DW_MAX_KW]; /* every lane inside the image: plain loads (masked ones are slow on AMD) */
+    for (int ox0 = 0; ox0 < OW; ox0 += 8) {
+        const int lanes = OW - ox0 < 8 ? OW - ox0 : 8;
+        for (int kj = 0; kj < kw; kj++) {
+            const int ix0 = ox0 * sw + kj * dw - s->pad_left;
+            if (sw == 2) { /* input columns ix0 .. ix0 + 15, as two vectors */
+                lo_mask[kj] = column_mask8(ix0, 1, W, 8);
+                hi_mask[kj] = column_mask8(ix0 + 8, 1, W, 8);
+                full[kj] = ix0 >= 0 && ix0 + 16 <= W;
+            } else {
+                lo_mask[kj] = column_mask8(ix0, sw, W, lanes);
+                full[kj] = lanes == 8 && ix0 >= 0 && ix0 + 7 * sw < W;
+            }
+        }
+        for (int oy = 0; oy < OH; oy++) {
+            __m256 acc = _mm256_set1_ps(b);
+            for (int ki = 0; ki < kh; ki++) {
+                const int iy = oy * sh + ki * dh - s->pad_top;
+                if (iy < 0 || iy >= H)
+                    continue;
+                const float *row = plane + (size_t)iy * W;
+                for (int kj = 0; kj < kw; kj++) {
+                    const ptrdiff_t ix0 = (ptrdiff_t)ox0 * sw + kj * dw - s->pad_left;
+                    __m256 v;
+                    if (sw == 1) {
+                        v = full[kj] ? _mm256_loadu_ps(row + ix0)
+                                     : _mm256_maskload_ps(row + ix0, lo_mask[kj]);
+                    } else if (sw == 2) {
+                        const __m256 a = full[kj] ? _mm256_loadu_ps(row + ix0)
+                                                  : _mm256_maskload_ps(row + ix0, lo_mask[kj]);
+                        const __m256 c = full[kj]
+                                             ? _mm256_loadu_ps(row + ix0 + 8)
+                                             : _mm256_maskload_ps(row + ix0 + 8, hi_mask[kj]);
+                        /* a0 a2 c0 c2 | a4 a6 c4 c6 -> a0 a2 a4 a6 c0 c2 c4 c6 */
+                        const __m256 e = _mm256_shuffle_ps(a, c, _MM_SHUFFLE(2, 0, 2, 0));
+                        v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e),
+                                                                   _MM_SHUFFLE(3, 1, 2, 0)));
+                    } else {
+                        v = _mm256_mask_i32gather_ps(zero, row + ix0, step,
+                                                     _mm256_castsi256_ps(lo_mask[kj]), 4);
+                    }
+                    acc = _mm256_fmadd_ps(_mm256_set1_ps(wm[ki * kw + kj]), v, acc);
+                }
+            }
+            /* !(v <= 0) keeps v > 0 and NaN, as cam_relu_forward */
+            const __m256 r = _mm256_and_ps(acc, _mm256_cmp_ps(acc, zero, _CMP_NLE_UQ));
+            float *dst = out + (size_t)oy * OW + ox0;
+            float *rdst = relu ? relu + (size_t)oy * OW + ox0 : NULL;
+            if (lanes == 8) {
+                _mm256_storeu_ps(dst, acc);
+                if (rdst)
+                    _mm256_storeu_ps(rdst, r);
+            } else { /* the row's tail: no masked store (slow on AMD) */
+                float t[16];
+                _mm256_storeu_ps(t, acc);
+                _mm256_storeu_ps(t + 8, r);
+                for (int j = 0; j < lanes; j++) {
+                    dst[j] = t[j];
+                    if (rdst)
+                        rdst[j] = t[8 + j];
+                }
+            }
+        }
+    }
+}
+
 #endif
 
 /* ---- forward ------------------------------------------------------------------ */
@@ -178,7 +279,7 @@ typedef struct depthwise_job {
     float *y, *relu;
     int per_item; /* output channels per item */
     int items_per_image;
-    int avx512;
+    int avx512, avx2;
 } depthwise_job;
 
 static void forward_item(void *arg, int item)
@@ -202,6 +303,10 @@ static void forward_item(void *arg, int item)
 #ifdef CAM_DEPTHWISE_X86
         if (job->avx512) {
             channel_forward_avx512(s, plane, wm, b, out, r ? r + (size_t)m * ohw : NULL);
+            continue;
+        }
+        if (job->avx2) {
+            channel_forward_avx2(s, plane, wm, b, out, r ? r + (size_t)m * ohw : NULL);
             continue;
         }
 #endif
@@ -236,6 +341,7 @@ void cam_depthwise_forward(const cam_conv_shape *s, int n, const float *input,
     job.items_per_image = (M + job.per_item - 1) / job.per_item;
 #ifdef CAM_DEPTHWISE_X86
     job.avx512 = cam_cpu_avx512() && s->kernel_width <= DW_MAX_KW;
+    job.avx2 = !job.avx512 && cam_cpu_avx2() && s->kernel_width <= DW_MAX_KW;
 #endif
     cam_parallel_for(n * job.items_per_image, forward_item, &job);
 }

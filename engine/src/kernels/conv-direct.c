@@ -40,16 +40,38 @@
 #define DIRECT_MIN_K 64
 #define K_SLICE 64     /* taps summed in registers before being added to the tile */
 
+/* 1 when the environment variable is set to something other than "0" */
+static int env_off(const char *name)
+{
+    const char *off = getenv(name);
+    return off && *off && strcmp(off, "0") != 0;
+}
+
 int cam_cpu_avx512(void)
 {
 #ifdef CAM_DIRECT_X86
     /* Computed once; threads that race here all store the same value (atomics, so
-     * it is not a data race either). */
+     * it is not a data race either). CAM_NO_AVX512: for tests and comparisons. */
     static int cached = -1;
     int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
     if (v < 0) {
-        const char *off = getenv("CAM_NO_AVX512"); /* for tests and comparisons */
-        v = !(off && *off && strcmp(off, "0") != 0) && __builtin_cpu_supports("avx512f");
+        v = !env_off("CAM_NO_AVX512") && __builtin_cpu_supports("avx512f");
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+#else
+    return 0;
+#endif
+}
+
+int cam_cpu_avx2(void)
+{
+#ifdef CAM_DIRECT_X86
+    static int cached = -1;
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        v = !env_off("CAM_NO_AVX2") && __builtin_cpu_supports("avx2") &&
+            __builtin_cpu_supports("fma");
         __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
     }
     return v;
