@@ -621,9 +621,11 @@ CAM_API void cam_workspace_set_progress(cam_workspace *ws, cam_progress_fn fn, v
  * output channels a multiple of 16, one group) run a direct AVX-512 kernel,
  * threaded over blocks of output channels and pixels, with weights packed when the
  * model is loaded; depthwise convolutions (group == channels) a kernel of their own
- * (AVX-512 where available), threaded over channels; the others run im2col +
- * OpenBLAS sgemm. CPUs without AVX-512F, or a process started with the
- * environment variable CAM_NO_AVX512=1, use im2col + OpenBLAS everywhere. The two
+ * (AVX-512 where available, else AVX2 + FMA, with the same results), threaded over
+ * channels; the others run im2col + OpenBLAS sgemm. CPUs without AVX-512F, or a
+ * process started with the environment variable CAM_NO_AVX512=1, use im2col +
+ * OpenBLAS for every other convolution (CAM_NO_AVX2=1 also turns the AVX2
+ * depthwise path off). The two
  * paths agree to float rounding, not bit for bit; on one machine and path, results
  * are bit-identical whatever the thread count or batch. */
 CAM_API int cam_set_blas_threads(int n);
