@@ -3,6 +3,7 @@
 
     python3 tests/bench/bench_models.py --engine _build/tests/bench/bench-models-engine
         [--models resnet18,resnet50,...] [--repeats N] [--workdir DIR] [--markdown FILE]
+        [--resume]
 
 Not a test: it prints tables of times, memory and ratios and asserts nothing.
 
@@ -32,6 +33,7 @@ recommendation); the engine uses its automatic layer, the same tensor up to the
 DenseNet ReLU that follows norm5.
 """
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -235,55 +237,14 @@ def torch_results(name, repeats):
     return res
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--engine", help="bench-models-engine")
-    ap.add_argument("--models", default=",".join(MODELS))
-    ap.add_argument("--repeats", type=int, default=15)
-    ap.add_argument("--workdir", default="_build/tests/bench/bench-models-224")
-    ap.add_argument("--markdown")
-    ap.add_argument("--ort-peak", help=argparse.SUPPRESS)
-    a = ap.parse_args()
-    if a.ort_peak:
-        ort_peak(a.ort_peak)
-        return 0
-    if not a.engine:
-        ap.error("--engine is required")
-    import onnxruntime
-    import torch
-    os.makedirs(a.workdir, exist_ok=True)
-    lines = []
+def tables(rows, header, markdown, final=False):
+    """Prints the three tables of the rows so far; writes them with the header to markdown."""
+    lines = [header]
 
     def out(s=""):
-        print(s, flush=True)
+        if final:
+            print(s, flush=True)
         lines.append(s)
-
-    out("Cores: %d. ONNX Runtime %s, PyTorch %s. Batch 1, 224x224, medians of %d runs; "
-        "ratios below 1 = the engine is faster." % (os.cpu_count(), onnxruntime.__version__,
-                                                  torch.__version__, a.repeats))
-    rows = []
-    for name in a.models.split(","):
-        path = os.path.join(a.workdir, name + ".onnx")
-        if not os.path.exists(path):
-            export(name, path)
-        repeats = a.repeats if os.path.getsize(path) < 150e6 else max(5, a.repeats // 3)
-        sys.stderr.write("bench_models: %s\n" % name)
-        e = engine_results(a.engine, "time", path, str(repeats))
-        e.update(engine_results(a.engine, "peak", path))
-        o = ort_results(path, repeats)
-        t = torch_results(name, repeats)
-        shapes, flops = gemm_shapes_and_flops(name)
-        top = sorted(shapes, key=lambda s: -s[3])[:3]
-        rate = {}
-        for threads in (1, 2):
-            total_macs = sum(s[3] for s in top)
-            inv = 0.0
-            for (m, n, k, macs) in top:
-                g = float(engine_results(a.engine, "sgemm", str(m), str(n), str(k),
-                                         str(threads)).get("sgemm_gflops", "nan"))
-                inv += macs / total_macs / g
-            rate[threads] = 1.0 / inv
-        rows.append((name, e, o, t, flops, rate, os.path.getsize(path) / 2**20))
 
     def f(v, fmt="%.1f"):
         try:
@@ -325,17 +286,80 @@ def main():
         "| peak memory, engine / ORT (MB) | engine / ORT |")
     out("|---|---|---|---|---|---|---|---|---|---|")
     for name, e, o, t, flops, rate, size in rows:
-        floor = {th: flops / (rate[th] * 1e9) * 1e3 for th in (1, 2)}
+        floor = {th: flops / (rate[str(th)] * 1e9) * 1e3 for th in (1, 2)}
         out("| %s | %.2f G | %s / %s | %s / %s | %s / %s | %s / %s | %.0f | %s | %s / %s | %s |" % (
-            name, flops / 2e9, f(rate[1]), f(rate[2]), f(floor[1]), f(floor[2]),
+            name, flops / 2e9, f(rate["1"]), f(rate["2"]), f(floor[1]), f(floor[2]),
             ratio(e.get("forward_1"), floor[1]), ratio(e.get("forward_2"), floor[2]),
             ratio(o.get("forward_1"), floor[1]), ratio(o.get("forward_2"), floor[2]),
             size, f(e.get("load_ms"), "%.0f"), f(e.get("peak_mb"), "%.0f"), f(o.get("peak_mb"), "%.0f"),
             ratio(e.get("peak_mb"), o.get("peak_mb"))))
-    if a.markdown:
-        with open(a.markdown, "w") as fh:
+    if markdown:
+        with open(markdown + ".tmp", "w") as fh:
             fh.write("\n".join(lines) + "\n")
+        os.replace(markdown + ".tmp", markdown)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--engine", help="bench-models-engine")
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--workdir", default="_build/tests/bench/bench-models-224")
+    ap.add_argument("--markdown", help="the tables, rewritten after each model")
+    ap.add_argument("--resume", action="store_true",
+                    help="take a model's results from WORKDIR/NAME.results.json where an earlier "
+                    "run left them")
+    ap.add_argument("--ort-peak", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.ort_peak:
+        ort_peak(a.ort_peak)
+        return 0
+    if not a.engine:
+        ap.error("--engine is required")
+    import onnxruntime
+    import torch
+    os.makedirs(a.workdir, exist_ok=True)
+    header = ("Cores: %d. ONNX Runtime %s, PyTorch %s. Batch 1, 224x224, medians of %d runs; "
+              "ratios below 1 = the engine is faster." % (os.cpu_count(), onnxruntime.__version__,
+                                                        torch.__version__, a.repeats))
+    print(header, flush=True)
+    rows = []
+    for name in a.models.split(","):
+        path = os.path.join(a.workdir, name + ".onnx")
+        saved = os.path.join(a.workdir, name + ".results.json")
+        if a.resume and os.path.exists(saved):
+            with open(saved) as fh:
+                rows.append(tuple(json.load(fh)))
+            sys.stderr.write("bench_models: %s: results of an earlier run (%s)\n" % (name, saved))
+            continue
+        if not os.path.exists(path):
+            export(name, path)
+        repeats = a.repeats if os.path.getsize(path) < 150e6 else max(5, a.repeats // 3)
+        sys.stderr.write("bench_models: %s\n" % name)
+        e = engine_results(a.engine, "time", path, str(repeats))
+        e.update(engine_results(a.engine, "peak", path))
+        o = ort_results(path, repeats)
+        t = torch_results(name, repeats)
+        shapes, flops = gemm_shapes_and_flops(name)
+        top = sorted(shapes, key=lambda s: -s[3])[:3]
+        rate = {}
+        for threads in (1, 2):
+            total_macs = sum(s[3] for s in top)
+            inv = 0.0
+            for (m, n, k, macs) in top:
+                g = float(engine_results(a.engine, "sgemm", str(m), str(n), str(k),
+                                         str(threads)).get("sgemm_gflops", "nan"))
+                inv += macs / total_macs / g
+            rate[str(threads)] = 1.0 / inv
+        row = (name, e, o, t, flops, rate, os.path.getsize(path) / 2**20)
+        # one model's results as soon as they exist: a long run can resume (--resume)
+        with open(saved, "w") as fh:
+            json.dump(row, fh)
+        rows.append(row)
+        tables(rows, header, a.markdown)
+    tables(rows, header, a.markdown, final=True)
     return 0
+
 
 
 if __name__ == "__main__":

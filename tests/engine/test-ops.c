@@ -252,12 +252,28 @@ static void test_conv_random(void)
         /* The fused Conv+ReLU: the same output, bit for bit, and its ReLU. */
         float *y2 = malloc(out_n * sizeof *y2), *r2 = malloc(out_n * sizeof *r2);
         float *rref = malloc(out_n * sizeof *rref);
-        cam_conv2d_relu_forward(&s, n, x, w, b, y2, r2, scratch);
+        cam_conv2d_fused_forward(&s, n, x, w, b, NULL, y2, r2, scratch);
         cam_relu_forward(out_n, y, rref);
         snprintf(what, sizeof what, "conv config %zu fused output", t);
         CHECK(memcmp(y2, y, out_n * sizeof *y) == 0);
         snprintf(what, sizeof what, "conv config %zu fused relu", t);
         check_floats(what, r2, rref, out_n, 0.0f);
+        /* With a residual operand R: y + R as a separate Add makes it, bit for bit. */
+        float *res = malloc(out_n * sizeof *res), *sum = malloc(out_n * sizeof *sum);
+        fill_random(res, out_n);
+        for (size_t i = 0; i < out_n; i++)
+            sum[i] = y[i] + res[i];
+        cam_relu_forward(out_n, sum, rref);
+        cam_conv2d_fused_forward(&s, n, x, w, b, res, y2, r2, scratch);
+        CHECK(memcmp(y2, sum, out_n * sizeof *y2) == 0);
+        CHECK(memcmp(r2, rref, out_n * sizeof *r2) == 0);
+        cam_conv2d_fused_forward(&s, n, x, w, NULL, res, y2, NULL, scratch);
+        cam_conv2d_forward(&s, n, x, w, NULL, sum, scratch);
+        for (size_t i = 0; i < out_n; i++)
+            sum[i] += res[i];
+        CHECK(memcmp(y2, sum, out_n * sizeof *y2) == 0);
+        free(res);
+        free(sum);
         free(y2);
         free(r2);
         free(rref);
@@ -313,7 +329,7 @@ static void test_conv_direct(void)
         char what[64];
         for (int with_bias = 0; with_bias < 2; with_bias++) {
             const float *bias = with_bias ? b : NULL;
-            cam_conv2d_direct_forward(&s, n, x, packed, bias, y, r, scratch);
+            cam_conv2d_direct_forward(&s, n, x, packed, bias, NULL, y, r, scratch);
             naive_conv(&s, n, x, w, bias, ref);
             snprintf(what, sizeof what, "direct conv %zu (bias %d) vs direct", t, with_bias);
             check_floats(what, y, ref, out_n, 1e-5f);
@@ -322,16 +338,26 @@ static void test_conv_direct(void)
             check_floats(what, r, rref, out_n, 0.0f);
         }
         /* One image alone gives the same bits as inside the batch of two. */
-        cam_conv2d_direct_forward(&s, 1, x + in_n / 2, packed, b, ref, NULL, scratch);
+        cam_conv2d_direct_forward(&s, 1, x + in_n / 2, packed, b, NULL, ref, NULL, scratch);
         CHECK(memcmp(ref, y + out_n / 2, out_n / 2 * sizeof *y) == 0);
         /* ...and so do 1, 2 and 3 pool threads (y: bias, ReLU, default threads). */
         for (int threads = 1; threads <= 3; threads++) {
             cam_parallel_set_threads(threads);
-            cam_conv2d_direct_forward(&s, n, x, packed, b, ref, rref, scratch);
+            cam_conv2d_direct_forward(&s, n, x, packed, b, NULL, ref, rref, scratch);
             CHECK(memcmp(ref, y, out_n * sizeof *y) == 0);
             CHECK(memcmp(rref, r, out_n * sizeof *r) == 0);
         }
         cam_parallel_set_threads(0);
+        /* A residual operand: y + res as a separate Add makes it, bit for bit. */
+        float *res = malloc(out_n * sizeof *res);
+        fill_random(res, out_n);
+        cam_conv2d_direct_forward(&s, n, x, packed, b, res, ref, rref, scratch);
+        for (size_t i = 0; i < out_n; i++)
+            y[i] += res[i];
+        cam_relu_forward(out_n, y, r);
+        CHECK(memcmp(ref, y, out_n * sizeof *y) == 0);
+        CHECK(memcmp(rref, r, out_n * sizeof *r) == 0);
+        free(res);
         free(x);
         free(y);
         free(r);

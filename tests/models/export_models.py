@@ -101,6 +101,11 @@ import onnxruntime as ort  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import torchvision  # noqa: E402
+
+# oneDNN (mkldnn) dies with SIGFPE in the float32 backward of grouped convolutions on some
+# AMD CPUs (seen on a Zen 5 EPYC with ResNeXt-50; pytorch/pytorch#177227 is the forward of
+# the same bug); PyTorch's own kernels give the same references, only slower.
+torch.backends.mkldnn.enabled = False
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from torch import nn  # noqa: E402
 from torchvision.models.feature_extraction import (create_feature_extractor,  # noqa: E402

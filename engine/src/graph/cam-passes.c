@@ -9,7 +9,11 @@
  *     repeated while it succeeds. When the reader's output became one of the
  *     node's extra outputs (Conv computing its Relu in the same pass), the reader
  *     stays in the graph with fused_into set: its forward is skipped, its
- *     backward still runs, so every tensor keeps its gradient;
+ *     backward still runs, so every tensor keeps its gradient. When the node now
+ *     reads a tensor computed after it (Conv taking a residual Add's other
+ *     operand), it moves to the reader's place in the run order: its inputs are
+ *     all computed by then, and its outputs are read only after (a hook that
+ *     adds inputs absorbs only into a node whose outputs nobody else reads);
  *   - finish: the ops' `finish` hooks (packed weights).
  */
 #include "graph/cam-graph.h"
@@ -53,6 +57,37 @@ static void remove_identities(cam_graph *g)
     }
 }
 
+/* Position of node index `node` in the run order, or -1. */
+static int order_position(const cam_graph *g, int node)
+{
+    for (int k = 0; k < g->n_order; k++)
+        if (g->order[k] == node)
+            return k;
+    return -1;
+}
+
+/* After node n (at run position k) absorbed the node at position `at` > k: when
+ * one of n's inputs is now computed after position k, moves n to position `at`
+ * (the nodes between shift up by one). Returns 1 when moved. */
+static int move_if_needed(cam_graph *g, int k, int at)
+{
+    const cam_node *n = &g->nodes[g->order[k]];
+    int later = 0;
+    for (int j = 0; j < n->n_inputs; j++) {
+        int t = n->inputs[j];
+        int p = t >= 0 ? g->tensors[t].producer : -1;
+        if (p >= 0 && order_position(g, p) > k)
+            later = 1;
+    }
+    if (!later || at <= k)
+        return 0;
+    const int moving = g->order[k];
+    for (int i = k; i < at; i++)
+        g->order[i] = g->order[i + 1];
+    g->order[at] = moving;
+    return 1;
+}
+
 static cam_status absorb_all(cam_graph *g, cam_error *err)
 {
     for (int k = 0; k < g->n_order; k++) {
@@ -66,6 +101,7 @@ static cam_status absorb_all(cam_graph *g, cam_error *err)
             cam_node *next = &g->nodes[g->tensors[out].consumers[0]];
             if (next->dead)
                 break;
+            const int next_at = order_position(g, (int)(next - g->nodes));
             int r = n->def->absorb(g, n, next);
             if (r < 0)
                 return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory while optimising");
@@ -84,6 +120,10 @@ static cam_status absorb_all(cam_graph *g, cam_error *err)
                 return cam_set_error(err, CAM_ERROR_NO_MEMORY, "out of memory while optimising");
             if (computed_here)
                 break;
+            if (move_if_needed(g, k, next_at)) {
+                k--; /* position k holds the next node now; n goes on at its new place */
+                break;
+            }
         }
     }
     return CAM_OK;

@@ -54,12 +54,15 @@ size_t cam_conv2d_scratch_size(const cam_conv_shape *s);
  * scratch cam_conv2d_scratch_size(s) floats */
 void cam_conv2d_forward(const cam_conv_shape *s, int n, const float *input, const float *weight,
                         const float *bias, float *output, float *scratch);
-/* The same convolution followed by a ReLU, in one pass over the output while it
- * is in cache: output as cam_conv2d_forward (bit-identical), and relu (n x M x OH
- * x OW, not aliasing output) = cam_relu_forward(output). */
-void cam_conv2d_relu_forward(const cam_conv_shape *s, int n, const float *input,
-                             const float *weight, const float *bias, float *output, float *relu,
-                             float *scratch);
+/* The same convolution with the elementwise ops that follow it in a residual
+ * block, in one pass over the output while it is in cache:
+ *   output = cam_conv2d_forward(...) + residual   (residual n x M x OH x OW, or NULL;
+ *            the sum of the bias-added value and residual, bit-identical to a
+ *            separate Add)
+ *   relu   = cam_relu_forward(output)            (or NULL; not aliasing output) */
+void cam_conv2d_fused_forward(const cam_conv_shape *s, int n, const float *input,
+                              const float *weight, const float *bias, const float *residual,
+                              float *output, float *relu, float *scratch);
 /* grad_output n x M x OH x OW  ->  grad_input n x C x H x W (overwritten) */
 void cam_conv2d_backward(const cam_conv_shape *s, int n, const float *grad_output,
                          const float *weight, float *grad_input, float *scratch);
@@ -158,10 +161,11 @@ void cam_conv_direct_pack(const cam_conv_shape *s, const float *weight, float *p
 void cam_conv2d_backward_packed(const cam_conv_shape *s, int n, const float *grad_output,
                                 const float *packed, float *grad_input, float *scratch);
 size_t cam_conv_direct_scratch_size(const cam_conv_shape *s);  /* floats */
-/* output (n x M x OH x OW) = conv(input) + bias; relu (or NULL) = its ReLU. */
+/* output (n x M x OH x OW) = conv(input) + bias (+ residual, or NULL); relu (or
+ * NULL) = its ReLU: as cam_conv2d_fused_forward. */
 void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *input,
-                               const float *packed, const float *bias, float *output,
-                               float *relu, float *scratch);
+                               const float *packed, const float *bias, const float *residual,
+                               float *output, float *relu, float *scratch);
 
 /* ---- Depthwise convolution (conv-depthwise.c) --------------------------------
  * groups == C > 1, any channel multiplier M / C, strides, pads, dilations: each

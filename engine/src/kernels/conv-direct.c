@@ -215,11 +215,12 @@ run_tile(int K, const int *off, const float *w, const float *in, const int *base
 }
 
 /* Writes the tile t (P pixels x bm channels, pixel-major) to the NCHW rows
- * y[l*N .. l*N + P) (+ bias[l]), and their ReLU to r (NULL: none): one strided
- * gather per channel, then vector adds, compares and masked stores. */
+ * y[l*N .. l*N + P) (+ bias[l], then + res[l*N ..], each unless NULL), and their
+ * ReLU to r (NULL: none): one strided gather per channel, then vector adds,
+ * compares and masked stores. */
 __attribute__((target("avx512f"))) static void tile_store(const float *t, int bm, int P,
-                                                          const float *bias, float *y, float *r,
-                                                          int N)
+                                                          const float *bias, const float *res,
+                                                          float *y, float *r, int N)
 {
     const __mmask16 lanes = (__mmask16)((1u << P) - 1);
     const __m512i index = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6,
@@ -230,6 +231,8 @@ __attribute__((target("avx512f"))) static void tile_store(const float *t, int bm
         __m512 v = _mm512_mask_i32gather_ps(zero, lanes, index, t + l, 4);
         if (bias)
             v = _mm512_add_ps(v, _mm512_set1_ps(bias[l]));
+        if (res)
+            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(lanes, res + (size_t)l * N));
         _mm512_mask_storeu_ps(y + (size_t)l * N, lanes, v);
         if (r) {
             /* !(v <= 0) keeps v > 0 and NaN, as cam_relu_forward */
@@ -245,7 +248,7 @@ __attribute__((target("avx512f"))) static void tile_store(const float *t, int bm
 typedef struct direct_job {
     int K, N, M, tiles;
     const int *off, *base;
-    const float *padded, *packed, *bias;
+    const float *padded, *packed, *bias, *res;
     float *y, *r;
     int tile_start[DIRECT_MAX_PIXELS / TILE_PIXELS + 2]; /* tile q: [start[q], start[q+1]) */
 } direct_job;
@@ -260,13 +263,14 @@ __attribute__((target("avx512f"))) static void direct_item(void *arg, int item)
     float t[BLOCK * TILE_PIXELS] __attribute__((aligned(64)));
     run_tile(job->K, job->off, job->packed + (size_t)m0 * job->K, job->padded,
              job->base + pstart, t, bm / 16, P);
-    tile_store(t, bm, P, job->bias ? job->bias + m0 : NULL, job->y + (size_t)m0 * N + pstart,
-               job->r ? job->r + (size_t)m0 * N + pstart : NULL, N);
+    const size_t at = (size_t)m0 * N + pstart;
+    tile_store(t, bm, P, job->bias ? job->bias + m0 : NULL, job->res ? job->res + at : NULL,
+               job->y + at, job->r ? job->r + at : NULL, N);
 }
 
 void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *input,
-                               const float *packed, const float *bias, float *output,
-                               float *relu, float *scratch)
+                               const float *packed, const float *bias, const float *residual,
+                               float *output, float *relu, float *scratch)
 {
     const int C = s->in_channels, H = s->in_height, W = s->in_width, M = s->out_channels;
     const int kh = s->kernel_height, kw = s->kernel_width, OW = s->out_width;
@@ -301,6 +305,7 @@ void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *inpu
         const float *x = input + (size_t)i * C * H * W;
         job.y = output + (size_t)i * M * N;
         job.r = relu ? relu + (size_t)i * M * N : NULL;
+        job.res = residual ? residual + (size_t)i * M * N : NULL;
         for (int c = 0; c < C; c++)
             for (int iy = 0; iy < H; iy++)
                 memcpy(padded + c * hwp + (size_t)(iy + s->pad_top) * Wp + s->pad_left,
@@ -314,11 +319,11 @@ void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *inpu
 #else /* no x86-64 AVX-512 support in this build: cam_conv_direct_supported() is 0 */
 
 void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *input,
-                               const float *packed, const float *bias, float *output,
-                               float *relu, float *scratch)
+                               const float *packed, const float *bias, const float *residual,
+                               float *output, float *relu, float *scratch)
 {
-    (void)s, (void)n, (void)input, (void)packed, (void)bias, (void)output, (void)relu,
-        (void)scratch;
+    (void)s, (void)n, (void)input, (void)packed, (void)bias, (void)residual, (void)output,
+        (void)relu, (void)scratch;
 }
 
 #endif

@@ -322,7 +322,8 @@ void cam_col2im(const cam_conv_shape *s, const float *col, int c0, int cg, float
  * With N as the rows of the product, OpenBLAS's kernels are not starved by a
  * 3x3 feature map (about 1.7x faster for the 3x3 layers of the reference nets). */
 static void conv_forward_small(const cam_conv_shape *s, const float *x, const float *weight,
-                               const float *bias, float *y, float *relu, float *scratch)
+                               const float *bias, const float *res, float *y, float *relu,
+                               float *scratch)
 {
     const int G = s->groups;
     const int cg = s->in_channels / G, mg = s->out_channels / G;
@@ -372,6 +373,11 @@ static void conv_forward_small(const cam_conv_shape *s, const float *x, const fl
             const float b = bias ? bias[g * mg + m] : 0.0f;
             for (int p = 0; p < N; p++)
                 dst[p] = t[(size_t)p * mg + m] + b;
+            if (res) {
+                const float *r = res + (size_t)(g * mg + m) * N;
+                for (int p = 0; p < N; p++)
+                    dst[p] += r[p];
+            }
             if (relu)
                 cam_relu_forward((size_t)N, dst, relu + (size_t)(g * mg + m) * N);
         }
@@ -379,9 +385,11 @@ static void conv_forward_small(const cam_conv_shape *s, const float *x, const fl
 }
 
 /* The epilogue of the GEMM path, while the rows are in cache: y[m][p] += bias[m]
- * (no addition without a bias, so a -0 stays -0), then the ReLU if asked for;
- * rows of n floats, ld apart. */
-static void bias_relu(float *y, float *relu, const float *bias, int rows, int n, int ld)
+ * (no addition without a bias, so a -0 stays -0), then += res[m][p] (a residual
+ * connection's other operand) and the ReLU, each if asked for; rows of n floats,
+ * ld apart (also in res and relu). */
+static void epilogue(float *y, float *relu, const float *bias, const float *res, int rows, int n,
+                     int ld)
 {
     for (int m = 0; m < rows; m++) {
         float *row = y + (size_t)m * ld;
@@ -390,6 +398,11 @@ static void bias_relu(float *y, float *relu, const float *bias, int rows, int n,
             for (int p = 0; p < n; p++)
                 row[p] += b;
         }
+        if (res) {
+            const float *r = res + (size_t)m * ld;
+            for (int p = 0; p < n; p++)
+                row[p] += r[p];
+        }
         if (relu)
             cam_relu_forward((size_t)n, row, relu + (size_t)m * ld);
     }
@@ -397,7 +410,7 @@ static void bias_relu(float *y, float *relu, const float *bias, int rows, int n,
 
 /* One image and group of the forward, cut into the pieces of its GEMM
  * (cam_gemm_plan, gemm.c): out_g (Mg x N) = W_g (Mg x K) . col (K x N), then + bias
- * (and the ReLU into relu_g).
+ * (and + the residual, and the ReLU into relu_g).
  *  - pieces of columns (N >= Mg, the large feature maps): each piece builds its own
  *    columns of col (im2col_range, at col + K*p0), multiplies them and finishes
  *    its columns of the output while they are in cache;
@@ -409,7 +422,7 @@ typedef struct conv_job {
     conv_ranges ranges;
     cam_gemm_split sp;
     int K, N, mg, cg, c0, pointwise;
-    const float *x, *w, *bias;
+    const float *x, *w, *bias, *res;
     float *y, *relu, *col;
 } conv_job;
 
@@ -432,14 +445,15 @@ static void conv_piece(void *arg, int piece)
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->mg, hi - lo, K, 1.0f, j->w, K,
                     cols, ldb, 0.0f, j->y + lo, N);
-        bias_relu(j->y + lo, j->relu ? j->relu + lo : NULL, j->bias, j->mg, hi - lo, N);
+        epilogue(j->y + lo, j->relu ? j->relu + lo : NULL, j->bias, j->res ? j->res + lo : NULL,
+                 j->mg, hi - lo, N);
     } else {
         const float *cols = j->pointwise ? j->x : j->col;
         float *y = j->y + (size_t)lo * N;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hi - lo, N, K, 1.0f,
                     j->w + (size_t)lo * K, K, cols, N, 0.0f, y, N);
-        bias_relu(y, j->relu ? j->relu + (size_t)lo * N : NULL, j->bias ? j->bias + lo : NULL,
-                  hi - lo, N, N);
+        epilogue(y, j->relu ? j->relu + (size_t)lo * N : NULL, j->bias ? j->bias + lo : NULL,
+                 j->res ? j->res + (size_t)lo * N : NULL, hi - lo, N, N);
     }
 }
 
@@ -455,7 +469,8 @@ static void im2col_item(void *arg, int item)
 }
 
 static void conv_forward(const cam_conv_shape *s, int n, const float *input, const float *weight,
-                         const float *bias, float *output, float *relu, float *scratch)
+                         const float *bias, const float *residual, float *output, float *relu,
+                         float *scratch)
 {
     const int G = s->groups;
     const int cg = s->in_channels / G, mg = s->out_channels / G;
@@ -471,8 +486,9 @@ static void conv_forward(const cam_conv_shape *s, int n, const float *input, con
         const float *x = input + (size_t)i * in_size;
         float *y = output + (size_t)i * out_size;
         float *r = relu ? relu + (size_t)i * out_size : NULL;
+        const float *res = residual ? residual + (size_t)i * out_size : NULL;
         if (!job.pointwise && conv_is_small(s)) {
-            conv_forward_small(s, x, weight, bias, y, r, scratch);
+            conv_forward_small(s, x, weight, bias, res, y, r, scratch);
             continue;
         }
         for (int g = 0; g < G; g++) {
@@ -482,6 +498,7 @@ static void conv_forward(const cam_conv_shape *s, int n, const float *input, con
             job.bias = bias ? bias + (size_t)g * mg : NULL;
             job.y = y + (size_t)g * mg * N;
             job.relu = r ? r + (size_t)g * mg * N : NULL;
+            job.res = res ? res + (size_t)g * mg * N : NULL;
             if (!job.sp.along_n && !job.pointwise)
                 cam_parallel_for((cg + IM2COL_CHANNELS - 1) / IM2COL_CHANNELS, im2col_item, &job);
             cam_parallel_blas(job.sp.pieces, conv_piece, &job);
@@ -492,14 +509,14 @@ static void conv_forward(const cam_conv_shape *s, int n, const float *input, con
 void cam_conv2d_forward(const cam_conv_shape *s, int n, const float *input, const float *weight,
                         const float *bias, float *output, float *scratch)
 {
-    conv_forward(s, n, input, weight, bias, output, NULL, scratch);
+    conv_forward(s, n, input, weight, bias, NULL, output, NULL, scratch);
 }
 
-void cam_conv2d_relu_forward(const cam_conv_shape *s, int n, const float *input,
-                             const float *weight, const float *bias, float *output, float *relu,
-                             float *scratch)
+void cam_conv2d_fused_forward(const cam_conv_shape *s, int n, const float *input,
+                              const float *weight, const float *bias, const float *residual,
+                              float *output, float *relu, float *scratch)
 {
-    conv_forward(s, n, input, weight, bias, output, relu, scratch);
+    conv_forward(s, n, input, weight, bias, residual, output, relu, scratch);
 }
 
 /* Per image and group:

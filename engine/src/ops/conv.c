@@ -20,6 +20,13 @@
  *  - BatchNormalization in inference form: the weights and the bias are folded
  *    into NEW constant tensors (W' = W * s, B' = (B - mean) * s + beta with
  *    s = scale / sqrt(var + eps), in double); the conv then writes the BN's output.
+ *  - Add of a run-time tensor R of the output's shape (a residual connection):
+ *    R becomes a fourth input (after B, which may be absent), the conv writes the
+ *    Add's output y + R in the same pass over the output (the sum of the same two
+ *    floats: bit-identical), and its backward also gives R's gradient (a copy of
+ *    the output's). The Add node goes; the conv takes its place in the run order
+ *    when R is computed after the conv (the passes move it). A Relu after the Add
+ *    is then absorbed as below.
  *  - Relu: the conv gets a second output, relu(y), computed in the same pass
  *    over the output (output 0 stays y). The backward adds a gradient given on
  *    output 1 through the mask y > 0 to the one on output 0. (The passes keep
@@ -307,6 +314,7 @@ static void conv_forward(const cam_exec *x)
     const cam_conv_shape *s = &p->shape;
     const float *in = x->in[0], *w = x->in[1];
     const float *bias = x->node->n_inputs > 2 ? x->in[2] : NULL;
+    const float *residual = x->node->n_inputs > 3 ? x->in[3] : NULL;
     const int fused = x->node->n_outputs == 2 && x->out[1];
     float *y = x->out[0], *relu = fused ? x->out[1] : NULL;
     float *scratch = x->scratch;
@@ -322,9 +330,9 @@ static void conv_forward(const cam_exec *x)
     if (p->depthwise) {
         cam_depthwise_forward(s, p->images, in, w, bias, y, relu);
     } else if (p->packed) {
-        cam_conv2d_direct_forward(s, p->images, in, p->packed, bias, y, relu, scratch);
-    } else if (relu) {
-        cam_conv2d_relu_forward(s, p->images, in, w, bias, y, relu, scratch);
+        cam_conv2d_direct_forward(s, p->images, in, p->packed, bias, residual, y, relu, scratch);
+    } else if (relu || residual) {
+        cam_conv2d_fused_forward(s, p->images, in, w, bias, residual, y, relu, scratch);
     } else {
         cam_conv2d_forward(s, p->images, in, w, bias, y, scratch);
     }
@@ -336,8 +344,9 @@ static void conv_backward(const cam_exec *x, const float *const *gout, float *co
     const cam_conv_shape *s = &p->shape;
     const float *w = x->in[1];
     float *gx = gin[0];
+    float *gres = x->node->n_inputs > 3 ? gin[3] : NULL; /* an absorbed Add's other operand */
     float *scratch = x->scratch;
-    if (!gx)
+    if (!gx && !gres)
         return;
     const size_t count = conv_out_numel(p);
     const float *gy = gout[0];
@@ -355,6 +364,14 @@ static void conv_backward(const cam_exec *x, const float *const *gout, float *co
             gy = sum;
         }
     }
+    if (gres) {
+        if (gy)
+            memcpy(gres, gy, count * sizeof *gres);
+        else
+            memset(gres, 0, count * sizeof *gres);
+    }
+    if (!gx)
+        return;
     if (!gy) {
         memset(gx, 0, (size_t)p->images * s->in_channels * s->in_height * s->in_width *
                           sizeof *gx);
@@ -440,7 +457,7 @@ static int absorb_batchnorm(cam_graph *g, cam_node *node, cam_node *bn)
     conv_params *p = node->params;
     const int64_t M = p->shape.out_channels;
     if (bn->n_inputs != 5 || bn->inputs[0] != node->outputs[0] || bn->n_outputs < 1 ||
-        bn->outputs[0] < 0)
+        bn->outputs[0] < 0 || node->n_inputs > 3) /* not after an absorbed Add */
         return 0;
     for (int j = 1; j < bn->n_outputs; j++) /* training outputs (mean, var, ...) */
         if (!output_unused(g, bn, j))
@@ -516,6 +533,37 @@ static int absorb_batchnorm(cam_graph *g, cam_node *node, cam_node *bn)
     return 1;
 }
 
+/* Conv + Add(y, R) -> Conv with R as a fourth input, writing the Add's output. */
+static int absorb_add(cam_graph *g, cam_node *node, cam_node *add)
+{
+    const conv_params *p = node->params;
+    if (p->depthwise || add->n_inputs != 2 || add->n_outputs != 1 || add->outputs[0] < 0 ||
+        node->n_inputs > 3)
+        return 0;
+    const int y = node->outputs[0];
+    const int r = add->inputs[0] == y ? add->inputs[1] : add->inputs[0];
+    if (r < 0 || r == y || r == node->inputs[0])
+        return 0;
+    const cam_tensor *rt = &g->tensors[r], *yt = &g->tensors[y];
+    const cam_tensor *out = &g->tensors[add->outputs[0]];
+    if (rt->kind == CAM_TENSOR_CONSTANT || rt->dtype != CAM_DTYPE_FLOAT || rt->rank != yt->rank ||
+        out->rank != yt->rank || out->dtype != CAM_DTYPE_FLOAT)
+        return 0;
+    for (int d = 0; d < yt->rank; d++)
+        if (rt->dims[d] != yt->dims[d] || out->dims[d] != yt->dims[d])
+            return 0;
+    int *inputs = realloc(node->inputs, 4 * sizeof *inputs);
+    if (!inputs)
+        return -1;
+    for (int i = node->n_inputs; i < 3; i++)
+        inputs[i] = -1;
+    inputs[3] = r;
+    node->inputs = inputs;
+    node->n_inputs = 4;
+    node->outputs[0] = add->outputs[0];
+    return 1;
+}
+
 /* Conv + Relu -> Conv with a second output relu(y). */
 static int absorb_relu(cam_graph *g, cam_node *node, cam_node *relu)
 {
@@ -541,6 +589,8 @@ static int conv_absorb(cam_graph *g, cam_node *node, cam_node *next)
         return 0;
     if (strcmp(next->def->name, "BatchNormalization") == 0)
         return absorb_batchnorm(g, node, next);
+    if (strcmp(next->def->name, "Add") == 0)
+        return absorb_add(g, node, next);
     if (strcmp(next->def->name, "Relu") == 0)
         return absorb_relu(g, node, next);
     return 0;
@@ -590,7 +640,7 @@ static const cam_op_def op_conv = {
     .since = 1,
     .until = 22,
     .min_inputs = 2,
-    .max_inputs = 3,
+    .max_inputs = 3, /* a fourth only through absorb (an Add's other operand) */
     .min_outputs = 1,
     .max_outputs = 2, /* the second only through absorb (a fused Relu) */
     .type = conv_type,
