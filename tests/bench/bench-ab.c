@@ -50,6 +50,7 @@ typedef struct engine {
     int (*workspace_new2)(const void *, int, void **, void *);
     int (*explain2)(void *, const float *, const void *, void **, void *);
     void (*free2)(void *);
+    struct options_any (*options_default)(const void *); /* NULL before it existed */
     void *model, *ws;
 } engine;
 
@@ -65,6 +66,16 @@ typedef struct options2 {
     int class_index;
     const char *layer;
 } options2;
+
+/* Room for any generation's cam_explain_options as cam_explain_options_default returns
+ * it (a struct returned in memory: the callee fills the caller's buffer); its first
+ * fields are options2's. */
+typedef struct options_any {
+    union {
+        options2 head;
+        unsigned char bytes[1024];
+    } u;
+} options_any;
 
 static char err_buf[4096]; /* a cam_error of either generation */
 
@@ -98,6 +109,7 @@ static void open_engine(engine *e, const char *path)
         *(void **)&e->workspace_new2 = need(e, "cam_workspace_new");
         *(void **)&e->explain2 = need(e, "cam_explain");
         *(void **)&e->free2 = need(e, "cam_explanation_free");
+        *(void **)&e->options_default = dlsym(e->so, "cam_explain_options_default");
     } else {
         *(void **)&e->workspace_new1 = need(e, "cam_workspace_new");
         *(void **)&e->explain1 = need(e, "cam_explain");
@@ -146,7 +158,12 @@ static void call(engine *e, int what, const float *input)
     if (what == 0) {
         rc = e->forward(e->ws, input, 1, NULL, NULL, err_buf);
     } else if (e->new_api) {
-        options2 o = {sizeof o, 1, -1, NULL};
+        options_any o = {.u.head = {sizeof o.u.head, 1, -1, NULL}};
+        if (e->options_default) /* the later API: sizeof its options, all defaults */
+            o = e->options_default(e->model);
+        o.u.head.method = 1;
+        o.u.head.class_index = -1;
+        o.u.head.layer = NULL;
         void *ex = NULL;
         rc = e->explain2(e->ws, input, &o, &ex, err_buf);
         e->free2(ex);

@@ -72,8 +72,10 @@
 #define ATOL 1e-7
 /* Goal of issue 12: share of the float32 tests of implemented ops that pass. */
 #define PASS_GOAL 0.95
-/* Finite differences: coordinates per input, step, tolerance (see fd_check). */
+/* Finite differences: coordinates per input (default; --fd-coords), step, tolerance
+ * (see fd_check). */
 #define FD_MAX_COORDS 64
+static size_t fd_max_coords = FD_MAX_COORDS;
 #define FD_STEP 1e-2
 #define FD_TOL 2e-2
 
@@ -787,7 +789,7 @@ static void fd_check(run_state *st, int r, const float *analytic, uint64_t *rng,
 {
     runtime_input *in = &st->rt[r];
     size_t n = in->numel;
-    size_t count = n < FD_MAX_COORDS ? n : FD_MAX_COORDS;
+    size_t count = n < fd_max_coords ? n : fd_max_coords;
     double grad_size = 0.0;
     for (size_t i = 0; i < n; i++)
         if (isfinite(analytic[i]))
@@ -1700,14 +1702,16 @@ static int write_markdown(const char *path, const test_case *tests, int n, const
             "compared with ONNX's tolerances, |got - want| <= 1e-7 + 1e-3 |want| (NaN equal to "
             "NaN), int64 and bool exactly, shapes and types exactly. *Refused*: loading or typing "
             "returned an error with a message (allowed); *failed*: it ran and answered wrong, "
-            "or crashed (never allowed).\n\n"
+            "or crashed (never allowed).\n\n");
+    fprintf(f,
             "Backward: where a float32 input is fed at run time and an output is float32, "
             "random seed gradients on the outputs are propagated back by the executor and up to "
-            "64 random coordinates of each run-time input are compared with central finite "
+            "%zu random coordinates of each run-time input are compared with central finite "
             "differences of <seed, outputs> (step 1e-2 max(1, |x|), tolerance 2e-2 max(1, "
             "|gradient|) plus float32 rounding noise; points within a step of a kink are "
             "skipped). *bwd-na*: no gradient could be checked (no differentiable path, or the "
-            "executor refused the backward pass).\n\n");
+            "executor refused the backward pass).\n\n",
+            fd_max_coords);
     fprintf(f, "## Summary\n\n");
     print_summary(f, t, "- ");
     fprintf(f, "\n## Per op\n\n");
@@ -1752,7 +1756,9 @@ static void usage(FILE *f)
             "                   " DEFAULT_DATA_DIR ")\n"
             "  -v, --verbose    one line per test\n"
             "  --no-fork        run the tests in this process (debugger, leak checker)\n"
-            "  --timeout S      seconds per test in its child process (default 120)\n");
+            "  --timeout S      seconds per test in its child process (default 120)\n"
+            "  --fd-coords N    random coordinates of each input checked by finite\n"
+            "                   differences (default 64; the sanitizer build takes fewer)\n");
 }
 
 static int matches(const char *name, const char *filter)
@@ -1781,6 +1787,9 @@ int main(int argc, char **argv)
             timeout_s = atoi(argv[++i]);
             if (timeout_s <= 0)
                 timeout_s = 120;
+        } else if (strcmp(a, "--fd-coords") == 0 && i + 1 < argc) {
+            int n = atoi(argv[++i]);
+            fd_max_coords = n > 0 ? (size_t)n : FD_MAX_COORDS;
         } else if (strcmp(a, "--list") == 0) {
             list = 1;
         } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {

@@ -304,6 +304,8 @@ static void test_conv_direct(void)
         {40, 6, 5, 48, 3, 2, 1, 1, 1},  /* stride 2, blocks of 32 + 16, 3x3 output */
         {16, 8, 8, 16, 3, 2, 2, 2, 1},  /* dilated and strided, one block of 16, 4x4 output */
         {8, 4, 4, 32, 4, 1, 0, 1, 1},   /* kernel 4, valid padding: one pixel */
+        {16, 21, 19, 32, 3, 1, 1, 1, 1}, /* 399 pixels: a 3x3 kernel on a larger map */
+        {3, 40, 36, 16, 7, 2, 3, 1, 1},  /* ResNet's 7x7 stride-2 stem, 360 pixels */
     };
     int tested = 0;
     for (size_t t = 0; t < sizeof cfg / sizeof cfg[0]; t++) {

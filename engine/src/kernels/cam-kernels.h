@@ -141,9 +141,11 @@ int cam_cpu_avx512(void);
 int cam_cpu_avx2(void);
 
 /* ---- Direct convolution (conv-direct.c) ----------------------------
- * For small feature maps (at most 256 output pixels, K = C*kh*kw >= 64, M a multiple
- * of 16, one group) on CPUs with AVX-512: weights packed once (at model load), the
- * input read in place, each output one FMA chain over k. The loader packs the
+ * On CPUs with AVX-512, for one group, M a multiple of 16, K = C*kh*kw >= 64 and at
+ * most 256 output pixels for a 1x1 kernel (above, OpenBLAS on the input itself is
+ * faster), 65536 for a larger one (there im2col's column matrix costs more than the
+ * kernel saves: tests/bench/bench-conv): weights packed once (at model load), the
+ * input read in place (one zero-padded copy), each output one FMA chain over k. The loader packs the
  * weights of the convolutions for which cam_conv_direct_supported() is true, and
  * the forward pass then uses cam_conv2d_direct_forward instead of
  * cam_conv2d_forward. */

@@ -36,7 +36,11 @@
 
 #define BLOCK CAM_CONV_DIRECT_BLOCK /* output channels per block: 32 */
 #define TILE_PIXELS 12 /* pixels per tile at most: 2 x 12 accumulators of 16 floats */
-#define DIRECT_MAX_PIXELS 256 /* above, im2col + OpenBLAS is as fast (30x30: faster) */
+/* Output pixels: a 1x1 convolution up to DIRECT_MAX_PIXELS_1X1 (above, OpenBLAS on the
+ * input itself is faster), a larger kernel up to DIRECT_MAX_PIXELS (im2col's column
+ * matrix costs more than the direct kernel saves: tests/bench/bench-conv). */
+#define DIRECT_MAX_PIXELS_1X1 256
+#define DIRECT_MAX_PIXELS 65536
 #define DIRECT_MIN_K 64
 #define K_SLICE 64     /* taps summed in registers before being added to the tile */
 
@@ -89,8 +93,10 @@ static size_t padded_input_size(const cam_conv_shape *s)
 int cam_conv_direct_supported(const cam_conv_shape *s)
 {
     const int K = s->in_channels * s->kernel_height * s->kernel_width;
+    const long pixels = (long)s->out_height * s->out_width;
+    const int pointwise = s->kernel_height == 1 && s->kernel_width == 1;
     return s->groups == 1 && s->out_channels % 16 == 0 &&
-           s->out_height * s->out_width <= DIRECT_MAX_PIXELS && K >= DIRECT_MIN_K &&
+           pixels <= (pointwise ? DIRECT_MAX_PIXELS_1X1 : DIRECT_MAX_PIXELS) && K >= DIRECT_MIN_K &&
            padded_input_size(s) < INT_MAX / 2 && cam_cpu_avx512();
 }
 

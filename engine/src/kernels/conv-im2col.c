@@ -384,27 +384,51 @@ static void conv_forward_small(const cam_conv_shape *s, const float *x, const fl
     }
 }
 
-/* The epilogue of the GEMM path, while the rows are in cache: y[m][p] += bias[m]
- * (no addition without a bias, so a -0 stays -0), then += res[m][p] (a residual
- * connection's other operand) and the ReLU, each if asked for; rows of n floats,
- * ld apart (also in res and relu). */
+/* One row of the epilogue in a single pass: v = row[p] (+ b when has_bias: no addition
+ * without a bias, so a -0 stays -0) (+ res[p] when res), stored back, and its ReLU
+ * into out (when out) as cam_relu_forward does (!(v <= 0): v > 0 and NaN are kept).
+ * Inlined with constant flags, so that each case is one vectorised loop. */
+static inline __attribute__((always_inline)) void epilogue_row(float *row, float *out, float b,
+                                                               const float *res, int n,
+                                                               const int has_bias,
+                                                               const int has_res,
+                                                               const int has_out)
+{
+    for (int p = 0; p < n; p++) {
+        float v = row[p];
+        if (has_bias)
+            v += b;
+        if (has_res)
+            v += res[p];
+        row[p] = v;
+        if (has_out)
+            out[p] = !(v <= 0.0f) ? v : 0.0f;
+    }
+}
+
+/* The epilogue of the GEMM path, while the rows are in cache: y[m][p] += bias[m],
+ * then += res[m][p] (a residual connection's other operand), then the ReLU into
+ * relu, each if asked for (NULL: not); rows of n floats, ld apart (also in res and
+ * relu). */
 static void epilogue(float *y, float *relu, const float *bias, const float *res, int rows, int n,
                      int ld)
 {
+    const int which = (bias != NULL) << 2 | (res != NULL) << 1 | (relu != NULL);
     for (int m = 0; m < rows; m++) {
         float *row = y + (size_t)m * ld;
-        if (bias) {
-            const float b = bias[m];
-            for (int p = 0; p < n; p++)
-                row[p] += b;
+        float *out = relu ? relu + (size_t)m * ld : NULL;
+        const float *r = res ? res + (size_t)m * ld : NULL;
+        const float b = bias ? bias[m] : 0.0f;
+        switch (which) {
+        case 1: epilogue_row(row, out, b, r, n, 0, 0, 1); break;
+        case 2: epilogue_row(row, out, b, r, n, 0, 1, 0); break;
+        case 3: epilogue_row(row, out, b, r, n, 0, 1, 1); break;
+        case 4: epilogue_row(row, out, b, r, n, 1, 0, 0); break;
+        case 5: epilogue_row(row, out, b, r, n, 1, 0, 1); break;
+        case 6: epilogue_row(row, out, b, r, n, 1, 1, 0); break;
+        case 7: epilogue_row(row, out, b, r, n, 1, 1, 1); break;
+        default: break; /* nothing to add */
         }
-        if (res) {
-            const float *r = res + (size_t)m * ld;
-            for (int p = 0; p < n; p++)
-                row[p] += r[p];
-        }
-        if (relu)
-            cam_relu_forward((size_t)n, row, relu + (size_t)m * ld);
     }
 }
 
