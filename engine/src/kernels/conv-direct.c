@@ -248,11 +248,14 @@ __attribute__((target("avx512f"))) static void tile_store(const float *t, int bm
     }
 }
 
-/* One image's work, shared by the threads of cam_parallel_for: item b*tiles + q
- * is block b of output channels times pixel tile q (block-major, as the serial
- * loop was: the K x 32 weights of a block stay in cache over its tiles). */
+/* One image's work, shared by the threads of cam_parallel_for: item b*chunks + c
+ * is block b of output channels times the TILES_PER_ITEM pixel tiles of chunk c
+ * (block-major, as the serial loop was: the K x 32 weights of a block stay in
+ * cache over its tiles). Chunks of several tiles, so that two threads rarely
+ * write the two ends of one cache line of an output row. */
+#define TILES_PER_ITEM 4
 typedef struct direct_job {
-    int K, N, M, tiles;
+    int K, N, M, tiles, chunks;
     const int *off, *base;
     const float *padded, *packed, *bias, *res;
     float *y, *r;
@@ -262,16 +265,19 @@ typedef struct direct_job {
 __attribute__((target("avx512f"))) static void direct_item(void *arg, int item)
 {
     const direct_job *job = arg;
-    const int b = item / job->tiles, q = item % job->tiles;
+    const int b = item / job->chunks, c = item % job->chunks;
     const int m0 = b * BLOCK, M = job->M, N = job->N;
     const int bm = M - m0 >= BLOCK ? BLOCK : M - m0;
-    const int pstart = job->tile_start[q], P = job->tile_start[q + 1] - pstart;
+    const int q_end = (c + 1) * TILES_PER_ITEM < job->tiles ? (c + 1) * TILES_PER_ITEM : job->tiles;
     float t[BLOCK * TILE_PIXELS] __attribute__((aligned(64)));
-    run_tile(job->K, job->off, job->packed + (size_t)m0 * job->K, job->padded,
-             job->base + pstart, t, bm / 16, P);
-    const size_t at = (size_t)m0 * N + pstart;
-    tile_store(t, bm, P, job->bias ? job->bias + m0 : NULL, job->res ? job->res + at : NULL,
-               job->y + at, job->r ? job->r + at : NULL, N);
+    for (int q = c * TILES_PER_ITEM; q < q_end; q++) {
+        const int pstart = job->tile_start[q], P = job->tile_start[q + 1] - pstart;
+        run_tile(job->K, job->off, job->packed + (size_t)m0 * job->K, job->padded,
+                 job->base + pstart, t, bm / 16, P);
+        const size_t at = (size_t)m0 * N + pstart;
+        tile_store(t, bm, P, job->bias ? job->bias + m0 : NULL, job->res ? job->res + at : NULL,
+                   job->y + at, job->r ? job->r + at : NULL, N);
+    }
 }
 
 void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *input,
@@ -300,8 +306,9 @@ void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *inpu
      * pixels would leave the FMA units waiting on its short chains. */
     const int tiles = (N + TILE_PIXELS - 1) / TILE_PIXELS;
     const int blocks = (M + BLOCK - 1) / BLOCK;
-    direct_job job = {.K = K, .N = N, .M = M, .tiles = tiles, .off = off, .base = base,
-                      .padded = padded, .packed = packed, .bias = bias};
+    direct_job job = {.K = K, .N = N, .M = M, .tiles = tiles,
+                      .chunks = (tiles + TILES_PER_ITEM - 1) / TILES_PER_ITEM, .off = off,
+                      .base = base, .padded = padded, .packed = packed, .bias = bias};
     for (int q = 0, p0 = 0; q <= tiles; q++) {
         job.tile_start[q] = p0;
         if (q < tiles)
@@ -318,7 +325,7 @@ void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *inpu
                        x + ((size_t)c * H + iy) * W, (size_t)W * sizeof *x);
         /* every (block, tile) pair is computed by the same operations whichever
          * thread takes it: the result does not depend on the thread count */
-        cam_parallel_for(blocks * tiles, direct_item, &job);
+        cam_parallel_for(blocks * job.chunks, direct_item, &job);
     }
 }
 
