@@ -18,7 +18,8 @@ depend on the values; exported once into --workdir at 224x224, opset 17, dynamic
                 threads, batch 1 latency (median); throughput at the best of batch
                 sizes 1/2/4/8 and 1/2 threads; peak memory of a process that makes one
                 session and runs one image.
-  PyTorch       forward (no_grad, 1 and 2 threads, the better); Grad-CAM at its best
+  PyTorch       forward (no_grad, 1 and 2 threads, the better; oneDNN on, the backward
+                passes below without it: it dies with SIGFPE on some AMD CPUs); Grad-CAM at its best
                 (parameters frozen, the target layer's output made to require grad in a
                 forward hook, torch.autograd.grad of the logit to it only); Grad-CAM as
                 pytorch-grad-cam users run it (parameters requiring grad, input
@@ -230,7 +231,10 @@ def torch_results(name, repeats):
         best = None
         for threads in (1, 2):
             torch.set_num_threads(threads)
-            ms = median_ms(fn, repeats)
+            # the backward passes without oneDNN: its convolution backward dies with
+            # SIGFPE on some AMD CPUs (a Zen 5 EPYC here; pytorch/pytorch#177227)
+            with torch.backends.mkldnn.flags(enabled=key == "forward"):
+                ms = median_ms(fn, repeats)
             if best is None or ms < best[0]:
                 best = (ms, threads)
         res[key] = best

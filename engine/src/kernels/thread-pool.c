@@ -10,7 +10,11 @@
  * outputs with its own operations, so results are bit-identical whatever the
  * thread count (the kernels are written that way; the tests check it).
  *
- * Idle workers are parked on a condition variable (no spinning). The engine's
+ * Idle workers wait a little for the next loop (POOL_SPIN pauses, some tens of
+ * microseconds: a network's ops come that close together), then park on a
+ * condition variable; the caller waits for the workers the same way. Waking a
+ * parked thread costs tens of microseconds on a virtual machine, which made two
+ * threads slower than one on MobileNet's hundreds of small ops. The engine's
  * matrix products run on this pool too (gemm.c: cam_parallel_blas, OpenBLAS on
  * one thread per piece), so OpenBLAS's own threads, which spin a while after a
  * threaded GEMM, stay asleep.
@@ -48,6 +52,38 @@ static int pool_items;
 static int pool_next;        /* next item (atomic) */
 static int pool_threads_set; /* cam_parallel_set_threads (atomic); 0: follow OpenBLAS */
 
+/* Pauses a waiting thread spins before it parks (about 40-80 microseconds). */
+#define POOL_SPIN 4000
+
+static inline void cpu_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Spins until *value != old or POOL_SPIN pauses passed; returns 1 when it changed.
+ * (The value is written under pool_lock with atomic stores; this only reads.) */
+static int spin_while_equal_ulong(const unsigned long *value, unsigned long old)
+{
+    for (int i = 0; i < POOL_SPIN; i++) {
+        if (__atomic_load_n(value, __ATOMIC_ACQUIRE) != old)
+            return 1;
+        cpu_pause();
+    }
+    return 0;
+}
+
+static int spin_while_positive(const int *value)
+{
+    for (int i = 0; i < POOL_SPIN; i++) {
+        if (__atomic_load_n(value, __ATOMIC_ACQUIRE) <= 0)
+            return 1;
+        cpu_pause();
+    }
+    return 0;
+}
+
 static void run_items(cam_parallel_fn fn, void *arg, int items)
 {
     for (;;) {
@@ -65,11 +101,16 @@ static void *worker_main(void *arg)
     /* The loop that started this worker may already have been announced. */
     unsigned long seen = pool_born[index];
     for (;;) {
-        while (!pool_stop && pool_generation == seen)
+        if (!pool_stop && __atomic_load_n(&pool_generation, __ATOMIC_RELAXED) == seen) {
+            pthread_mutex_unlock(&pool_lock); /* the next loop may come at once */
+            spin_while_equal_ulong(&pool_generation, seen);
+            pthread_mutex_lock(&pool_lock);
+        }
+        while (!pool_stop && __atomic_load_n(&pool_generation, __ATOMIC_RELAXED) == seen)
             pthread_cond_wait(&pool_wake, &pool_lock);
         if (pool_stop)
             break;
-        seen = pool_generation;
+        seen = __atomic_load_n(&pool_generation, __ATOMIC_RELAXED);
         if (index >= pool_helpers)
             continue; /* not needed for this loop: park again */
         cam_parallel_fn fn = pool_fn;
@@ -78,7 +119,7 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&pool_lock);
         run_items(fn, fn_arg, items);
         pthread_mutex_lock(&pool_lock);
-        if (--pool_running == 0)
+        if (__atomic_sub_fetch(&pool_running, 1, __ATOMIC_RELEASE) == 0)
             pthread_cond_signal(&pool_done);
     }
     pthread_mutex_unlock(&pool_lock);
@@ -166,20 +207,21 @@ static void pool_run(int threads, int items, cam_parallel_fn fn, void *arg, int 
             pool_n_workers++;
         }
         pool_helpers = threads - 1 < pool_n_workers ? threads - 1 : pool_n_workers;
-        pool_running = pool_helpers;
+        __atomic_store_n(&pool_running, pool_helpers, __ATOMIC_RELAXED);
         pool_fn = fn;
         pool_arg = arg;
         pool_items = items;
         __atomic_store_n(&pool_next, 0, __ATOMIC_RELAXED);
-        pool_generation++;
+        __atomic_store_n(&pool_generation, pool_generation + 1, __ATOMIC_RELEASE);
         if (pool_helpers > 0)
             pthread_cond_broadcast(&pool_wake);
         pthread_mutex_unlock(&pool_lock);
 
         run_items(fn, arg, items);
 
+        spin_while_positive(&pool_running); /* workers finishing their last items */
         pthread_mutex_lock(&pool_lock);
-        while (pool_running > 0)
+        while (__atomic_load_n(&pool_running, __ATOMIC_ACQUIRE) > 0)
             pthread_cond_wait(&pool_done, &pool_lock);
         pthread_mutex_unlock(&pool_lock);
     }
