@@ -71,15 +71,16 @@ static int order_position(const cam_graph *g, int node)
  * (the nodes between shift up by one). Returns 1 when moved. */
 static int move_if_needed(cam_graph *g, int k, int at)
 {
+    if (at <= k)
+        return 0;
     const cam_node *n = &g->nodes[g->order[k]];
     int later = 0;
-    for (int j = 0; j < n->n_inputs; j++) {
+    for (int j = 0; j < n->n_inputs && !later; j++) {
         int t = n->inputs[j];
         int p = t >= 0 ? g->tensors[t].producer : -1;
-        if (p >= 0 && order_position(g, p) > k)
-            later = 1;
+        later = p >= 0 && order_position(g, p) > k;
     }
-    if (!later || at <= k)
+    if (!later)
         return 0;
     const int moving = g->order[k];
     for (int i = k; i < at; i++)

@@ -62,26 +62,19 @@ static inline void cpu_pause(void)
 #endif
 }
 
-/* Spins until *value != old or POOL_SPIN pauses passed; returns 1 when it changed.
- * (The value is written under pool_lock with atomic stores; this only reads.) */
-static int spin_while_equal_ulong(const unsigned long *value, unsigned long old)
+/* Spin until *value != old, or until *value <= 0, or POOL_SPIN pauses passed (the
+ * caller then checks again under pool_lock; the values are written under it with
+ * atomic stores, these only read). */
+static void spin_while_equal_ulong(const unsigned long *value, unsigned long old)
 {
-    for (int i = 0; i < POOL_SPIN; i++) {
-        if (__atomic_load_n(value, __ATOMIC_ACQUIRE) != old)
-            return 1;
+    for (int i = 0; i < POOL_SPIN && __atomic_load_n(value, __ATOMIC_ACQUIRE) == old; i++)
         cpu_pause();
-    }
-    return 0;
 }
 
-static int spin_while_positive(const int *value)
+static void spin_while_positive(const int *value)
 {
-    for (int i = 0; i < POOL_SPIN; i++) {
-        if (__atomic_load_n(value, __ATOMIC_ACQUIRE) <= 0)
-            return 1;
+    for (int i = 0; i < POOL_SPIN && __atomic_load_n(value, __ATOMIC_ACQUIRE) > 0; i++)
         cpu_pause();
-    }
-    return 0;
 }
 
 static void run_items(cam_parallel_fn fn, void *arg, int items)
