@@ -909,7 +909,7 @@ static double ulps(float got, double ref)
     return fabs((double)got - ref) / spacing;
 }
 
-/* erf and the last-axis softmax on the path this run takes (AVX-512 polynomials,
+/* erf, the sigmoid (and SiLU) and the last-axis softmax on the path this run takes (AVX-512 polynomials,
  * or libm under CAM_NO_AVX512=1) against double-precision references: at most 4
  * units in the last place (the polynomial paths measure 2.3), special values as
  * libm, and the same bits with 1, 2 and 3 pool threads. */
@@ -959,6 +959,62 @@ static void test_vector_math(void)
     memcpy(y2, x, 37 * sizeof *x);
     cam_erf_forward(37, y2, y2);
     CHECK(memcmp(y2, y, 37 * sizeof *y) == 0);
+
+    /* sigmoid and SiLU: a dense sweep of [-110, 110] (down to where sigmoid leaves
+     * the subnormals), then specials; s and y written together and alone, in place.
+     * SiLU must be exactly the product a Mul node would compute (the fusion's promise). */
+    for (size_t i = 0; i < n; i++)
+        x[i] = -110.0f + 220.0f * (float)i / (float)(n - 1);
+    const float sspecial[] = {0.0f, -0.0f, 1e-30f, -3e-39f, 1e30f, -1e30f, INFINITY, -INFINITY,
+                              -87.5f, -103.0f, 88.7f, 16.6f};
+    const size_t nss = sizeof sspecial / sizeof sspecial[0];
+    memcpy(x, sspecial, sizeof sspecial);
+    x[nss] = NAN;
+    float *y3 = malloc(n * sizeof *y3);
+    CHECK(y3 != NULL);
+    if (!y3)
+        return;
+    cam_sigmoid_forward(n, x, y, y2);
+    double worst_s = 0.0;
+    size_t at_s = 0, silu_differ = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == nss || isinf(x[i]))
+            continue;
+        const double ref = 1.0 / (1.0 + exp(-(double)x[i]));
+        /* below 1e-37 (subnormal results): in units of the smallest subnormal */
+        const double es = ref < 1e-37 ? fabs(y[i] - ref) / 1.4e-45 : ulps(y[i], ref);
+        if (!(es <= worst_s)) {
+            worst_s = es;
+            at_s = i;
+        }
+        /* SiLU: the float product x * sigmoid(x), as a separate Mul computes it */
+        const float prod = x[i] * y[i];
+        silu_differ += memcmp(&prod, &y2[i], sizeof prod) != 0;
+    }
+    if (!(worst_s <= 4.0) || silu_differ) {
+        fprintf(stderr, "sigmoid(%.9g): got %.9g (%.2f ulp); %zu SiLU values differ from "
+                "x * sigmoid(x)\n", x[at_s], y[at_s], worst_s, silu_differ);
+        failures++;
+    }
+    CHECK(isnan(y[nss]) && isnan(y2[nss]));
+    CHECK(y[0] == 0.5f && y[1] == 0.5f && y2[0] == 0.0f && y2[1] == 0.0f);
+    CHECK(y[4] == 1.0f && y[5] == 0.0f && y[6] == 1.0f && y[7] == 0.0f);
+    CHECK(y2[4] == 1e30f && y2[6] == INFINITY); /* x sigmoid(x) = x for large x */
+    for (int threads = 1; threads <= 3; threads++) {
+        cam_parallel_set_threads(threads);
+        cam_sigmoid_forward(n, x, y3, NULL);
+        CHECK(memcmp(y, y3, n * sizeof *y) == 0);
+        cam_sigmoid_forward(n, x, NULL, y3);
+        CHECK(memcmp(y2, y3, n * sizeof *y) == 0);
+    }
+    cam_parallel_set_threads(0);
+    memcpy(y3, x, 37 * sizeof *x);
+    cam_sigmoid_forward(37, y3, y3, NULL);
+    CHECK(memcmp(y3, y, 37 * sizeof *y) == 0);
+    memcpy(y3, x, 37 * sizeof *x);
+    cam_sigmoid_forward(37, y3, NULL, y3);
+    CHECK(memcmp(y3, y2, 37 * sizeof *y) == 0);
+    free(y3);
 
     /* softmax rows: k with and without a tail of 16, logits up to +-40 */
     const int ks[] = {1, 5, 16, 17, 197};

@@ -242,7 +242,7 @@ static cam_model *branchy_net(void)
     return load_net(&b, 3, 12, 12, "probs");
 }
 
-/* The input feeds two branches (Conv + Relu, Conv + Sigmoid) multiplied, a
+/* The input feeds two branches (Conv + Relu, Conv + SiLU) multiplied, a
  * BatchNormalization after the Mul, a strided Conv branch added to an
  * AveragePool branch, a Reshape (view) and a Gemm: no softmax, no CAM head.
  * Input 2 x 12 x 12. */
@@ -253,7 +253,8 @@ static cam_model *gated_net(void)
     node(&b, "Relu", "x1", "x1r");
     conv(&b, "x2", "input", 2, 6, 1, 1, 0);
     node(&b, "Sigmoid", "x2", "x2s");
-    node(&b, "Mul", "x1r,x2s", "g");
+    node(&b, "Mul", "x2s,x2", "x2silu"); /* SiLU: the Sigmoid computes the Mul too */
+    node(&b, "Mul", "x1r,x2silu", "g");
     int64_t c[1] = {6};
     weight(&b, "bn.scale", 1, c, 0.5f, 0);
     weight(&b, "bn.B", 1, c, 0.5f, 0);
@@ -675,7 +676,7 @@ int main(int argc, char **argv)
     check_replacing_fallback("branches (residual, concat, split)", m, "a2");
     cam_model_free(m);
     m = gated_net();
-    static const char *const gated_layers[] = {"g", NULL};
+    static const char *const gated_layers[] = {"g", "x2silu", NULL};
     check_model("branches (gate, batchnorm, reshape)", m, gated_layers, "x1r", 1);
     check_perturbation_reuse("branches (gate, batchnorm, reshape)", m, gated_layers);
     cam_model_free(m);

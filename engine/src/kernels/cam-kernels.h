@@ -283,6 +283,9 @@ void cam_softmax_backward(int n, int k, const float *y, const float *grad_y, flo
 
 /* y[i] = erf(x[i]), i < n. */
 void cam_erf_forward(size_t n, const float *x, float *y);
+/* s[i] = sigmoid(x[i]) = 1 / (1 + e^-x[i]) and y[i] = x[i] s[i] (SiLU), i < n, each
+ * when not NULL (s and y may equal x, not each other). */
+void cam_sigmoid_forward(size_t n, const float *x, float *s, float *y);
 /* As cam_softmax_forward: rows of x, y n x k; y = exp(x - max) / sum. */
 void cam_softmax_rows_forward(int n, int k, const float *x, float *y);
 

@@ -361,8 +361,63 @@ static cam_status leakyrelu_type(cam_graph *g, cam_node *node, cam_error *err)
     return st;
 }
 
-/* Sigmoid: y = 1 / (1 + e^-x); dx = g (1 - y) y. */
-UNARY(sigmoid, 1.0f / (1.0f + expf(-v)), g * (1.0f - y) * y)
+/* Sigmoid: y = 1 / (1 + e^-x); dx = g (1 - y) y. The values come from the vector
+ * kernel (cam_sigmoid_forward, on the pool). SiLU, the activation of EfficientNet
+ * and its kin, is exported as Mul(x, Sigmoid(x)): the Sigmoid absorbs that Mul
+ * (sigmoid_absorb) and writes its output as a second output in the same pass over
+ * x. The Mul stays fused_into the Sigmoid (its forward skipped, its backward run),
+ * so the backward here only sees output 0's gradient. */
+static void sigmoid_forward(const cam_exec *x)
+{
+    const ew_params *p = x->node->params;
+    float *silu = x->node->n_outputs == 2 ? x->out[1] : NULL;
+    cam_sigmoid_forward(p->numel, x->in[0], x->out[0], silu);
+}
+
+static void sigmoid_backward(const cam_exec *x, const float *const *gout, float *const *gin)
+{
+    const ew_params *p = x->node->params;
+    const float *y = x->out[0], *gy = gout[0];
+    float *gx = gin[0];
+    if (!gx)
+        return;
+    if (!gy) {
+        memset(gx, 0, p->numel * sizeof *gx);
+        return;
+    }
+    for (size_t i = 0; i < p->numel; i++)
+        gx[i] = gy[i] * (1.0f - y[i]) * y[i];
+}
+
+static cam_status sigmoid_type(cam_graph *g, cam_node *node, cam_error *err)
+{
+    if (node->n_outputs != 1) /* a second only through sigmoid_absorb */
+        return cam_op_fail(g, node, err, CAM_ERROR_INVALID_MODEL,
+                           "Sigmoid has one output, the node lists %d", node->n_outputs);
+    return plain_type(g, node, err);
+}
+
+/* Sigmoid(x) read by Mul(x, Sigmoid(x)) alone (either order): the Mul's output
+ * becomes output 1 (x sigmoid(x), the same float product as the Mul's). */
+static int sigmoid_absorb(cam_graph *g, cam_node *node, cam_node *mul)
+{
+    (void)g;
+    if (node->n_outputs != 1 || node->n_inputs != 1 || !mul->def ||
+        strcmp(mul->def->name, "Mul") != 0 || mul->n_inputs != 2 || mul->n_outputs != 1 ||
+        mul->outputs[0] < 0)
+        return 0;
+    const int xin = node->inputs[0], s = node->outputs[0];
+    if (!((mul->inputs[0] == xin && mul->inputs[1] == s) ||
+          (mul->inputs[0] == s && mul->inputs[1] == xin)))
+        return 0;
+    int *outputs = realloc(node->outputs, 2 * sizeof *outputs);
+    if (!outputs)
+        return -1;
+    outputs[1] = mul->outputs[0];
+    node->outputs = outputs;
+    node->n_outputs = 2;
+    return 1;
+}
 
 /* HardSigmoid: y = max(0, min(1, alpha x + beta)); the gradient alpha g where
  * the line is strictly inside (0, 1) (PyTorch's -3 < x < 3). */
@@ -1547,7 +1602,19 @@ OP(op_leakyrelu, "LeakyRelu", 7, 22, 1, 1, leakyrelu_type, leakyrelu_forward, le
 OP(op_prelu, "PRelu", 7, 22, 2, 2, prelu_type, prelu_forward, prelu_backward)
 OP(op_clip6, "Clip", 7, 10, 1, 1, clip6_type, clip_forward, clip_backward)
 OP(op_clip11, "Clip", 11, 22, 1, 3, clip11_type, clip_forward, clip_backward)
-OP(op_sigmoid, "Sigmoid", 7, 22, 1, 1, plain_type, sigmoid_forward, sigmoid_backward)
+static const cam_op_def op_sigmoid = {
+    .name = "Sigmoid",
+    .since = 7,
+    .until = 22,
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .min_outputs = 1,
+    .max_outputs = 2, /* the second only through absorb (a fused SiLU's Mul) */
+    .type = sigmoid_type,
+    .forward = sigmoid_forward,
+    .backward = sigmoid_backward,
+    .absorb = sigmoid_absorb,
+};
 OP(op_hardsigmoid, "HardSigmoid", 7, 22, 1, 1, hardsigmoid_type, hardsigmoid_forward,
    hardsigmoid_backward)
 OP(op_hardswish, "HardSwish", 14, 22, 1, 1, plain_type, hardswish_forward, hardswish_backward)
