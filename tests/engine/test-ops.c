@@ -113,6 +113,14 @@ static void conv_bwd(const op_case *c, const float *x, const float *y, const flo
 }
 
 /* Direct convolution in double: the independent reference. */
+/* ONNX Clip(v, 0, hi) as the Clip op computes it: below 0 becomes +0, above hi
+ * becomes hi, anything else (-0, NaN) stays. */
+static void clip_reference(size_t n, const float *y, float hi, float *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = y[i] < 0.0f ? 0.0f : y[i] > hi ? hi : y[i];
+}
+
 static void naive_conv(const cam_conv_shape *s, int n, const float *x, const float *w,
                        const float *b, float *y)
 {
@@ -258,6 +266,13 @@ static void test_conv_random(void)
         CHECK(memcmp(y2, y, out_n * sizeof *y) == 0);
         snprintf(what, sizeof what, "conv config %zu fused relu", t);
         check_floats(what, r2, rref, out_n, 0.0f);
+        /* ...and as Clip(0, 0.75) (ReLU6's form): the Clip op's values, bit for bit */
+        s.relu_max = 0.75f;
+        cam_conv2d_fused_forward(&s, n, x, w, b, NULL, y2, r2, scratch);
+        s.relu_max = 0.0f;
+        clip_reference(out_n, y, 0.75f, rref);
+        CHECK(memcmp(y2, y, out_n * sizeof *y) == 0);
+        CHECK(memcmp(r2, rref, out_n * sizeof *r2) == 0);
         /* With a residual operand R: y + R as a separate Add makes it, bit for bit. */
         float *res = malloc(out_n * sizeof *res), *sum = malloc(out_n * sizeof *sum);
         fill_random(res, out_n);
@@ -338,6 +353,12 @@ static void test_conv_direct(void)
             cam_relu_forward(out_n, y, rref);
             snprintf(what, sizeof what, "direct conv %zu relu", t);
             check_floats(what, r, rref, out_n, 0.0f);
+            s.relu_max = 0.75f; /* Clip(0, 0.75) */
+            cam_conv2d_direct_forward(&s, n, x, packed, bias, NULL, y, r, scratch);
+            s.relu_max = 0.0f;
+            clip_reference(out_n, y, 0.75f, rref);
+            CHECK(memcmp(r, rref, out_n * sizeof *r) == 0);
+            cam_conv2d_direct_forward(&s, n, x, packed, bias, NULL, y, r, scratch); /* ReLU */
         }
         /* One image alone gives the same bits as inside the batch of two. */
         cam_conv2d_direct_forward(&s, 1, x + in_n / 2, packed, b, NULL, ref, NULL, scratch);
@@ -435,6 +456,11 @@ static void test_conv_depthwise(void)
             cam_relu_forward(out_n, y, rref);
             snprintf(what, sizeof what, "depthwise %zu relu", t);
             check_floats(what, r, rref, out_n, 0.0f);
+            s.relu_max = 0.75f; /* Clip(0, 0.75) */
+            cam_depthwise_forward(&s, n, x, w, bias, y, r);
+            s.relu_max = 0.0f;
+            clip_reference(out_n, y, 0.75f, rref);
+            CHECK(memcmp(r, rref, out_n * sizeof *r) == 0);
         }
         conv_params p = {s, n, w, b, NULL};
         op_case oc = {in_n, out_n, depthwise_fwd, depthwise_bwd, &p};

@@ -25,6 +25,19 @@ void cam_relu_forward(size_t count, const float *x, float *y)
     }
 }
 
+void cam_relu_max_forward(size_t count, const float *x, float *y, float relu_max)
+{
+    if (!(relu_max > 0.0f)) {
+        cam_relu_forward(count, x, y);
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        float v = x[i];
+        v = v < 0.0f ? 0.0f : v;
+        y[i] = v > relu_max ? relu_max : v;
+    }
+}
+
 void cam_relu_backward(size_t count, const float *y, const float *grad_y, float *grad_x)
 {
     for (size_t i = 0; i < count; i++)

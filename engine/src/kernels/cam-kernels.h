@@ -38,6 +38,8 @@ typedef struct cam_conv_shape {
     int pad_top, pad_left, pad_bottom, pad_right;
     int dilation_height, dilation_width;
     int groups;                              /* C and M are multiples of groups */
+    float relu_max; /* the activation the fused forwards write to `relu`: 0 = ReLU,
+                     * > 0 = Clip(v, 0, relu_max) (ReLU6: 6; cam_relu_max_forward) */
 } cam_conv_shape;
 
 /* Output size along one axis: floor((in + pads - dilation*(k-1) - 1) / stride) + 1. */
@@ -63,7 +65,8 @@ void cam_conv2d_forward(const cam_conv_shape *s, int n, const float *input, cons
 void cam_conv2d_fused_forward(const cam_conv_shape *s, int n, const float *input,
                               const float *weight, const float *bias, const float *residual,
                               float *output, float *relu, float *scratch);
-/* grad_output n x M x OH x OW  ->  grad_input n x C x H x W (overwritten) */
+/* (relu as cam_relu_max_forward(output, s->relu_max): ReLU6 is Clip(0, 6).)
+ * grad_output n x M x OH x OW  ->  grad_input n x C x H x W (overwritten) */
 void cam_conv2d_backward(const cam_conv_shape *s, int n, const float *grad_output,
                          const float *weight, float *grad_input, float *scratch);
 
@@ -164,7 +167,7 @@ void cam_conv2d_backward_packed(const cam_conv_shape *s, int n, const float *gra
                                 const float *packed, float *grad_input, float *scratch);
 size_t cam_conv_direct_scratch_size(const cam_conv_shape *s);  /* floats */
 /* output (n x M x OH x OW) = conv(input) + bias (+ residual, or NULL); relu (or
- * NULL) = its ReLU: as cam_conv2d_fused_forward. */
+ * NULL) = its ReLU (or Clip, s->relu_max): as cam_conv2d_fused_forward. */
 void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *input,
                                const float *packed, const float *bias, const float *residual,
                                float *output, float *relu, float *scratch);
@@ -177,7 +180,7 @@ void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *inpu
  * path), no scratch memory. */
 int cam_depthwise_supported(const cam_conv_shape *s);
 /* input n x C x H x W, weight M x 1 x kh x kw, bias M or NULL -> output n x M x OH x OW;
- * relu (or NULL; not aliasing output) = cam_relu_forward(output). */
+ * relu (or NULL; not aliasing output) = cam_relu_max_forward(output, s->relu_max). */
 void cam_depthwise_forward(const cam_conv_shape *s, int n, const float *input,
                            const float *weight, const float *bias, float *output, float *relu);
 /* grad_output n x M x OH x OW -> grad_input n x C x H x W (overwritten). */
@@ -192,6 +195,9 @@ void cam_relu_forward(size_t count, const float *x, float *y);
 /* grad_x = grad_y where y > 0, else 0 (PyTorch's threshold_backward on the output).
  * grad_x may equal grad_y. */
 void cam_relu_backward(size_t count, const float *y, const float *grad_y, float *grad_x);
+/* relu_max == 0: cam_relu_forward; relu_max > 0: y = min(max(x, 0), relu_max) as ONNX
+ * Clip computes it (v < 0 gives +0, a -0 stays -0, a NaN stays NaN). y may equal x. */
+void cam_relu_max_forward(size_t count, const float *x, float *y, float relu_max);
 
 /* ---- MaxPool (ONNX MaxPool: kernel_shape, strides, pads, dilations, ceil_mode) ---- */
 

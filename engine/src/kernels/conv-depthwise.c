@@ -22,6 +22,7 @@
  * channel c sums the scattered taps of its output channels c*mult .. in order.
  */
 #include "kernels/cam-kernels.h"
+#include "kernels/cam-simd.h"
 
 /* GCC's -O2 vectorises only loops whose trip count is a multiple of the vector
  * width ("very cheap" cost model); the row loops here have arbitrary lengths.
@@ -160,12 +161,9 @@ __attribute__((target("avx512f"))) static void channel_forward_avx512(const cam_
             }
             float *dst = out + (size_t)oy * OW + ox0;
             _mm512_mask_storeu_ps(dst, store, acc);
-            if (relu) {
-                /* !(v <= 0) keeps v > 0 and NaN, as cam_relu_forward */
-                const __mmask16 keep = _mm512_cmp_ps_mask(acc, zero, _CMP_NLE_UQ);
+            if (relu)
                 _mm512_mask_storeu_ps(relu + (size_t)oy * OW + ox0, store,
-                                      _mm512_maskz_mov_ps(keep, acc));
-            }
+                                      cam_relu_max16(acc, s->relu_max));
         }
     }
 }
@@ -247,8 +245,7 @@ __attribute__((target("avx2,fma"))) static void channel_forward_avx2(const cam_c
                     acc = _mm256_fmadd_ps(_mm256_set1_ps(wm[ki * kw + kj]), v, acc);
                 }
             }
-            /* !(v <= 0) keeps v > 0 and NaN, as cam_relu_forward */
-            const __m256 r = _mm256_and_ps(acc, _mm256_cmp_ps(acc, zero, _CMP_NLE_UQ));
+            const __m256 r = cam_relu_max8(acc, s->relu_max);
             float *dst = out + (size_t)oy * OW + ox0;
             float *rdst = relu ? relu + (size_t)oy * OW + ox0 : NULL;
             if (lanes == 8) {
@@ -312,7 +309,7 @@ static void forward_item(void *arg, int item)
 #endif
         channel_forward(s, plane, wm, b, out);
         if (r)
-            cam_relu_forward(ohw, out, r + (size_t)m * ohw);
+            cam_relu_max_forward(ohw, out, r + (size_t)m * ohw, s->relu_max);
     }
 }
 

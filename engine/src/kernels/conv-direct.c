@@ -24,6 +24,7 @@
  * paths for a layer, always the same.
  */
 #include "kernels/cam-kernels.h"
+#include "kernels/cam-simd.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -226,7 +227,8 @@ run_tile(int K, const int *off, const float *w, const float *in, const int *base
  * compares and masked stores. */
 __attribute__((target("avx512f"))) static void tile_store(const float *t, int bm, int P,
                                                           const float *bias, const float *res,
-                                                          float *y, float *r, int N)
+                                                          float *y, float *r, int N,
+                                                          float relu_max)
 {
     const __mmask16 lanes = (__mmask16)((1u << P) - 1);
     const __m512i index = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6,
@@ -240,11 +242,8 @@ __attribute__((target("avx512f"))) static void tile_store(const float *t, int bm
         if (res)
             v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(lanes, res + (size_t)l * N));
         _mm512_mask_storeu_ps(y + (size_t)l * N, lanes, v);
-        if (r) {
-            /* !(v <= 0) keeps v > 0 and NaN, as cam_relu_forward */
-            const __mmask16 keep = _mm512_cmp_ps_mask(v, zero, _CMP_NLE_UQ);
-            _mm512_mask_storeu_ps(r + (size_t)l * N, lanes, _mm512_maskz_mov_ps(keep, v));
-        }
+        if (r)
+            _mm512_mask_storeu_ps(r + (size_t)l * N, lanes, cam_relu_max16(v, relu_max));
     }
 }
 
@@ -259,6 +258,7 @@ typedef struct direct_job {
     const int *off, *base;
     const float *padded, *packed, *bias, *res;
     float *y, *r;
+    float relu_max;
     int tile_start[DIRECT_MAX_PIXELS / TILE_PIXELS + 2]; /* tile q: [start[q], start[q+1]) */
 } direct_job;
 
@@ -276,7 +276,7 @@ __attribute__((target("avx512f"))) static void direct_item(void *arg, int item)
                  job->base + pstart, t, bm / 16, P);
         const size_t at = (size_t)m0 * N + pstart;
         tile_store(t, bm, P, job->bias ? job->bias + m0 : NULL, job->res ? job->res + at : NULL,
-                   job->y + at, job->r ? job->r + at : NULL, N);
+                   job->y + at, job->r ? job->r + at : NULL, N, job->relu_max);
     }
 }
 
@@ -308,7 +308,8 @@ void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *inpu
     const int blocks = (M + BLOCK - 1) / BLOCK;
     direct_job job = {.K = K, .N = N, .M = M, .tiles = tiles,
                       .chunks = (tiles + TILES_PER_ITEM - 1) / TILES_PER_ITEM, .off = off,
-                      .base = base, .padded = padded, .packed = packed, .bias = bias};
+                      .base = base, .padded = padded, .packed = packed, .bias = bias,
+                      .relu_max = s->relu_max};
     for (int q = 0, p0 = 0; q <= tiles; q++) {
         job.tile_start[q] = p0;
         if (q < tiles)

@@ -379,17 +379,19 @@ static void conv_forward_small(const cam_conv_shape *s, const float *x, const fl
                     dst[p] += r[p];
             }
             if (relu)
-                cam_relu_forward((size_t)N, dst, relu + (size_t)(g * mg + m) * N);
+                cam_relu_max_forward((size_t)N, dst, relu + (size_t)(g * mg + m) * N,
+                                     s->relu_max);
         }
     }
 }
 
 /* One row of the epilogue in a single pass: v = row[p] (+ b when has_bias: no addition
- * without a bias, so a -0 stays -0) (+ res[p] when res), stored back, and its ReLU
- * into out (when out) as cam_relu_forward does (!(v <= 0): v > 0 and NaN are kept).
- * Inlined with constant flags, so that each case is one vectorised loop. */
+ * without a bias, so a -0 stays -0) (+ res[p] when res), stored back, and into out
+ * its ReLU (has_out 1) as cam_relu_forward does (!(v <= 0): v > 0 and NaN are kept)
+ * or its Clip(0, hi) (has_out 2) as cam_relu_max_forward. Inlined with constant flags,
+ * so that each case is one vectorised loop. */
 static inline __attribute__((always_inline)) void epilogue_row(float *row, float *out, float b,
-                                                               const float *res, int n,
+                                                               const float *res, int n, float hi,
                                                                const int has_bias,
                                                                const int has_res,
                                                                const int has_out)
@@ -401,32 +403,42 @@ static inline __attribute__((always_inline)) void epilogue_row(float *row, float
         if (has_res)
             v += res[p];
         row[p] = v;
-        if (has_out)
+        if (has_out == 1)
             out[p] = !(v <= 0.0f) ? v : 0.0f;
+        if (has_out == 2) {
+            const float c = v < 0.0f ? 0.0f : v;
+            out[p] = c > hi ? hi : c;
+        }
     }
 }
 
 /* The epilogue of the GEMM path, while the rows are in cache: y[m][p] += bias[m],
- * then += res[m][p] (a residual connection's other operand), then the ReLU into
- * relu, each if asked for (NULL: not); rows of n floats, ld apart (also in res and
- * relu). */
+ * then += res[m][p] (a residual connection's other operand), then the ReLU (or the
+ * Clip to [0, relu_max] when relu_max > 0) into relu, each if asked for (NULL: not);
+ * rows of n floats, ld apart (also in res and relu). */
 static void epilogue(float *y, float *relu, const float *bias, const float *res, int rows, int n,
-                     int ld)
+                     int ld, float relu_max)
 {
-    const int which = (bias != NULL) << 2 | (res != NULL) << 1 | (relu != NULL);
+    const int act = !relu ? 0 : relu_max > 0.0f ? 2 : 1;
+    const int which = (bias != NULL) << 3 | (res != NULL) << 2 | act;
+    const float hi = relu_max;
     for (int m = 0; m < rows; m++) {
         float *row = y + (size_t)m * ld;
         float *out = relu ? relu + (size_t)m * ld : NULL;
         const float *r = res ? res + (size_t)m * ld : NULL;
         const float b = bias ? bias[m] : 0.0f;
         switch (which) {
-        case 1: epilogue_row(row, out, b, r, n, 0, 0, 1); break;
-        case 2: epilogue_row(row, out, b, r, n, 0, 1, 0); break;
-        case 3: epilogue_row(row, out, b, r, n, 0, 1, 1); break;
-        case 4: epilogue_row(row, out, b, r, n, 1, 0, 0); break;
-        case 5: epilogue_row(row, out, b, r, n, 1, 0, 1); break;
-        case 6: epilogue_row(row, out, b, r, n, 1, 1, 0); break;
-        case 7: epilogue_row(row, out, b, r, n, 1, 1, 1); break;
+        case 1: epilogue_row(row, out, b, r, n, hi, 0, 0, 1); break;
+        case 2: epilogue_row(row, out, b, r, n, hi, 0, 0, 2); break;
+        case 4: epilogue_row(row, out, b, r, n, hi, 0, 1, 0); break;
+        case 5: epilogue_row(row, out, b, r, n, hi, 0, 1, 1); break;
+        case 6: epilogue_row(row, out, b, r, n, hi, 0, 1, 2); break;
+        case 8: epilogue_row(row, out, b, r, n, hi, 1, 0, 0); break;
+        case 9: epilogue_row(row, out, b, r, n, hi, 1, 0, 1); break;
+        case 10: epilogue_row(row, out, b, r, n, hi, 1, 0, 2); break;
+        case 12: epilogue_row(row, out, b, r, n, hi, 1, 1, 0); break;
+        case 13: epilogue_row(row, out, b, r, n, hi, 1, 1, 1); break;
+        case 14: epilogue_row(row, out, b, r, n, hi, 1, 1, 2); break;
         default: break; /* nothing to add */
         }
     }
@@ -470,14 +482,14 @@ static void conv_piece(void *arg, int piece)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, j->mg, hi - lo, K, 1.0f, j->w, K,
                     cols, ldb, 0.0f, j->y + lo, N);
         epilogue(j->y + lo, j->relu ? j->relu + lo : NULL, j->bias, j->res ? j->res + lo : NULL,
-                 j->mg, hi - lo, N);
+                 j->mg, hi - lo, N, j->s->relu_max);
     } else {
         const float *cols = j->pointwise ? j->x : j->col;
         float *y = j->y + (size_t)lo * N;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hi - lo, N, K, 1.0f,
                     j->w + (size_t)lo * K, K, cols, N, 0.0f, y, N);
         epilogue(y, j->relu ? j->relu + (size_t)lo * N : NULL, j->bias ? j->bias + lo : NULL,
-                 j->res ? j->res + (size_t)lo * N : NULL, hi - lo, N, N);
+                 j->res ? j->res + (size_t)lo * N : NULL, hi - lo, N, N, j->s->relu_max);
     }
 }
 

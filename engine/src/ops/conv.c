@@ -33,6 +33,9 @@
  *    the Relu node, fused_into the conv: its forward is skipped but its own
  *    backward runs, so the executor passes gout[1] = NULL and the sum reduces
  *    to gout[0].)
+ *  - Clip with constant bounds 0 and hi > 0 (ReLU6, MobileNet's activation): as
+ *    Relu, output 1 = Clip(y, 0, hi) (shape.relu_max = hi; the kernels compute it
+ *    as the Clip op does, bit for bit), the mask 0 <= y <= hi.
  *
  * Choices: when auto_pad is SAME_* or VALID the pads attribute is ignored (as
  * ONNX Runtime does). A file's Conv has one output; two are refused at typing.
@@ -352,15 +355,26 @@ static void conv_backward(const cam_exec *x, const float *const *gout, float *co
     const float *gy = gout[0];
     if (x->node->n_outputs == 2) {
         /* Fused Relu: d/dy = gout0 + (y > 0 ? gout1 : 0). relu(y) > 0 exactly when
-         * y > 0 (also for NaN and -0), so either output gives the mask. */
+         * y > 0 (also for NaN and -0), so either output gives the mask. Fused Clip:
+         * the mask 0 <= y <= hi (the Clip op's), from y, or from c = clip(y) when y
+         * is not kept (then the bounds themselves pass nothing). */
+        const float hi = s->relu_max;
         const float *mask = x->out[1] ? x->out[1] : x->out[0];
+        if (hi > 0.0f && x->out[0])
+            mask = x->out[0];
         const float *g1 = mask ? gout[1] : NULL;
         float *sum = scratch;
         scratch += count;
         if (g1) {
             const float *g0 = gout[0];
-            for (size_t i = 0; i < count; i++)
-                sum[i] = (g0 ? g0[i] : 0.0f) + (mask[i] > 0.0f ? g1[i] : 0.0f);
+            const int from_y = mask == x->out[0];
+            for (size_t i = 0; i < count; i++) {
+                const float v = mask[i];
+                const int pass = !(hi > 0.0f) ? v > 0.0f
+                                 : from_y    ? v >= 0.0f && v <= hi
+                                             : v > 0.0f && v < hi;
+                sum[i] = (g0 ? g0[i] : 0.0f) + (pass ? g1[i] : 0.0f);
+            }
             gy = sum;
         }
     }
@@ -564,13 +578,39 @@ static int absorb_add(cam_graph *g, cam_node *node, cam_node *add)
     return 1;
 }
 
-/* Conv + Relu -> Conv with a second output relu(y). */
+/* A Clip's bound i (1: min, 2: max): the attribute before opset 11, else a constant
+ * scalar input; 0 when it is neither (absent, or computed at run time). */
+static int clip_bound(const cam_graph *g, const cam_node *clip, int i, float *value)
+{
+    const cam_attr *a = cam_node_attr(clip, i == 1 ? "min" : "max");
+    if (a) {
+        *value = a->f;
+        return 1;
+    }
+    const cam_tensor *t = cam_op_input(g, clip, i);
+    if (!t || t->kind != CAM_TENSOR_CONSTANT || t->dtype != CAM_DTYPE_FLOAT || !t->data ||
+        t->numel != 1)
+        return 0;
+    *value = *(const float *)t->data;
+    return 1;
+}
+
+/* Conv + Relu -> Conv with a second output relu(y); Conv + Clip(0, hi) (hi > 0
+ * and finite) -> the same with relu_max = hi. */
 static int absorb_relu(cam_graph *g, cam_node *node, cam_node *relu)
 {
     conv_params *p = node->params;
-    if (relu->n_inputs != 1 || relu->inputs[0] != node->outputs[0] || relu->n_outputs != 1 ||
-        relu->outputs[0] < 0)
+    float hi = 0.0f;
+    if (relu->inputs[0] != node->outputs[0] || relu->n_outputs != 1 || relu->outputs[0] < 0)
         return 0;
+    if (strcmp(relu->def->name, "Clip") == 0) {
+        float lo;
+        if (!clip_bound(g, relu, 1, &lo) || !clip_bound(g, relu, 2, &hi) || lo != 0.0f ||
+            signbit(lo) || !(hi > 0.0f) || !isfinite(hi))
+            return 0;
+    } else if (relu->n_inputs != 1) {
+        return 0;
+    }
     int *outputs = realloc(node->outputs, 2 * sizeof *outputs);
     if (!outputs)
         return -1;
@@ -578,6 +618,7 @@ static int absorb_relu(cam_graph *g, cam_node *node, cam_node *relu)
     node->outputs = outputs;
     node->n_outputs = 2;
     node->scratch = conv_scratch(p, 1);
+    p->shape.relu_max = hi;
     return 1;
 }
 
@@ -591,7 +632,7 @@ static int conv_absorb(cam_graph *g, cam_node *node, cam_node *next)
         return absorb_batchnorm(g, node, next);
     if (strcmp(next->def->name, "Add") == 0)
         return absorb_add(g, node, next);
-    if (strcmp(next->def->name, "Relu") == 0)
+    if (strcmp(next->def->name, "Relu") == 0 || strcmp(next->def->name, "Clip") == 0)
         return absorb_relu(g, node, next);
     return 0;
 }
