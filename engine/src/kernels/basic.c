@@ -294,16 +294,49 @@ void cam_maxpool_backward(const cam_pool_shape *s, int n, const float *x, const 
 
 /* ---- GlobalAveragePool ------------------------------------------------------ */
 
+/* Planes per work item: at least GAP_ITEM_VALUES values in all. */
+#define GAP_ITEM_VALUES 32768
+#define GAP_LANES 8
+
+typedef struct gap_job {
+    size_t planes, per_item;
+    int spatial;
+    const float *x;
+    float *y;
+} gap_job;
+
+/* Each plane's sum in double over GAP_LANES interleaved partial sums (lane j takes
+ * the values i = j mod GAP_LANES; one accumulator would wait on each addition's
+ * latency), combined pairwise in a fixed order: the same bits whatever the items. */
+static void gap_item(void *arg, int item)
+{
+    const gap_job *j = arg;
+    const size_t p0 = (size_t)item * j->per_item;
+    const size_t p1 = p0 + j->per_item < j->planes ? p0 + j->per_item : j->planes;
+    const int spatial = j->spatial, full = spatial - spatial % GAP_LANES;
+    for (size_t p = p0; p < p1; p++) {
+        const float *plane = j->x + p * (size_t)spatial;
+        double acc[GAP_LANES] = {0.0};
+        for (int i = 0; i < full; i += GAP_LANES)
+            for (int l = 0; l < GAP_LANES; l++)
+                acc[l] += plane[i + l];
+        for (int i = full; i < spatial; i++)
+            acc[i - full] += plane[i];
+        const double sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+                           ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        j->y[p] = (float)(sum / spatial);
+    }
+}
+
 void cam_global_avgpool_forward(int n, int channels, int spatial, const float *x, float *y)
 {
-    const size_t planes = (size_t)n * channels;
-    for (size_t p = 0; p < planes; p++) {
-        const float *plane = x + p * (size_t)spatial;
-        double sum = 0.0;
-        for (int i = 0; i < spatial; i++)
-            sum += plane[i];
-        y[p] = (float)(sum / spatial);
-    }
+    gap_job j = {.planes = (size_t)n * channels, .spatial = spatial, .x = x, .y = y};
+    j.per_item = spatial > 0 ? (GAP_ITEM_VALUES + (size_t)spatial - 1) / (size_t)spatial : 1;
+    const size_t items = (j.planes + j.per_item - 1) / j.per_item;
+    if (items <= 1)
+        gap_item(&j, 0);
+    else
+        cam_parallel_for((int)items, gap_item, &j);
 }
 
 void cam_global_avgpool_backward(int n, int channels, int spatial, const float *grad_y,

@@ -225,7 +225,8 @@ void cam_maxpool_backward(const cam_pool_shape *s, int n, const float *x, const 
 
 /* ---- GlobalAveragePool / ReduceMean over H, W ----------------------------- */
 
-/* x n x C x H x W -> y n x C (x 1 x 1). Sums in row-major order, then divides. */
+/* x n x C x H x W -> y n x C (x 1 x 1). Each plane's sum in double, as 8 interleaved
+ * partial sums added in a fixed order, then divided; planes spread over the pool. */
 void cam_global_avgpool_forward(int n, int channels, int spatial, const float *x, float *y);
 /* grad_x[c, p] = grad_y[c] / spatial */
 void cam_global_avgpool_backward(int n, int channels, int spatial, const float *grad_y,
