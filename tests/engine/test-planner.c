@@ -6,7 +6,8 @@
  * bundled networks and on networks with branches built here (residual Add,
  * Concat of parallel branches, Split, a gate Mul, a tensor read by several
  * nodes, a BatchNormalization after Mul, a Reshape view); backward passes to
- * tensors the plan does not keep are refused; gradient memory is reused.
+ * tensors the plan does not keep are refused; gradient memory is reused. Also
+ * the binary ops' spans over the pool against a plain loop (check_broadcast_spans).
  *
  *   test-planner [MODEL.onnx ...]   also checks and measures these files
  */
@@ -276,6 +277,74 @@ static cam_model *gated_net(void)
     node(&b, "Gemm", "sh,fc.w,fc.b", "scores");
     attr_int(&b, "transB", 1);
     return load_net(&b, 2, 12, 12, "scores");
+}
+
+/* ---- binary ops over the pool ---------------------------------------------------- */
+
+/* Mul by a per-channel constant, Add of a per-column one, Div by a per-row one and
+ * Sub of the input, over 8 x 130 x 130 values: the binary ops cut their output into
+ * spans of 16384 values on the pool (ops/elementwise.c), mid-row here. The output
+ * must be the same float operations as a plain loop, bit for bit, at 1, 2 and 3
+ * threads. */
+static void check_broadcast_spans(void)
+{
+    enum { C = 8, H = 130, W = 130 };
+    static net b;
+    const int64_t d1[4] = {1, C, 1, 1}, d2[1] = {W}, d3[3] = {C, H, 1};
+    weight(&b, "c1", 4, d1, 1.0f, 0);
+    weight(&b, "c2", 1, d2, 1.0f, 0);
+    weight(&b, "c3", 3, d3, 0.5f, 0);
+    for (int i = 0; i < C * H; i++) /* divisors away from 0 */
+        b.init_ptrs[2]->float_data[i] += 1.0f;
+    float c1[C], c2[W], *c3 = malloc((size_t)C * H * sizeof *c3);
+    float *x = malloc((size_t)C * H * W * sizeof *x), *want = malloc((size_t)C * H * W * sizeof *want);
+    float *got = malloc((size_t)C * H * W * sizeof *got);
+    CHECK(c3 && x && want && got);
+    if (!c3 || !x || !want || !got)
+        return;
+    memcpy(c1, b.init_ptrs[0]->float_data, sizeof c1);
+    memcpy(c2, b.init_ptrs[1]->float_data, sizeof c2);
+    memcpy(c3, b.init_ptrs[2]->float_data, (size_t)C * H * sizeof *c3);
+    node(&b, "Mul", "input,c1", "m");
+    node(&b, "Add", "m,c2", "a");
+    node(&b, "Div", "a,c3", "d");
+    node(&b, "Sub", "d,input", "s");
+    node(&b, "Flatten", "s", "out");
+    cam_model *m = load_net(&b, C, H, W, "out");
+    for (int c = 0; c < C; c++)
+        for (int h = 0; h < H; h++)
+            for (int w = 0; w < W; w++) {
+                const size_t i = ((size_t)c * H + h) * W + w;
+                x[i] = frand();
+                const float mv = x[i] * c1[c], av = mv + c2[w], dv = av / c3[c * H + h];
+                want[i] = dv - x[i];
+            }
+    cam_error err = {0};
+    cam_workspace *ws = NULL;
+    if (m && cam_workspace_new(m, 1, &ws, &err) == CAM_OK) {
+        for (int threads = 1; threads <= 3; threads++) {
+            cam_set_blas_threads(threads);
+            CHECK(cam_forward(ws, x, 1, NULL, got, &err) == CAM_OK);
+            size_t differ = 0;
+            for (size_t i = 0; i < (size_t)C * H * W; i++)
+                differ += memcmp(&got[i], &want[i], sizeof *got) != 0;
+            if (differ) {
+                fprintf(stderr, "broadcast spans, %d threads: %zu values differ\n", threads,
+                        differ);
+                failures++;
+            }
+        }
+        cam_set_blas_threads(0);
+    } else {
+        fprintf(stderr, "broadcast spans: %s\n", m ? err.message : "the net did not load");
+        failures++;
+    }
+    cam_workspace_free(ws);
+    cam_model_free(m);
+    free(c3);
+    free(x);
+    free(want);
+    free(got);
 }
 
 /* ---- the comparison ---------------------------------------------------------- */
@@ -680,6 +749,7 @@ int main(int argc, char **argv)
     check_model("branches (gate, batchnorm, reshape)", m, gated_layers, "x1r", 1);
     check_perturbation_reuse("branches (gate, batchnorm, reshape)", m, gated_layers);
     cam_model_free(m);
+    check_broadcast_spans();
     /* files named on the command line: check and measure */
     for (int i = 1; i < argc; i++) {
         if (cam_model_load(argv[i], &m, &err) != CAM_OK) {

@@ -188,6 +188,21 @@ static int ew_next(ew_iter *it)
     return 0;
 }
 
+/* Starts at row `row` (row < the number of rows; the output is not empty). */
+static void ew_seek(ew_iter *it, const ew_layout *L, size_t row)
+{
+    memset(it, 0, sizeof *it);
+    it->L = L;
+    it->len = (size_t)L->dims[L->rank - 1];
+    it->out = row * it->len;
+    for (int d = L->rank - 2; d >= 0; d--) {
+        it->idx[d] = (int64_t)(row % (size_t)L->dims[d]);
+        row /= (size_t)L->dims[d];
+        for (int k = 0; k < L->n; k++)
+            it->off[k] += it->idx[d] * L->strides[k][d];
+    }
+}
+
 /* Inner (row) stride of operand k: 0 or 1. */
 static inline int ew_step(const ew_layout *L, int k)
 {
@@ -801,19 +816,58 @@ static cam_status clip11_type(cam_graph *g, cam_node *node, cam_error *err)
 
 /* ---- binary float ops --------------------------------------------------------- */
 
+/* A binary op's elements [e0, e1) of the output (ew_span_fn), and the driver that
+ * cuts the output into fixed spans of EW_SPAN elements and runs them on the pool
+ * (each element is computed alone, so the cut changes no bit). */
+typedef void (*ew_span_fn)(const ew_layout *L, const float *A, const float *B, float *Y,
+                           size_t e0, size_t e1);
+#define EW_SPAN 16384
+
+typedef struct ew_span_job {
+    ew_span_fn fn;
+    const ew_layout *L;
+    const float *A, *B;
+    float *Y;
+} ew_span_job;
+
+static void ew_span_item(void *arg, int item)
+{
+    const ew_span_job *j = arg;
+    const size_t e0 = (size_t)item * EW_SPAN;
+    const size_t e1 = e0 + EW_SPAN < j->L->numel ? e0 + EW_SPAN : j->L->numel;
+    j->fn(j->L, j->A, j->B, j->Y, e0, e1);
+}
+
+static void ew_spans(ew_span_fn fn, const ew_layout *L, const float *A, const float *B, float *Y)
+{
+    if (L->numel == 0)
+        return;
+    ew_span_job j = {fn, L, A, B, Y};
+    const size_t items = (L->numel + EW_SPAN - 1) / EW_SPAN;
+    if (items == 1)
+        fn(L, A, B, Y, 0, L->numel);
+    else
+        cam_parallel_for((int)items, ew_span_item, &j);
+}
+
 /* BINARY_ROWS(name, EXPR): name_rows(L, A, B, Y) computes Y = EXPR(a, b) over the
- * layout, with a plain loop for each combination of the operands' row strides. */
+ * layout (name_span: elements [e0, e1), row piece by row piece), with a plain loop
+ * for each combination of the operands' row strides. */
 #define BINARY_ROWS(NAME, EXPR)                                                                 \
-    static void NAME##_rows(const ew_layout *L, const float *A, const float *B, float *Y)       \
+    static void NAME##_span(const ew_layout *L, const float *A, const float *B, float *Y,      \
+                            size_t e0, size_t e1)                                               \
     {                                                                                           \
         ew_iter it;                                                                             \
-        if (!ew_begin(&it, L))                                                                  \
-            return;                                                                             \
+        const size_t len = (size_t)L->dims[L->rank - 1];                                        \
+        ew_seek(&it, L, e0 / len);                                                              \
+        size_t j0 = e0 % len;                                                                   \
         const int sa = ew_step(L, 0), sb = ew_step(L, 1);                                       \
-        do {                                                                                    \
-            const float *pa = A + it.off[0], *pb = B + it.off[1];                               \
-            float *py = Y + it.out;                                                             \
-            const size_t n = it.len;                                                            \
+        for (;;) {                                                                              \
+            const size_t j1 = e1 - it.out < len ? e1 - it.out : len;                            \
+            const float *pa = A + it.off[0] + (sa ? j0 : 0);                                    \
+            const float *pb = B + it.off[1] + (sb ? j0 : 0);                                    \
+            float *py = Y + it.out + j0;                                                        \
+            const size_t n = j1 - j0;                                                           \
             if (sa && sb) {                                                                     \
                 for (size_t j = 0; j < n; j++) {                                                \
                     const float a = pa[j], b = pb[j];                                           \
@@ -840,7 +894,14 @@ static cam_status clip11_type(cam_graph *g, cam_node *node, cam_error *err)
                     py[j] = (EXPR);                                                             \
                 (void)b;                                                                        \
             }                                                                                   \
-        } while (ew_next(&it));                                                                 \
+            if (it.out + j1 >= e1 || !ew_next(&it))                                             \
+                break;                                                                          \
+            j0 = 0;                                                                             \
+        }                                                                                       \
+    }                                                                                           \
+    static void NAME##_rows(const ew_layout *L, const float *A, const float *B, float *Y)       \
+    {                                                                                           \
+        ew_spans(NAME##_span, L, A, B, Y);                                                      \
     }
 
 /* BINARY_GRAD(name, K, EXPR): name_grad(L, A, B, Y, G, D) writes D = d/d operand K
