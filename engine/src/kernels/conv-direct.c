@@ -253,6 +253,7 @@ __attribute__((target("avx512f"))) static void tile_store(const float *t, int bm
  * cache over its tiles). Chunks of several tiles, so that two threads rarely
  * write the two ends of one cache line of an output row. */
 #define TILES_PER_ITEM 4
+#define CHUNK_PIXELS (TILES_PER_ITEM * TILE_PIXELS) /* 48: three cache lines of a row */
 typedef struct direct_job {
     int K, N, M, tiles, chunks;
     const int *off, *base;
@@ -302,18 +303,25 @@ void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *inpu
         base[p] = (p / OW) * s->stride_height * Wp + (p % OW) * s->stride_width;
     memset(padded, 0, padded_input_size(s) * sizeof *padded); /* borders stay zero */
 
-    /* ceil(N / TILE_PIXELS) tiles of near-equal size: a tile of one or two
-     * pixels would leave the FMA units waiting on its short chains. */
-    const int tiles = (N + TILE_PIXELS - 1) / TILE_PIXELS;
+    /* Chunks of CHUNK_PIXELS pixels (TILES_PER_ITEM full tiles), so that the chunks
+     * two threads finish side by side meet on a cache-line boundary of every output
+     * row (when N is a multiple of 16); the last chunk's pixels in near-equal tiles
+     * (a tile of one or two pixels would leave the FMA units waiting on its short
+     * chains). ceil(N / TILE_PIXELS) tiles in all. */
     const int blocks = (M + BLOCK - 1) / BLOCK;
-    direct_job job = {.K = K, .N = N, .M = M, .tiles = tiles,
-                      .chunks = (tiles + TILES_PER_ITEM - 1) / TILES_PER_ITEM, .off = off,
+    const int chunks = (N + CHUNK_PIXELS - 1) / CHUNK_PIXELS;
+    const int last = N - (chunks - 1) * CHUNK_PIXELS;
+    const int last_tiles = (last + TILE_PIXELS - 1) / TILE_PIXELS;
+    const int tiles = (chunks - 1) * TILES_PER_ITEM + last_tiles;
+    direct_job job = {.K = K, .N = N, .M = M, .tiles = tiles, .chunks = chunks, .off = off,
                       .base = base, .padded = padded, .packed = packed, .bias = bias,
                       .relu_max = s->relu_max};
-    for (int q = 0, p0 = 0; q <= tiles; q++) {
-        job.tile_start[q] = p0;
-        if (q < tiles)
-            p0 += (N - p0) / (tiles - q);
+    for (int q = 0; q < (chunks - 1) * TILES_PER_ITEM; q++)
+        job.tile_start[q] = q * TILE_PIXELS;
+    for (int q = 0, p0 = (chunks - 1) * CHUNK_PIXELS; q <= last_tiles; q++) {
+        job.tile_start[(chunks - 1) * TILES_PER_ITEM + q] = p0;
+        if (q < last_tiles)
+            p0 += (N - p0) / (last_tiles - q);
     }
     for (int i = 0; i < n; i++) {
         const float *x = input + (size_t)i * C * H * W;
