@@ -617,17 +617,20 @@ CAM_API void cam_workspace_set_progress(cam_workspace *ws, cam_progress_fn fn, v
  * others run their work on their own thread. CAM_POOL_THREADS=n in the
  * environment fixes the pool's size whatever is set here (for measurements).
  *
- * Kernels: convolutions whose output has at most 256 pixels (and C*kh*kw >= 64,
- * output channels a multiple of 16, one group) run a direct AVX-512 kernel,
- * threaded over blocks of output channels and pixels, with weights packed when the
- * model is loaded; depthwise convolutions (group == channels) a kernel of their own
- * (AVX-512 where available, else AVX2 + FMA, with the same results), threaded over
- * channels; the others run im2col + OpenBLAS sgemm. CPUs without AVX-512F, or a
- * process started with the environment variable CAM_NO_AVX512=1, use im2col +
- * OpenBLAS for every other convolution (CAM_NO_AVX2=1 also turns the AVX2
- * depthwise path off). The two
- * paths agree to float rounding, not bit for bit; on one machine and path, results
- * are bit-identical whatever the thread count or batch. */
+ * Kernels: convolutions of one group with output channels a multiple of 16 and
+ * C*kh*kw >= 64, whose output has at most 256 pixels (1x1 kernels) or 65536 (larger
+ * kernels), run a direct AVX-512 kernel, threaded over blocks of output channels
+ * and pixels, with weights packed when the model is loaded, and with a following
+ * residual Add, Relu or Clip(0, hi) (ReLU6) computed in the same pass;
+ * depthwise convolutions (group == channels) a kernel of their own (AVX-512 where
+ * available, else AVX2 + FMA, with the same results), threaded over channels; the
+ * others run im2col + OpenBLAS sgemm. Sigmoid (with a SiLU's Mul fused), erf and
+ * the softmax use AVX-512 polynomials. CPUs without AVX-512F, or a process started
+ * with the environment variable CAM_NO_AVX512=1, use im2col + OpenBLAS for every
+ * other convolution and libm for the functions (CAM_NO_AVX2=1 also turns the AVX2
+ * depthwise path off). The two paths agree to float rounding, not bit for bit; on
+ * one machine and path, results are bit-identical whatever the thread count or
+ * batch. */
 CAM_API int cam_set_blas_threads(int n);
 
 /* Forward pass on n images (input: n x C x H x W, 1 <= n <= max_batch). Writes
