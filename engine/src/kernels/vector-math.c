@@ -212,6 +212,17 @@ __attribute__((target("avx512f"))) static void softmax_row_avx512(int k, const f
 }
 #endif /* CAM_VMATH_X86 */
 
+/* fn(job, item) for the items of n values, per_item each: inline for one item, on
+ * the pool for more (the items are fixed, so the results do not depend on threads) */
+static void run_value_items(size_t n, size_t per_item, cam_parallel_fn fn, void *job)
+{
+    const size_t items = (n + per_item - 1) / per_item;
+    if (items == 1)
+        fn(job, 0);
+    else if (items > 1)
+        cam_parallel_for((int) items, fn, job);
+}
+
 /* ---- erf ------------------------------------------------------------------ */
 
 typedef struct erf_job {
@@ -238,11 +249,7 @@ static void erf_item(void *arg, int item)
 void cam_erf_forward(size_t n, const float *x, float *y)
 {
     erf_job j = {n, x, y, cam_cpu_avx512()};
-    const size_t items = (n + ERF_ITEM - 1) / ERF_ITEM;
-    if (items == 1)
-        erf_item(&j, 0);
-    else if (items > 1)
-        cam_parallel_for((int) items, erf_item, &j);
+    run_value_items(n, ERF_ITEM, erf_item, &j);
 }
 
 /* ---- sigmoid and SiLU ---------------------------------------------------------- */
@@ -279,11 +286,7 @@ void cam_sigmoid_forward(size_t n, const float *x, float *s, float *y)
 {
     if (!s && !y) return;
     sigmoid_job j = {n, x, s, y, cam_cpu_avx512()};
-    const size_t items = (n + SIGMOID_ITEM - 1) / SIGMOID_ITEM;
-    if (items == 1)
-        sigmoid_item(&j, 0);
-    else if (items > 1)
-        cam_parallel_for((int) items, sigmoid_item, &j);
+    run_value_items(n, SIGMOID_ITEM, sigmoid_item, &j);
 }
 
 /* ---- softmax over the last axis --------------------------------------------- */

@@ -312,6 +312,20 @@ static cam_status int64_type(cam_graph *g, cam_node *node, cam_error *err)
     return unary_type(g, node, EW_INT64, &p, err);
 }
 
+/* The gradient buffer of a unary op's input, or NULL when there is nothing more to
+ * do: none wanted, or no gradient on the output (then the input's is zeroed). */
+static float *unary_grad_target(const cam_exec *x, const float *const *gout, float *const *gin)
+{
+    const ew_params *p = x->node->params;
+    if (!gin[0])
+        return NULL;
+    if (!gout[0]) {
+        memset(gin[0], 0, p->numel * sizeof *gin[0]);
+        return NULL;
+    }
+    return gin[0];
+}
+
 /* UNARY(name, y = FORWARD(v), dx = BACKWARD(v, y, g)): the forward and backward
  * of a float op with parameters p. In BACKWARD, v is x, y the output, g d/dy. */
 #define UNARY(NAME, FORWARD, BACKWARD)                                                          \
@@ -330,13 +344,9 @@ static cam_status int64_type(cam_graph *g, cam_node *node, cam_error *err)
     {                                                                                           \
         const ew_params *p = x->node->params;                                                   \
         const float *in = x->in[0], *out = x->out[0], *gy = gout[0];                            \
-        float *gx = gin[0];                                                                     \
+        float *gx = unary_grad_target(x, gout, gin);                                            \
         if (!gx)                                                                                \
             return;                                                                             \
-        if (!gy) {                                                                              \
-            memset(gx, 0, p->numel * sizeof *gx);                                               \
-            return;                                                                             \
-        }                                                                                       \
         for (size_t i = 0; i < p->numel; i++) {                                                 \
             const float v = in[i], y = out[i], g = gy[i];                                       \
             (void)v;                                                                            \
@@ -393,13 +403,9 @@ static void sigmoid_backward(const cam_exec *x, const float *const *gout, float 
 {
     const ew_params *p = x->node->params;
     const float *y = x->out[0], *gy = gout[0];
-    float *gx = gin[0];
+    float *gx = unary_grad_target(x, gout, gin);
     if (!gx)
         return;
-    if (!gy) {
-        memset(gx, 0, p->numel * sizeof *gx);
-        return;
-    }
     for (size_t i = 0; i < p->numel; i++)
         gx[i] = gy[i] * (1.0f - y[i]) * y[i];
 }
@@ -476,13 +482,9 @@ static void erf_backward(const cam_exec *x, const float *const *gout, float *con
 {
     const ew_params *p = x->node->params;
     const float *in = x->in[0], *gy = gout[0];
-    float *gx = gin[0];
+    float *gx = unary_grad_target(x, gout, gin);
     if (!gx)
         return;
-    if (!gy) {
-        memset(gx, 0, p->numel * sizeof *gx);
-        return;
-    }
     for (size_t i = 0; i < p->numel; i++)
         gx[i] = 1.1283791670955126f * expf(-(in[i] * in[i])) * gy[i];
 }
