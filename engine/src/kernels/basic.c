@@ -332,11 +332,7 @@ void cam_global_avgpool_forward(int n, int channels, int spatial, const float *x
 {
     gap_job j = {.planes = (size_t)n * channels, .spatial = spatial, .x = x, .y = y};
     j.per_item = spatial > 0 ? (GAP_ITEM_VALUES + (size_t)spatial - 1) / (size_t)spatial : 1;
-    const size_t items = (j.planes + j.per_item - 1) / j.per_item;
-    if (items <= 1)
-        gap_item(&j, 0);
-    else
-        cam_parallel_for((int)items, gap_item, &j);
+    cam_parallel_for((int)((j.planes + j.per_item - 1) / j.per_item), gap_item, &j);
 }
 
 void cam_global_avgpool_backward(int n, int channels, int spatial, const float *grad_y,

@@ -212,15 +212,11 @@ __attribute__((target("avx512f"))) static void softmax_row_avx512(int k, const f
 }
 #endif /* CAM_VMATH_X86 */
 
-/* fn(job, item) for the items of n values, per_item each: inline for one item, on
- * the pool for more (the items are fixed, so the results do not depend on threads) */
+/* fn(job, item) for the items of n values, per_item each, on the pool (one item runs
+ * inline; the items are fixed, so the results do not depend on threads) */
 static void run_value_items(size_t n, size_t per_item, cam_parallel_fn fn, void *job)
 {
-    const size_t items = (n + per_item - 1) / per_item;
-    if (items == 1)
-        fn(job, 0);
-    else if (items > 1)
-        cam_parallel_for((int) items, fn, job);
+    cam_parallel_for((int) ((n + per_item - 1) / per_item), fn, job);
 }
 
 /* ---- erf ------------------------------------------------------------------ */

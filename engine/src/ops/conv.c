@@ -354,25 +354,16 @@ static void conv_backward(const cam_exec *x, const float *const *gout, float *co
     const size_t count = conv_out_numel(p);
     const float *gy = gout[0];
     if (x->node->n_outputs == 2) {
-        /* Fused Relu: d/dy = gout0 + (y > 0 ? gout1 : 0). relu(y) > 0 exactly when
-         * y > 0 (also for NaN and -0), so either output gives the mask. Fused Clip:
-         * the mask 0 <= y <= hi (the Clip op's), from y, or from c = clip(y) when y
-         * is not kept (then the bounds themselves pass nothing). */
-        const float hi = s->relu_max;
-        const float *mask = x->out[1] ? x->out[1] : x->out[0];
-        if (hi > 0.0f && x->out[0])
-            mask = x->out[0];
-        const float *g1 = mask ? gout[1] : NULL;
+        /* Fused Relu: d/dy = gout0 + (y > 0 ? gout1 : 0); fused Clip: the mask
+         * 0 <= y <= hi (the Clip op's). */
+        const float hi = s->relu_max, *y = x->out[0];
+        const float *g1 = y ? gout[1] : NULL;
         float *sum = scratch;
         scratch += count;
         if (g1) {
             const float *g0 = gout[0];
-            const int from_y = mask == x->out[0];
             for (size_t i = 0; i < count; i++) {
-                const float v = mask[i];
-                const int pass = !(hi > 0.0f) ? v > 0.0f
-                                 : from_y    ? v >= 0.0f && v <= hi
-                                             : v > 0.0f && v < hi;
+                const int pass = hi > 0.0f ? y[i] >= 0.0f && y[i] <= hi : y[i] > 0.0f;
                 sum[i] = (g0 ? g0[i] : 0.0f) + (pass ? g1[i] : 0.0f);
             }
             gy = sum;

@@ -160,14 +160,27 @@ typedef struct ew_iter {
     size_t out, len;
 } ew_iter;
 
+/* Starts at row `row` (row < the number of rows; the output is not empty). */
+static void ew_seek(ew_iter *it, const ew_layout *L, size_t row)
+{
+    memset(it, 0, sizeof *it);
+    it->L = L;
+    it->len = (size_t)L->dims[L->rank - 1];
+    it->out = row * it->len;
+    for (int d = L->rank - 2; d >= 0; d--) {
+        it->idx[d] = (int64_t)(row % (size_t)L->dims[d]);
+        row /= (size_t)L->dims[d];
+        for (int k = 0; k < L->n; k++)
+            it->off[k] += it->idx[d] * L->strides[k][d];
+    }
+}
+
 /* Starts at the first row; 0 when the output is empty. */
 static int ew_begin(ew_iter *it, const ew_layout *L)
 {
     if (L->numel == 0)
         return 0;
-    memset(it, 0, sizeof *it);
-    it->L = L;
-    it->len = (size_t)L->dims[L->rank - 1];
+    ew_seek(it, L, 0);
     return 1;
 }
 
@@ -186,21 +199,6 @@ static int ew_next(ew_iter *it)
         it->idx[d] = 0;
     }
     return 0;
-}
-
-/* Starts at row `row` (row < the number of rows; the output is not empty). */
-static void ew_seek(ew_iter *it, const ew_layout *L, size_t row)
-{
-    memset(it, 0, sizeof *it);
-    it->L = L;
-    it->len = (size_t)L->dims[L->rank - 1];
-    it->out = row * it->len;
-    for (int d = L->rank - 2; d >= 0; d--) {
-        it->idx[d] = (int64_t)(row % (size_t)L->dims[d]);
-        row /= (size_t)L->dims[d];
-        for (int k = 0; k < L->n; k++)
-            it->off[k] += it->idx[d] * L->strides[k][d];
-    }
 }
 
 /* Inner (row) stride of operand k: 0 or 1. */
@@ -842,14 +840,8 @@ static void ew_span_item(void *arg, int item)
 
 static void ew_spans(ew_span_fn fn, const ew_layout *L, const float *A, const float *B, float *Y)
 {
-    if (L->numel == 0)
-        return;
     ew_span_job j = {fn, L, A, B, Y};
-    const size_t items = (L->numel + EW_SPAN - 1) / EW_SPAN;
-    if (items == 1)
-        fn(L, A, B, Y, 0, L->numel);
-    else
-        cam_parallel_for((int)items, ew_span_item, &j);
+    cam_parallel_for((int)((L->numel + EW_SPAN - 1) / EW_SPAN), ew_span_item, &j);
 }
 
 /* BINARY_ROWS(name, EXPR): name_rows(L, A, B, Y) computes Y = EXPR(a, b) over the
