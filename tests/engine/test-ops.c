@@ -7,9 +7,11 @@
 #include "test-check.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int failures;
 
@@ -308,7 +310,8 @@ static void test_conv_random(void)
 
 /* The direct convolution (AVX-512) against the direct double-precision
  * reference, with and without bias and ReLU, on blocks of 32 and 16 channels
- * and tiles of 8 and fewer pixels. */
+ * and tiles of 8 and fewer pixels, padded (a zero-padded copy made on the pool)
+ * and not (the input read in place). */
 static void test_conv_direct(void)
 {
     static const int cfg[][9] = {
@@ -321,6 +324,8 @@ static void test_conv_direct(void)
         {8, 4, 4, 32, 4, 1, 0, 1, 1},   /* kernel 4, valid padding: one pixel */
         {16, 21, 19, 32, 3, 1, 1, 1, 1}, /* 399 pixels: a 3x3 kernel on a larger map */
         {3, 40, 36, 16, 7, 2, 3, 1, 1},  /* ResNet's 7x7 stride-2 stem, 360 pixels */
+        {192, 7, 7, 64, 1, 1, 0, 1, 1},  /* pointwise: the input read in place */
+        {208, 10, 10, 48, 1, 1, 0, 1, 1}, /* pointwise, 100 pixels = 48 + 48 + 4 */
     };
     int tested = 0;
     for (size_t t = 0; t < sizeof cfg / sizeof cfg[0]; t++) {
@@ -339,6 +344,8 @@ static void test_conv_direct(void)
         float *w = malloc(w_n * sizeof *w), *packed = malloc(w_n * sizeof *packed);
         float *b = malloc((size_t)s.out_channels * sizeof *b);
         float *scratch = malloc(cam_conv_direct_scratch_size(&s) * sizeof *scratch);
+        /* NaN everywhere: the padded copy must write its zero borders itself */
+        memset(scratch, 0xff, cam_conv_direct_scratch_size(&s) * sizeof *scratch);
         fill_random(x, in_n);
         fill_random(w, w_n);
         fill_random(b, (size_t)s.out_channels);
@@ -1101,8 +1108,76 @@ static void test_vector_math(void)
     free(y2);
 }
 
+/* ---- the thread pool (thread-pool.c) ------------------------------------------ */
+
+#define POOL_TEST_ITEMS 40
+typedef struct pool_test {
+    int hits[POOL_TEST_ITEMS];
+    int nested[POOL_TEST_ITEMS];
+} pool_test;
+
+static void pool_nested_item(void *arg, int item)
+{
+    (void)item;
+    __atomic_add_fetch((int *)arg, 1, __ATOMIC_RELAXED); /* its item's counter */
+}
+
+static void pool_test_item(void *arg, int item)
+{
+    pool_test *p = arg;
+    __atomic_add_fetch(&p->hits[item], 1, __ATOMIC_RELAXED);
+    if (item % 7 == 3) /* a nested loop runs inline: the pool is busy */
+        cam_parallel_for(2, pool_nested_item, &p->nested[item]);
+}
+
+/* Loops of 1..POOL_TEST_ITEMS items, back to back and after pauses long enough
+ * for the workers to park: every item runs exactly once per loop, whichever
+ * thread claims it, and a worker that wakes late takes nothing of a later loop. */
+static void *pool_test_caller(void *arg)
+{
+    int *bad = arg;
+    pool_test p;
+    for (int loop = 0; loop < 600; loop++) {
+        const int items = 1 + loop % POOL_TEST_ITEMS;
+        memset(&p, 0, sizeof p);
+        if (loop % 150 == 149) {
+            struct timespec pause = {0, 5000000}; /* 5 ms: the workers park */
+            nanosleep(&pause, NULL);
+        }
+        cam_parallel_for(items, pool_test_item, &p);
+        for (int i = 0; i < POOL_TEST_ITEMS; i++) {
+            const int want = i < items, nested = want && i % 7 == 3;
+            if (p.hits[i] != want || p.nested[i] != (nested ? 2 : 0))
+                (*bad)++;
+        }
+    }
+    return NULL;
+}
+
+static void test_thread_pool(void)
+{
+    for (int threads = 1; threads <= 4; threads++) {
+        cam_parallel_set_threads(threads);
+        int bad = 0;
+        pool_test_caller(&bad);
+        if (bad)
+            fprintf(stderr, "thread pool, %d threads: %d wrong item counts\n", threads, bad);
+        CHECK(bad == 0);
+        /* two callers at once: one has the pool, the other runs its loop inline */
+        int bad2[2] = {0, 0};
+        pthread_t other;
+        CHECK(pthread_create(&other, NULL, pool_test_caller, &bad2[0]) == 0);
+        pool_test_caller(&bad2[1]);
+        pthread_join(other, NULL);
+        CHECK(bad2[0] == 0 && bad2[1] == 0);
+    }
+    cam_parallel_set_threads(0);
+    printf("thread pool: 1-4 threads, one and two callers\n");
+}
+
 int main(void)
 {
+    test_thread_pool();
     test_conv_hand();
     test_conv_random();
     test_conv_direct();

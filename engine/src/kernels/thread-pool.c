@@ -10,14 +10,16 @@
  * outputs with its own operations, so results are bit-identical whatever the
  * thread count (the kernels are written that way; the tests check it).
  *
- * Idle workers wait a little for the next loop (POOL_SPIN pauses, some tens of
- * microseconds: a network's ops come that close together), then park on a
- * condition variable; the caller waits for the workers the same way. Waking a
- * parked thread costs tens of microseconds on a virtual machine, which made two
- * threads slower than one on MobileNet's hundreds of small ops. The engine's
- * matrix products run on this pool too (gemm.c: cam_parallel_blas, OpenBLAS on
- * one thread per piece), so OpenBLAS's own threads, which spin a while after a
- * threaded GEMM, stay asleep.
+ * Idle workers spin a while for the next loop (POOL_SPIN_NS: a network's ops
+ * come close together), then park on a condition variable; the caller waits for
+ * the items the same way. Waking a parked thread costs tens of microseconds to
+ * milliseconds on a virtual machine, which made two threads slower than one on
+ * MobileNet's hundreds of small ops. The caller never waits for a worker that
+ * has not started: items are claimed with the loop's generation (pool_claim),
+ * so a late worker finds nothing to do, and the caller waits only for the items
+ * others claimed. The engine's matrix products run on this pool too (gemm.c:
+ * cam_parallel_blas, OpenBLAS on one thread per piece), so OpenBLAS's own
+ * threads, which spin a while after a threaded GEMM, stay asleep.
  *
  * Thread count: cam_parallel_threads(), the value set by cam_parallel_set_threads
  * (cam_set_blas_threads sets it with OpenBLAS's count), else OpenBLAS's own
@@ -32,28 +34,38 @@
 #include <cblas.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define POOL_MAX_THREADS 64
 
 static pthread_mutex_t pool_submit = PTHREAD_MUTEX_INITIALIZER; /* held while a loop runs */
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;   /* guards what follows */
 static pthread_cond_t pool_wake = PTHREAD_COND_INITIALIZER;
-static pthread_cond_t pool_done = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t pool_finished = PTHREAD_COND_INITIALIZER;
 static pthread_t pool_workers[POOL_MAX_THREADS - 1];
 static unsigned long pool_born[POOL_MAX_THREADS - 1]; /* generation when started */
 static int pool_n_workers;   /* started workers */
 static int pool_stop;        /* set at unload: workers leave */
 static unsigned long pool_generation; /* bumped per loop */
 static int pool_helpers;     /* workers taking part in the current loop */
-static int pool_running;     /* of those, still working */
 static cam_parallel_fn pool_fn;
 static void *pool_arg;
 static int pool_items;
-static int pool_next;        /* next item (atomic) */
+/* The current loop's items: its generation (low 32 bits) in the high half, the
+ * next unclaimed item in the low half. A thread claims an item by one
+ * compare-and-swap, so a worker that comes late (parked while the loop ran, or
+ * still holding an earlier generation) claims nothing and touches nothing: the
+ * caller waits for the items that were claimed, never for a worker to show up. */
+static unsigned long long pool_claim;
+static int pool_done;        /* items of the current loop finished (atomic) */
 static int pool_threads_set; /* cam_parallel_set_threads (atomic); 0: follow OpenBLAS */
 
-/* Pauses a waiting thread spins before it parks (about 40-80 microseconds). */
-#define POOL_SPIN 4000
+/* How long a waiting thread spins before it parks: 2 ms. Waking a parked thread
+ * costs from tens of microseconds to milliseconds on a virtual machine (measured
+ * here: often over 1 ms), far more than most of a network's ops take; a worker
+ * that spins through the gaps between ops (a layer on one thread, the map after
+ * the forward pass) starts the next loop within a microsecond. */
+#define POOL_SPIN_NS 2000000LL
 
 static inline void cpu_pause(void)
 {
@@ -62,28 +74,58 @@ static inline void cpu_pause(void)
 #endif
 }
 
-/* Spin until *value != old, or until *value <= 0, or POOL_SPIN pauses passed (the
- * caller then checks again under pool_lock; the values are written under it with
- * atomic stores, these only read). */
+static long long clock_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* Spin while *value == old, or while *value < below, for POOL_SPIN_NS at most
+ * (the caller then checks again under pool_lock and parks). The clock is read
+ * every 16 pauses. */
 static void spin_while_equal_ulong(const unsigned long *value, unsigned long old)
 {
-    for (int i = 0; i < POOL_SPIN && __atomic_load_n(value, __ATOMIC_ACQUIRE) == old; i++)
+    const long long end = clock_ns() + POOL_SPIN_NS;
+    for (int i = 1; __atomic_load_n(value, __ATOMIC_ACQUIRE) == old; i++) {
         cpu_pause();
-}
-
-static void spin_while_positive(const int *value)
-{
-    for (int i = 0; i < POOL_SPIN && __atomic_load_n(value, __ATOMIC_ACQUIRE) > 0; i++)
-        cpu_pause();
-}
-
-static void run_items(cam_parallel_fn fn, void *arg, int items)
-{
-    for (;;) {
-        const int i = __atomic_fetch_add(&pool_next, 1, __ATOMIC_RELAXED);
-        if (i >= items)
+        if (i % 16 == 0 && clock_ns() > end)
             break;
-        fn(arg, i);
+    }
+}
+
+static void spin_while_below(const int *value, int below)
+{
+    const long long end = clock_ns() + POOL_SPIN_NS;
+    for (int i = 1; __atomic_load_n(value, __ATOMIC_ACQUIRE) < below; i++) {
+        cpu_pause();
+        if (i % 16 == 0 && clock_ns() > end)
+            break;
+    }
+}
+
+/* Claim and run items of loop `generation` until none is left; the thread that
+ * finishes the loop's last item wakes a parked caller (a signal that comes after
+ * the caller has moved on is a spurious wake-up of its next wait, which checks
+ * pool_done again). */
+static void run_items(unsigned long generation, cam_parallel_fn fn, void *arg, int items)
+{
+    const unsigned long long tag = (unsigned long long)(generation & 0xffffffffUL) << 32;
+    unsigned long long v = __atomic_load_n(&pool_claim, __ATOMIC_ACQUIRE);
+    for (;;) {
+        if ((v & ~0xffffffffULL) != tag || (int)(v & 0xffffffffULL) >= items)
+            return;
+        if (!__atomic_compare_exchange_n(&pool_claim, &v, v + 1, 1, __ATOMIC_ACQUIRE,
+                                         __ATOMIC_ACQUIRE))
+            continue; /* v now holds the current value */
+        fn(arg, (int)(v & 0xffffffffULL));
+        if (__atomic_add_fetch(&pool_done, 1, __ATOMIC_RELEASE) == items) {
+            pthread_mutex_lock(&pool_lock);
+            pthread_cond_signal(&pool_finished);
+            pthread_mutex_unlock(&pool_lock);
+            return;
+        }
+        v = __atomic_load_n(&pool_claim, __ATOMIC_ACQUIRE);
     }
 }
 
@@ -105,15 +147,13 @@ static void *worker_main(void *arg)
             break;
         seen = __atomic_load_n(&pool_generation, __ATOMIC_RELAXED);
         if (index >= pool_helpers)
-            continue; /* not needed for this loop: park again */
+            continue; /* not needed for this loop: wait again */
         cam_parallel_fn fn = pool_fn;
         void *fn_arg = pool_arg;
         const int items = pool_items;
         pthread_mutex_unlock(&pool_lock);
-        run_items(fn, fn_arg, items);
+        run_items(seen, fn, fn_arg, items);
         pthread_mutex_lock(&pool_lock);
-        if (__atomic_sub_fetch(&pool_running, 1, __ATOMIC_RELEASE) == 0)
-            pthread_cond_signal(&pool_done);
     }
     pthread_mutex_unlock(&pool_lock);
     return NULL;
@@ -200,22 +240,24 @@ static void pool_run(int threads, int items, cam_parallel_fn fn, void *arg, int 
             pool_n_workers++;
         }
         pool_helpers = threads - 1 < pool_n_workers ? threads - 1 : pool_n_workers;
-        __atomic_store_n(&pool_running, pool_helpers, __ATOMIC_RELAXED);
         pool_fn = fn;
         pool_arg = arg;
         pool_items = items;
-        __atomic_store_n(&pool_next, 0, __ATOMIC_RELAXED);
-        __atomic_store_n(&pool_generation, pool_generation + 1, __ATOMIC_RELEASE);
+        const unsigned long generation = pool_generation + 1;
+        __atomic_store_n(&pool_done, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&pool_claim, (unsigned long long)(generation & 0xffffffffUL) << 32,
+                         __ATOMIC_RELEASE);
+        __atomic_store_n(&pool_generation, generation, __ATOMIC_RELEASE);
         if (pool_helpers > 0)
             pthread_cond_broadcast(&pool_wake);
         pthread_mutex_unlock(&pool_lock);
 
-        run_items(fn, arg, items);
+        run_items(generation, fn, arg, items);
 
-        spin_while_positive(&pool_running); /* workers finishing their last items */
+        spin_while_below(&pool_done, items); /* workers finishing their last items */
         pthread_mutex_lock(&pool_lock);
-        while (__atomic_load_n(&pool_running, __ATOMIC_ACQUIRE) > 0)
-            pthread_cond_wait(&pool_done, &pool_lock);
+        while (__atomic_load_n(&pool_done, __ATOMIC_ACQUIRE) < items)
+            pthread_cond_wait(&pool_finished, &pool_lock);
         pthread_mutex_unlock(&pool_lock);
     }
     if (blas != 1)
