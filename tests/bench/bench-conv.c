@@ -4,7 +4,7 @@
  * (issue 14: "a kernel of your own must beat it on the shapes where it is used").
  * Not a test: it prints a table and asserts nothing.
  *
- *     bench-conv [THREADS]        (default 1)
+ *     bench-conv [THREADS [resnet50 | mobilenet_v2]]     (default 1, resnet50)
  *
  * Per shape (one image): the im2col + sgemm path (cam_conv2d_forward: im2col,
  * OpenBLAS in pieces, bias), the AVX-512 direct kernel (cam_conv2d_direct_forward
@@ -12,6 +12,9 @@
  * and one plain OpenBLAS sgemm call of M x N x K at THREADS threads (the GEMM the
  * im2col path makes, without im2col, bias or pieces): GFLOP/s (2 x multiply-adds /
  * median time over about 0.3 s), the path the engine takes and its rate over sgemm's.
+ * The engine's columns are timed before sgemm's, and at 2 threads the next shape
+ * waits 0.3 s: OpenBLAS's own threads spin for about 0.1 s after a threaded sgemm,
+ * and a spinning thread would take a core from the engine's.
  */
 #include "camengine.h"
 #include "kernels/cam-kernels.h"
@@ -22,6 +25,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
     const char *where;
@@ -29,7 +33,7 @@ typedef struct {
 } conv_case;
 
 /* ResNet-50's convolutions, each shape once (input C x H x H, M outputs, k x k). */
-static const conv_case cases[] = {
+static const conv_case resnet50_cases[] = {
     {"conv1", 3, 224, 64, 7, 2, 3},
     {"layer1 1x1 reduce", 64, 56, 64, 1, 1, 0},
     {"layer1 3x3", 64, 56, 64, 3, 1, 1},
@@ -45,6 +49,31 @@ static const conv_case cases[] = {
     {"layer4 3x3", 512, 7, 512, 3, 1, 1},
     {"layer4 1x1 expand", 512, 7, 2048, 1, 1, 0},
     {"layer4 1x1 reduce", 2048, 7, 512, 1, 1, 0},
+    {NULL, 0, 0, 0, 0, 0, 0},
+};
+
+/* MobileNet V2's pointwise convolutions (the depthwise ones are another kernel). */
+static const conv_case mobilenet_v2_cases[] = {
+    {"block 1 project", 32, 112, 16, 1, 1, 0},
+    {"block 2 expand", 16, 112, 96, 1, 1, 0},
+    {"block 2 project", 96, 56, 24, 1, 1, 0},
+    {"block 3 expand", 24, 56, 144, 1, 1, 0},
+    {"block 3 project", 144, 56, 24, 1, 1, 0},
+    {"block 4 project", 144, 28, 32, 1, 1, 0},
+    {"block 5 expand", 32, 28, 192, 1, 1, 0},
+    {"block 5 project", 192, 28, 32, 1, 1, 0},
+    {"block 7 project", 192, 14, 64, 1, 1, 0},
+    {"block 8 expand", 64, 14, 384, 1, 1, 0},
+    {"block 8 project", 384, 14, 64, 1, 1, 0},
+    {"block 11 project", 384, 14, 96, 1, 1, 0},
+    {"block 12 expand", 96, 14, 576, 1, 1, 0},
+    {"block 12 project", 576, 14, 96, 1, 1, 0},
+    {"block 14 project", 576, 7, 160, 1, 1, 0},
+    {"block 15 expand", 160, 7, 960, 1, 1, 0},
+    {"block 15 project", 960, 7, 160, 1, 1, 0},
+    {"block 17 project", 960, 7, 320, 1, 1, 0},
+    {"last 1x1", 320, 7, 1280, 1, 1, 0},
+    {NULL, 0, 0, 0, 0, 0, 0},
 };
 
 static void fill(float *x, size_t n, unsigned seed)
@@ -105,14 +134,20 @@ static void run_direct(void *arg)
 int main(int argc, char **argv)
 {
     const int threads = argc > 1 && atoi(argv[1]) > 0 ? atoi(argv[1]) : 1;
+    const int mobilenet = argc > 2 && strcmp(argv[2], "mobilenet_v2") == 0;
+    if (argc > 3 || (argc > 2 && !mobilenet && strcmp(argv[2], "resnet50") != 0)) {
+        fprintf(stderr, "usage: bench-conv [THREADS [resnet50 | mobilenet_v2]]\n");
+        return 2;
+    }
+    const conv_case *cases = mobilenet ? mobilenet_v2_cases : resnet50_cases;
     cam_parallel_set_threads(threads);
-    printf("ResNet-50's convolutions, one 224x224 image, %d thread(s); GFLOP/s = 2 x "
+    printf("%s's convolutions, one 224x224 image, %d thread(s); GFLOP/s = 2 x "
            "multiply-adds / median time.\n\n",
-           threads);
+           mobilenet ? "MobileNet V2" : "ResNet-50", threads);
     printf("| convolution | C x H x W -> M, k, stride | GEMM M x N x K | sgemm | im2col + sgemm "
            "| direct (AVX-512) | engine uses | engine / sgemm |\n");
     printf("|---|---|---|---|---|---|---|---|\n");
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; cases[i].where; i++) {
         const conv_case *c = &cases[i];
         cam_conv_shape s = {0};
         s.in_channels = c->c;
@@ -151,9 +186,11 @@ int main(int argc, char **argv)
         conv_run r = {&s, x, w, packed, b, y, scratch};
         cam_set_blas_threads(threads);
         cam_parallel_set_threads(threads);
-        const double gemm = flops / median_seconds(run_sgemm, &r) / 1e9;
         const double im2col = flops / median_seconds(run_im2col, &r) / 1e9;
         const double dir = direct ? flops / median_seconds(run_direct, &r) / 1e9 : NAN;
+        const double gemm = flops / median_seconds(run_sgemm, &r) / 1e9;
+        if (threads > 1)
+            bench_sleep(0.3); /* until OpenBLAS's threads stop spinning (about 0.1 s) */
         const double used = direct ? dir : im2col;
         char dir_text[32] = "-";
         if (direct)

@@ -13,6 +13,13 @@
  *                                                  makes one Grad-CAM (the workspace of
  *                                                  cam_workspace_new_for_explain)
  *     bench-models-engine sgemm M N K THREADS      OpenBLAS sgemm GFLOP/s on that shape
+ *     bench-models-engine scaling MODEL.onnx ROUNDS
+ *                                                  forward passes at 1 and 2 threads, in
+ *                                                  the planned workspace (for Grad-CAM)
+ *                                                  and in one that keeps every tensor,
+ *                                                  timed in alternation in one process
+ *                                                  (a drifting host moves all four alike):
+ *                                                  medians and the 1/2-thread speed-ups
  *
  * Latency: the median of REPEATS single-image calls after 3 warm-up calls, on
  * a fixed pseudo-random input (values in [0, 1); speed does not depend on the
@@ -190,16 +197,65 @@ static int run_sgemm(int m, int n, int k, int threads)
     return 0;
 }
 
+/* The four forward set-ups of `scaling`, round-robin, so that they share the
+ * host's drift; wall-clock medians. */
+static int run_scaling(const char *path, int rounds)
+{
+    cam_error err;
+    cam_model *model = NULL;
+    if (cam_model_load(path, &model, &err) != CAM_OK)
+        return fail(path, &err);
+    cam_explain_options opt = cam_explain_options_default(model);
+    opt.method = CAM_METHOD_GRAD_CAM;
+    cam_workspace *ws[2] = {NULL, NULL};
+    if (cam_workspace_new_for_explain(model, 1, &opt, &ws[0], &err) != CAM_OK ||
+        cam_workspace_new(model, 1, &ws[1], &err) != CAM_OK)
+        return fail("workspace", &err);
+    float *x = make_input(model, 1);
+    double *t = calloc((size_t)rounds * 4, sizeof *t);
+    int status = 0;
+    for (int r = -2; x && t && r < rounds && !status; r++)
+        for (int j = 0; j < 4; j++) {
+            const int k = (j + (r > 0 ? r : 0)) % 4; /* rotate the order too */
+            cam_set_blas_threads(1 + (k & 1));
+            const double t0 = bench_now();
+            if (cam_forward(ws[k >> 1], x, 1, NULL, NULL, &err) != CAM_OK) {
+                status = fail("forward", &err);
+                break;
+            }
+            if (r >= 0)
+                t[(size_t)k * rounds + r] = bench_now() - t0;
+        }
+    const char *name[2] = {"planned", "all_kept"};
+    double med[4] = {0};
+    for (int k = 0; t && !status && k < 4; k++) {
+        qsort(t + (size_t)k * rounds, (size_t)rounds, sizeof *t, bench_compare_double);
+        med[k] = 1e3 * t[(size_t)k * rounds + rounds / 2];
+        printf("RESULT %s_forward_%d %.3f\n", name[k >> 1], 1 + (k & 1), med[k]);
+    }
+    for (int w = 0; t && !status && w < 2; w++)
+        printf("RESULT %s_speedup_2 %.3f\n", name[w], med[2 * w] / med[2 * w + 1]);
+    free(t);
+    free(x);
+    cam_workspace_free(ws[0]);
+    cam_workspace_free(ws[1]);
+    cam_model_free(model);
+    return status || !x;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "time") == 0)
         return run_time(argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 10);
     if (argc == 3 && strcmp(argv[1], "peak") == 0)
         return run_peak(argv[2]);
+    if (argc == 4 && strcmp(argv[1], "scaling") == 0)
+        return run_scaling(argv[2], atoi(argv[3]) > 0 ? atoi(argv[3]) : 10);
     if (argc == 6 && strcmp(argv[1], "sgemm") == 0)
         return run_sgemm(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
     fprintf(stderr,
-            "usage: %s time MODEL.onnx REPEATS | peak MODEL.onnx | sgemm M N K THREADS\n",
+            "usage: %s time MODEL.onnx REPEATS | peak MODEL.onnx | sgemm M N K THREADS | "
+            "scaling MODEL.onnx ROUNDS\n",
             argv[0]);
     return 2;
 }

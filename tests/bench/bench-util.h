@@ -4,6 +4,8 @@
 
 /* Seconds on the monotonic clock. */
 double bench_now(void);
+/* Sleep that many seconds. */
+void bench_sleep(double seconds);
 /* qsort comparison of doubles, ascending. */
 int bench_compare_double(const void *a, const void *b);
 /* OpenBLAS sgemm GFLOP/s of C[m x n] = A[m x k] B[k x n] with `threads`

@@ -43,6 +43,7 @@
 #define DIRECT_MAX_PIXELS_1X1 256
 #define DIRECT_MAX_PIXELS 65536
 #define DIRECT_MIN_K 64
+#define DIRECT_MIN_K_1X1 192 /* below, OpenBLAS on the input itself is faster (bench-conv mobilenet_v2) */
 #define K_SLICE 64     /* taps summed in registers before being added to the tile */
 
 /* 1 when the environment variable is set to something other than "0" */
@@ -91,13 +92,26 @@ static size_t padded_input_size(const cam_conv_shape *s)
            (s->in_width + s->pad_left + s->pad_right);
 }
 
+static int has_padding(const cam_conv_shape *s)
+{
+    return s->pad_top || s->pad_bottom || s->pad_left || s->pad_right;
+}
+
+/* Floats of scratch for the zero-padded copy of the input: none without padding
+ * (the kernel then reads the input in place). */
+static size_t padded_copy_size(const cam_conv_shape *s)
+{
+    return has_padding(s) ? padded_input_size(s) : 0;
+}
+
 int cam_conv_direct_supported(const cam_conv_shape *s)
 {
     const int K = s->in_channels * s->kernel_height * s->kernel_width;
     const long pixels = (long)s->out_height * s->out_width;
     const int pointwise = s->kernel_height == 1 && s->kernel_width == 1;
     return s->groups == 1 && s->out_channels % 16 == 0 &&
-           pixels <= (pointwise ? DIRECT_MAX_PIXELS_1X1 : DIRECT_MAX_PIXELS) && K >= DIRECT_MIN_K &&
+           pixels <= (pointwise ? DIRECT_MAX_PIXELS_1X1 : DIRECT_MAX_PIXELS) &&
+           K >= (pointwise ? DIRECT_MIN_K_1X1 : DIRECT_MIN_K) &&
            padded_input_size(s) < INT_MAX / 2 && cam_cpu_avx512();
 }
 
@@ -125,10 +139,10 @@ size_t cam_conv_direct_scratch_size(const cam_conv_shape *s)
 {
     const size_t K = (size_t)s->in_channels * s->kernel_height * s->kernel_width;
     const size_t N = (size_t)s->out_height * s->out_width;
-    /* padded input, (unused) room for a tile, then K + N ints (a float and an int
-     * have the same size on every platform with AVX-512; elsewhere this is never
-     * called for real). Each thread keeps its tile on its stack. */
-    return padded_input_size(s) + (size_t)BLOCK * TILE_PIXELS + K + N + 16;
+    /* padded input (if any), (unused) room for a tile, then K + N ints (a float and
+     * an int have the same size on every platform with AVX-512; elsewhere this is
+     * never called for real). Each thread keeps its tile on its stack. */
+    return padded_copy_size(s) + (size_t)BLOCK * TILE_PIXELS + K + N + 16;
 }
 
 #ifdef CAM_DIRECT_X86
@@ -281,6 +295,38 @@ __attribute__((target("avx512f"))) static void direct_item(void *arg, int item)
     }
 }
 
+/* The zero-padded copy of one image's input, channels [PAD_CHANNELS*item, ...)
+ * per item: each item writes every float of its channels' planes (borders zero,
+ * rows copied), so no memset goes before it. */
+#define PAD_CHANNELS 8
+typedef struct pad_job {
+    const cam_conv_shape *s;
+    const float *x;
+    float *padded;
+} pad_job;
+
+static void pad_item(void *arg, int item)
+{
+    const pad_job *j = arg;
+    const cam_conv_shape *s = j->s;
+    const int C = s->in_channels, H = s->in_height, W = s->in_width;
+    const int Hp = H + s->pad_top + s->pad_bottom, Wp = W + s->pad_left + s->pad_right;
+    const int c1 = (item + 1) * PAD_CHANNELS < C ? (item + 1) * PAD_CHANNELS : C;
+    for (int c = item * PAD_CHANNELS; c < c1; c++) {
+        float *plane = j->padded + (size_t)c * Hp * Wp;
+        const float *in = j->x + (size_t)c * H * W;
+        memset(plane, 0, (size_t)s->pad_top * Wp * sizeof *plane);
+        for (int iy = 0; iy < H; iy++) {
+            float *row = plane + (size_t)(iy + s->pad_top) * Wp;
+            memset(row, 0, (size_t)s->pad_left * sizeof *row);
+            memcpy(row + s->pad_left, in + (size_t)iy * W, (size_t)W * sizeof *row);
+            memset(row + s->pad_left + W, 0, (size_t)s->pad_right * sizeof *row);
+        }
+        memset(plane + (size_t)(s->pad_top + H) * Wp, 0,
+               (size_t)s->pad_bottom * Wp * sizeof *plane);
+    }
+}
+
 void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *input,
                                const float *packed, const float *bias, const float *residual,
                                float *output, float *relu, float *scratch)
@@ -290,8 +336,11 @@ void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *inpu
     const int Hp = H + s->pad_top + s->pad_bottom, Wp = W + s->pad_left + s->pad_right;
     const int K = C * kh * kw, N = s->out_height * OW;
     const size_t hwp = (size_t)Hp * Wp;
+    /* Without padding (a pointwise convolution, most often) the kernel reads the
+     * input where it is; else from a zero-padded copy in scratch. */
+    const int padding = has_padding(s);
     float *padded = scratch;
-    float *t = padded + padded_input_size(s);
+    float *t = padded + padded_copy_size(s);
     int *off = (int *)(t + (size_t)BLOCK * TILE_PIXELS);
     int *base = off + K;
 
@@ -301,7 +350,6 @@ void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *inpu
                 off[k++] = (int)(c * hwp) + ki * s->dilation_height * Wp + kj * s->dilation_width;
     for (int p = 0; p < N; p++)
         base[p] = (p / OW) * s->stride_height * Wp + (p % OW) * s->stride_width;
-    memset(padded, 0, padded_input_size(s) * sizeof *padded); /* borders stay zero */
 
     /* Chunks of CHUNK_PIXELS pixels (TILES_PER_ITEM full tiles), so that the chunks
      * two threads finish side by side meet on a cache-line boundary of every output
@@ -314,7 +362,7 @@ void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *inpu
     const int last_tiles = (last + TILE_PIXELS - 1) / TILE_PIXELS;
     const int tiles = (chunks - 1) * TILES_PER_ITEM + last_tiles;
     direct_job job = {.K = K, .N = N, .M = M, .tiles = tiles, .chunks = chunks, .off = off,
-                      .base = base, .padded = padded, .packed = packed, .bias = bias,
+                      .base = base, .packed = packed, .bias = bias,
                       .relu_max = s->relu_max};
     for (int q = 0; q < (chunks - 1) * TILES_PER_ITEM; q++)
         job.tile_start[q] = q * TILE_PIXELS;
@@ -328,10 +376,11 @@ void cam_conv2d_direct_forward(const cam_conv_shape *s, int n, const float *inpu
         job.y = output + (size_t)i * M * N;
         job.r = relu ? relu + (size_t)i * M * N : NULL;
         job.res = residual ? residual + (size_t)i * M * N : NULL;
-        for (int c = 0; c < C; c++)
-            for (int iy = 0; iy < H; iy++)
-                memcpy(padded + c * hwp + (size_t)(iy + s->pad_top) * Wp + s->pad_left,
-                       x + ((size_t)c * H + iy) * W, (size_t)W * sizeof *x);
+        if (padding) {
+            pad_job pj = {s, x, padded};
+            cam_parallel_for((C + PAD_CHANNELS - 1) / PAD_CHANNELS, pad_item, &pj);
+        }
+        job.padded = padding ? padded : x;
         /* every (block, tile) pair is computed by the same operations whichever
          * thread takes it: the result does not depend on the thread count */
         cam_parallel_for(blocks * job.chunks, direct_item, &job);

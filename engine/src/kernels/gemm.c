@@ -22,7 +22,7 @@
 
 /* A piece holds at least this many multiply-adds, and there are at most
  * GEMM_MAX_PIECES of them (a power of two, so 2 and 4 threads share them evenly). */
-#define GEMM_PIECE_WORK (1 << 22)
+#define GEMM_PIECE_WORK (1 << 20)
 #define GEMM_MAX_PIECES 8
 #define GEMM_MIN_COLUMNS 64 /* a piece along n is at least this wide */
 #define GEMM_MIN_ROWS 16    /* a piece along m at least this tall */
