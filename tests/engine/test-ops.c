@@ -693,12 +693,13 @@ static void test_maxpool(void)
     /* The row path (windows inside the plane vertically: column maxima of the
      * window's rows, then each window along them) against the tap-by-tap maximum
      * over the in-bounds taps, with ResNet's 3x3/2 pad 1 and other shapes, widths
-     * that leave 0 to 3 columns after the groups of 4, and a NaN that must win. */
+     * that leave 0 to 3 columns after the groups of 4, and a NaN that must win;
+     * at 1-3 threads (planes in items on the pool: 112x112 makes 3 items). */
     static const int rows[][6] = {/* H, W, kernel, stride, pad, ceil */
                                   {112, 112, 3, 2, 1, 0}, {13, 13, 3, 2, 1, 1}, {9, 7, 3, 1, 1, 0},
                                   {10, 5, 2, 1, 0, 0}, {8, 14, 3, 3, 0, 1}, {11, 9, 5, 2, 2, 0}};
     for (size_t t = 0; t < sizeof rows / sizeof rows[0]; t++) {
-        const int H = rows[t][0], W = rows[t][1], C = 2;
+        const int H = rows[t][0], W = rows[t][1], C = 5;
         cam_pool_shape sv = make_pool(C, H, W, rows[t][2], rows[t][3], rows[t][4], rows[t][5]);
         size_t in_n = (size_t)C * H * W, out_n = (size_t)C * sv.out_height * sv.out_width;
         float *xv = malloc(in_n * sizeof *xv), *yv = malloc(out_n * sizeof *yv);
@@ -721,20 +722,25 @@ static void test_maxpool(void)
                         }
                     want_v[((size_t)c * sv.out_height + oy) * sv.out_width + ox] = m;
                 }
-        cam_maxpool_forward(&sv, 1, xv, yv);
-        int nan_seen = 0;
-        for (size_t i = 0; i < out_n; i++) {
-            if (isnan(want_v[i]) || isnan(yv[i])) {
-                CHECK(isnan(want_v[i]) && isnan(yv[i]));
-                nan_seen++;
-            } else if (yv[i] != want_v[i]) {
-                fprintf(stderr, "maxpool %dx%d k%d s%d p%d: output %zu is %g, want %g\n", H, W,
-                        rows[t][2], rows[t][3], rows[t][4], i, yv[i], want_v[i]);
-                failures++;
-                break;
+        for (int threads = 1; threads <= 3; threads++) {
+            cam_parallel_set_threads(threads);
+            memset(yv, 0, out_n * sizeof *yv);
+            cam_maxpool_forward(&sv, 1, xv, yv);
+            int nan_seen = 0;
+            for (size_t i = 0; i < out_n; i++) {
+                if (isnan(want_v[i]) || isnan(yv[i])) {
+                    CHECK(isnan(want_v[i]) && isnan(yv[i]));
+                    nan_seen++;
+                } else if (yv[i] != want_v[i]) {
+                    fprintf(stderr, "maxpool %dx%d k%d s%d p%d, %d threads: output %zu is %g, want %g\n",
+                            H, W, rows[t][2], rows[t][3], rows[t][4], threads, i, yv[i], want_v[i]);
+                    failures++;
+                    break;
+                }
             }
+            CHECK(nan_seen >= 1);
         }
-        CHECK(nan_seen >= 1);
+        cam_parallel_set_threads(0);
         free(xv);
         free(yv);
         free(want_v);

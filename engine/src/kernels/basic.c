@@ -193,83 +193,109 @@ static void maxpool_row(const cam_pool_shape *s, const float *plane, int y0, flo
     }
 }
 
-void cam_maxpool_forward(const cam_pool_shape *s, int n, const float *x, float *y)
+/* Planes per work item of the max pool: at least MAXPOOL_ITEM_VALUES input values. */
+#define MAXPOOL_ITEM_VALUES 16384
+
+typedef struct maxpool_job {
+    const cam_pool_shape *s;
+    size_t planes, per_item;
+    int fast; /* the common 2x2/2 pool without padding */
+    const float *x;
+    float *y;
+} maxpool_job;
+
+static void maxpool_plane(const cam_pool_shape *s, int fast, const float *plane, float *out)
 {
-    const size_t hw = (size_t)s->in_height * s->in_width;
-    const size_t ohw = (size_t)s->out_height * s->out_width;
-    const size_t planes = (size_t)n * s->channels;
-    const int fast = s->kernel_height == 2 && s->kernel_width == 2 && s->stride_height == 2 &&
-                     s->stride_width == 2 && s->pad_top == 0 && s->pad_left == 0 &&
-                     s->dilation_height == 1 && s->dilation_width == 1 &&
-                     2 * s->out_height <= s->in_height && 2 * s->out_width <= s->in_width;
-    for (size_t p = 0; p < planes; p++) {
-        const float *plane = x + p * hw;
-        float *out = y + p * ohw;
 #ifdef CAM_POOL_AVX512
-        if (fast && s->in_width <= 32 && cam_cpu_avx512()) {
-            maxpool2x2_plane_avx512(plane, s->in_width, s->out_height, s->out_width, out);
-            continue;
-        }
+    if (fast && s->in_width <= 32 && cam_cpu_avx512()) {
+        maxpool2x2_plane_avx512(plane, s->in_width, s->out_height, s->out_width, out);
+        return;
+    }
 #endif
-        if (fast) {
-            /* The common 2x2/2 pool without padding: same comparisons, same order. */
-            /* The maximum of 4 values does not depend on the order they are compared
-             * in (only which of several NaNs wins, and the backward's tie-breaking, do;
-             * the backward recomputes the argmax in PyTorch's order). So: first the
-             * vertical maxima of the row pair (vectorises), then the horizontal pairs. */
-            const int W = s->in_width, OW = s->out_width;
-            for (int oy = 0; oy < s->out_height; oy++) {
-                const float *r0 = plane + (size_t)(2 * oy) * W;
-                const float *r1 = r0 + W;
-                float *o = out + (size_t)oy * OW;
-                int ox = 0;
-                for (; ox + 4 <= OW; ox += 4) { /* 4 outputs from 2 x 8 inputs */
-                    cam_v4 a0, a1, b0, b1;
-                    memcpy(&a0, r0 + 2 * ox, sizeof a0);
-                    memcpy(&a1, r0 + 2 * ox + 4, sizeof a1);
-                    memcpy(&b0, r1 + 2 * ox, sizeof b0);
-                    memcpy(&b1, r1 + 2 * ox + 4, sizeof b1);
-                    cam_v4 v0 = max_first_v4(a0, b0), v1 = max_first_v4(a1, b1);
-                    cam_v4 m = max_first_v4(CAM_V4_SHUFFLE(v0, v1, 0, 2, 4, 6),
-                                            CAM_V4_SHUFFLE(v0, v1, 1, 3, 5, 7));
-                    memcpy(o + ox, &m, sizeof m);
-                }
-                for (; ox < OW; ox++)
-                    o[ox] = max_first(max_first(r0[2 * ox], r1[2 * ox]),
-                                      max_first(r0[2 * ox + 1], r1[2 * ox + 1]));
+    if (fast) {
+        /* The common 2x2/2 pool without padding: same comparisons, same order. */
+        /* The maximum of 4 values does not depend on the order they are compared
+         * in (only which of several NaNs wins, and the backward's tie-breaking, do;
+         * the backward recomputes the argmax in PyTorch's order). So: first the
+         * vertical maxima of the row pair (vectorises), then the horizontal pairs. */
+        const int W = s->in_width, OW = s->out_width;
+        for (int oy = 0; oy < s->out_height; oy++) {
+            const float *r0 = plane + (size_t)(2 * oy) * W;
+            const float *r1 = r0 + W;
+            float *o = out + (size_t)oy * OW;
+            int ox = 0;
+            for (; ox + 4 <= OW; ox += 4) { /* 4 outputs from 2 x 8 inputs */
+                cam_v4 a0, a1, b0, b1;
+                memcpy(&a0, r0 + 2 * ox, sizeof a0);
+                memcpy(&a1, r0 + 2 * ox + 4, sizeof a1);
+                memcpy(&b0, r1 + 2 * ox, sizeof b0);
+                memcpy(&b1, r1 + 2 * ox + 4, sizeof b1);
+                cam_v4 v0 = max_first_v4(a0, b0), v1 = max_first_v4(a1, b1);
+                cam_v4 m = max_first_v4(CAM_V4_SHUFFLE(v0, v1, 0, 2, 4, 6),
+                                        CAM_V4_SHUFFLE(v0, v1, 1, 3, 5, 7));
+                memcpy(o + ox, &m, sizeof m);
             }
+            for (; ox < OW; ox++)
+                o[ox] = max_first(max_first(r0[2 * ox], r1[2 * ox]),
+                                  max_first(r0[2 * ox + 1], r1[2 * ox + 1]));
+        }
+        return;
+    }
+    for (int oy = 0; oy < s->out_height; oy++) {
+        const int y0 = oy * s->stride_height - s->pad_top;
+        const int row_inside =
+            y0 >= 0 && y0 + (s->kernel_height - 1) * s->dilation_height < s->in_height;
+        if (row_inside && s->in_width <= POOL_ROW_MAX) {
+            maxpool_row(s, plane, y0, out + (size_t)oy * s->out_width);
             continue;
         }
-        for (int oy = 0; oy < s->out_height; oy++) {
-            const int y0 = oy * s->stride_height - s->pad_top;
-            const int row_inside =
-                y0 >= 0 && y0 + (s->kernel_height - 1) * s->dilation_height < s->in_height;
-            if (row_inside && s->in_width <= POOL_ROW_MAX) {
-                maxpool_row(s, plane, y0, out + (size_t)oy * s->out_width);
-                continue;
-            }
-            for (int ox = 0; ox < s->out_width; ox++) {
-                const int x0 = ox * s->stride_width - s->pad_left;
-                float *o = out + (size_t)oy * s->out_width + ox;
-                if (row_inside && x0 >= 0 &&
-                    x0 + (s->kernel_width - 1) * s->dilation_width < s->in_width) {
-                    /* a window inside the plane: the taps in pool_argmax's order,
-                     * without its bounds checks (the same maximum, NaN winning) */
-                    const float *w = plane + (size_t)y0 * s->in_width + x0;
-                    float m = w[0];
-                    for (int ki = 0; ki < s->kernel_height; ki++) {
-                        const float *r = w + (size_t)ki * s->dilation_height * s->in_width;
-                        for (int kj = ki ? 0 : 1; kj < s->kernel_width; kj++)
-                            m = max_first(m, r[kj * s->dilation_width]);
-                    }
-                    *o = m;
-                } else {
-                    long idx = pool_argmax(s, plane, oy, ox);
-                    *o = idx < 0 ? -INFINITY : plane[idx];
+        for (int ox = 0; ox < s->out_width; ox++) {
+            const int x0 = ox * s->stride_width - s->pad_left;
+            float *o = out + (size_t)oy * s->out_width + ox;
+            if (row_inside && x0 >= 0 &&
+                x0 + (s->kernel_width - 1) * s->dilation_width < s->in_width) {
+                /* a window inside the plane: the taps in pool_argmax's order,
+                 * without its bounds checks (the same maximum, NaN winning) */
+                const float *w = plane + (size_t)y0 * s->in_width + x0;
+                float m = w[0];
+                for (int ki = 0; ki < s->kernel_height; ki++) {
+                    const float *r = w + (size_t)ki * s->dilation_height * s->in_width;
+                    for (int kj = ki ? 0 : 1; kj < s->kernel_width; kj++)
+                        m = max_first(m, r[kj * s->dilation_width]);
                 }
+                *o = m;
+            } else {
+                long idx = pool_argmax(s, plane, oy, ox);
+                *o = idx < 0 ? -INFINITY : plane[idx];
             }
         }
     }
+}
+
+static void maxpool_item(void *arg, int item)
+{
+    const maxpool_job *j = arg;
+    const cam_pool_shape *s = j->s;
+    const size_t hw = (size_t)s->in_height * s->in_width;
+    const size_t ohw = (size_t)s->out_height * s->out_width;
+    const size_t p0 = (size_t)item * j->per_item;
+    const size_t p1 = p0 + j->per_item < j->planes ? p0 + j->per_item : j->planes;
+    for (size_t p = p0; p < p1; p++)
+        maxpool_plane(s, j->fast, j->x + p * hw, j->y + p * ohw);
+}
+
+/* Planes on the pool, in items of whole planes: each output is computed the same
+ * way whichever thread takes it. */
+void cam_maxpool_forward(const cam_pool_shape *s, int n, const float *x, float *y)
+{
+    const size_t hw = (size_t)s->in_height * s->in_width;
+    maxpool_job j = {.s = s, .planes = (size_t)n * s->channels, .x = x, .y = y};
+    j.fast = s->kernel_height == 2 && s->kernel_width == 2 && s->stride_height == 2 &&
+             s->stride_width == 2 && s->pad_top == 0 && s->pad_left == 0 &&
+             s->dilation_height == 1 && s->dilation_width == 1 &&
+             2 * s->out_height <= s->in_height && 2 * s->out_width <= s->in_width;
+    j.per_item = hw > 0 ? (MAXPOOL_ITEM_VALUES + hw - 1) / hw : 1;
+    cam_parallel_for((int)((j.planes + j.per_item - 1) / j.per_item), maxpool_item, &j);
 }
 
 void cam_maxpool_backward(const cam_pool_shape *s, int n, const float *x, const float *grad_y,
