@@ -80,7 +80,8 @@ void cam_im2col(const cam_conv_shape *s, const float *image, int c0, int cg, flo
 void cam_col2im(const cam_conv_shape *s, const float *col, int c0, int cg, float *image);
 
 /* ---- Intra-op threads (thread-pool.c) ---------------------------------------
- * A process-wide pool of pthreads, parked (not spinning) while idle.
+ * A process-wide pool of pthreads, spinning for a moment after each loop, then
+ * parked until the next.
  * cam_parallel_for runs fn(arg, item) for every item in [0, items), spread over
  * cam_parallel_threads() threads (the caller included), and returns when all are
  * done. Items must be independent and each computed by the same operations
@@ -106,7 +107,9 @@ void cam_parallel_lanes(int lanes, cam_parallel_fn fn, void *arg);
 /* cam_parallel_for for items that call OpenBLAS (gemm.c's pieces): OpenBLAS is set
  * to one thread while they run, as for the lanes, also when the pool has a
  * single thread, so OpenBLAS's own threads never wake (restored afterwards).
- * When the pool is busy the items run inline, OpenBLAS untouched. */
+ * Each thread runs one contiguous range of the items (neighbouring pieces of a
+ * product share cache lines at their seams). When the pool is busy the items
+ * run inline, OpenBLAS untouched. */
 void cam_parallel_blas(int items, cam_parallel_fn fn, void *arg);
 
 /* ---- Matrix products (gemm.c) ----------------------------------------------

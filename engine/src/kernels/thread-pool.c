@@ -270,10 +270,32 @@ void cam_parallel_for(int items, cam_parallel_fn fn, void *arg)
     pool_run(cam_parallel_threads(), items, fn, arg, 0);
 }
 
+/* cam_parallel_blas's items in one contiguous run per thread */
+typedef struct contiguous_job {
+    cam_parallel_fn fn;
+    void *arg;
+    int items, runs;
+} contiguous_job;
+
+static void contiguous_run(void *arg, int run)
+{
+    const contiguous_job *j = arg;
+    const int lo = (int)((long)j->items * run / j->runs);
+    const int hi = (int)((long)j->items * (run + 1) / j->runs);
+    for (int i = lo; i < hi; i++)
+        j->fn(j->arg, i);
+}
+
 void cam_parallel_blas(int items, cam_parallel_fn fn, void *arg)
 {
-    /* the items call OpenBLAS: on one thread each (gemm.c) */
-    pool_run(cam_parallel_threads(), items, fn, arg, 1);
+    /* The items call OpenBLAS, on one thread each (gemm.c). Each thread takes one
+     * contiguous run of them: pieces of a product's columns handed out one by one
+     * alternate between the threads along every row of C, and their cache lines
+     * at the seams then move between the cores (2 threads on 8 column pieces of
+     * 144 x 3136 x 24: 0.9x one thread interleaved, 1.3x in two halves). */
+    const int threads = cam_parallel_threads();
+    contiguous_job j = {fn, arg, items, items < threads ? items : threads};
+    pool_run(threads, j.runs, contiguous_run, &j, 1);
 }
 
 void cam_parallel_lanes(int lanes, cam_parallel_fn fn, void *arg)
