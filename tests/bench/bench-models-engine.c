@@ -159,14 +159,25 @@ static int run_time(const char *path, int repeats)
     return 0;
 }
 
+/* The model at path and Grad-CAM options for it; 0, or 1 after a message. */
+static int load_for_gradcam(const char *path, cam_model **model, cam_explain_options *opt)
+{
+    cam_error err;
+    *model = NULL;
+    if (cam_model_load(path, model, &err) != CAM_OK)
+        return fail(path, &err);
+    *opt = cam_explain_options_default(*model);
+    opt->method = CAM_METHOD_GRAD_CAM;
+    return 0;
+}
+
 static int run_peak(const char *path)
 {
     cam_error err;
-    cam_model *model = NULL;
-    if (cam_model_load(path, &model, &err) != CAM_OK)
-        return fail(path, &err);
-    cam_explain_options opt = cam_explain_options_default(model);
-    opt.method = CAM_METHOD_GRAD_CAM;
+    cam_model *model;
+    cam_explain_options opt;
+    if (load_for_gradcam(path, &model, &opt))
+        return 1;
     cam_workspace *ws = NULL;
     if (cam_workspace_new_for_explain(model, 1, &opt, &ws, &err) != CAM_OK)
         return fail("workspace", &err);
@@ -202,11 +213,10 @@ static int run_sgemm(int m, int n, int k, int threads)
 static int run_scaling(const char *path, int rounds)
 {
     cam_error err;
-    cam_model *model = NULL;
-    if (cam_model_load(path, &model, &err) != CAM_OK)
-        return fail(path, &err);
-    cam_explain_options opt = cam_explain_options_default(model);
-    opt.method = CAM_METHOD_GRAD_CAM;
+    cam_model *model;
+    cam_explain_options opt;
+    if (load_for_gradcam(path, &model, &opt))
+        return 1;
     cam_workspace *ws[2] = {NULL, NULL};
     if (cam_workspace_new_for_explain(model, 1, &opt, &ws[0], &err) != CAM_OK ||
         cam_workspace_new(model, 1, &ws[1], &err) != CAM_OK)
