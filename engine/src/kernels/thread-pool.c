@@ -81,26 +81,28 @@ static long long clock_ns(void)
     return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-/* Spin while *value == old, or while *value < below, for POOL_SPIN_NS at most
- * (the caller then checks again under pool_lock and parks). The clock is read
- * every 16 pauses. */
+/* One step of a spin that started at `start` (i counts the steps from 1): a pause,
+ * then 0 once POOL_SPIN_NS have passed (the clock is read every 16 steps); the
+ * caller then checks again under pool_lock and parks. */
+static int spin_on(int i, long long start)
+{
+    cpu_pause();
+    return i % 16 != 0 || clock_ns() - start <= POOL_SPIN_NS;
+}
+
+/* Spin while *value == old (values written under pool_lock with atomic stores). */
 static void spin_while_equal_ulong(const unsigned long *value, unsigned long old)
 {
-    const long long end = clock_ns() + POOL_SPIN_NS;
-    for (int i = 1; __atomic_load_n(value, __ATOMIC_ACQUIRE) == old; i++) {
-        cpu_pause();
-        if (i % 16 == 0 && clock_ns() > end)
-            break;
+    const long long start = clock_ns();
+    for (int i = 1; __atomic_load_n(value, __ATOMIC_ACQUIRE) == old && spin_on(i, start); i++) {
     }
 }
 
+/* Spin while *value < below. */
 static void spin_while_below(const int *value, int below)
 {
-    const long long end = clock_ns() + POOL_SPIN_NS;
-    for (int i = 1; __atomic_load_n(value, __ATOMIC_ACQUIRE) < below; i++) {
-        cpu_pause();
-        if (i % 16 == 0 && clock_ns() > end)
-            break;
+    const long long start = clock_ns();
+    for (int i = 1; __atomic_load_n(value, __ATOMIC_ACQUIRE) < below && spin_on(i, start); i++) {
     }
 }
 
